@@ -1,0 +1,196 @@
+//! `mirrorgate replay`: a scenario of AWS payloads, ticks and decisions, with
+//! simulated time.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context as _};
+use chrono::{DateTime, Utc};
+use clap::Args;
+use serde::Deserialize;
+use serde_json::Value;
+use shared::domain::{Authority, Decision, DecisionAction, Signal, SignalKind};
+use shared::engine::Report;
+use shared::events;
+use shared::topology::Topology;
+
+use crate::local::{self, LocalArgs, LocalEngine};
+use crate::output;
+
+#[derive(Args, Debug)]
+pub struct ReplayArgs {
+    /// The scenario: one JSON object per line (see `mirrorgate replay --help`).
+    #[arg(value_name = "SCENARIO")]
+    pub scenario: PathBuf,
+    #[command(flatten)]
+    pub local: LocalArgs,
+    /// Print one JSON object per effect per line.
+    #[arg(long)]
+    pub json: bool,
+    /// Where approval links point: the address of `mirrorgate serve`.
+    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:8080")]
+    pub public_url: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DecisionLine {
+    mirror: String,
+    by: String,
+    #[serde(default)]
+    accept_loss: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Line {
+    at: DateTime<Utc>,
+    #[serde(default)]
+    event: Option<Value>,
+    #[serde(default)]
+    tick: Option<Value>,
+    #[serde(default)]
+    approve: Option<DecisionLine>,
+    #[serde(default)]
+    reject: Option<DecisionLine>,
+}
+
+/// One validated step of a scenario.
+#[derive(Debug)]
+pub enum Step {
+    Signals(Vec<Signal>),
+    Tick,
+    Decide { mirror: String, action: DecisionAction, by: String, accept_loss: bool },
+}
+
+/// Reads and checks a whole scenario before anything runs: a bad line changes nothing.
+pub fn parse_scenario(path: &Path, text: &str, topology: &Topology) -> anyhow::Result<Vec<(DateTime<Utc>, Step)>> {
+    let mut steps = Vec::new();
+    for (index, raw) in text.lines().enumerate() {
+        let n = index + 1;
+        let raw = raw.trim();
+        if raw.is_empty() {
+            continue;
+        }
+        let where_ = || format!("{}:{n}", path.display());
+        let line: Line = serde_json::from_str(raw).with_context(|| {
+            format!("{}: not a scenario line; expected {{\"at\": RFC3339, and one of \"event\", \"tick\", \"approve\", \"reject\"}}", where_())
+        })?;
+        let kinds = [line.event.is_some(), line.tick.is_some(), line.approve.is_some(), line.reject.is_some()];
+        if kinds.iter().filter(|k| **k).count() != 1 {
+            bail!("{}: a line holds exactly one of \"event\", \"tick\", \"approve\", \"reject\"", where_());
+        }
+        let step = if let Some(event) = line.event {
+            let signals = events::decode_value(&event, topology).with_context(|| format!("{}: the event cannot be used", where_()))?;
+            Step::Signals(signals)
+        } else if line.tick.is_some() {
+            Step::Tick
+        } else {
+            let (action, d) = match (line.approve, line.reject) {
+                (Some(d), _) => (DecisionAction::Approve, d),
+                (None, Some(d)) => (DecisionAction::Reject, d),
+                (None, None) => bail!("{}: internal: no decision", where_()),
+            };
+            if topology.mirror(&d.mirror).is_none() {
+                bail!("{}: mirror {:?} is not in the topology {}", where_(), d.mirror, topology.source());
+            }
+            if d.by.trim().is_empty() {
+                bail!("{}: \"by\" must name the person deciding", where_());
+            }
+            Step::Decide { mirror: d.mirror, action, by: d.by, accept_loss: d.accept_loss }
+        };
+        steps.push((line.at, step));
+    }
+    Ok(steps)
+}
+
+/// Runs one step and returns what it carried out.
+pub async fn run_step(engine: &LocalEngine, at: DateTime<Utc>, step: Step) -> anyhow::Result<Vec<Report>> {
+    let mut reports = Vec::new();
+    match step {
+        Step::Signals(signals) => {
+            for signal in signals {
+                reports.extend(engine.handle(signal, at).await?.reports);
+            }
+        }
+        Step::Tick => {
+            for outcome in engine.tick(at).await? {
+                reports.extend(outcome.reports);
+            }
+        }
+        Step::Decide { mirror, action, by, accept_loss } => {
+            let state = engine.state(&mirror, at).await?;
+            let request = state
+                .open_request()
+                .or_else(|| state.latest_request())
+                .map(|r| r.id.clone())
+                .unwrap_or_default();
+            let decision = Decision {
+                request,
+                action,
+                by,
+                accept_loss,
+                authority: Authority::Operator,
+                source_ip: None,
+                user_agent: Some("mirrorgate replay".into()),
+                shown: None,
+            };
+            let signal = Signal { mirror, id: None, at, kind: SignalKind::Decision(decision) };
+            reports.extend(engine.handle(signal, at).await?.reports);
+        }
+    }
+    Ok(reports)
+}
+
+pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
+    let engine = local::engine(&args.local, &args.public_url)?;
+    let text = std::fs::read_to_string(&args.scenario)
+        .with_context(|| format!("cannot read the scenario {}", args.scenario.display()))?;
+    let steps = parse_scenario(&args.scenario, &text, engine.topology())?;
+    let runtime = local::runtime()?;
+    let count = steps.len();
+    if !args.json {
+        println!(
+            "mirrorgate replay {} ({count} steps, topology {}, store {})\n",
+            args.scenario.display(),
+            engine.topology().source(),
+            args.local.data.as_ref().map_or("in memory".to_string(), |d| d.display().to_string())
+        );
+    }
+    let mut alerts = 0usize;
+    let mut promotions = 0usize;
+    runtime.block_on(async {
+        for (at, step) in steps {
+            for report in run_step(&engine, at, step).await? {
+                match &report {
+                    Report::Alert { .. } => alerts += 1,
+                    Report::PromotionExecuted { .. } => promotions += 1,
+                    _ => {}
+                }
+                if args.json {
+                    println!("{}", output::json_line(at, &report));
+                } else {
+                    println!("{}", output::human_lines(at, &report));
+                }
+            }
+        }
+        if !args.json {
+            println!("\nAfter the scenario: {alerts} alerts, {promotions} promotions executed.");
+            for state in engine.states(Utc::now()).await? {
+                println!(
+                    "  {}: phase {}, epoch {}, primary {}",
+                    state.mirror,
+                    state.phase,
+                    state.epoch,
+                    state.primary.as_deref().unwrap_or("unknown")
+                );
+            }
+            if let Some(dir) = &args.local.data {
+                println!("  Alerts as sent: {}", dir.join("outbox.jsonl").display());
+                println!("  See it all: mirrorgate status --data {}", dir.display());
+            }
+        }
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,186 @@
+//! `mirrorgate status`: each mirror's phase, epoch, members and requests.
+
+use std::process::ExitCode;
+
+use chrono::{DateTime, Utc};
+use clap::Args;
+use serde::Serialize;
+use shared::domain::view::View;
+use shared::domain::MirrorState;
+use shared::topology::{Mirror, Observer};
+
+use crate::local::{self, LocalArgs};
+
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub local: LocalArgs,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MemberView {
+    pub name: String,
+    pub kind: &'static str,
+    pub zone: String,
+    /// The status the member last reported (IRIS wording).
+    pub status: Option<&'static str>,
+    pub claims_primary: bool,
+    /// Route 53 health of mirror_status.cxw: true = answers as primary.
+    pub route53: Option<bool>,
+    pub instance_up: Option<bool>,
+    pub heartbeat_fresh: Option<bool>,
+    pub last_heard: Option<DateTime<Utc>>,
+    pub journal_latency_seconds: Option<f64>,
+    pub journal_latency_measured_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RequestView {
+    pub id: String,
+    pub candidate: String,
+    pub status: &'static str,
+    pub epoch: u64,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub approvers: Vec<String>,
+    pub outcome: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MirrorView {
+    pub mirror: String,
+    pub phase: &'static str,
+    pub phase_since: DateTime<Utc>,
+    pub epoch: u64,
+    pub primary: Option<String>,
+    pub members: Vec<MemberView>,
+    pub requests: Vec<RequestView>,
+    pub history: Vec<String>,
+}
+
+/// What a person (or a script) needs to know of one mirror, now.
+pub fn mirror_view(state: &MirrorState, mirror: &Mirror, now: DateTime<Utc>) -> MirrorView {
+    let view = View::new(state, mirror, now);
+    let members = mirror
+        .members
+        .iter()
+        .map(|m| {
+            let ms = state.members.get(&m.name);
+            MemberView {
+                name: m.name.clone(),
+                kind: m.kind.as_str(),
+                zone: m.zone.clone(),
+                status: view.status(&m.name).map(|s| s.as_str()),
+                claims_primary: view.claim(&m.name).is_some(),
+                route53: view.observation(&m.name, Observer::Route53).map(|o| o.healthy),
+                instance_up: view.observation(&m.name, Observer::Instance).map(|o| o.healthy),
+                heartbeat_fresh: view.heartbeat_fresh(&m.name),
+                last_heard: ms.and_then(|s| s.last_heard),
+                journal_latency_seconds: ms.and_then(|s| s.journal_latency).map(|l| l.seconds),
+                journal_latency_measured_at: ms.and_then(|s| s.journal_latency).map(|l| l.measured_at),
+            }
+        })
+        .collect();
+    let requests = state
+        .requests
+        .iter()
+        .rev()
+        .map(|r| RequestView {
+            id: r.id.clone(),
+            candidate: r.candidate.clone(),
+            status: r.status.as_str(),
+            epoch: r.epoch,
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+            approvers: r.approvers().into_iter().map(str::to_string).collect(),
+            outcome: r.outcome.clone(),
+        })
+        .collect();
+    let history = state
+        .history
+        .iter()
+        .rev()
+        .take(30)
+        .map(|h| format!("{} {}", h.at.format("%Y-%m-%d %H:%M:%S"), h.what))
+        .collect();
+    MirrorView {
+        mirror: state.mirror.clone(),
+        phase: state.phase.as_str(),
+        phase_since: state.phase_since,
+        epoch: state.epoch,
+        primary: state.primary.clone(),
+        members,
+        requests,
+        history,
+    }
+}
+
+fn yes_no(value: Option<bool>, yes: &str, no: &str) -> String {
+    match value {
+        Some(true) => yes.into(),
+        Some(false) => no.into(),
+        None => "-".into(),
+    }
+}
+
+pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
+    if args.local.data.is_none() {
+        eprintln!("mirrorgate status: no --data DIR given, so this shows an empty store; pass the DIR that serve or replay used.");
+    }
+    let engine = local::engine(&args.local, "http://127.0.0.1:8080")?;
+    let runtime = local::runtime()?;
+    let now = Utc::now();
+    let states = runtime.block_on(engine.states(now))?;
+    let views: Vec<MirrorView> = states
+        .iter()
+        .filter_map(|s| engine.topology().mirror(&s.mirror).map(|m| mirror_view(s, m, now)))
+        .collect();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "mirrors": views }))?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    for v in &views {
+        println!(
+            "{}  phase {} since {}  epoch {}  primary {}",
+            v.mirror,
+            v.phase,
+            v.phase_since.format("%Y-%m-%d %H:%M:%S UTC"),
+            v.epoch,
+            v.primary.as_deref().unwrap_or("unknown")
+        );
+        println!("  {:<12} {:<16} {:<11} {:<16} {:<9} {:<9} {:<10} {}", "member", "kind", "zone", "status", "route53", "instance", "heartbeat", "journal latency");
+        for m in &v.members {
+            println!(
+                "  {:<12} {:<16} {:<11} {:<16} {:<9} {:<9} {:<10} {}",
+                m.name,
+                m.kind,
+                m.zone,
+                m.status.unwrap_or("-"),
+                yes_no(m.route53, "primary", "no"),
+                yes_no(m.instance_up, "up", "DOWN"),
+                yes_no(m.heartbeat_fresh, "fresh", "SILENT"),
+                m.journal_latency_seconds.map_or("-".to_string(), |s| format!("{s:.0} s")),
+            );
+        }
+        if v.requests.is_empty() {
+            println!("  no promotion requests");
+        }
+        for r in &v.requests {
+            println!(
+                "  request {} promote {} : {} (epoch {}, raised {}, approvers: {}){}",
+                r.id,
+                r.candidate,
+                r.status,
+                r.epoch,
+                r.created_at.format("%H:%M:%S"),
+                if r.approvers.is_empty() { "-".into() } else { r.approvers.join(", ") },
+                r.outcome.as_ref().map_or(String::new(), |o| format!(" - {o}"))
+            );
+        }
+        println!();
+    }
+    Ok(ExitCode::SUCCESS)
+}

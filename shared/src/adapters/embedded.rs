@@ -1,0 +1,403 @@
+//! The embedded adapters of local mode: a file-backed store with the same
+//! conditional-write semantics as DynamoDB, an outbox file for alerts, and a
+//! record of promotion actions. Also in-memory variants for tests.
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use fs4::fs_std::FileExt;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{Alert, MirrorState};
+use crate::ports::{ActionError, NotifyError, PromotionActions, PromotionOrder, SaveError, Store, StoreError};
+use crate::topology::{Member, Mirror};
+
+fn conflict(current: Option<&MirrorState>) -> SaveError {
+    SaveError::Conflict { current: current.map(|s| Box::new(s.clone())) }
+}
+
+/// Checks a conditional write against what is stored: the one rule every store shares.
+fn check_write(current: Option<&MirrorState>, state: &MirrorState, expected: u64) -> Result<(), SaveError> {
+    let stored_version = current.map_or(0, |s| s.version);
+    if stored_version != expected {
+        return Err(conflict(current));
+    }
+    if state.version != expected + 1 {
+        return Err(SaveError::Store(StoreError(format!(
+            "a write must carry version {} (expected + 1), not {}",
+            expected + 1,
+            state.version
+        ))));
+    }
+    Ok(())
+}
+
+/// Mirror states in memory: for tests and for `replay` without `--data`.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    states: Mutex<HashMap<String, MirrorState>>,
+}
+
+impl MemoryStore {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, MirrorState>> {
+        self.states.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl Store for MemoryStore {
+    async fn load(&self, mirror: &str) -> Result<Option<MirrorState>, StoreError> {
+        Ok(self.lock().get(mirror).cloned())
+    }
+
+    async fn save(&self, state: &MirrorState, expected: u64) -> Result<(), SaveError> {
+        let mut states = self.lock();
+        check_write(states.get(&state.mirror), state, expected)?;
+        states.insert(state.mirror.clone(), state.clone());
+        Ok(())
+    }
+
+    async fn mirrors(&self) -> Result<Vec<String>, StoreError> {
+        let mut names: Vec<String> = self.lock().keys().cloned().collect();
+        names.sort();
+        Ok(names)
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct LogLine {
+    mirror: String,
+    state: MirrorState,
+}
+
+/// A file-backed store in a directory: an append-only log of whole states
+/// (`state.jsonl`), guarded by an advisory lock (`state.lock`) so that several
+/// processes (`serve` and `replay` on one `--data`) share it safely. Each write is
+/// one appended line; the log is compacted when it is opened.
+pub struct FileStore {
+    dir: PathBuf,
+    inner: Mutex<FileInner>,
+}
+
+struct FileInner {
+    lock: File,
+    /// What has been read of the log, and which file it was (compaction replaces it).
+    offset: u64,
+    inode: u64,
+    states: HashMap<String, MirrorState>,
+}
+
+impl FileStore {
+    /// Opens (or creates) the store in `dir`.
+    pub fn open(dir: &Path) -> Result<FileStore, StoreError> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StoreError(format!("cannot create the data directory {}: {e}", dir.display())))?;
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(dir.join("state.lock"))
+            .map_err(|e| StoreError(format!("cannot open {}: {e}", dir.join("state.lock").display())))?;
+        let store = FileStore {
+            dir: dir.to_path_buf(),
+            inner: Mutex::new(FileInner { lock, offset: 0, inode: 0, states: HashMap::new() }),
+        };
+        store.with_lock(|inner, log| {
+            inner.refresh(log)?;
+            inner.compact(log)
+        })?;
+        Ok(store)
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn log_path(&self) -> PathBuf {
+        self.dir.join("state.jsonl")
+    }
+
+    /// Runs `f` holding the cross-process lock, with the log's path.
+    fn with_lock<T>(&self, f: impl FnOnce(&mut FileInner, &Path) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let mut inner = self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        inner.lock.lock_exclusive().map_err(|e| StoreError(format!("cannot lock the store: {e}")))?;
+        let result = f(&mut inner, &self.log_path());
+        let _ = FileExt::unlock(&inner.lock);
+        result
+    }
+}
+
+impl FileInner {
+    /// Reads whatever other processes appended since the last look.
+    fn refresh(&mut self, log: &Path) -> Result<(), StoreError> {
+        let meta = match std::fs::metadata(log) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                self.offset = 0;
+                self.inode = 0;
+                self.states.clear();
+                return Ok(());
+            }
+            Err(e) => return Err(StoreError(format!("cannot read {}: {e}", log.display()))),
+        };
+        if meta.ino() != self.inode || meta.len() < self.offset {
+            self.offset = 0;
+            self.inode = meta.ino();
+            self.states.clear();
+        }
+        if meta.len() == self.offset {
+            return Ok(());
+        }
+        let mut file = File::open(log).map_err(|e| StoreError(format!("cannot open {}: {e}", log.display())))?;
+        file.seek(SeekFrom::Start(self.offset)).map_err(|e| StoreError(e.to_string()))?;
+        let mut reader = BufReader::new(file);
+        let mut line = String::new();
+        loop {
+            line.clear();
+            let n = reader.read_line(&mut line).map_err(|e| StoreError(format!("cannot read {}: {e}", log.display())))?;
+            if n == 0 || !line.ends_with('\n') {
+                // End of the log, or a line still being written: read it next time.
+                break;
+            }
+            let entry: LogLine = serde_json::from_str(&line).map_err(|e| {
+                StoreError(format!("{} is damaged at byte {}: {e}; restore it from a copy or move it away", log.display(), self.offset))
+            })?;
+            self.offset += n as u64;
+            self.states.insert(entry.mirror.clone(), entry.state);
+        }
+        Ok(())
+    }
+
+    fn append(&mut self, log: &Path, state: &MirrorState) -> Result<(), StoreError> {
+        let mut line = serde_json::to_string(&LogLine { mirror: state.mirror.clone(), state: state.clone() })
+            .map_err(|e| StoreError(format!("cannot encode the state: {e}")))?;
+        line.push('\n');
+        let mut file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(log)
+            .map_err(|e| StoreError(format!("cannot open {}: {e}", log.display())))?;
+        file.write_all(line.as_bytes()).map_err(|e| StoreError(format!("cannot write {}: {e}", log.display())))?;
+        let meta = file.metadata().map_err(|e| StoreError(e.to_string()))?;
+        self.inode = meta.ino();
+        self.offset += line.len() as u64;
+        self.states.insert(state.mirror.clone(), state.clone());
+        Ok(())
+    }
+
+    /// Rewrites the log with one line per mirror when it has grown.
+    fn compact(&mut self, log: &Path) -> Result<(), StoreError> {
+        let lines_estimate = self.offset / 512;
+        if lines_estimate < (self.states.len() as u64) * 4 + 64 {
+            return Ok(());
+        }
+        let tmp = log.with_extension("jsonl.tmp");
+        let mut out = String::new();
+        let mut names: Vec<&String> = self.states.keys().collect();
+        names.sort();
+        for name in names {
+            if let Some(state) = self.states.get(name) {
+                let line = serde_json::to_string(&LogLine { mirror: name.clone(), state: state.clone() })
+                    .map_err(|e| StoreError(e.to_string()))?;
+                out.push_str(&line);
+                out.push('\n');
+            }
+        }
+        std::fs::write(&tmp, out.as_bytes()).map_err(|e| StoreError(format!("cannot write {}: {e}", tmp.display())))?;
+        std::fs::rename(&tmp, log).map_err(|e| StoreError(format!("cannot replace {}: {e}", log.display())))?;
+        let meta = std::fs::metadata(log).map_err(|e| StoreError(e.to_string()))?;
+        self.inode = meta.ino();
+        self.offset = meta.len();
+        Ok(())
+    }
+}
+
+impl Store for FileStore {
+    async fn load(&self, mirror: &str) -> Result<Option<MirrorState>, StoreError> {
+        self.with_lock(|inner, log| {
+            inner.refresh(log)?;
+            Ok(inner.states.get(mirror).cloned())
+        })
+    }
+
+    async fn save(&self, state: &MirrorState, expected: u64) -> Result<(), SaveError> {
+        let mut outcome = Ok(());
+        self.with_lock(|inner, log| {
+            inner.refresh(log)?;
+            outcome = check_write(inner.states.get(&state.mirror), state, expected);
+            if outcome.is_ok() {
+                inner.append(log, state)?;
+            }
+            Ok(())
+        })?;
+        outcome
+    }
+
+    async fn mirrors(&self) -> Result<Vec<String>, StoreError> {
+        self.with_lock(|inner, log| {
+            inner.refresh(log)?;
+            let mut names: Vec<String> = inner.states.keys().cloned().collect();
+            names.sort();
+            Ok(names)
+        })
+    }
+}
+
+/// One delivered alert as written to the outbox file.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct OutboxLine {
+    pub id: String,
+    pub mirror: String,
+    pub severity: String,
+    pub kind: String,
+    pub at: String,
+    pub subject: String,
+    pub sms: String,
+    pub email: String,
+    #[serde(default)]
+    pub link: Option<String>,
+}
+
+impl OutboxLine {
+    pub fn of(alert: &Alert) -> OutboxLine {
+        OutboxLine {
+            id: alert.id.clone(),
+            mirror: alert.mirror.clone(),
+            severity: alert.severity.as_str().into(),
+            kind: alert.kind.as_str().into(),
+            at: alert.at.to_rfc3339(),
+            subject: alert.subject(),
+            sms: alert.sms(),
+            email: alert.email(),
+            link: alert.link.clone(),
+        }
+    }
+}
+
+/// Local delivery: each alert appended as a JSON line to an outbox file (the local
+/// stand-in for the email and SMS people would receive), optionally also printed.
+pub struct OutboxNotifier {
+    path: PathBuf,
+    print: bool,
+    file: Mutex<()>,
+}
+
+impl OutboxNotifier {
+    /// `print`: also write each alert's SMS and email text to stdout.
+    pub fn new(path: PathBuf, print: bool) -> OutboxNotifier {
+        OutboxNotifier { path, print, file: Mutex::new(()) }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl crate::ports::Notifier for OutboxNotifier {
+    async fn publish(&self, alert: &Alert) -> Result<(), NotifyError> {
+        let mut line = serde_json::to_string(&OutboxLine::of(alert)).map_err(|e| NotifyError(e.to_string()))?;
+        line.push('\n');
+        {
+            let _guard = self.file.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if let Some(parent) = self.path.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| NotifyError(format!("cannot create {}: {e}", parent.display())))?;
+            }
+            let mut file = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .mode(0o600)
+                .open(&self.path)
+                .map_err(|e| NotifyError(format!("cannot open {}: {e}", self.path.display())))?;
+            file.write_all(line.as_bytes()).map_err(|e| NotifyError(format!("cannot write {}: {e}", self.path.display())))?;
+        }
+        if self.print {
+            let rule = "-".repeat(72);
+            println!("{rule}\nALERT {} [{}] {}\nSMS:  {}\n\n{}{rule}", alert.id, alert.severity.as_str(), alert.subject(), alert.sms(), alert.email());
+        }
+        Ok(())
+    }
+}
+
+/// Alerts kept in memory (tests).
+#[derive(Debug, Default)]
+pub struct MemoryNotifier {
+    pub alerts: Mutex<Vec<Alert>>,
+}
+
+impl MemoryNotifier {
+    pub fn sent(&self) -> Vec<Alert> {
+        self.alerts.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+}
+
+impl crate::ports::Notifier for MemoryNotifier {
+    async fn publish(&self, alert: &Alert) -> Result<(), NotifyError> {
+        self.alerts.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(alert.clone());
+        Ok(())
+    }
+}
+
+/// One promotion as recorded locally, with what AWS would have been asked to do.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RecordedPromotion {
+    pub mirror: String,
+    pub request: String,
+    pub epoch: u64,
+    pub candidate: String,
+    pub instance_id: Option<String>,
+    pub ssm_document: Option<String>,
+    pub ssm_parameters: std::collections::BTreeMap<String, Vec<String>>,
+    pub event_bus: Option<String>,
+}
+
+/// Local promotion: records what would be run to a JSON-lines file (and in memory).
+pub struct RecordingActions {
+    path: Option<PathBuf>,
+    pub recorded: Mutex<Vec<RecordedPromotion>>,
+}
+
+impl RecordingActions {
+    /// `path`: the file to append to; `None` keeps the record in memory only.
+    pub fn new(path: Option<PathBuf>) -> RecordingActions {
+        RecordingActions { path, recorded: Mutex::new(Vec::new()) }
+    }
+
+    pub fn recorded(&self) -> Vec<RecordedPromotion> {
+        self.recorded.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+}
+
+impl PromotionActions for RecordingActions {
+    async fn execute(&self, mirror: &Mirror, candidate: &Member, order: &PromotionOrder) -> Result<String, ActionError> {
+        let record = RecordedPromotion {
+            mirror: order.mirror.clone(),
+            request: order.request.clone(),
+            epoch: order.epoch,
+            candidate: candidate.name.clone(),
+            instance_id: candidate.instance_id.clone(),
+            ssm_document: mirror.promotion.ssm_document.clone(),
+            ssm_parameters: mirror.promotion.ssm_parameters.clone(),
+            event_bus: mirror.promotion.event_bus.clone(),
+        };
+        if let Some(path) = &self.path {
+            let mut line = serde_json::to_string(&record).map_err(|e| ActionError(e.to_string()))?;
+            line.push('\n');
+            let mut file = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|e| ActionError(format!("cannot open {}: {e}", path.display())))?;
+            file.write_all(line.as_bytes()).map_err(|e| ActionError(format!("cannot write {}: {e}", path.display())))?;
+        }
+        self.recorded.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(record.clone());
+        Ok(match (&record.ssm_document, &record.instance_id) {
+            (Some(doc), Some(id)) => format!("recorded: run SSM document {doc} on {id} ({})", record.candidate),
+            _ => format!("recorded: promote {}", record.candidate),
+        })
+    }
+}

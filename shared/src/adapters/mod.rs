@@ -1,0 +1,3 @@
+//! Adapters: the ports' implementations.
+
+pub mod embedded;

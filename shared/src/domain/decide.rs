@@ -1,0 +1,985 @@
+//! The decision core: `(state, topology, signal, now) -> (state, effects)`.
+//! No I/O: effects are carried out by adapters. Every rule of DESIGN.md §3–§4
+//! lives here and is tested without AWS.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+
+use super::alert::{clock, duration_words, Alert, AlertKind, Severity};
+use super::signal::{Authority, Decision, DecisionAction, JournalLatency, MemberStatus, Signal, SignalKind};
+use super::state::{
+    DecisionRecord, LinkToken, MirrorState, Observation, OutboxEntry, Phase, PromotionRequest, RequestStatus,
+    MAX_REQUESTS,
+};
+use super::view::View;
+use crate::token::TokenSource;
+use crate::topology::{MemberKind, Mirror, Observer};
+
+/// What the core needs besides state and signal: the time, where links point,
+/// and where fresh link tokens come from.
+pub struct Context<'a> {
+    pub now: DateTime<Utc>,
+    /// Base URL of the approval pages, without a trailing slash.
+    pub public_url: &'a str,
+    pub tokens: &'a mut dyn TokenSource,
+}
+
+/// Something the adapters must carry out.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "effect", rename_all = "snake_case")]
+pub enum Effect {
+    Transition { from: Phase, to: Phase, epoch: u64, reason: String },
+    Alert(Alert),
+    PromotionRequested { request: String, candidate: String },
+    /// Carry out the approved promotion: emitted exactly once per request and epoch,
+    /// by the one write that moves the mirror to `promoting`.
+    ExecutePromotion { request: String, candidate: String, epoch: u64 },
+}
+
+/// Why a decision on a promotion request was not taken.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum Refusal {
+    UnknownLink,
+    /// The link belongs to another request than the one named: it was altered.
+    TamperedLink,
+    LinkUsed,
+    LinkExpired,
+    NoOpenRequest,
+    RequestClosed { status: RequestStatus },
+    PrimaryBack { member: String },
+    CandidateUnhealthy { candidate: String },
+    LatencyOverPolicy { seconds: Option<f64>, max_seconds: u64 },
+    AnotherRequestWon { request: String },
+    SameApprover { by: String },
+    NoName,
+}
+
+impl Refusal {
+    /// The reason in words for the operator, with what to do next.
+    pub fn message(&self) -> String {
+        match self {
+            Refusal::UnknownLink => "This link is not known to mirrorgate. Use the link from the latest alert.".into(),
+            Refusal::TamperedLink => "This link does not match the request it names; it may have been altered. Use the link from the latest alert.".into(),
+            Refusal::LinkUsed => "This link was already used. Each link decides once; the latest alert carries a fresh one if a decision is still needed.".into(),
+            Refusal::LinkExpired => "This link has expired. If the primary is still lost, mirrorgate sends a new request.".into(),
+            Refusal::NoOpenRequest => "There is no open promotion request for this mirror.".into(),
+            Refusal::RequestClosed { status } => match status {
+                RequestStatus::Superseded => "This request was withdrawn: the primary came back before a decision. Nothing will be promoted.".into(),
+                RequestStatus::Expired => "This request expired before a decision. If the primary is still lost, mirrorgate sends a new request.".into(),
+                other => format!("This request is already closed ({}). Nothing more can be decided on it.", other.as_str()),
+            },
+            Refusal::PrimaryBack { member } => format!("Refused: the primary came back ({member} answers as primary). Promoting now would create a second primary."),
+            Refusal::CandidateUnhealthy { candidate } => format!("Refused: the candidate {candidate} is no longer healthy. mirrorgate will propose another candidate if one is healthy."),
+            Refusal::LatencyOverPolicy { seconds, max_seconds } => match seconds {
+                Some(s) => format!("Refused: the candidate is {s:.0} s behind, over the policy's {max_seconds} s. Tick \"I accept the data loss\" to promote anyway."),
+                None => format!("Refused: the candidate's journal latency is unknown, so the policy's {max_seconds} s limit cannot be checked. Tick \"I accept the data loss\" to promote anyway."),
+            },
+            Refusal::AnotherRequestWon { request } => format!("Refused: promotion request {request} was already approved for this epoch."),
+            Refusal::SameApprover { by } => format!("{by} has already approved this request; the policy needs a different person."),
+            Refusal::NoName => "Type your name: every decision is recorded with who made it.".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum DecisionVerdict {
+    Approved { request: String, candidate: String, executing: bool, approvals: usize, required: usize },
+    Rejected { request: String },
+    Refused { request: Option<String>, refusal: Refusal },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "verdict", rename_all = "snake_case")]
+pub enum Verdict {
+    Applied,
+    /// The delivery was seen before; nothing changed.
+    Duplicate,
+    /// The signal names a member this mirror does not have.
+    Ignored { why: String },
+    Decision(DecisionVerdict),
+}
+
+#[derive(Debug, Clone)]
+pub struct Decided {
+    pub state: MirrorState,
+    pub effects: Vec<Effect>,
+    pub verdict: Verdict,
+}
+
+/// How long an undelivered alert waits in the outbox before a tick sends it again.
+pub const OUTBOX_RETRY_AFTER_SECS: i64 = 60;
+
+/// The whole decision: apply the signal, then the rules.
+pub fn decide(state: &MirrorState, mirror: &Mirror, signal: &Signal, ctx: &mut Context<'_>) -> Decided {
+    if let Some(id) = &signal.id {
+        if state.has_seen(id) {
+            return Decided { state: state.clone(), effects: Vec::new(), verdict: Verdict::Duplicate };
+        }
+    }
+    let mut d = Decider { s: state.clone(), m: mirror, ctx, effects: Vec::new() };
+    if let Some(id) = &signal.id {
+        d.s.remember(id);
+    }
+    let verdict = match &signal.kind {
+        SignalKind::Observation { member, observer, healthy, source } => {
+            d.observe(member, *observer, *healthy, source, signal.at)
+        }
+        SignalKind::Status { member, status, journal_latency, .. } => {
+            d.status(member, *status, *journal_latency, signal.at)
+        }
+        SignalKind::JournalLatency { member, latency } => d.latency(member, *latency),
+        SignalKind::Tick => {
+            d.retry_outbox();
+            d.retry_unstarted_promotion();
+            Verdict::Applied
+        }
+        SignalKind::Decision(decision) => Verdict::Decision(d.decision(decision)),
+        SignalKind::PromotionStarted { request } => d.promotion_started(request),
+        SignalKind::PromotionOutcome { request, ok, detail } => d.promotion_outcome(request, *ok, detail),
+    };
+    d.settle();
+    Decided { state: d.s, effects: d.effects, verdict }
+}
+
+struct Decider<'a, 'c> {
+    s: MirrorState,
+    m: &'a Mirror,
+    ctx: &'a mut Context<'c>,
+    effects: Vec<Effect>,
+}
+
+fn secs(n: u64) -> Duration {
+    Duration::seconds(i64::try_from(n).unwrap_or(i64::MAX / 2_000_000))
+}
+
+fn latency_words(latency: Option<&JournalLatency>) -> String {
+    match latency {
+        Some(l) => format!("{:.0} s", l.seconds),
+        None => "unknown".into(),
+    }
+}
+
+impl Decider<'_, '_> {
+    fn now(&self) -> DateTime<Utc> {
+        self.ctx.now
+    }
+
+    fn known(&self, member: &str) -> bool {
+        self.m.member(member).is_some()
+    }
+
+    // ---- applying signals -------------------------------------------------
+
+    fn observe(&mut self, member: &str, observer: Observer, healthy: bool, source: &str, at: DateTime<Utc>) -> Verdict {
+        if !self.known(member) {
+            return Verdict::Ignored { why: format!("{member} is not a member of {}", self.m.name) };
+        }
+        let ms = self.s.members.entry(member.to_string()).or_default();
+        // Newer replaces older; a late or repeated delivery changes nothing.
+        if ms.observations.get(&observer).is_some_and(|o| o.at >= at) {
+            return Verdict::Applied;
+        }
+        ms.observations.insert(observer, Observation { healthy, at, source: source.to_string() });
+        Verdict::Applied
+    }
+
+    fn status(
+        &mut self,
+        member: &str,
+        status: MemberStatus,
+        latency: Option<JournalLatency>,
+        at: DateTime<Utc>,
+    ) -> Verdict {
+        if !self.known(member) {
+            return Verdict::Ignored { why: format!("{member} is not a member of {}", self.m.name) };
+        }
+        let ms = self.s.members.entry(member.to_string()).or_default();
+        if ms.last_heard.is_none_or(|h| at > h) {
+            ms.last_heard = Some(at);
+        }
+        if ms.status.is_none_or(|(_, when)| at > when) {
+            ms.status = Some((status, at));
+        }
+        if let Some(l) = latency {
+            if ms.journal_latency.is_none_or(|old| l.measured_at > old.measured_at) {
+                ms.journal_latency = Some(l);
+            }
+        }
+        Verdict::Applied
+    }
+
+    fn latency(&mut self, member: &str, latency: JournalLatency) -> Verdict {
+        if !self.known(member) {
+            return Verdict::Ignored { why: format!("{member} is not a member of {}", self.m.name) };
+        }
+        let ms = self.s.members.entry(member.to_string()).or_default();
+        if ms.journal_latency.is_none_or(|old| latency.measured_at > old.measured_at) {
+            ms.journal_latency = Some(latency);
+        }
+        Verdict::Applied
+    }
+
+    // ---- effects ------------------------------------------------------------
+
+    fn go(&mut self, to: Phase, reason: &str) {
+        let from = self.s.phase;
+        if from == to {
+            return;
+        }
+        self.s.phase = to;
+        self.s.phase_since = self.now();
+        let now = self.now();
+        self.s.record(now, format!("{} -> {}: {reason}", from.as_str(), to.as_str()));
+        self.effects.push(Effect::Transition { from, to, epoch: self.s.epoch, reason: reason.to_string() });
+    }
+
+    /// Issues a fresh single-use link for a request and returns its URL.
+    fn issue_link(&mut self, request: &str) -> Option<String> {
+        let issued = self.ctx.tokens.issue();
+        let now = self.now();
+        let req = self.s.request_mut(request)?;
+        req.tokens.push(LinkToken { hash: issued.hash, issued_at: now, used_at: None });
+        Some(format!("{}/a/{}", self.ctx.public_url, issued.token))
+    }
+
+    fn alert(&mut self, kind: AlertKind, severity: Severity, request: Option<&str>, headline: String, facts: Vec<String>, next_step: String) {
+        self.s.alert_seq += 1;
+        let link = match request {
+            Some(r) if kind.wants_link() => self.issue_link(r),
+            _ => None,
+        };
+        let alert = Alert {
+            id: format!("{}-A{}", self.m.name, self.s.alert_seq),
+            mirror: self.m.name.clone(),
+            kind,
+            severity,
+            at: self.now(),
+            request: request.map(str::to_string),
+            headline,
+            facts,
+            next_step,
+            link,
+        };
+        let now = self.now();
+        self.s.record(now, format!("alert {} ({}): {}", alert.kind.as_str(), alert.severity.as_str(), alert.headline));
+        self.s.outbox.push(OutboxEntry { alert: alert.without_link(), created_at: now, attempts: 0 });
+        self.effects.push(Effect::Alert(alert));
+    }
+
+    /// Alerts about the primary coming and going are folded during the cool-down
+    /// that follows a flap, so a flapping primary does not page people again and again.
+    fn flap_alert(&mut self, kind: AlertKind, severity: Severity, headline: String, facts: Vec<String>, next_step: String) {
+        if self.s.cool_down_until.is_some_and(|until| self.now() < until) {
+            self.s.folded_alerts += 1;
+            let now = self.now();
+            self.s.record(now, format!("alert {} folded (cool-down): {headline}", kind.as_str()));
+            return;
+        }
+        self.alert(kind, severity, None, headline, facts, next_step);
+    }
+
+    /// Alerts whose delivery was not confirmed are sent again, with a fresh link
+    /// where they asked for a decision (links are never stored).
+    fn retry_outbox(&mut self) {
+        let now = self.now();
+        let due: Vec<usize> = (0..self.s.outbox.len())
+            .filter(|&i| now - self.s.outbox[i].created_at >= Duration::seconds(OUTBOX_RETRY_AFTER_SECS))
+            .collect();
+        for i in due {
+            let mut alert = self.s.outbox[i].alert.clone();
+            if alert.kind.wants_link() {
+                let open = alert.request.as_deref().and_then(|r| self.s.request(r)).is_some_and(|r| r.status == RequestStatus::Open);
+                if !open {
+                    // The decision it asked for is gone; sending it now would mislead.
+                    self.s.outbox[i].attempts = u32::MAX;
+                    continue;
+                }
+                alert.link = alert.request.clone().and_then(|r| self.issue_link(&r));
+            }
+            self.s.outbox[i].attempts = self.s.outbox[i].attempts.saturating_add(1);
+            self.s.outbox[i].created_at = now;
+            self.effects.push(Effect::Alert(alert));
+        }
+        self.s.outbox.retain(|e| e.attempts != u32::MAX);
+    }
+
+    // ---- the rules ------------------------------------------------------------
+
+    fn settle(&mut self) {
+        match self.s.phase {
+            Phase::Normal | Phase::Degraded | Phase::FailedOver | Phase::PrimaryLost => self.settle_primary_region(),
+            Phase::PromotionPending => self.settle_pending(),
+            Phase::Promoting => self.settle_promoting(),
+            Phase::DrActive => self.settle_dr_active(),
+        }
+        self.check_split_brain();
+    }
+
+    fn new_epoch(&mut self, primary: &str, at: DateTime<Utc>) {
+        self.s.epoch += 1;
+        self.s.epoch_started_at = Some(at);
+        self.s.primary = Some(primary.to_string());
+        let now = self.now();
+        self.s.record(now, format!("epoch {}: {primary} is primary", self.s.epoch));
+    }
+
+    /// The newest claim of a member other than the current primary, if that claim
+    /// is newer than everything known about the current primary.
+    fn new_primary_claim(&self) -> Option<(String, DateTime<Utc>)> {
+        let view = View::new(&self.s, self.m, self.now());
+        let claims = view.claims();
+        let newest = claims.first()?;
+        if self.s.primary.as_deref() == Some(newest.member) {
+            return None;
+        }
+        Some((newest.member.to_string(), newest.at))
+    }
+
+    fn settle_primary_region(&mut self) {
+        let now = self.now();
+        let current = self.s.primary.clone();
+        let current_claims = current.as_deref().is_some_and(|p| View::new(&self.s, self.m, now).claim(p).is_some());
+
+        if let Some((member, at)) = self.new_primary_claim() {
+            let kind = self.m.member(&member).map(|m| m.kind);
+            match (current.as_deref(), kind) {
+                (None, Some(MemberKind::Failover)) => {
+                    // First sight of the primary: nothing moved, nothing to tell.
+                    self.new_epoch(&member, at);
+                }
+                (Some(old), Some(MemberKind::Failover)) => {
+                    // IRIS failed over inside the region (its arbiter guarantees one primary).
+                    self.new_epoch(&member, at);
+                    self.s.lost_since = None;
+                    self.go(Phase::FailedOver, &format!("{member} became primary in place of {old}"));
+                    let facts = vec![
+                        format!("New primary: {member} (since {})", clock(at)),
+                        format!("Former primary: {old}"),
+                        format!("Epoch: {}", self.s.epoch),
+                    ];
+                    self.alert(
+                        AlertKind::FailedOver,
+                        Severity::Warning,
+                        None,
+                        format!("{}: IRIS failed over from {old} to {member}", self.m.name),
+                        facts,
+                        format!("Nothing to approve. Find out why {old} failed and bring it back as backup to restore high availability."),
+                    );
+                }
+                (_, Some(MemberKind::DrAsync)) if !current_claims => {
+                    self.new_epoch(&member, at);
+                    self.s.lost_since = None;
+                    self.go(Phase::DrActive, &format!("{member} became primary outside mirrorgate"));
+                    self.alert(
+                        AlertKind::DrPrimary,
+                        Severity::Warning,
+                        None,
+                        format!("{}: DR member {member} is now primary (promoted outside mirrorgate)", self.m.name),
+                        vec![format!("Previous primary: {}", current.as_deref().unwrap_or("unknown"))],
+                        "Confirm the promotion was intended and fence the primary region so it cannot take traffic back.".into(),
+                    );
+                    return;
+                }
+                _ => {}
+            }
+        }
+
+        let view = View::new(&self.s, self.m, now);
+        let primary_claim = self.s.primary.as_deref().and_then(|p| view.claim(p)).map(|c| c.member.to_string());
+
+        match primary_claim {
+            Some(primary) => {
+                if self.s.phase == Phase::PrimaryLost {
+                    self.s.lost_since = None;
+                    self.s.no_candidate_alerted = false;
+                    self.go(Phase::Normal, &format!("{primary} answers as primary again"));
+                    self.flap_alert(
+                        AlertKind::PrimaryBack,
+                        Severity::Info,
+                        format!("{}: primary {primary} is back", self.m.name),
+                        vec![format!("Primary: {primary}")],
+                        "Nothing to do. A later loss within the cool-down is recorded without a new alert.".into(),
+                    );
+                    self.s.cool_down_until = Some(now + secs(self.m.policy.cool_down_secs));
+                }
+                self.settle_high_availability(&primary);
+            }
+            None => self.settle_no_primary(),
+        }
+    }
+
+    fn settle_high_availability(&mut self, primary: &str) {
+        if self.m.failover_members().count() < 2 {
+            if self.s.phase != Phase::Normal && self.s.phase != Phase::FailedOver {
+                self.go(Phase::Normal, "primary serves");
+            }
+            return;
+        }
+        let view = View::new(&self.s, self.m, self.now());
+        let partner_down = view.partner_down(primary).map(str::to_string);
+        match (self.s.phase, partner_down) {
+            (Phase::Normal, Some(partner)) => {
+                self.go(Phase::Degraded, &format!("backup {partner} is down"));
+                self.alert(
+                    AlertKind::Degraded,
+                    Severity::Warning,
+                    None,
+                    format!("{}: backup {partner} is down, no high availability", self.m.name),
+                    vec![format!("Primary: {primary}"), format!("Down: {partner}")],
+                    format!("Bring {partner} back as backup; until then a failure of {primary} needs a DR promotion."),
+                );
+            }
+            (Phase::Degraded | Phase::FailedOver, None) => {
+                self.go(Phase::Normal, "primary and backup are healthy");
+                self.alert(
+                    AlertKind::HaRestored,
+                    Severity::Info,
+                    None,
+                    format!("{}: high availability restored", self.m.name),
+                    vec![format!("Primary: {primary}")],
+                    "Nothing to do.".into(),
+                );
+            }
+            _ => {}
+        }
+    }
+
+    fn settle_no_primary(&mut self) {
+        let now = self.now();
+        let view = View::new(&self.s, self.m, now);
+        let agreeing = view.observers_agreeing_primary_lost();
+        let agreed = agreeing.len() >= self.m.policy.min_observers;
+        if self.s.phase != Phase::PrimaryLost {
+            if !agreed {
+                return;
+            }
+            self.s.lost_since = Some(now);
+            let lost = self.s.primary.clone().unwrap_or_else(|| "the primary".into());
+            let names: Vec<&str> = agreeing.iter().map(|o| o.as_str()).collect();
+            self.go(Phase::PrimaryLost, &format!("no failover member answers as primary ({} agree)", names.join(", ")));
+            let confirm_at = now + secs(self.m.policy.confirmation_window_secs);
+            self.flap_alert(
+                AlertKind::PrimaryLost,
+                Severity::Warning,
+                format!("{}: primary {lost} lost, confirming", self.m.name),
+                vec![
+                    format!("Lost since: {}", clock(now)),
+                    format!("Observers agreeing: {}", names.join(", ")),
+                    format!("Last known primary: {lost}"),
+                ],
+                format!(
+                    "Nothing yet. IRIS may still fail over inside the region. If no member serves by {}, mirrorgate asks for a DR promotion decision.",
+                    clock(confirm_at)
+                ),
+            );
+            return;
+        }
+        // In primary_lost: the loss must be agreed continuously for the window.
+        match (agreed, self.s.lost_since) {
+            (false, _) => self.s.lost_since = None,
+            (true, None) => self.s.lost_since = Some(now),
+            (true, Some(since)) => {
+                let confirmed = now - since >= secs(self.m.policy.confirmation_window_secs);
+                let allowed = self.s.requests_blocked_until().is_none_or(|until| now >= until);
+                if confirmed && allowed && self.s.open_request().is_none() {
+                    self.raise_request(since, agreeing);
+                }
+            }
+        }
+    }
+
+    fn raise_request(&mut self, lost_since: DateTime<Utc>, observers: Vec<Observer>) {
+        let now = self.now();
+        let view = View::new(&self.s, self.m, now);
+        let Some(candidate) = view.best_candidate().map(str::to_string) else {
+            if !self.s.no_candidate_alerted {
+                self.s.no_candidate_alerted = true;
+                self.alert(
+                    AlertKind::NoCandidate,
+                    Severity::Critical,
+                    None,
+                    format!("{}: primary lost and no healthy DR member to promote", self.m.name),
+                    vec![format!("Lost since: {}", clock(lost_since))],
+                    "Check the DR members; mirrorgate proposes a promotion as soon as one is healthy.".into(),
+                );
+            }
+            return;
+        };
+        self.s.no_candidate_alerted = false;
+        let latency = self.s.members.get(&candidate).and_then(|m| m.journal_latency);
+        self.s.request_seq += 1;
+        let id = format!("{}-R{}", self.m.name, self.s.request_seq);
+        let request = PromotionRequest {
+            id: id.clone(),
+            epoch: self.s.epoch,
+            candidate: candidate.clone(),
+            status: RequestStatus::Open,
+            created_at: now,
+            expires_at: now + secs(self.m.policy.approval_expiry_secs),
+            lost_primary: self.s.primary.clone(),
+            lost_since,
+            observers: observers.clone(),
+            candidate_latency: latency,
+            tokens: Vec::new(),
+            decisions: Vec::new(),
+            last_reminder_at: None,
+            started_at: None,
+            closed_at: None,
+            outcome: None,
+        };
+        self.s.requests.push(request);
+        if self.s.requests.len() > MAX_REQUESTS {
+            self.s.requests.remove(0);
+        }
+        self.go(Phase::PromotionPending, &format!("loss confirmed; {id} asks to promote {candidate}"));
+        self.effects.push(Effect::PromotionRequested { request: id.clone(), candidate: candidate.clone() });
+        let (headline, facts, next) = self.request_text(&id);
+        self.alert(AlertKind::PromotionRequested, Severity::Critical, Some(&id), headline, facts, next);
+    }
+
+    /// The words of an alert that asks for a decision.
+    fn request_text(&self, id: &str) -> (String, Vec<String>, String) {
+        let Some(r) = self.s.request(id) else {
+            return (format!("{}: promotion request {id}", self.m.name), Vec::new(), "Open the link.".into());
+        };
+        let loss = latency_words(r.candidate_latency.as_ref());
+        let lost = r.lost_primary.clone().unwrap_or_else(|| "the primary".into());
+        let observers: Vec<&str> = r.observers.iter().map(|o| o.as_str()).collect();
+        let measured = r
+            .candidate_latency
+            .map(|l| format!("journal latency {loss}, measured at {}", clock(l.measured_at)))
+            .unwrap_or_else(|| "journal latency unknown: the data that may be lost cannot be estimated".into());
+        let policy = self.m.policy.max_journal_latency_secs;
+        let over = r.candidate_latency.is_none_or(|l| l.seconds > policy as f64);
+        let mut facts = vec![
+            format!("Failed: {lost}; no failover member answers as primary since {} ({} ago)", clock(r.lost_since), duration_words((self.now() - r.lost_since).num_seconds())),
+            format!("Observers agreeing: {}", observers.join(", ")),
+            format!("Would become primary: {} ({measured})", r.candidate),
+            format!("Data that may be lost: about {loss} of transactions not yet received by {}", r.candidate),
+            format!("After approval: mirrorgate runs the promotion on {} and waits for it to report primary", r.candidate),
+            format!("The link expires at {}", clock(r.expires_at)),
+        ];
+        if over {
+            facts.push(format!("Over the policy's {policy} s limit: approving requires ticking \"I accept the data loss\""));
+        }
+        let headline = format!("{} primary lost {}. Promote {}? Loss ~{loss}", self.m.name, clock(r.lost_since), r.candidate);
+        let next = "Open the link, check what will be lost, then approve or reject. Opening the link changes nothing.".into();
+        (headline, facts, next)
+    }
+
+    fn settle_pending(&mut self) {
+        let now = self.now();
+        let Some(open) = self.s.open_request().cloned() else {
+            // No open request left (decided elsewhere in this signal).
+            return;
+        };
+        let view = View::new(&self.s, self.m, now);
+        if let Some(claim) = view.claims().into_iter().find(|c| self.m.is_failover(c.member)) {
+            let member = claim.member.to_string();
+            let at = claim.at;
+            self.close_request(&open.id, RequestStatus::Superseded, &format!("{member} answers as primary again"));
+            if self.s.primary.as_deref() != Some(member.as_str()) {
+                self.new_epoch(&member, at);
+            }
+            self.s.lost_since = None;
+            self.go(Phase::Normal, &format!("{member} is primary again; {} withdrawn", open.id));
+            self.alert(
+                AlertKind::RequestWithdrawn,
+                Severity::Warning,
+                Some(&open.id),
+                format!("{}: primary {member} is back; promotion request withdrawn", self.m.name),
+                vec![format!("Request: {}", open.id), format!("Primary: {member}")],
+                "Nothing to approve: the link no longer works. Find out why the primary was unreachable.".into(),
+            );
+            self.s.cool_down_until = Some(now + secs(self.m.policy.cool_down_secs));
+            self.settle_high_availability(&member);
+            return;
+        }
+        if now >= open.expires_at {
+            self.close_request(&open.id, RequestStatus::Expired, "nobody decided before the link expired");
+            let again = now + secs(self.m.policy.cool_down_secs);
+            self.s.next_request_after = Some(again);
+            self.go(Phase::PrimaryLost, &format!("{} expired without a decision", open.id));
+            self.alert(
+                AlertKind::RequestExpired,
+                Severity::Critical,
+                Some(&open.id),
+                format!("{}: promotion request expired, nothing promoted", self.m.name),
+                vec![format!("Request: {}", open.id), format!("Candidate was: {}", open.candidate)],
+                format!("If the primary is still lost at {}, mirrorgate sends a new request.", clock(again)),
+            );
+            return;
+        }
+        let last = open.last_reminder_at.unwrap_or(open.created_at);
+        if now - last >= secs(self.m.policy.reminder_interval_secs) {
+            if let Some(r) = self.s.request_mut(&open.id) {
+                r.last_reminder_at = Some(now);
+            }
+            let (headline, facts, next) = self.request_text(&open.id);
+            self.alert(AlertKind::PromotionReminder, Severity::Critical, Some(&open.id), format!("Reminder: {headline}"), facts, next);
+        }
+    }
+
+    fn close_request(&mut self, id: &str, status: RequestStatus, outcome: &str) {
+        let now = self.now();
+        if let Some(r) = self.s.request_mut(id) {
+            r.status = status;
+            r.closed_at = Some(now);
+            r.outcome = Some(outcome.to_string());
+        }
+        self.s.record(now, format!("request {id} {}: {outcome}", status.as_str()));
+    }
+
+    fn settle_promoting(&mut self) {
+        let now = self.now();
+        let Some(req) = self.s.requests.iter().rev().find(|r| r.status == RequestStatus::Approved).cloned() else {
+            return;
+        };
+        let view = View::new(&self.s, self.m, now);
+        let approved_at = req.decisions.last().map(|d| d.at).unwrap_or(req.created_at);
+        let old_primary_back = view
+            .claims()
+            .into_iter()
+            .find(|c| self.m.is_failover(c.member) && c.at >= approved_at)
+            .map(|c| c.member.to_string());
+        if let Some(member) = old_primary_back {
+            if self.s.split_brain_alerted_epoch != Some(self.s.epoch) {
+                self.s.split_brain_alerted_epoch = Some(self.s.epoch);
+                self.alert(
+                    AlertKind::SplitBrain,
+                    Severity::Critical,
+                    Some(&req.id),
+                    format!("{}: SPLIT BRAIN risk, {member} is primary again while {} is being promoted", self.m.name, req.candidate),
+                    vec![format!("Request: {}", req.id), format!("Back as primary: {member}")],
+                    format!("Decide now which one stays primary: stop traffic to the other and shut down IRIS on it. Fence the primary region if {} stays primary.", req.candidate),
+                );
+            }
+        }
+        let view = View::new(&self.s, self.m, now);
+        if let Some(claim) = view.claim(&req.candidate).filter(|c| c.at >= approved_at) {
+            let at = claim.at;
+            self.close_request(&req.id, RequestStatus::Succeeded, &format!("{} reported primary", req.candidate));
+            self.new_epoch(&req.candidate, at);
+            self.go(Phase::DrActive, &format!("{} is primary", req.candidate));
+            self.alert(
+                AlertKind::PromotionSucceeded,
+                Severity::Critical,
+                Some(&req.id),
+                format!("{}: {} is now primary (DR promotion done)", self.m.name, req.candidate),
+                vec![
+                    format!("Request: {}", req.id),
+                    format!("Approved by: {}", req.approvers().join(", ")),
+                    format!("Epoch: {}", self.s.epoch),
+                ],
+                "Check the applications reconnect. Keep the primary region fenced until you fail back on purpose.".into(),
+            );
+            return;
+        }
+        if now - approved_at >= secs(self.m.policy.promotion_timeout_secs) {
+            self.close_request(&req.id, RequestStatus::TimedOut, "the candidate did not report primary in time");
+            self.s.next_request_after = Some(now + secs(self.m.policy.cool_down_secs));
+            self.go(Phase::PrimaryLost, &format!("{} not confirmed primary in time", req.candidate));
+            self.alert(
+                AlertKind::PromotionTimedOut,
+                Severity::Critical,
+                Some(&req.id),
+                format!("{}: {} did not become primary in time", self.m.name, req.candidate),
+                vec![format!("Request: {}", req.id), format!("Approved at: {}", clock(approved_at))],
+                format!("Log in to {} and check the mirror monitor and the promotion command's output.", req.candidate),
+            );
+        }
+    }
+
+    fn settle_dr_active(&mut self) {
+        let now = self.now();
+        let Some(primary) = self.s.primary.clone() else { return };
+        let view = View::new(&self.s, self.m, now);
+        if view.claim(&primary).is_some() {
+            return;
+        }
+        // The DR primary stopped claiming: a failover member taking over is a failback.
+        let back = view.claims().into_iter().find(|c| self.m.is_failover(c.member)).map(|c| (c.member.to_string(), c.at));
+        if let Some((member, at)) = back {
+            self.new_epoch(&member, at);
+            self.go(Phase::Normal, &format!("failed back to {member}"));
+            self.alert(
+                AlertKind::FailedBack,
+                Severity::Info,
+                None,
+                format!("{}: failed back, {member} is primary", self.m.name),
+                vec![format!("Former primary: {primary}"), format!("Epoch: {}", self.s.epoch)],
+                "Check that the DR members rejoin as async members.".into(),
+            );
+            self.settle_high_availability(&member);
+        }
+    }
+
+    fn check_split_brain(&mut self) {
+        let view = View::new(&self.s, self.m, self.now());
+        let claims = view.claims_this_epoch();
+        if claims.len() < 2 || self.s.split_brain_alerted_epoch == Some(self.s.epoch) {
+            return;
+        }
+        let names: Vec<String> = claims.iter().map(|c| c.member.to_string()).collect();
+        self.s.split_brain_alerted_epoch = Some(self.s.epoch);
+        self.alert(
+            AlertKind::SplitBrain,
+            Severity::Critical,
+            None,
+            format!("{}: SPLIT BRAIN, {} all claim primary", self.m.name, names.join(" and ")),
+            vec![format!("Epoch: {}", self.s.epoch), format!("Claiming primary: {}", names.join(", "))],
+            "Stop application traffic to all but one of them now, then shut down IRIS on the others. Do not approve anything until one primary remains.".into(),
+        );
+    }
+
+    // ---- decisions ------------------------------------------------------------
+
+    fn decision(&mut self, d: &Decision) -> DecisionVerdict {
+        let refused = |request: Option<&str>, refusal: Refusal| DecisionVerdict::Refused { request: request.map(str::to_string), refusal };
+        let now = self.now();
+
+        // Which request, and is the link good for it?
+        let request = match &d.authority {
+            Authority::Link { token_hash } => {
+                let Some(r) = self.s.request_by_token(token_hash) else {
+                    return refused(None, Refusal::UnknownLink);
+                };
+                if r.id != d.request {
+                    return refused(None, Refusal::TamperedLink);
+                }
+                let token_used = r
+                    .tokens
+                    .iter()
+                    .any(|t| crate::token::hashes_equal(&t.hash, token_hash) && t.used_at.is_some());
+                if token_used {
+                    return refused(Some(&r.id), Refusal::LinkUsed);
+                }
+                if r.status == RequestStatus::Open && now >= r.expires_at {
+                    return refused(Some(&r.id), Refusal::LinkExpired);
+                }
+                r.clone()
+            }
+            Authority::Operator => match self.s.request(&d.request) {
+                Some(r) => r.clone(),
+                None => return refused(None, Refusal::NoOpenRequest),
+            },
+        };
+        if request.status != RequestStatus::Open {
+            return refused(Some(&request.id), Refusal::RequestClosed { status: request.status });
+        }
+        let by = d.by.trim();
+        if by.is_empty() {
+            return refused(Some(&request.id), Refusal::NoName);
+        }
+        let record = DecisionRecord {
+            action: d.action,
+            by: by.to_string(),
+            at: now,
+            accept_loss: d.accept_loss,
+            via: match d.authority {
+                Authority::Link { .. } => "link".into(),
+                Authority::Operator => "operator".into(),
+            },
+            source_ip: d.source_ip.clone(),
+            user_agent: d.user_agent.clone(),
+            shown: d.shown.clone(),
+        };
+
+        if d.action == DecisionAction::Reject {
+            self.use_token(&request.id, &d.authority);
+            self.push_decision(&request.id, record);
+            self.close_request(&request.id, RequestStatus::Rejected, &format!("rejected by {by}"));
+            self.s.next_request_after = Some(now + secs(self.m.policy.cool_down_secs));
+            self.go(Phase::PrimaryLost, &format!("{by} rejected {}", request.id));
+            self.alert(
+                AlertKind::PromotionRejected,
+                Severity::Warning,
+                Some(&request.id),
+                format!("{}: promotion of {} rejected by {by}", self.m.name, request.candidate),
+                vec![format!("Request: {}", request.id)],
+                format!(
+                    "Nothing will be promoted. If the primary is still lost at {}, mirrorgate asks again.",
+                    clock(now + secs(self.m.policy.cool_down_secs))
+                ),
+            );
+            return DecisionVerdict::Rejected { request: request.id };
+        }
+
+        // Approve: check the rules again, now.
+        let view = View::new(&self.s, self.m, now);
+        if let Some(claim) = view.claims().into_iter().find(|c| self.m.is_failover(c.member)) {
+            // settle() withdraws the request in this same write.
+            return refused(Some(&request.id), Refusal::PrimaryBack { member: claim.member.to_string() });
+        }
+        if let Some(winner) = self
+            .s
+            .requests
+            .iter()
+            .find(|r| r.epoch == request.epoch && r.id != request.id && matches!(r.status, RequestStatus::Approved | RequestStatus::Succeeded))
+        {
+            return refused(Some(&request.id), Refusal::AnotherRequestWon { request: winner.id.clone() });
+        }
+        if !view.is_promotable(&request.candidate) {
+            let candidate = request.candidate.clone();
+            self.use_token(&request.id, &d.authority);
+            self.push_decision(&request.id, record);
+            self.close_request(&request.id, RequestStatus::Refused, &format!("{candidate} was unhealthy at decision time"));
+            self.go(Phase::PrimaryLost, &format!("{} refused: {candidate} unhealthy", request.id));
+            let refusal = Refusal::CandidateUnhealthy { candidate: candidate.clone() };
+            self.alert(
+                AlertKind::PromotionRefused,
+                Severity::Critical,
+                Some(&request.id),
+                format!("{}: approval refused, {candidate} is unhealthy", self.m.name),
+                vec![format!("Request: {}", request.id), format!("Approved by: {by}")],
+                "mirrorgate proposes another candidate if one is healthy.".into(),
+            );
+            return refused(Some(&request.id), refusal);
+        }
+        let latency = self.s.members.get(&request.candidate).and_then(|m| m.journal_latency);
+        let max = self.m.policy.max_journal_latency_secs;
+        let over = latency.is_none_or(|l| l.seconds > max as f64);
+        if over && !d.accept_loss {
+            return refused(Some(&request.id), Refusal::LatencyOverPolicy { seconds: latency.map(|l| l.seconds), max_seconds: max });
+        }
+        if request.approvers().iter().any(|a| a.eq_ignore_ascii_case(by)) {
+            return refused(Some(&request.id), Refusal::SameApprover { by: by.to_string() });
+        }
+
+        self.use_token(&request.id, &d.authority);
+        self.push_decision(&request.id, record);
+        let approvals = request.approvers().len() + 1;
+        let required = self.m.policy.approvers_required;
+        if approvals < required {
+            let (headline, mut facts, _) = self.request_text(&request.id);
+            facts.insert(0, format!("Approved so far by: {}", [request.approvers(), vec![by]].concat().join(", ")));
+            self.alert(
+                AlertKind::ApprovalRecorded,
+                Severity::Critical,
+                Some(&request.id),
+                format!("{approvals} of {required} approvals: {headline}"),
+                facts,
+                format!("Another person must approve ({} more). Use this new link; each link decides once.", required - approvals),
+            );
+            return DecisionVerdict::Approved { request: request.id, candidate: request.candidate, executing: false, approvals, required };
+        }
+
+        if let Some(r) = self.s.request_mut(&request.id) {
+            r.status = RequestStatus::Approved;
+            r.outcome = Some(format!("approved by {by}"));
+        }
+        self.s.record(now, format!("request {} approved by {by}", request.id));
+        self.go(Phase::Promoting, &format!("{} approved by {by}", request.id));
+        self.effects.push(Effect::ExecutePromotion {
+            request: request.id.clone(),
+            candidate: request.candidate.clone(),
+            epoch: request.epoch,
+        });
+        let approvers = [request.approvers(), vec![by]].concat().join(", ");
+        self.alert(
+            AlertKind::PromotionApproved,
+            Severity::Critical,
+            Some(&request.id),
+            format!("{}: promoting {} (approved by {approvers})", self.m.name, request.candidate),
+            vec![
+                format!("Request: {}", request.id),
+                format!("Data that may be lost: about {}", latency_words(latency.as_ref())),
+                format!("Accepted data loss explicitly: {}", if d.accept_loss { "yes" } else { "no" }),
+            ],
+            format!("Wait for the confirmation that {} reports primary.", request.candidate),
+        );
+        DecisionVerdict::Approved { request: request.id, candidate: request.candidate, executing: true, approvals, required }
+    }
+
+    fn use_token(&mut self, request: &str, authority: &Authority) {
+        let now = self.now();
+        if let (Authority::Link { token_hash }, Some(r)) = (authority, self.s.request_mut(request)) {
+            for t in r.tokens.iter_mut().filter(|t| crate::token::hashes_equal(&t.hash, token_hash)) {
+                t.used_at = Some(now);
+            }
+        }
+    }
+
+    fn push_decision(&mut self, request: &str, record: DecisionRecord) {
+        let now = self.now();
+        let line = format!(
+            "{} {} {request} (from {}, {})",
+            record.by,
+            match record.action {
+                DecisionAction::Approve => "approved",
+                DecisionAction::Reject => "rejected",
+            },
+            record.source_ip.as_deref().unwrap_or("-"),
+            record.via
+        );
+        if let Some(r) = self.s.request_mut(request) {
+            r.decisions.push(record);
+        }
+        self.s.record(now, line);
+    }
+
+    fn promotion_started(&mut self, request: &str) -> Verdict {
+        let now = self.now();
+        match self.s.request_mut(request) {
+            Some(r) if r.status == RequestStatus::Approved && r.started_at.is_none() => {
+                r.started_at = Some(now);
+                self.s.record(now, format!("promotion of {request} started"));
+                Verdict::Applied
+            }
+            Some(r) => Verdict::Ignored {
+                why: format!("{request} is {} and {}: not started again", r.status.as_str(), if r.started_at.is_some() { "already started" } else { "not approved" }),
+            },
+            None => Verdict::Ignored { why: format!("no request {request}") },
+        }
+    }
+
+    /// An approved promotion whose execution nobody claimed (the process that
+    /// approved it stopped before handing it over) is handed over again.
+    fn retry_unstarted_promotion(&mut self) {
+        let now = self.now();
+        let stuck = self.s.requests.iter().find(|r| {
+            r.status == RequestStatus::Approved
+                && r.started_at.is_none()
+                && r.decisions.last().is_some_and(|d| now - d.at >= Duration::seconds(OUTBOX_RETRY_AFTER_SECS))
+        });
+        if let Some(r) = stuck {
+            self.effects.push(Effect::ExecutePromotion { request: r.id.clone(), candidate: r.candidate.clone(), epoch: r.epoch });
+        }
+    }
+
+    fn promotion_outcome(&mut self, request: &str, ok: bool, detail: &str) -> Verdict {
+        let now = self.now();
+        let Some(req) = self.s.request(request).cloned() else {
+            return Verdict::Ignored { why: format!("no request {request}") };
+        };
+        if ok {
+            self.s.record(now, format!("promotion actions for {request} done: {detail}"));
+            return Verdict::Applied;
+        }
+        if req.status != RequestStatus::Approved {
+            self.s.record(now, format!("promotion action for {request} failed after it closed: {detail}"));
+            return Verdict::Applied;
+        }
+        self.close_request(request, RequestStatus::Failed, detail);
+        self.s.next_request_after = Some(now + secs(self.m.policy.cool_down_secs));
+        self.go(Phase::PrimaryLost, &format!("promotion of {} failed", req.candidate));
+        self.alert(
+            AlertKind::PromotionFailed,
+            Severity::Critical,
+            Some(request),
+            format!("{}: promotion of {} FAILED", self.m.name, req.candidate),
+            vec![format!("Request: {request}"), format!("What failed: {detail}")],
+            format!("Promote {} by hand (the mirror monitor, or PromoteWithNoPartner) or fix the failure; mirrorgate will not retry the promotion by itself.", req.candidate),
+        );
+        Verdict::Applied
+    }
+}
+
+impl MirrorState {
+    /// No new request is raised before this time (after a rejection, expiry, failure).
+    pub fn requests_blocked_until(&self) -> Option<DateTime<Utc>> {
+        self.next_request_after
+    }
+}

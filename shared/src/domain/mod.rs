@@ -1,0 +1,12 @@
+//! The pure decision core: no I/O, no clock, no randomness of its own.
+
+pub mod alert;
+pub mod decide;
+pub mod signal;
+pub mod state;
+pub mod view;
+
+pub use alert::{Alert, AlertKind, Severity};
+pub use decide::{decide, Context, Decided, DecisionVerdict, Effect, Refusal, Verdict};
+pub use signal::*;
+pub use state::*;

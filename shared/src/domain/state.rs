@@ -1,0 +1,322 @@
+//! The state mirrorgate keeps for each mirror: one record, written with one
+//! conditional write per change.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::alert::Alert;
+use super::signal::{JournalLatency, MemberStatus};
+use crate::topology::Observer;
+
+/// The phase of a mirror, as mirrorgate sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// A primary serves and its failover partner is healthy.
+    Normal,
+    /// The primary serves but its failover partner is down: no high availability.
+    Degraded,
+    /// IRIS moved the primary to the other failover member inside the region.
+    FailedOver,
+    /// No failover member serves as primary; waiting for the confirmation window.
+    PrimaryLost,
+    /// A promotion request waits for a human decision.
+    PromotionPending,
+    /// An approved promotion is being carried out.
+    Promoting,
+    /// A DR async member is the primary.
+    DrActive,
+}
+
+impl Phase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Normal => "normal",
+            Phase::Degraded => "degraded",
+            Phase::FailedOver => "failed_over",
+            Phase::PrimaryLost => "primary_lost",
+            Phase::PromotionPending => "promotion_pending",
+            Phase::Promoting => "promoting",
+            Phase::DrActive => "dr_active",
+        }
+    }
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The latest word of one observer about one member.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Observation {
+    pub healthy: bool,
+    pub at: DateTime<Utc>,
+    pub source: String,
+}
+
+/// What mirrorgate knows of one member.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct MemberState {
+    /// Latest observation per observer (route53, instance); newer replaces older.
+    #[serde(default)]
+    pub observations: BTreeMap<Observer, Observation>,
+    /// The status the member last reported, and when.
+    #[serde(default)]
+    pub status: Option<(MemberStatus, DateTime<Utc>)>,
+    /// When the member was last heard from (heartbeat or role event).
+    #[serde(default)]
+    pub last_heard: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub journal_latency: Option<JournalLatency>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestStatus {
+    /// Waiting for a decision.
+    Open,
+    /// Approved and being carried out.
+    Approved,
+    /// The promoted member reported primary.
+    Succeeded,
+    /// A promotion action failed.
+    Failed,
+    /// The promoted member did not report primary in time.
+    TimedOut,
+    Rejected,
+    Expired,
+    /// Withdrawn because the primary came back (or the state moved on).
+    Superseded,
+    /// An approval was refused at decision time and the request closed.
+    Refused,
+}
+
+impl RequestStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestStatus::Open => "open",
+            RequestStatus::Approved => "approved",
+            RequestStatus::Succeeded => "succeeded",
+            RequestStatus::Failed => "failed",
+            RequestStatus::TimedOut => "timed_out",
+            RequestStatus::Rejected => "rejected",
+            RequestStatus::Expired => "expired",
+            RequestStatus::Superseded => "superseded",
+            RequestStatus::Refused => "refused",
+        }
+    }
+}
+
+/// An approval link's token, kept only as its SHA-256 hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkToken {
+    pub hash: String,
+    pub issued_at: DateTime<Utc>,
+    #[serde(default)]
+    pub used_at: Option<DateTime<Utc>>,
+}
+
+/// One approval (or rejection), with what the audit needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DecisionRecord {
+    pub action: super::signal::DecisionAction,
+    pub by: String,
+    pub at: DateTime<Utc>,
+    pub accept_loss: bool,
+    pub via: String,
+    #[serde(default)]
+    pub source_ip: Option<String>,
+    #[serde(default)]
+    pub user_agent: Option<String>,
+    #[serde(default)]
+    pub shown: Option<String>,
+}
+
+/// A request to promote a DR async member, awaiting people.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PromotionRequest {
+    pub id: String,
+    /// The epoch this request belongs to: it can only execute in that epoch.
+    pub epoch: u64,
+    pub candidate: String,
+    pub status: RequestStatus,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    /// What failed and since when, as shown to people.
+    pub lost_primary: Option<String>,
+    pub lost_since: DateTime<Utc>,
+    /// The observers that agreed the primary was lost.
+    pub observers: Vec<Observer>,
+    /// The candidate's journal latency when the request was raised.
+    pub candidate_latency: Option<JournalLatency>,
+    #[serde(default)]
+    pub tokens: Vec<LinkToken>,
+    #[serde(default)]
+    pub decisions: Vec<DecisionRecord>,
+    #[serde(default)]
+    pub last_reminder_at: Option<DateTime<Utc>>,
+    /// When the promotion executor claimed the execution: it runs once, by whoever claims first.
+    #[serde(default)]
+    pub started_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub closed_at: Option<DateTime<Utc>>,
+    /// Why it was closed, in words for people.
+    #[serde(default)]
+    pub outcome: Option<String>,
+}
+
+impl PromotionRequest {
+    pub fn approvers(&self) -> Vec<&str> {
+        self.decisions
+            .iter()
+            .filter(|d| d.action == super::signal::DecisionAction::Approve)
+            .map(|d| d.by.as_str())
+            .collect()
+    }
+}
+
+/// One line of the mirror's recent history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub at: DateTime<Utc>,
+    pub epoch: u64,
+    pub what: String,
+}
+
+/// An alert decided but not yet confirmed delivered. Links are never kept here:
+/// if an alert with a link must be sent again, a fresh link is issued.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboxEntry {
+    pub alert: Alert,
+    pub created_at: DateTime<Utc>,
+    #[serde(default)]
+    pub attempts: u32,
+}
+
+/// Everything mirrorgate keeps about one mirror.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MirrorState {
+    pub mirror: String,
+    /// Incremented on every write; the store's conditional writes compare it.
+    pub version: u64,
+    /// Incremented every time a new member becomes primary.
+    pub epoch: u64,
+    #[serde(default)]
+    pub epoch_started_at: Option<DateTime<Utc>>,
+    pub phase: Phase,
+    pub phase_since: DateTime<Utc>,
+    /// The member mirrorgate believes is (or last was) primary.
+    #[serde(default)]
+    pub primary: Option<String>,
+    #[serde(default)]
+    pub members: BTreeMap<String, MemberState>,
+    /// Since when enough observers agree that no failover member serves as primary.
+    #[serde(default)]
+    pub lost_since: Option<DateTime<Utc>>,
+    /// Until when repeated alerts about the primary and new requests are held back.
+    #[serde(default)]
+    pub cool_down_until: Option<DateTime<Utc>>,
+    /// No new promotion request before this time (after a rejection, expiry or failure).
+    #[serde(default)]
+    pub next_request_after: Option<DateTime<Utc>>,
+    /// Transitions whose alerts the cool-down held back.
+    #[serde(default)]
+    pub folded_alerts: u32,
+    /// When "no DR candidate" was last said, so it is said once per loss.
+    #[serde(default)]
+    pub no_candidate_alerted: bool,
+    #[serde(default)]
+    pub split_brain_alerted_epoch: Option<u64>,
+    #[serde(default)]
+    pub request_seq: u64,
+    #[serde(default)]
+    pub requests: Vec<PromotionRequest>,
+    #[serde(default)]
+    pub alert_seq: u64,
+    #[serde(default)]
+    pub outbox: Vec<OutboxEntry>,
+    #[serde(default)]
+    pub history: VecDeque<HistoryEntry>,
+    /// Recently seen delivery ids: duplicates are folded in the same read.
+    #[serde(default)]
+    pub seen: VecDeque<String>,
+}
+
+pub const MAX_HISTORY: usize = 100;
+pub const MAX_SEEN: usize = 128;
+pub const MAX_REQUESTS: usize = 20;
+
+impl MirrorState {
+    pub fn new(mirror: &str, now: DateTime<Utc>) -> MirrorState {
+        MirrorState {
+            mirror: mirror.to_string(),
+            version: 0,
+            epoch: 0,
+            epoch_started_at: None,
+            phase: Phase::Normal,
+            phase_since: now,
+            primary: None,
+            members: BTreeMap::new(),
+            lost_since: None,
+            cool_down_until: None,
+            next_request_after: None,
+            folded_alerts: 0,
+            no_candidate_alerted: false,
+            split_brain_alerted_epoch: None,
+            request_seq: 0,
+            requests: Vec::new(),
+            alert_seq: 0,
+            outbox: Vec::new(),
+            history: VecDeque::new(),
+            seen: VecDeque::new(),
+        }
+    }
+
+    /// The request still waiting for a decision, if any.
+    pub fn open_request(&self) -> Option<&PromotionRequest> {
+        self.requests.iter().rev().find(|r| r.status == RequestStatus::Open)
+    }
+
+    pub fn request(&self, id: &str) -> Option<&PromotionRequest> {
+        self.requests.iter().find(|r| r.id == id)
+    }
+
+    pub fn request_mut(&mut self, id: &str) -> Option<&mut PromotionRequest> {
+        self.requests.iter_mut().find(|r| r.id == id)
+    }
+
+    /// The newest request, whatever its status.
+    pub fn latest_request(&self) -> Option<&PromotionRequest> {
+        self.requests.last()
+    }
+
+    /// Finds the request a link token belongs to.
+    pub fn request_by_token(&self, token_hash: &str) -> Option<&PromotionRequest> {
+        self.requests
+            .iter()
+            .find(|r| r.tokens.iter().any(|t| crate::token::hashes_equal(&t.hash, token_hash)))
+    }
+
+    pub fn record(&mut self, at: DateTime<Utc>, what: impl Into<String>) {
+        self.history.push_back(HistoryEntry { at, epoch: self.epoch, what: what.into() });
+        while self.history.len() > MAX_HISTORY {
+            self.history.pop_front();
+        }
+    }
+
+    pub fn has_seen(&self, id: &str) -> bool {
+        self.seen.iter().any(|s| s == id)
+    }
+
+    pub fn remember(&mut self, id: &str) {
+        self.seen.push_back(id.to_string());
+        while self.seen.len() > MAX_SEEN {
+            self.seen.pop_front();
+        }
+    }
+}

@@ -1,0 +1,392 @@
+//! The engine: load the mirror's state, decide, make one conditional write, then
+//! carry out the effects through the ports. The same engine runs in every Lambda
+//! and in the local binary; only the adapters differ.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::domain::{
+    decide, Context, DecisionVerdict, Effect, MirrorState, Phase, Refusal, Severity, Signal, SignalKind, Verdict,
+};
+use crate::events::{self, DecodeError};
+use crate::ports::{Notifier, PromotionActions, PromotionOrder, SaveError, Store, StoreError};
+use crate::token::{OsTokens, TokenSource};
+use crate::topology::Topology;
+
+/// How many times a conditional write is retried against concurrent writers.
+pub const MAX_WRITE_ATTEMPTS: usize = 16;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The payload cannot be used: retrying will not help.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    #[error("mirror {0} is not in the topology; add it to the topology file")]
+    UnknownMirror(String),
+    /// The store failed: retrying later may help.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("mirror {0}: gave up after {MAX_WRITE_ATTEMPTS} conflicting writes; the signal will be retried")]
+    Contention(String),
+}
+
+impl EngineError {
+    /// Whether the delivery should be retried (Lambda retry semantics).
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, EngineError::Store(_) | EngineError::Contention(_))
+    }
+}
+
+/// What was carried out, one line each; `replay --json` and `serve --json` print these.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "effect", rename_all = "snake_case")]
+pub enum Report {
+    Transition { mirror: String, from: Phase, to: Phase, epoch: u64, reason: String },
+    Alert {
+        mirror: String,
+        id: String,
+        severity: Severity,
+        kind: crate::domain::AlertKind,
+        subject: String,
+        sms: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        link: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        request: Option<String>,
+        delivered: bool,
+    },
+    PromotionRequested { mirror: String, request: String, candidate: String },
+    PromotionExecuted { mirror: String, request: String, candidate: String, detail: String },
+    Decision {
+        mirror: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        request: Option<String>,
+        outcome: &'static str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+}
+
+impl Report {
+    pub fn mirror(&self) -> &str {
+        match self {
+            Report::Transition { mirror, .. }
+            | Report::Alert { mirror, .. }
+            | Report::PromotionRequested { mirror, .. }
+            | Report::PromotionExecuted { mirror, .. }
+            | Report::Decision { mirror, .. } => mirror,
+        }
+    }
+}
+
+/// The result of handling one signal.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub mirror: String,
+    pub verdict: Verdict,
+    pub reports: Vec<Report>,
+}
+
+pub struct Engine<S, N, A> {
+    topology: Arc<Topology>,
+    store: S,
+    notifier: N,
+    actions: A,
+    public_url: String,
+    tokens: Mutex<Box<dyn TokenSource + Send>>,
+}
+
+impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
+    pub fn new(topology: Arc<Topology>, store: S, notifier: N, actions: A, public_url: &str) -> Self {
+        Engine {
+            topology,
+            store,
+            notifier,
+            actions,
+            public_url: public_url.trim_end_matches('/').to_string(),
+            tokens: Mutex::new(Box::new(OsTokens)),
+        }
+    }
+
+    /// Replaces the token source (tests that need predictable links).
+    pub fn with_tokens(mut self, tokens: Box<dyn TokenSource + Send>) -> Self {
+        self.tokens = Mutex::new(tokens);
+        self
+    }
+
+    pub fn topology(&self) -> &Topology {
+        &self.topology
+    }
+
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    pub fn public_url(&self) -> &str {
+        &self.public_url
+    }
+
+    /// Decodes an AWS payload and handles every signal in it.
+    pub async fn ingest(&self, payload: &[u8], now: DateTime<Utc>) -> Result<Vec<Outcome>, EngineError> {
+        let signals = events::decode(payload, &self.topology)?;
+        let mut outcomes = Vec::with_capacity(signals.len());
+        for signal in signals {
+            outcomes.push(self.handle(signal, now).await?);
+        }
+        Ok(outcomes)
+    }
+
+    /// A tick for every mirror of the topology.
+    pub async fn tick(&self, now: DateTime<Utc>) -> Result<Vec<Outcome>, EngineError> {
+        let mut outcomes = Vec::new();
+        for name in self.topology.mirrors.iter().map(|m| m.name.clone()).collect::<Vec<_>>() {
+            let signal = Signal { mirror: name, id: None, at: now, kind: SignalKind::Tick };
+            outcomes.push(self.handle(signal, now).await?);
+        }
+        Ok(outcomes)
+    }
+
+    /// Handles one signal, and then any promotion it approved.
+    pub async fn handle(&self, signal: Signal, now: DateTime<Utc>) -> Result<Outcome, EngineError> {
+        let first = self.apply(&signal, now).await?;
+        let mut reports = first.reports;
+        let mut orders: VecDeque<PromotionOrder> = first.orders.into();
+        while let Some(order) = orders.pop_front() {
+            let (more_reports, more_orders) = self.execute(order, now).await?;
+            reports.extend(more_reports);
+            orders.extend(more_orders);
+        }
+        Ok(Outcome { mirror: signal.mirror, verdict: first.verdict, reports })
+    }
+
+    /// Claims an approved promotion, runs its actions once, and reports the result.
+    async fn execute(&self, order: PromotionOrder, now: DateTime<Utc>) -> Result<(Vec<Report>, Vec<PromotionOrder>), EngineError> {
+        let claim = Signal {
+            mirror: order.mirror.clone(),
+            id: None,
+            at: now,
+            kind: SignalKind::PromotionStarted { request: order.request.clone() },
+        };
+        let claimed = self.apply(&claim, now).await?;
+        let mut reports = claimed.reports;
+        let mut orders = claimed.orders;
+        if claimed.verdict != Verdict::Applied {
+            tracing::info!(mirror = %order.mirror, request = %order.request, "promotion already started elsewhere; not run again");
+            return Ok((reports, orders));
+        }
+        let mirror = self.topology.mirror(&order.mirror).ok_or_else(|| EngineError::UnknownMirror(order.mirror.clone()))?;
+        let result = match mirror.member(&order.candidate) {
+            Some(candidate) => self.actions.execute(mirror, candidate, &order).await.map_err(|e| e.to_string()),
+            None => Err(format!("{} is no longer in the topology", order.candidate)),
+        };
+        let (ok, detail) = match result {
+            Ok(detail) => {
+                reports.push(Report::PromotionExecuted {
+                    mirror: order.mirror.clone(),
+                    request: order.request.clone(),
+                    candidate: order.candidate.clone(),
+                    detail: detail.clone(),
+                });
+                (true, detail)
+            }
+            Err(detail) => {
+                tracing::error!(mirror = %order.mirror, request = %order.request, error = %detail, "promotion action failed");
+                (false, detail)
+            }
+        };
+        let outcome = Signal {
+            mirror: order.mirror.clone(),
+            id: None,
+            at: now,
+            kind: SignalKind::PromotionOutcome { request: order.request.clone(), ok, detail },
+        };
+        let reported = self.apply(&outcome, now).await?;
+        reports.extend(reported.reports);
+        orders.extend(reported.orders);
+        Ok((reports, orders))
+    }
+
+    /// One decision and one conditional write; then the alerts.
+    async fn apply(&self, signal: &Signal, now: DateTime<Utc>) -> Result<Applied, EngineError> {
+        let mirror = self
+            .topology
+            .mirror(&signal.mirror)
+            .ok_or_else(|| EngineError::UnknownMirror(signal.mirror.clone()))?;
+        let mut state = self.store.load(&mirror.name).await?.unwrap_or_else(|| MirrorState::new(&mirror.name, now));
+        for _ in 0..MAX_WRITE_ATTEMPTS {
+            let decided = {
+                let mut tokens = self.tokens.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                let mut ctx = Context { now, public_url: &self.public_url, tokens: tokens.as_mut() };
+                decide(&state, mirror, signal, &mut ctx)
+            };
+            if decided.state == state {
+                let reports = decision_report(&mirror.name, &decided.verdict).into_iter().collect();
+                return Ok(Applied { verdict: decided.verdict, reports, orders: Vec::new() });
+            }
+            let mut next = decided.state;
+            next.version = state.version + 1;
+            match self.store.save(&next, state.version).await {
+                Ok(()) => return Ok(self.carry_out(next, decided.effects, decided.verdict).await),
+                Err(SaveError::Conflict { current }) => {
+                    tracing::debug!(mirror = %mirror.name, "conditional write lost; deciding again on the current state");
+                    state = current.map(|b| *b).unwrap_or_else(|| MirrorState::new(&mirror.name, now));
+                }
+                Err(SaveError::Store(e)) => return Err(e.into()),
+            }
+        }
+        Err(EngineError::Contention(mirror.name.clone()))
+    }
+
+    async fn carry_out(&self, state: MirrorState, effects: Vec<Effect>, verdict: Verdict) -> Applied {
+        let mirror = state.mirror.clone();
+        let mut reports = Vec::new();
+        let mut orders = Vec::new();
+        let mut delivered = Vec::new();
+        for effect in effects {
+            match effect {
+                Effect::Transition { from, to, epoch, reason } => {
+                    tracing::info!(mirror = %mirror, from = %from, to = %to, epoch, reason = %reason, "transition");
+                    reports.push(Report::Transition { mirror: mirror.clone(), from, to, epoch, reason });
+                }
+                Effect::PromotionRequested { request, candidate } => {
+                    reports.push(Report::PromotionRequested { mirror: mirror.clone(), request, candidate });
+                }
+                Effect::ExecutePromotion { request, candidate, epoch } => {
+                    orders.push(PromotionOrder { mirror: mirror.clone(), request, candidate, epoch });
+                }
+                Effect::Alert(alert) => {
+                    let ok = match self.notifier.publish(&alert).await {
+                        Ok(()) => {
+                            delivered.push(alert.id.clone());
+                            true
+                        }
+                        Err(e) => {
+                            // It stays in the outbox; a later tick sends it again.
+                            tracing::warn!(mirror = %mirror, alert = %alert.id, error = %e, "alert not delivered; kept in the outbox");
+                            false
+                        }
+                    };
+                    tracing::info!(mirror = %mirror, alert = %alert.id, kind = alert.kind.as_str(), severity = alert.severity.as_str(), delivered = ok, "alert");
+                    reports.push(Report::Alert {
+                        mirror: mirror.clone(),
+                        id: alert.id.clone(),
+                        severity: alert.severity,
+                        kind: alert.kind,
+                        subject: alert.subject(),
+                        sms: alert.sms(),
+                        link: alert.link.clone(),
+                        request: alert.request.clone(),
+                        delivered: ok,
+                    });
+                }
+            }
+        }
+        reports.extend(decision_report(&mirror, &verdict));
+        if !delivered.is_empty() {
+            self.clear_outbox(state, &delivered).await;
+        }
+        Applied { verdict, reports, orders }
+    }
+
+    /// Removes delivered alerts from the outbox. Losing this write only means an
+    /// alert may be sent twice, never that one is lost.
+    async fn clear_outbox(&self, mut state: MirrorState, delivered: &[String]) {
+        for _ in 0..MAX_WRITE_ATTEMPTS {
+            let before = state.outbox.len();
+            state.outbox.retain(|e| !delivered.contains(&e.alert.id));
+            if state.outbox.len() == before {
+                return;
+            }
+            let expected = state.version;
+            state.version += 1;
+            match self.store.save(&state, expected).await {
+                Ok(()) => return,
+                Err(SaveError::Conflict { current: Some(current) }) => state = *current,
+                Err(e) => {
+                    tracing::warn!(mirror = %state.mirror, error = %e, "could not clear the outbox; alerts may be sent again");
+                    return;
+                }
+            }
+        }
+    }
+
+    /// The state of one mirror (a fresh one if nothing is stored yet).
+    pub async fn state(&self, mirror: &str, now: DateTime<Utc>) -> Result<MirrorState, EngineError> {
+        if self.topology.mirror(mirror).is_none() {
+            return Err(EngineError::UnknownMirror(mirror.to_string()));
+        }
+        Ok(self.store.load(mirror).await?.unwrap_or_else(|| MirrorState::new(mirror, now)))
+    }
+
+    /// Every mirror of the topology with its state.
+    pub async fn states(&self, now: DateTime<Utc>) -> Result<Vec<MirrorState>, EngineError> {
+        let mut states = Vec::new();
+        for mirror in &self.topology.mirrors {
+            states.push(self.state(&mirror.name, now).await?);
+        }
+        Ok(states)
+    }
+
+    /// Finds the mirror and request an approval link belongs to.
+    pub async fn find_link(&self, token_hash: &str) -> Result<Option<(MirrorState, String)>, EngineError> {
+        for mirror in &self.topology.mirrors {
+            if let Some(state) = self.store.load(&mirror.name).await? {
+                if let Some(id) = state.request_by_token(token_hash).map(|r| r.id.clone()) {
+                    return Ok(Some((state, id)));
+                }
+            }
+        }
+        Ok(None)
+    }
+}
+
+struct Applied {
+    verdict: Verdict,
+    reports: Vec<Report>,
+    orders: Vec<PromotionOrder>,
+}
+
+fn decision_report(mirror: &str, verdict: &Verdict) -> Option<Report> {
+    let Verdict::Decision(d) = verdict else { return None };
+    Some(match d {
+        DecisionVerdict::Approved { request, executing, approvals, required, .. } => Report::Decision {
+            mirror: mirror.to_string(),
+            request: Some(request.clone()),
+            outcome: if *executing { "approved" } else { "approval_recorded" },
+            reason: (!executing).then(|| format!("{approvals} of {required} approvals")),
+        },
+        DecisionVerdict::Rejected { request } => Report::Decision {
+            mirror: mirror.to_string(),
+            request: Some(request.clone()),
+            outcome: "rejected",
+            reason: None,
+        },
+        DecisionVerdict::Refused { request, refusal } => Report::Decision {
+            mirror: mirror.to_string(),
+            request: request.clone(),
+            outcome: "refused",
+            reason: Some(refusal_code(refusal).to_string()),
+        },
+    })
+}
+
+/// A stable short code for a refusal (for JSON output and metrics).
+pub fn refusal_code(refusal: &Refusal) -> &'static str {
+    match refusal {
+        Refusal::UnknownLink => "unknown_link",
+        Refusal::TamperedLink => "tampered_link",
+        Refusal::LinkUsed => "link_used",
+        Refusal::LinkExpired => "link_expired",
+        Refusal::NoOpenRequest => "no_open_request",
+        Refusal::RequestClosed { .. } => "request_closed",
+        Refusal::PrimaryBack { .. } => "primary_back",
+        Refusal::CandidateUnhealthy { .. } => "candidate_unhealthy",
+        Refusal::LatencyOverPolicy { .. } => "latency_over_policy",
+        Refusal::AnotherRequestWon { .. } => "another_request_won",
+        Refusal::SameApprover { .. } => "same_approver",
+        Refusal::NoName => "no_name",
+    }
+}

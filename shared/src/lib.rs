@@ -1,0 +1,12 @@
+//! mirrorgate's library: the pure decision core (`domain`), the decoding of AWS
+//! payloads into signals (`events`), the ports the core's effects go through
+//! (`ports`), their adapters, and the engine that ties them together.
+
+pub mod adapters;
+pub mod domain;
+pub mod engine;
+pub mod events;
+pub mod ports;
+pub mod token;
+pub mod topology;
+pub mod web;

@@ -1,0 +1,89 @@
+//! Ports: what the engine needs from the world. Each has an embedded adapter
+//! (local mode, tests) and an AWS one.
+
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::{Alert, MirrorState};
+use crate::topology::{Member, Mirror};
+
+/// A store failure that is not a conflict: the caller may retry later.
+#[derive(Debug, thiserror::Error)]
+#[error("state store unavailable: {0}")]
+pub struct StoreError(pub String);
+
+/// Why a conditional write did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum SaveError {
+    /// Someone else wrote first; `current` is what is stored now (None: nothing is).
+    #[error("conflict: the mirror's state changed since it was read")]
+    Conflict { current: Option<Box<MirrorState>> },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The mirror state store.
+///
+/// Contract (the store contract tests check every implementation):
+/// - `load` MUST return the latest successfully saved state (strongly consistent).
+/// - `save(state, expected)` MUST write only if the stored version equals
+///   `expected` (0: nothing stored yet), and MUST then store `state` whose version
+///   is `expected + 1`. Otherwise it MUST NOT write and MUST return
+///   `SaveError::Conflict` with the state stored now, so the loser needs no second read.
+/// - A saved state MUST survive the process (and, for the embedded store, a restart).
+pub trait Store: Send + Sync {
+    fn load(&self, mirror: &str) -> impl Future<Output = Result<Option<MirrorState>, StoreError>> + Send;
+    fn save(&self, state: &MirrorState, expected: u64) -> impl Future<Output = Result<(), SaveError>> + Send;
+    /// The names of the mirrors that have a stored state.
+    fn mirrors(&self) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("alert not delivered: {0}")]
+pub struct NotifyError(pub String);
+
+/// Where alerts go (SNS in AWS; stdout and an outbox file locally).
+pub trait Notifier: Send + Sync {
+    /// MUST deliver the alert, link included, or fail; never drop it silently.
+    fn publish(&self, alert: &Alert) -> impl Future<Output = Result<(), NotifyError>> + Send;
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("promotion action failed: {0}")]
+pub struct ActionError(pub String);
+
+/// What an approved promotion is handed to.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PromotionOrder {
+    pub mirror: String,
+    pub request: String,
+    pub candidate: String,
+    pub epoch: u64,
+}
+
+/// Carries out an approved promotion (SSM Run Command and an EventBridge event in
+/// AWS; recorded to a file locally).
+pub trait PromotionActions: Send + Sync {
+    /// Runs the configured actions; returns what was done, in words.
+    fn execute(
+        &self,
+        mirror: &Mirror,
+        candidate: &Member,
+        order: &PromotionOrder,
+    ) -> impl Future<Output = Result<String, ActionError>> + Send;
+}
+
+/// The time, from the system or from a scenario.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}

@@ -1,0 +1,530 @@
+//! The topology: which mirrors exist, their members, how alarms map to members,
+//! and each mirror's promotion policy. It is data, validated once on load; every
+//! error names the file, the mirror and the field.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+/// What a member is in the IRIS mirror.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MemberKind {
+    /// One of the two failover members (primary or backup) in the primary region.
+    Failover,
+    /// A disaster-recovery async member, fed by asynchronous journal replication.
+    DrAsync,
+    /// A reporting async member: never a promotion candidate.
+    ReportingAsync,
+    /// The arbiter that helps IRIS decide failover inside the primary region.
+    Arbiter,
+}
+
+impl MemberKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MemberKind::Failover => "failover",
+            MemberKind::DrAsync => "dr_async",
+            MemberKind::ReportingAsync => "reporting_async",
+            MemberKind::Arbiter => "arbiter",
+        }
+    }
+}
+
+/// An independent way of observing a member. Holistic detection counts how many
+/// different observers agree before it believes the primary is lost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Observer {
+    /// Route 53 health checks on `mirror_status.cxw` (healthy = reachable and primary).
+    Route53,
+    /// The EC2 instance: state-change events and instance-level alarms.
+    Instance,
+    /// The member's own heartbeats and role events.
+    Heartbeat,
+}
+
+impl Observer {
+    pub const ALL: [Observer; 3] = [Observer::Route53, Observer::Instance, Observer::Heartbeat];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Observer::Route53 => "route53",
+            Observer::Instance => "instance",
+            Observer::Heartbeat => "heartbeat",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Member {
+    pub name: String,
+    pub kind: MemberKind,
+    pub region: String,
+    pub zone: String,
+    #[serde(default)]
+    pub instance_id: Option<String>,
+    #[serde(default)]
+    pub health_check_id: Option<String>,
+}
+
+/// An alarm matched by its name rather than by a dimension.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlarmMapping {
+    pub name: String,
+    pub member: String,
+    /// What the alarm observes; `instance` when not given.
+    #[serde(default = "default_alarm_observer")]
+    pub observer: Observer,
+}
+
+fn default_alarm_observer() -> Observer {
+    Observer::Instance
+}
+
+/// The promotion policy of one mirror. All durations are in seconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Policy {
+    pub confirmation_window_secs: u64,
+    pub min_observers: usize,
+    pub approval_expiry_secs: u64,
+    pub max_journal_latency_secs: u64,
+    pub reminder_interval_secs: u64,
+    pub cool_down_secs: u64,
+    pub approvers_required: usize,
+    pub heartbeat_stale_secs: u64,
+    pub promotion_timeout_secs: u64,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            confirmation_window_secs: 180,
+            min_observers: 2,
+            approval_expiry_secs: 1800,
+            max_journal_latency_secs: 60,
+            reminder_interval_secs: 600,
+            cool_down_secs: 900,
+            approvers_required: 1,
+            heartbeat_stale_secs: 180,
+            promotion_timeout_secs: 600,
+        }
+    }
+}
+
+/// What is done once a promotion is approved (carried out by the promotion adapter).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PromotionConfig {
+    /// SSM document run on the candidate's instance (the site's own promote script).
+    pub ssm_document: Option<String>,
+    pub ssm_parameters: BTreeMap<String, Vec<String>>,
+    /// EventBridge bus that receives `PromotionApproved` / `PromotionExecuted`.
+    pub event_bus: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mirror {
+    pub name: String,
+    pub primary_region: String,
+    pub dr_region: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub policy: Policy,
+    #[serde(default)]
+    pub promotion: PromotionConfig,
+    #[serde(default, rename = "member")]
+    pub members: Vec<Member>,
+    #[serde(default, rename = "alarm")]
+    pub alarms: Vec<AlarmMapping>,
+}
+
+impl Mirror {
+    pub fn member(&self, name: &str) -> Option<&Member> {
+        self.members.iter().find(|m| m.name == name)
+    }
+
+    pub fn failover_members(&self) -> impl Iterator<Item = &Member> {
+        self.members.iter().filter(|m| m.kind == MemberKind::Failover)
+    }
+
+    pub fn is_failover(&self, name: &str) -> bool {
+        self.member(name).is_some_and(|m| m.kind == MemberKind::Failover)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TopologyFile {
+    #[serde(default, rename = "mirror")]
+    mirrors: Vec<Mirror>,
+}
+
+/// Where a member sits in the topology.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemberRef {
+    pub mirror: usize,
+    pub member: usize,
+}
+
+/// A validated topology with look-ups by the identifiers AWS events carry.
+#[derive(Debug, Clone)]
+pub struct Topology {
+    pub mirrors: Vec<Mirror>,
+    source: String,
+    by_instance: HashMap<String, MemberRef>,
+    by_health_check: HashMap<String, MemberRef>,
+    by_alarm: HashMap<String, (MemberRef, Observer)>,
+}
+
+/// A topology that cannot be used, with the place of the problem.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct TopologyError {
+    pub file: String,
+    pub mirror: Option<String>,
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for TopologyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: ", self.file)?;
+        if let Some(mirror) = &self.mirror {
+            write!(f, "mirror {mirror}: ")?;
+        }
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+impl Topology {
+    /// Reads and validates a topology file.
+    pub fn load(path: &Path) -> Result<Topology, TopologyError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| TopologyError {
+            file: file.clone(),
+            mirror: None,
+            field: "(file)".into(),
+            message: format!("cannot read the topology file: {e}"),
+        })?;
+        Topology::parse(&file, &text)
+    }
+
+    /// Parses and validates topology text; `source` names it in errors.
+    pub fn parse(source: &str, text: &str) -> Result<Topology, TopologyError> {
+        let parsed: TopologyFile = toml::from_str(text).map_err(|e| TopologyError {
+            file: source.to_string(),
+            mirror: None,
+            field: "(syntax)".into(),
+            message: e.to_string().trim().replace('\n', " "),
+        })?;
+        Topology::new(source, parsed.mirrors)
+    }
+
+    /// Validates mirrors given directly (tests, generated scenarios).
+    pub fn new(source: &str, mirrors: Vec<Mirror>) -> Result<Topology, TopologyError> {
+        let mut topology = Topology {
+            mirrors,
+            source: source.to_string(),
+            by_instance: HashMap::new(),
+            by_health_check: HashMap::new(),
+            by_alarm: HashMap::new(),
+        };
+        topology.validate()?;
+        Ok(topology)
+    }
+
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    pub fn mirror(&self, name: &str) -> Option<&Mirror> {
+        self.mirrors.iter().find(|m| m.name == name)
+    }
+
+    pub fn by_instance(&self, instance_id: &str) -> Option<(&Mirror, &Member)> {
+        self.by_instance.get(instance_id).map(|r| self.resolve(*r))
+    }
+
+    pub fn by_health_check(&self, health_check_id: &str) -> Option<(&Mirror, &Member)> {
+        self.by_health_check.get(health_check_id).map(|r| self.resolve(*r))
+    }
+
+    pub fn by_alarm_name(&self, alarm_name: &str) -> Option<(&Mirror, &Member, Observer)> {
+        self.by_alarm.get(alarm_name).map(|(r, o)| {
+            let (mirror, member) = self.resolve(*r);
+            (mirror, member, *o)
+        })
+    }
+
+    /// Finds a member by its name across all mirrors.
+    pub fn by_member_name(&self, name: &str) -> Option<(&Mirror, &Member)> {
+        self.mirrors
+            .iter()
+            .find_map(|mirror| mirror.member(name).map(|member| (mirror, member)))
+    }
+
+    fn resolve(&self, r: MemberRef) -> (&Mirror, &Member) {
+        let mirror = &self.mirrors[r.mirror];
+        (mirror, &mirror.members[r.member])
+    }
+
+    fn err(&self, mirror: Option<&str>, field: impl Into<String>, message: impl Into<String>) -> TopologyError {
+        TopologyError {
+            file: self.source.clone(),
+            mirror: mirror.map(str::to_string),
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    fn validate(&mut self) -> Result<(), TopologyError> {
+        if self.mirrors.is_empty() {
+            return Err(self.err(None, "mirror", "no [[mirror]] is defined; add at least one"));
+        }
+        let mut names = HashMap::new();
+        for (mi, mirror) in self.mirrors.iter().enumerate() {
+            let m = Some(mirror.name.as_str());
+            if !is_name(&mirror.name) {
+                return Err(self.err(
+                    None,
+                    format!("mirror[{mi}].name"),
+                    format!("{:?} is not a valid mirror name (1-64 letters, digits, '-' or '_')", mirror.name),
+                ));
+            }
+            if names.insert(mirror.name.clone(), mi).is_some() {
+                return Err(self.err(m, "name", "this mirror is defined twice"));
+            }
+            for (field, region) in [("primary_region", &mirror.primary_region), ("dr_region", &mirror.dr_region)] {
+                if !is_region(region) {
+                    return Err(self.err(m, field, format!("{region:?} is not an AWS region name (like us-east-1)")));
+                }
+            }
+            if mirror.primary_region == mirror.dr_region {
+                return Err(self.err(m, "dr_region", "must differ from primary_region: DR lives in a second region"));
+            }
+            self.validate_policy(mirror)?;
+            let failovers = mirror.failover_members().count();
+            if !(1..=2).contains(&failovers) {
+                return Err(self.err(
+                    m,
+                    "member",
+                    format!("an IRIS mirror has one or two failover members; found {failovers}"),
+                ));
+            }
+            let arbiters = mirror.members.iter().filter(|x| x.kind == MemberKind::Arbiter).count();
+            if arbiters > 1 {
+                return Err(self.err(m, "member", format!("at most one arbiter per mirror; found {arbiters}")));
+            }
+            let mut member_names = HashMap::new();
+            for (i, member) in mirror.members.iter().enumerate() {
+                let field = |f: &str| format!("member[{i}] ({}).{f}", member.name);
+                if !is_name(&member.name) {
+                    return Err(self.err(m, format!("member[{i}].name"), format!("{:?} is not a valid member name", member.name)));
+                }
+                if member_names.insert(member.name.clone(), i).is_some() {
+                    return Err(self.err(m, field("name"), "two members have this name"));
+                }
+                if !is_region(&member.region) {
+                    return Err(self.err(m, field("region"), format!("{:?} is not an AWS region name", member.region)));
+                }
+                if matches!(member.kind, MemberKind::Failover | MemberKind::Arbiter) && member.region != mirror.primary_region {
+                    return Err(self.err(
+                        m,
+                        field("region"),
+                        format!("a {} member lives in the primary region {}, not {}", member.kind.as_str(), mirror.primary_region, member.region),
+                    ));
+                }
+                if !member.zone.starts_with(&member.region) || member.zone.len() <= member.region.len() {
+                    return Err(self.err(
+                        m,
+                        field("zone"),
+                        format!("{:?} is not an availability zone of {} (like {}a)", member.zone, member.region, member.region),
+                    ));
+                }
+                if let Some(id) = &member.instance_id {
+                    if !is_instance_id(id) {
+                        return Err(self.err(
+                            m,
+                            field("instance_id"),
+                            format!("{id:?} is not an EC2 instance id (i- followed by 8 or 17 hex digits)"),
+                        ));
+                    }
+                    let r = MemberRef { mirror: mi, member: i };
+                    if let Some(prev) = self.by_instance.insert(id.clone(), r) {
+                        let (pm, pmember) = self.resolve(prev);
+                        return Err(self.err(m, field("instance_id"), format!("{id} is also used by {} of mirror {}", pmember.name, pm.name)));
+                    }
+                }
+                if let Some(id) = &member.health_check_id {
+                    if !is_uuid(id) {
+                        return Err(self.err(
+                            m,
+                            field("health_check_id"),
+                            format!("{id:?} is not a Route 53 health check id (a UUID)"),
+                        ));
+                    }
+                    let r = MemberRef { mirror: mi, member: i };
+                    if let Some(prev) = self.by_health_check.insert(id.clone(), r) {
+                        let (pm, pmember) = self.resolve(prev);
+                        return Err(self.err(m, field("health_check_id"), format!("{id} is also used by {} of mirror {}", pmember.name, pm.name)));
+                    }
+                }
+            }
+            if !mirror.members.iter().any(|x| x.kind == MemberKind::DrAsync) {
+                return Err(self.err(m, "member", "no dr_async member: there is nothing to promote in a region outage"));
+            }
+            for (i, alarm) in mirror.alarms.iter().enumerate() {
+                let Some(member) = member_names.get(&alarm.member) else {
+                    return Err(self.err(
+                        m,
+                        format!("alarm[{i}] ({}).member", alarm.name),
+                        format!("{:?} is not a member of this mirror", alarm.member),
+                    ));
+                };
+                if alarm.observer == Observer::Heartbeat {
+                    return Err(self.err(
+                        m,
+                        format!("alarm[{i}] ({}).observer", alarm.name),
+                        "an alarm observes route53 or instance; heartbeats come from mirror events",
+                    ));
+                }
+                let r = MemberRef { mirror: mi, member: *member };
+                if self.by_alarm.insert(alarm.name.clone(), (r, alarm.observer)).is_some() {
+                    return Err(self.err(m, format!("alarm[{i}].name"), format!("alarm {} is mapped twice", alarm.name)));
+                }
+            }
+            if let Some(doc) = &mirror.promotion.ssm_document {
+                if doc.trim().is_empty() {
+                    return Err(self.err(m, "promotion.ssm_document", "is empty; remove it or name the SSM document"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_policy(&self, mirror: &Mirror) -> Result<(), TopologyError> {
+        let m = Some(mirror.name.as_str());
+        let p = &mirror.policy;
+        let positive = [
+            ("policy.confirmation_window_secs", p.confirmation_window_secs),
+            ("policy.approval_expiry_secs", p.approval_expiry_secs),
+            ("policy.reminder_interval_secs", p.reminder_interval_secs),
+            ("policy.heartbeat_stale_secs", p.heartbeat_stale_secs),
+            ("policy.promotion_timeout_secs", p.promotion_timeout_secs),
+        ];
+        for (field, value) in positive {
+            if value == 0 {
+                return Err(self.err(m, field, "must be greater than 0"));
+            }
+        }
+        if !(1..=3).contains(&p.min_observers) {
+            return Err(self.err(
+                m,
+                "policy.min_observers",
+                format!("must be 1, 2 or 3 (route53, instance, heartbeat); got {}", p.min_observers),
+            ));
+        }
+        if !(1..=10).contains(&p.approvers_required) {
+            return Err(self.err(m, "policy.approvers_required", format!("must be between 1 and 10; got {}", p.approvers_required)));
+        }
+        if p.approval_expiry_secs > 86_400 {
+            return Err(self.err(m, "policy.approval_expiry_secs", "must be at most 86400 (one day): a link is a credential"));
+        }
+        Ok(())
+    }
+}
+
+fn is_name(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+fn is_region(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() >= 3
+        && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+        && parts.last().is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+fn is_instance_id(s: &str) -> bool {
+    s.strip_prefix("i-")
+        .is_some_and(|hex| matches!(hex.len(), 8 | 17) && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+fn is_uuid(s: &str) -> bool {
+    let groups: Vec<&str> = s.split('-').collect();
+    groups.len() == 5
+        && groups.iter().zip([8, 4, 4, 4, 12]).all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = include_str!("../../examples/topology.toml");
+
+    fn example() -> Topology {
+        Topology::parse("examples/topology.toml", EXAMPLE).expect("the example topology is valid")
+    }
+
+    #[test]
+    fn example_topology_describes_the_reference_architecture() {
+        let t = example();
+        let m = t.mirror("HSPROD").expect("HSPROD");
+        assert_eq!((m.primary_region.as_str(), m.dr_region.as_str()), ("us-east-1", "us-west-2"));
+        let (_, a) = t.by_instance("i-0aaaaaaaaaaaaaaa1").expect("A by instance");
+        assert_eq!((a.name.as_str(), a.kind, a.zone.as_str()), ("HSPROD-A", MemberKind::Failover, "us-east-1a"));
+        let (_, dr1) = t.by_health_check("44444444-4444-4444-8444-444444444444").expect("DR1");
+        assert_eq!(dr1.name, "HSPROD-DR1");
+        assert_eq!(t.by_instance("i-0ccccccccccccccc3").map(|(_, m)| m.kind), Some(MemberKind::Arbiter));
+        assert_eq!(t.by_alarm_name("HSPROD-B-iris-down").map(|(_, m, o)| (m.name.as_str(), o)), Some(("HSPROD-B", Observer::Instance)));
+    }
+
+    fn with(edit: impl Fn(&mut Vec<Mirror>)) -> TopologyError {
+        let mut mirrors = example().mirrors;
+        edit(&mut mirrors);
+        Topology::new("t.toml", mirrors).expect_err("must be refused")
+    }
+
+    #[test]
+    fn errors_name_the_file_the_mirror_and_the_field() {
+        let e = with(|m| m[0].members[0].instance_id = Some("i-xyz".into()));
+        assert_eq!(e.file, "t.toml");
+        assert_eq!(e.mirror.as_deref(), Some("HSPROD"));
+        assert_eq!(e.field, "member[0] (HSPROD-A).instance_id");
+        assert!(e.to_string().starts_with("t.toml: mirror HSPROD: member[0] (HSPROD-A).instance_id: \"i-xyz\""), "{e}");
+    }
+
+    #[test]
+    fn refuses_bad_values() {
+        assert_eq!(with(|m| m[0].members[1].health_check_id = Some("nope".into())).field, "member[1] (HSPROD-B).health_check_id");
+        assert_eq!(with(|m| m[0].members[3].zone = "us-east-1a".into()).field, "member[3] (HSPROD-DR1).zone");
+        assert_eq!(with(|m| m[0].members[0].region = "us-west-2".into()).field, "member[0] (HSPROD-A).region");
+        assert_eq!(with(|m| m[0].policy.min_observers = 0).field, "policy.min_observers");
+        assert_eq!(with(|m| m[0].policy.confirmation_window_secs = 0).field, "policy.confirmation_window_secs");
+        assert_eq!(with(|m| m[0].dr_region = "us-east-1".into()).field, "dr_region");
+        assert_eq!(with(|m| m[0].alarms[0].member = "HSPROD-Z".into()).field, "alarm[0] (HSPROD-A-iris-down).member");
+        assert_eq!(with(|m| m[0].members.retain(|x| x.kind != MemberKind::DrAsync)).field, "member");
+        assert_eq!(with(|m| m[0].members[4].instance_id = m[0].members[3].instance_id.clone()).field, "member[4] (HSPROD-DR2).instance_id");
+        let twice = with(|m| {
+            let again = m[0].clone();
+            m.push(again)
+        });
+        assert_eq!(twice.field, "name");
+    }
+
+    #[test]
+    fn syntax_errors_and_unknown_fields_are_reported() {
+        let e = Topology::parse("x.toml", "[[mirror]]\nname = \"M\"\nprimary_regoin = \"us-east-1\"\n").expect_err("typo");
+        assert_eq!(e.field, "(syntax)");
+        assert!(e.message.contains("primary_regoin"), "{}", e.message);
+        let e = Topology::parse("x.toml", "").expect_err("empty");
+        assert_eq!(e.field, "mirror");
+    }
+}

@@ -1,0 +1,494 @@
+//! The approval page: `GET /a/{token}` shows a promotion request and never
+//! decides; `POST /a/{token}` from the page's form decides, after the rules are
+//! checked again. Every bad link gets its own clear page.
+
+use chrono::{DateTime, Utc};
+
+use super::html::{escape, message_page, page};
+use super::{HttpRequest, HttpResponse, MAX_FORM_BYTES};
+use crate::domain::alert::{clock, duration_words};
+use crate::domain::view::View;
+use crate::domain::{
+    Authority, Decision, DecisionAction, DecisionVerdict, MirrorState, PromotionRequest, Refusal, RequestStatus, Signal,
+    SignalKind, Verdict,
+};
+use crate::engine::{Engine, Report};
+use crate::ports::{Notifier, PromotionActions, Store};
+use crate::token::{hash_token, hashes_equal, parse_token};
+use crate::topology::Mirror;
+
+/// The path prefix of approval links.
+pub const PREFIX: &str = "/a/";
+
+/// The form a person fills in.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Form {
+    pub approver: String,
+    pub confirm: String,
+    pub decision: String,
+    pub accept_loss: bool,
+}
+
+impl Form {
+    pub fn parse(body: &[u8]) -> Form {
+        let mut form = Form::default();
+        for (key, value) in form_urlencoded::parse(body) {
+            match key.as_ref() {
+                "approver" => form.approver = value.trim().to_string(),
+                "confirm" => form.confirm = value.trim().to_string(),
+                "decision" => form.decision = value.trim().to_string(),
+                "accept_loss" => form.accept_loss = matches!(value.as_ref(), "yes" | "on" | "true" | "1"),
+                _ => {}
+            }
+        }
+        form
+    }
+}
+
+/// Answers a request under `/a/`.
+pub async fn handle<S: Store, N: Notifier, A: PromotionActions>(
+    engine: &Engine<S, N, A>,
+    req: &HttpRequest,
+    now: DateTime<Utc>,
+) -> HttpResponse {
+    let token = req.path.strip_prefix(PREFIX).unwrap_or_default();
+    let method = req.method.to_ascii_uppercase();
+    if method != "GET" && method != "POST" && method != "HEAD" {
+        return message(405, "Method not allowed", "info", "This page only shows a request (GET) and takes the form on it (POST).", &[])
+            .with_header("allow", "GET, HEAD, POST");
+    }
+    let Ok(token) = parse_token(token) else {
+        return message(
+            400,
+            "This link was altered",
+            "warn",
+            "The link is incomplete or was changed on its way to you.",
+            &["Nothing was decided. Open the link from the latest mirrorgate alert, whole; if your mail or SMS app cut it, copy it from the email.".into()],
+        );
+    };
+    let hash = hash_token(token);
+    let found = match engine.find_link(&hash).await {
+        Ok(found) => found,
+        Err(e) => {
+            tracing::error!(error = %e, "approval page: store unavailable");
+            return unavailable();
+        }
+    };
+    let Some((state, request_id)) = found else {
+        return message(
+            404,
+            "Unknown link",
+            "warn",
+            "mirrorgate does not know this link.",
+            &["Nothing was decided. It may have been mistyped, or it belongs to a different mirrorgate deployment. Use the link from the latest alert.".into()],
+        );
+    };
+    let Some(mirror) = engine.topology().mirror(&state.mirror) else {
+        return unavailable();
+    };
+    let Some(request) = state.request(&request_id) else {
+        return unavailable();
+    };
+    if let Some(closed) = closed_link_page(&state, request, &hash, now) {
+        return closed;
+    }
+    if method == "POST" {
+        decide(engine, req, mirror, &state, request, &hash, now).await
+    } else {
+        HttpResponse::page(200, decision_page(mirror, &state, request, now, &Form::default(), None))
+    }
+}
+
+fn message(status: u16, title: &str, class: &str, banner: &str, paragraphs: &[String]) -> HttpResponse {
+    HttpResponse::page(status, message_page(title, class, banner, paragraphs))
+}
+
+fn unavailable() -> HttpResponse {
+    message(
+        503,
+        "Try again in a minute",
+        "warn",
+        "mirrorgate could not read or record the request just now.",
+        &["Nothing was decided. Reload this page in a minute; the link still works until it expires.".into()],
+    )
+    .with_header("retry-after", "30")
+}
+
+/// The page for a link that can no longer decide, if it cannot.
+fn closed_link_page(state: &MirrorState, request: &PromotionRequest, hash: &str, now: DateTime<Utc>) -> Option<HttpResponse> {
+    let used = request.tokens.iter().find(|t| hashes_equal(&t.hash, hash)).and_then(|t| t.used_at);
+    let last = request.decisions.last().map(|d| format!("{} by {} at {}", action_word(d.action), d.by, clock(d.at)));
+    if let Some(used_at) = used {
+        return Some(message(
+            410,
+            "This link was already used",
+            "info",
+            &format!("This link decided at {}. Each link decides once.", clock(used_at)),
+            &[
+                format!("Request {} for {}: {}.", request.id, state.mirror, status_words(request)),
+                last.map(|l| format!("Last decision: {l}.")).unwrap_or_default(),
+                "If another decision is needed, the latest mirrorgate alert carries a fresh link.".into(),
+            ],
+        ));
+    }
+    match request.status {
+        RequestStatus::Open if now >= request.expires_at => Some(message(
+            410,
+            "This link has expired",
+            "warn",
+            &format!("The request expired at {}. Nothing was promoted.", clock(request.expires_at)),
+            &["If the primary is still lost, mirrorgate sends a new request with a new link.".into()],
+        )),
+        RequestStatus::Open => None,
+        RequestStatus::Superseded => Some(message(
+            410,
+            "Request withdrawn",
+            "ok",
+            "The primary came back before a decision. Nothing will be promoted.",
+            &[format!("Request {} for {}: {}", request.id, state.mirror, request.outcome.clone().unwrap_or_default())],
+        )),
+        RequestStatus::Expired => Some(message(
+            410,
+            "This link has expired",
+            "warn",
+            &format!("Request {} expired at {} without a decision. Nothing was promoted.", request.id, clock(request.expires_at)),
+            &["If the primary is still lost, mirrorgate sends a new request with a new link.".into()],
+        )),
+        _ => Some(message(
+            410,
+            "Already decided",
+            "info",
+            &format!("Request {} for {} is {}.", request.id, state.mirror, status_words(request)),
+            &[last.map(|l| format!("Last decision: {l}.")).unwrap_or_default()],
+        )),
+    }
+}
+
+fn action_word(action: DecisionAction) -> &'static str {
+    match action {
+        DecisionAction::Approve => "approved",
+        DecisionAction::Reject => "rejected",
+    }
+}
+
+fn status_words(request: &PromotionRequest) -> String {
+    let status = match request.status {
+        RequestStatus::Open => "waiting for a decision",
+        RequestStatus::Approved => "approved; the promotion is running",
+        RequestStatus::Succeeded => "approved and done: the candidate is primary",
+        RequestStatus::Failed => "approved, but the promotion failed",
+        RequestStatus::TimedOut => "approved, but the candidate did not report primary in time",
+        RequestStatus::Rejected => "rejected: nothing was promoted",
+        RequestStatus::Expired => "expired: nothing was promoted",
+        RequestStatus::Superseded => "withdrawn: the primary came back",
+        RequestStatus::Refused => "closed: the approval was refused",
+    };
+    status.to_string()
+}
+
+/// The facts the page shows, also kept in the audit record as "what they saw".
+struct Facts {
+    lost: String,
+    observers: String,
+    now_line: String,
+    candidate: String,
+    loss_headline: String,
+    loss_detail: String,
+    over_policy: bool,
+    actions: Vec<String>,
+    expiry: String,
+    approvals: Option<String>,
+}
+
+fn facts(mirror: &Mirror, state: &MirrorState, request: &PromotionRequest, now: DateTime<Utc>) -> Facts {
+    let view = View::new(state, mirror, now);
+    let lost_member = request.lost_primary.clone().unwrap_or_else(|| "the primary".into());
+    let lost = format!(
+        "{lost_member}: no failover member answers as primary since {} ({} ago)",
+        clock(request.lost_since),
+        duration_words((now - request.lost_since).num_seconds())
+    );
+    let observers = request.observers.iter().map(|o| o.as_str()).collect::<Vec<_>>().join(", ");
+    let back = view.claims().into_iter().find(|c| mirror.is_failover(c.member)).map(|c| c.member.to_string());
+    let now_line = match back {
+        Some(m) => format!("{m} answers as primary again: approving will be refused"),
+        None => format!("still no primary in {} (mirror phase: {})", mirror.primary_region, state.phase),
+    };
+    let member = mirror.member(&request.candidate);
+    let candidate = match member {
+        Some(m) => format!(
+            "{} ({}, {}{})",
+            m.name,
+            m.kind.as_str().replace('_', " "),
+            m.zone,
+            m.instance_id.as_ref().map(|i| format!(", {i}")).unwrap_or_default()
+        ),
+        None => request.candidate.clone(),
+    };
+    let latency = state.members.get(&request.candidate).and_then(|m| m.journal_latency).or(request.candidate_latency);
+    let max = mirror.policy.max_journal_latency_secs;
+    let (loss_headline, loss_detail, over_policy) = match latency {
+        Some(l) => (
+            format!("About {:.0} s of the most recent transactions may be lost", l.seconds),
+            format!(
+                "{}'s journal latency was {:.1} s{}, measured at {} ({} ago). Transactions committed on the lost primary in that time never reached it.",
+                request.candidate,
+                l.seconds,
+                l.bytes.map(|b| format!(" ({b} bytes of journal)")).unwrap_or_default(),
+                l.measured_at.format("%H:%M:%S UTC"),
+                duration_words((now - l.measured_at).num_seconds())
+            ),
+            l.seconds > max as f64,
+        ),
+        None => (
+            "Unknown: the data that may be lost cannot be estimated".into(),
+            format!(
+                "{} has not reported its journal latency, so mirrorgate cannot say how many recent transactions it is missing. Approve only if losing an unknown amount of recent work is acceptable.",
+                request.candidate
+            ),
+            true,
+        ),
+    };
+    let mut actions = Vec::new();
+    if let (Some(doc), Some(m)) = (&mirror.promotion.ssm_document, member) {
+        let params = mirror
+            .promotion
+            .ssm_parameters
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.join(",")))
+            .collect::<Vec<_>>()
+            .join(" ");
+        actions.push(format!(
+            "Run the SSM document {doc} on {} ({}){}",
+            m.instance_id.as_deref().unwrap_or("its instance"),
+            m.name,
+            if params.is_empty() { String::new() } else { format!(" with {params}") }
+        ));
+    }
+    if let Some(bus) = &mirror.promotion.event_bus {
+        actions.push(format!("Publish PromotionApproved and PromotionExecuted on the EventBridge bus {bus} for your own automation"));
+    }
+    actions.push(format!(
+        "Wait up to {} for {} to report primary, and alert you on success or failure",
+        duration_words(i64::try_from(mirror.policy.promotion_timeout_secs).unwrap_or(i64::MAX)),
+        request.candidate
+    ));
+    actions.push("Traffic follows through Route 53 failover once the new primary's mirror_status.cxw answers 200".into());
+    let expiry = format!(
+        "This link works once and expires at {} (in {}).",
+        clock(request.expires_at),
+        duration_words((request.expires_at - now).num_seconds())
+    );
+    let required = mirror.policy.approvers_required;
+    let approvals = (required > 1).then(|| {
+        let so_far = request.approvers();
+        format!(
+            "{} of {required} approvals so far{}",
+            so_far.len(),
+            if so_far.is_empty() { String::new() } else { format!(": {}", so_far.join(", ")) }
+        )
+    });
+    Facts { lost, observers, now_line, candidate, loss_headline, loss_detail, over_policy, actions, expiry, approvals }
+}
+
+fn decision_page(
+    mirror: &Mirror,
+    state: &MirrorState,
+    request: &PromotionRequest,
+    now: DateTime<Utc>,
+    form: &Form,
+    error: Option<&str>,
+) -> String {
+    let f = facts(mirror, state, request, now);
+    let mut body = String::new();
+    body.push_str("<div class=\"banner crit\" role=\"alert\">Disaster-recovery promotion: your decision is needed</div>");
+    body.push_str(&format!(
+        "<h1>Promote {} to primary of {}?</h1>",
+        escape(&request.candidate),
+        escape(&mirror.name)
+    ));
+    if let Some(error) = error {
+        body.push_str(&format!("<p class=\"error\" role=\"alert\" id=\"error\">{}</p>", escape(error)));
+    }
+    body.push_str("<dl>");
+    let rows = [
+        ("Mirror", format!("{}{}", mirror.name, mirror.description.as_ref().map(|d| format!(" ({d})")).unwrap_or_default())),
+        ("What failed", f.lost.clone()),
+        ("Agreed by", f.observers.clone()),
+        ("Now", f.now_line.clone()),
+        ("Would become primary", f.candidate.clone()),
+        ("Request", format!("{} (epoch {})", request.id, request.epoch)),
+    ];
+    for (k, v) in rows {
+        body.push_str(&format!("<dt>{}</dt><dd>{}</dd>", escape(k), escape(&v)));
+    }
+    body.push_str("</dl>");
+    body.push_str(&format!(
+        "<div class=\"box\" id=\"data-loss\"><h2>Data that may be lost</h2><p class=\"loss\">{}</p><p>{}</p>{}</div>",
+        escape(&f.loss_headline),
+        escape(&f.loss_detail),
+        if f.over_policy {
+            format!(
+                "<p class=\"error\">This is over the policy's limit of {} s (or unknown): approving requires ticking \"I accept the data loss\".</p>",
+                mirror.policy.max_journal_latency_secs
+            )
+        } else {
+            String::new()
+        }
+    ));
+    body.push_str("<h2>What approval does</h2><ol>");
+    for a in &f.actions {
+        body.push_str(&format!("<li>{}</li>", escape(a)));
+    }
+    body.push_str("</ol>");
+    if let Some(approvals) = &f.approvals {
+        body.push_str(&format!("<p><strong>{}</strong></p>", escape(approvals)));
+    }
+    body.push_str(&format!("<p>{}</p>", escape(&f.expiry)));
+    // The form posts back to this same address: the page never writes the link out.
+    body.push_str("<form method=\"post\" action=\"\" autocomplete=\"off\">");
+    body.push_str(&format!(
+        "<label for=\"approver\">Your name</label><input type=\"text\" id=\"approver\" name=\"approver\" autocomplete=\"name\" required maxlength=\"100\" value=\"{}\">",
+        escape(&form.approver)
+    ));
+    body.push_str(&format!(
+        "<label for=\"confirm\">Type <strong>{}</strong> to confirm</label><input type=\"text\" id=\"confirm\" name=\"confirm\" required maxlength=\"100\" autocapitalize=\"characters\" spellcheck=\"false\" value=\"{}\">",
+        escape(&mirror.name),
+        escape(&form.confirm)
+    ));
+    if f.over_policy {
+        body.push_str(&format!(
+            "<label class=\"check\"><input type=\"checkbox\" id=\"accept_loss\" name=\"accept_loss\" value=\"yes\"{}> I accept the data loss described above</label>",
+            if form.accept_loss { " checked" } else { "" }
+        ));
+    }
+    body.push_str(
+        "<div class=\"buttons\"><button type=\"submit\" name=\"decision\" value=\"approve\" class=\"approve\">Approve promotion</button>\
+<button type=\"submit\" name=\"decision\" value=\"reject\">Reject</button></div></form>",
+    );
+    body.push_str("<p class=\"muted\">Opening this page decides nothing. Only the buttons above do, and every decision is recorded with your name, the time, your address and what this page showed.</p>");
+    page(&format!("Promote {}?", request.candidate), &body)
+}
+
+/// One line of what the page showed, for the audit record.
+fn shown(mirror: &Mirror, state: &MirrorState, request: &PromotionRequest, now: DateTime<Utc>) -> String {
+    let f = facts(mirror, state, request, now);
+    format!("failed: {}; now: {}; candidate: {}; loss: {}", f.lost, f.now_line, f.candidate, f.loss_headline)
+}
+
+async fn decide<S: Store, N: Notifier, A: PromotionActions>(
+    engine: &Engine<S, N, A>,
+    req: &HttpRequest,
+    mirror: &Mirror,
+    state: &MirrorState,
+    request: &PromotionRequest,
+    hash: &str,
+    now: DateTime<Utc>,
+) -> HttpResponse {
+    let content_type = req.content_type.as_deref().unwrap_or_default().to_ascii_lowercase();
+    if !content_type.starts_with("application/x-www-form-urlencoded") {
+        return message(415, "Use the form", "warn", "Decisions are taken only from the form on this page.", &["Nothing was decided.".into()]);
+    }
+    if req.body.len() > MAX_FORM_BYTES {
+        return message(413, "Too much data", "warn", "The form sent far more than its four fields.", &["Nothing was decided.".into()]);
+    }
+    let form = Form::parse(&req.body);
+    let action = match form.decision.as_str() {
+        "approve" => DecisionAction::Approve,
+        "reject" => DecisionAction::Reject,
+        _ => {
+            let page = decision_page(mirror, state, request, now, &form, Some("Press Approve or Reject. Nothing was decided."));
+            return HttpResponse::page(400, page);
+        }
+    };
+    if form.approver.is_empty() || form.approver.chars().count() > 100 {
+        let page = decision_page(mirror, state, request, now, &form, Some("Type your name (at most 100 characters): every decision is recorded with who made it. Nothing was decided."));
+        return HttpResponse::page(422, page);
+    }
+    if !form.confirm.eq_ignore_ascii_case(&mirror.name) {
+        let msg = format!("The confirmation does not match: type {} exactly. Nothing was decided.", mirror.name);
+        return HttpResponse::page(422, decision_page(mirror, state, request, now, &form, Some(&msg)));
+    }
+    let decision = Decision {
+        request: request.id.clone(),
+        action,
+        by: form.approver.clone(),
+        accept_loss: form.accept_loss,
+        authority: Authority::Link { token_hash: hash.to_string() },
+        source_ip: req.source_ip.clone(),
+        user_agent: req.user_agent.as_ref().map(|u| u.chars().take(300).collect()),
+        shown: Some(shown(mirror, state, request, now)),
+    };
+    let signal = Signal { mirror: mirror.name.clone(), id: None, at: now, kind: SignalKind::Decision(decision) };
+    let outcome = match engine.handle(signal, now).await {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            tracing::error!(mirror = %mirror.name, request = %request.id, error = %e, "approval: decision not recorded");
+            return unavailable();
+        }
+    };
+    tracing::info!(mirror = %mirror.name, request = %request.id, by = %form.approver, source_ip = req.source_ip.as_deref().unwrap_or("-"), verdict = ?outcome.verdict, "approval page decision");
+    let Verdict::Decision(verdict) = outcome.verdict else {
+        return unavailable();
+    };
+    match verdict {
+        DecisionVerdict::Approved { candidate, executing: true, .. } => {
+            let executed = outcome.reports.iter().find_map(|r| match r {
+                Report::PromotionExecuted { detail, .. } => Some(detail.clone()),
+                _ => None,
+            });
+            let mut lines = vec![
+                format!("Approved by {} at {}.", form.approver, clock(now)),
+                match executed {
+                    Some(detail) => format!("Promotion actions started: {detail}."),
+                    None => "The promotion actions have been handed to the promotion executor.".into(),
+                },
+                format!(
+                    "mirrorgate now waits for {candidate} to report primary and alerts everyone on success or failure. You can close this page."
+                ),
+            ];
+            if let Some(failed) = outcome.reports.iter().find_map(|r| match r {
+                Report::Alert { kind: crate::domain::AlertKind::PromotionFailed, subject, .. } => Some(subject.clone()),
+                _ => None,
+            }) {
+                lines.push(format!("But: {failed}. Check the alert for what to do."));
+            }
+            message(200, "Promotion approved", "ok", &format!("Promoting {candidate} to primary of {}", mirror.name), &lines)
+        }
+        DecisionVerdict::Approved { approvals, required, .. } => message(
+            200,
+            "Approval recorded",
+            "ok",
+            &format!("Your approval is recorded: {approvals} of {required}."),
+            &["Another person must approve with the link in the new alert mirrorgate just sent. This link has been used.".into()],
+        ),
+        DecisionVerdict::Rejected { .. } => message(
+            200,
+            "Promotion rejected",
+            "info",
+            &format!("Rejected by {}. Nothing will be promoted.", form.approver),
+            &["Everyone on the alert list is told. If the primary is still lost after the cool-down, mirrorgate asks again.".into()],
+        ),
+        DecisionVerdict::Refused { refusal, .. } => refused_page(engine, mirror, request, &form, refusal, now).await,
+    }
+}
+
+async fn refused_page<S: Store, N: Notifier, A: PromotionActions>(
+    engine: &Engine<S, N, A>,
+    mirror: &Mirror,
+    request: &PromotionRequest,
+    form: &Form,
+    refusal: Refusal,
+    now: DateTime<Utc>,
+) -> HttpResponse {
+    // Refusals that leave the request open show the form again, with the reason.
+    if matches!(refusal, Refusal::LatencyOverPolicy { .. } | Refusal::SameApprover { .. } | Refusal::NoName) {
+        if let Ok(state) = engine.state(&mirror.name, now).await {
+            if let Some(current) = state.request(&request.id) {
+                let msg = format!("{} Nothing was decided.", refusal.message());
+                return HttpResponse::page(409, decision_page(mirror, &state, current, now, form, Some(&msg)));
+            }
+        }
+    }
+    message(409, "Approval refused", "warn", &refusal.message(), &["Nothing was promoted.".into()])
+}

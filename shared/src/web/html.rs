@@ -1,0 +1,82 @@
+//! A tiny, dependency-free HTML layer: escaping and the page frame. Pages are
+//! readable on a phone, need no JavaScript and load nothing from elsewhere.
+
+/// Escapes text for HTML element content and attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+const STYLE: &str = "
+:root{color-scheme:light dark;--bg:#fff;--fg:#111;--muted:#555;--line:#ccc;--crit:#b00020;--ok:#0b6b2b;--warn:#8a5a00;--box:#f4f4f4}
+@media (prefers-color-scheme:dark){:root{--bg:#121212;--fg:#eee;--muted:#aaa;--line:#444;--crit:#ff6b81;--ok:#5fd38a;--warn:#e0b050;--box:#1e1e1e}}
+*{box-sizing:border-box}
+body{margin:0;background:var(--bg);color:var(--fg);font:17px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif}
+main{max-width:42rem;margin:0 auto;padding:1rem}
+h1{font-size:1.4rem;margin:.3rem 0 1rem}
+h2{font-size:1.1rem;margin:1.4rem 0 .4rem}
+.banner{padding:.8rem 1rem;border-radius:.4rem;margin:0 0 1rem;font-weight:600}
+.crit{background:var(--crit);color:#fff}.ok{background:var(--ok);color:#fff}.warn{background:var(--warn);color:#fff}.info{background:var(--box)}
+dl{display:grid;grid-template-columns:minmax(8rem,auto) 1fr;gap:.3rem .8rem;margin:0}
+dt{color:var(--muted)}dd{margin:0;overflow-wrap:anywhere}
+.loss{font-size:1.25rem;font-weight:700}
+.box{background:var(--box);border:1px solid var(--line);border-radius:.4rem;padding:.8rem 1rem;margin:1rem 0}
+label{display:block;margin:.8rem 0 .2rem;font-weight:600}
+input[type=text]{width:100%;font-size:1.1rem;padding:.6rem;border:1px solid var(--line);border-radius:.3rem;background:var(--bg);color:var(--fg)}
+.check{display:flex;gap:.6rem;align-items:flex-start;font-weight:600;margin:1rem 0}
+.check input{width:1.4rem;height:1.4rem;flex:none}
+.buttons{display:flex;gap:.8rem;flex-wrap:wrap;margin-top:1.2rem}
+button{font-size:1.1rem;padding:.8rem 1.2rem;border-radius:.4rem;border:2px solid var(--fg);background:var(--bg);color:var(--fg);flex:1 1 10rem;min-height:3rem}
+button.approve{background:var(--crit);border-color:var(--crit);color:#fff;font-weight:700}
+.error{color:var(--crit);font-weight:600}
+.muted{color:var(--muted);font-size:.9rem}
+table{border-collapse:collapse;width:100%;font-size:.95rem}
+th,td{text-align:left;padding:.3rem .4rem;border-bottom:1px solid var(--line);vertical-align:top}
+.scroll{overflow-x:auto}
+";
+
+/// A whole page around `body`.
+pub fn page(title: &str, body: &str) -> String {
+    format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+<meta name=\"robots\" content=\"noindex,nofollow\">\
+<title>{} - mirrorgate</title><style>{STYLE}</style></head>\
+<body><main>{body}<p class=\"muted\">mirrorgate</p></main></body></html>\n",
+        escape(title)
+    )
+}
+
+/// A page that only says something: a banner, a heading and a few paragraphs.
+pub fn message_page(title: &str, banner_class: &str, banner: &str, paragraphs: &[String]) -> String {
+    let mut body = format!(
+        "<div class=\"banner {}\" role=\"status\">{}</div><h1>{}</h1>",
+        escape(banner_class),
+        escape(banner),
+        escape(title)
+    );
+    for p in paragraphs {
+        body.push_str(&format!("<p>{}</p>", escape(p)));
+    }
+    page(title, &body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_neutralises_markup() {
+        assert_eq!(escape("<script>alert('x')</script>&\""), "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;&quot;");
+    }
+}
