@@ -1,0 +1,114 @@
+//! The store contract on the embedded stores: in memory, and file-backed.
+
+mod contract;
+
+use std::sync::Arc;
+
+use shared::adapters::embedded::{FileStore, MemoryStore};
+use shared::domain::Phase;
+use shared::ports::Store;
+
+macro_rules! contract_suite {
+    ($name:ident, $make:expr) => {
+        mod $name {
+            use super::*;
+
+            #[tokio::test]
+            async fn first_write_creates_the_state() {
+                let (store, _keep) = $make;
+                contract::first_write_creates_the_state(&*store, "M1").await;
+            }
+
+            #[tokio::test]
+            async fn creating_twice_conflicts_with_the_current_state() {
+                let (store, _keep) = $make;
+                contract::creating_twice_conflicts_with_the_current_state(&*store, "M1").await;
+            }
+
+            #[tokio::test]
+            async fn stale_write_conflicts_and_changes_nothing() {
+                let (store, _keep) = $make;
+                contract::stale_write_conflicts_and_changes_nothing(&*store, "M1").await;
+            }
+
+            #[tokio::test]
+            async fn write_expecting_a_missing_state_conflicts_with_none() {
+                let (store, _keep) = $make;
+                contract::write_expecting_a_missing_state_conflicts_with_none(&*store, "M1").await;
+            }
+
+            #[tokio::test]
+            async fn successive_writes_are_read_back() {
+                let (store, _keep) = $make;
+                contract::successive_writes_are_read_back(&*store, "M1").await;
+            }
+
+            #[tokio::test]
+            async fn mirrors_are_independent_and_listed() {
+                let (store, _keep) = $make;
+                contract::mirrors_are_independent_and_listed(&*store, "M1", "M2").await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn racing_writers_have_exactly_one_winner() {
+                let (store, _keep) = $make;
+                contract::racing_writers_have_exactly_one_winner(store, "M1", 50).await;
+            }
+        }
+    };
+}
+
+contract_suite!(memory, (Arc::new(MemoryStore::default()), ()));
+contract_suite!(file, {
+    let dir = tempfile::tempdir().expect("temp dir");
+    (Arc::new(FileStore::open(dir.path()).expect("open")), dir)
+});
+
+#[tokio::test]
+async fn file_store_survives_a_restart() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    {
+        let store = FileStore::open(dir.path()).expect("open");
+        store.save(&contract::state("M1", 1, Phase::Normal), 0).await.expect("v1");
+        store.save(&contract::state("M1", 2, Phase::PrimaryLost), 1).await.expect("v2");
+    }
+    let reopened = FileStore::open(dir.path()).expect("reopen");
+    assert_eq!(reopened.load("M1").await.expect("load").map(|s| s.phase), Some(Phase::PrimaryLost));
+}
+
+#[tokio::test]
+async fn two_file_stores_on_one_directory_see_each_other_and_conflict() {
+    // As `mirrorgate serve` and `mirrorgate replay` sharing one --data DIR.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let a = FileStore::open(dir.path()).expect("a");
+    let b = FileStore::open(dir.path()).expect("b");
+    a.save(&contract::state("M1", 1, Phase::Normal), 0).await.expect("a writes v1");
+    assert_eq!(b.load("M1").await.expect("b reads").map(|s| s.version), Some(1));
+    b.save(&contract::state("M1", 2, Phase::Degraded), 1).await.expect("b writes v2");
+    let lost = a.save(&contract::state("M1", 2, Phase::PrimaryLost), 1).await;
+    assert!(matches!(lost, Err(shared::ports::SaveError::Conflict { current: Some(ref c) }) if c.phase == Phase::Degraded), "{lost:?}");
+}
+
+#[tokio::test]
+async fn file_store_compacts_its_log_when_reopened() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    {
+        let store = FileStore::open(dir.path()).expect("open");
+        for v in 1..=300 {
+            store.save(&contract::state("M1", v, Phase::Normal), v - 1).await.expect("write");
+        }
+    }
+    let before = std::fs::metadata(dir.path().join("state.jsonl")).expect("log").len();
+    let store = FileStore::open(dir.path()).expect("reopen");
+    let after = std::fs::metadata(dir.path().join("state.jsonl")).expect("log").len();
+    assert!(after * 10 < before, "compacted from {before} to {after} bytes");
+    assert_eq!(store.load("M1").await.expect("load").map(|s| s.version), Some(300));
+}
+
+#[tokio::test]
+async fn a_damaged_log_is_reported_not_ignored() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("state.jsonl"), "{not json}\n").expect("write");
+    let err = FileStore::open(dir.path()).err().expect("refused");
+    assert!(err.to_string().contains("damaged"), "{err}");
+}
