@@ -21,7 +21,7 @@ pub fn human_lines(at: DateTime<Utc>, report: &Report) -> String {
         Report::Transition { mirror, from, to, epoch, reason } => {
             format!("{time}  {mirror:<8} {from} -> {to}  (epoch {epoch}: {reason})")
         }
-        Report::Alert { severity, kind, subject, sms, link, delivered, .. } => {
+        Report::Alert { severity, kind, subject, sms, link, delivered, email, .. } => {
             let mut out = format!(
                 "{:<10}{:<9}ALERT {} {}: {subject}\n{:<19}SMS: {sms}",
                 "",
@@ -32,6 +32,12 @@ pub fn human_lines(at: DateTime<Utc>, report: &Report) -> String {
             );
             if let Some(link) = link {
                 out.push_str(&format!("\n{:<19}link: {link}", ""));
+            }
+            if kind.wants_link() && *kind == shared::domain::AlertKind::PromotionRequested {
+                out.push_str(&format!("\n{:<19}EMAIL:", ""));
+                for line in email.lines() {
+                    out.push_str(&format!("\n{:<19}| {line}", ""));
+                }
             }
             if !delivered {
                 out.push_str(&format!("\n{:<19}(not delivered yet: kept in the outbox, sent again on a later tick)", ""));

@@ -57,6 +57,9 @@ pub enum Report {
         #[serde(skip_serializing_if = "Option::is_none")]
         request: Option<String>,
         delivered: bool,
+        /// The full email text (printed for people; left out of JSON lines).
+        #[serde(skip)]
+        email: String,
     },
     PromotionRequested { mirror: String, request: String, candidate: String },
     PromotionExecuted { mirror: String, request: String, candidate: String, detail: String },
@@ -280,6 +283,7 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
                         link: alert.link.clone(),
                         request: alert.request.clone(),
                         delivered: ok,
+                        email: alert.email(),
                     });
                 }
             }
