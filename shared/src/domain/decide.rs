@@ -156,6 +156,7 @@ fn secs(n: u64) -> Duration {
 
 fn latency_words(latency: Option<&JournalLatency>) -> String {
     match latency {
+        Some(l) if l.seconds < 10.0 => format!("{:.1} s", l.seconds),
         Some(l) => format!("{:.0} s", l.seconds),
         None => "unknown".into(),
     }
