@@ -1,6 +1,8 @@
 //! The `mirrorgate` operator's tool and local control plane, as a library so that
 //! its tests can drive replay and serve in-process.
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
 pub mod local;
 pub mod output;
 pub mod replay;

@@ -102,5 +102,8 @@ pub fn engine(args: &LocalArgs, public_url: &str) -> anyhow::Result<LocalEngine>
 }
 
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the async runtime")
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
 }

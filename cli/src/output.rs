@@ -7,7 +7,10 @@ use shared::engine::Report;
 /// The JSON line of one report: `{"at": ..., "mirror": ..., "effect": ..., ...}`.
 pub fn json_line(at: DateTime<Utc>, report: &Report) -> String {
     let mut object = Map::new();
-    object.insert("at".into(), Value::String(at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)));
+    object.insert(
+        "at".into(),
+        Value::String(at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+    );
     if let Ok(Value::Object(fields)) = serde_json::to_value(report) {
         object.extend(fields);
     }
@@ -18,10 +21,25 @@ pub fn json_line(at: DateTime<Utc>, report: &Report) -> String {
 pub fn human_lines(at: DateTime<Utc>, report: &Report) -> String {
     let time = at.format("%H:%M:%S");
     match report {
-        Report::Transition { mirror, from, to, epoch, reason } => {
+        Report::Transition {
+            mirror,
+            from,
+            to,
+            epoch,
+            reason,
+        } => {
             format!("{time}  {mirror:<8} {from} -> {to}  (epoch {epoch}: {reason})")
         }
-        Report::Alert { severity, kind, subject, sms, link, delivered, email, .. } => {
+        Report::Alert {
+            severity,
+            kind,
+            subject,
+            sms,
+            link,
+            delivered,
+            email,
+            ..
+        } => {
             let mut out = format!(
                 "{:<10}{:<9}ALERT {} {}: {subject}\n{:<19}SMS: {sms}",
                 "",
@@ -40,17 +58,34 @@ pub fn human_lines(at: DateTime<Utc>, report: &Report) -> String {
                 }
             }
             if !delivered {
-                out.push_str(&format!("\n{:<19}(not delivered yet: kept in the outbox, sent again on a later tick)", ""));
+                out.push_str(&format!(
+                    "\n{:<19}(not delivered yet: kept in the outbox, sent again on a later tick)",
+                    ""
+                ));
             }
             out
         }
-        Report::PromotionRequested { mirror, request, candidate } => {
+        Report::PromotionRequested {
+            mirror,
+            request,
+            candidate,
+        } => {
             format!("{time}  {mirror:<8} PROMOTION REQUESTED {request}: promote {candidate}")
         }
-        Report::PromotionExecuted { mirror, request, candidate, detail } => {
+        Report::PromotionExecuted {
+            mirror,
+            request,
+            candidate,
+            detail,
+        } => {
             format!("{time}  {mirror:<8} PROMOTION EXECUTED {request}: {candidate} ({detail})")
         }
-        Report::Decision { mirror, request, outcome, reason } => {
+        Report::Decision {
+            mirror,
+            request,
+            outcome,
+            reason,
+        } => {
             let request = request.as_deref().unwrap_or("-");
             match reason {
                 Some(reason) => format!("{time}  {mirror:<8} decision on {request}: {outcome} ({reason})"),

@@ -60,7 +60,12 @@ struct Line {
 pub enum Step {
     Signals(Vec<Signal>),
     Tick,
-    Decide { mirror: String, action: DecisionAction, by: String, accept_loss: bool },
+    Decide {
+        mirror: String,
+        action: DecisionAction,
+        by: String,
+        accept_loss: bool,
+    },
 }
 
 /// Reads and checks a whole scenario before anything runs: a bad line changes nothing.
@@ -76,12 +81,21 @@ pub fn parse_scenario(path: &Path, text: &str, topology: &Topology) -> anyhow::R
         let line: Line = serde_json::from_str(raw).with_context(|| {
             format!("{}: not a scenario line; expected {{\"at\": RFC3339, and one of \"event\", \"tick\", \"approve\", \"reject\"}}", where_())
         })?;
-        let kinds = [line.event.is_some(), line.tick.is_some(), line.approve.is_some(), line.reject.is_some()];
+        let kinds = [
+            line.event.is_some(),
+            line.tick.is_some(),
+            line.approve.is_some(),
+            line.reject.is_some(),
+        ];
         if kinds.iter().filter(|k| **k).count() != 1 {
-            bail!("{}: a line holds exactly one of \"event\", \"tick\", \"approve\", \"reject\"", where_());
+            bail!(
+                "{}: a line holds exactly one of \"event\", \"tick\", \"approve\", \"reject\"",
+                where_()
+            );
         }
         let step = if let Some(event) = line.event {
-            let signals = events::decode_value(&event, topology).with_context(|| format!("{}: the event cannot be used", where_()))?;
+            let signals = events::decode_value(&event, topology)
+                .with_context(|| format!("{}: the event cannot be used", where_()))?;
             Step::Signals(signals)
         } else if line.tick.is_some() {
             Step::Tick
@@ -92,12 +106,22 @@ pub fn parse_scenario(path: &Path, text: &str, topology: &Topology) -> anyhow::R
                 (None, None) => bail!("{}: internal: no decision", where_()),
             };
             if topology.mirror(&d.mirror).is_none() {
-                bail!("{}: mirror {:?} is not in the topology {}", where_(), d.mirror, topology.source());
+                bail!(
+                    "{}: mirror {:?} is not in the topology {}",
+                    where_(),
+                    d.mirror,
+                    topology.source()
+                );
             }
             if d.by.trim().is_empty() {
                 bail!("{}: \"by\" must name the person deciding", where_());
             }
-            Step::Decide { mirror: d.mirror, action, by: d.by, accept_loss: d.accept_loss }
+            Step::Decide {
+                mirror: d.mirror,
+                action,
+                by: d.by,
+                accept_loss: d.accept_loss,
+            }
         };
         steps.push((line.at, step));
     }
@@ -118,7 +142,12 @@ pub async fn run_step(engine: &LocalEngine, at: DateTime<Utc>, step: Step) -> an
                 reports.extend(outcome.reports);
             }
         }
-        Step::Decide { mirror, action, by, accept_loss } => {
+        Step::Decide {
+            mirror,
+            action,
+            by,
+            accept_loss,
+        } => {
             let state = engine.state(&mirror, at).await?;
             let request = state
                 .open_request()
@@ -135,7 +164,12 @@ pub async fn run_step(engine: &LocalEngine, at: DateTime<Utc>, step: Step) -> an
                 user_agent: Some("mirrorgate replay".into()),
                 shown: None,
             };
-            let signal = Signal { mirror, id: None, at, kind: SignalKind::Decision(decision) };
+            let signal = Signal {
+                mirror,
+                id: None,
+                at,
+                kind: SignalKind::Decision(decision),
+            };
             reports.extend(engine.handle(signal, at).await?.reports);
         }
     }
@@ -154,7 +188,10 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
             "mirrorgate replay {} ({count} steps, topology {}, store {})\n",
             args.scenario.display(),
             engine.topology().source(),
-            args.local.data.as_ref().map_or("in memory".to_string(), |d| d.display().to_string())
+            args.local
+                .data
+                .as_ref()
+                .map_or("in memory".to_string(), |d| d.display().to_string())
         );
     }
     let mut alerts = 0usize;

@@ -55,7 +55,11 @@ impl App {
         let now = Utc::now();
         let mut out = std::io::stdout().lock();
         for report in reports {
-            let line = if self.json { output::json_line(now, report) } else { output::human_lines(now, report) };
+            let line = if self.json {
+                output::json_line(now, report)
+            } else {
+                output::human_lines(now, report)
+            };
             let _ = writeln!(out, "{line}");
         }
         let _ = out.flush();
@@ -63,11 +67,22 @@ impl App {
 }
 
 pub fn run(mut args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let data = args.local.data.clone().unwrap_or_else(|| PathBuf::from("mirrorgate-data"));
+    let data = args
+        .local
+        .data
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("mirrorgate-data"));
     args.local.data = Some(data.clone());
-    let public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{}", args.listen));
+    let public_url = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", args.listen));
     let engine = local::engine(&args.local, &public_url)?;
-    let app = Arc::new(App { engine, json: args.json, data: data.clone() });
+    let app = Arc::new(App {
+        engine,
+        json: args.json,
+        data: data.clone(),
+    });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -117,27 +132,54 @@ pub fn run(mut args: ServeArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn json_error(status: StatusCode, kind: &str, message: &str) -> Response {
-    (status, [(header::CACHE_CONTROL, "no-store")], axum::Json(serde_json::json!({ "error": message, "kind": kind }))).into_response()
+    (
+        status,
+        [(header::CACHE_CONTROL, "no-store")],
+        axum::Json(serde_json::json!({ "error": message, "kind": kind })),
+    )
+        .into_response()
 }
 
 async fn method_not_allowed() -> Response {
-    let mut r = json_error(StatusCode::METHOD_NOT_ALLOWED, "method", "POST an AWS payload (application/json) to /events");
-    r.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+    let mut r = json_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method",
+        "POST an AWS payload (application/json) to /events",
+    );
+    r.headers_mut()
+        .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
     r
 }
 
 async fn not_found() -> Response {
-    to_response(HttpResponse::page(404, web::page("Not found", "<h1>Not found</h1><p>The status page is at <a href=\"/\">/</a>.</p>")))
+    to_response(HttpResponse::page(
+        404,
+        web::page(
+            "Not found",
+            "<h1>Not found</h1><p>The status page is at <a href=\"/\">/</a>.</p>",
+        ),
+    ))
 }
 
 /// POST /events: any payload exactly as AWS delivers it to a mirrorgate Lambda.
 async fn events(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> Response {
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
     if !content_type.to_ascii_lowercase().starts_with("application/json") {
-        return json_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "content_type", "send the AWS payload as application/json");
+        return json_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "content_type",
+            "send the AWS payload as application/json",
+        );
     }
     let Ok(bytes) = to_bytes(body, MAX_EVENT_BYTES).await else {
-        return json_error(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "payloads over 256 KB are not AWS events");
+        return json_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            "payloads over 256 KB are not AWS events",
+        );
     };
     match app.engine.ingest(&bytes, Utc::now()).await {
         Ok(outcomes) => {
@@ -155,7 +197,9 @@ async fn events(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> 
             dead_letter(&app, &e.to_string(), e.kind(), &bytes);
             json_error(StatusCode::BAD_REQUEST, e.kind(), &e.to_string())
         }
-        Err(e @ EngineError::UnknownMirror(_)) => json_error(StatusCode::UNPROCESSABLE_ENTITY, "unknown_mirror", &e.to_string()),
+        Err(e @ EngineError::UnknownMirror(_)) => {
+            json_error(StatusCode::UNPROCESSABLE_ENTITY, "unknown_mirror", &e.to_string())
+        }
         Err(e) => {
             tracing::error!(error = %e, "event not handled; the sender should retry");
             json_error(StatusCode::SERVICE_UNAVAILABLE, "retry", &e.to_string())
@@ -188,16 +232,23 @@ async fn approval_page(
     request: Request<Body>,
 ) -> Response {
     let (parts, body) = request.into_parts();
-    let header = |name: header::HeaderName| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let header = |name: header::HeaderName| {
+        parts
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
     let body = if parts.method == Method::POST {
         match to_bytes(body, web::MAX_FORM_BYTES).await {
             Ok(b) => b.to_vec(),
-            Err(_) => {
-                return to_response(HttpResponse::page(
-                    413,
-                    web::page("Too much data", "<h1>Too much data</h1><p>The form sent far more than its four fields. Nothing was decided.</p>"),
-                ))
-            }
+            Err(_) => return to_response(HttpResponse::page(
+                413,
+                web::page(
+                    "Too much data",
+                    "<h1>Too much data</h1><p>The form sent far more than its four fields. Nothing was decided.</p>",
+                ),
+            )),
         }
     } else {
         Vec::new()
@@ -219,7 +270,9 @@ fn to_response(r: HttpResponse) -> Response {
     for (name, value) in &r.headers {
         builder = builder.header(*name, value);
     }
-    builder.body(Body::from(r.body)).unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+    builder
+        .body(Body::from(r.body))
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
 async fn status_json(State(app): State<Arc<App>>) -> Response {
@@ -230,7 +283,11 @@ async fn status_json(State(app): State<Arc<App>>) -> Response {
                 .iter()
                 .filter_map(|s| app.engine.topology().mirror(&s.mirror).map(|m| mirror_view(s, m, now)))
                 .collect();
-            ([(header::CACHE_CONTROL, "no-store")], axum::Json(serde_json::json!({ "mirrors": views }))).into_response()
+            (
+                [(header::CACHE_CONTROL, "no-store")],
+                axum::Json(serde_json::json!({ "mirrors": views })),
+            )
+                .into_response()
         }
         Err(e) => json_error(StatusCode::SERVICE_UNAVAILABLE, "store", &e.to_string()),
     }
@@ -253,7 +310,9 @@ async fn status_page(State(app): State<Arc<App>>) -> Response {
     };
     let mut body = String::from("<h1>mirrorgate status</h1>");
     for state in &states {
-        let Some(mirror) = app.engine.topology().mirror(&state.mirror) else { continue };
+        let Some(mirror) = app.engine.topology().mirror(&state.mirror) else {
+            continue;
+        };
         let v = mirror_view(state, mirror, now);
         let class = match v.phase {
             "normal" => "ok",
@@ -274,7 +333,11 @@ async fn status_page(State(app): State<Arc<App>>) -> Response {
             body.push_str(&format!(
                 "<tr><td>{}{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 escape(&m.name),
-                if m.claims_primary { " <strong>(primary)</strong>" } else { "" },
+                if m.claims_primary {
+                    " <strong>(primary)</strong>"
+                } else {
+                    ""
+                },
                 escape(&m.kind.replace('_', " ")),
                 escape(&m.zone),
                 escape(m.status.unwrap_or("-")),
@@ -282,7 +345,12 @@ async fn status_page(State(app): State<Arc<App>>) -> Response {
                 tri(m.instance_up, "up", "DOWN"),
                 tri(m.heartbeat_fresh, "fresh", "SILENT"),
                 m.journal_latency_seconds
-                    .map(|s| format!("{s:.0} s{}", m.journal_latency_measured_at.map(|t| format!(" at {}", t.format("%H:%M:%S"))).unwrap_or_default()))
+                    .map(|s| format!(
+                        "{s:.0} s{}",
+                        m.journal_latency_measured_at
+                            .map(|t| format!(" at {}", t.format("%H:%M:%S")))
+                            .unwrap_or_default()
+                    ))
                     .unwrap_or_else(|| "-".into()),
             ));
         }
@@ -312,6 +380,7 @@ async fn status_page(State(app): State<Arc<App>>) -> Response {
     }
     let html = web::page("Status", &body);
     let mut r = to_response(HttpResponse::page(200, html));
-    r.headers_mut().insert("refresh", header::HeaderValue::from_static("10"));
+    r.headers_mut()
+        .insert("refresh", header::HeaderValue::from_static("10"));
     r
 }

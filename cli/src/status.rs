@@ -139,7 +139,10 @@ pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
         .filter_map(|s| engine.topology().mirror(&s.mirror).map(|m| mirror_view(s, m, now)))
         .collect();
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "mirrors": views }))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({ "mirrors": views }))?
+        );
         return Ok(ExitCode::SUCCESS);
     }
     for v in &views {
@@ -151,7 +154,10 @@ pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
             v.epoch,
             v.primary.as_deref().unwrap_or("unknown")
         );
-        println!("  {:<12} {:<16} {:<11} {:<16} {:<9} {:<9} {:<10} {}", "member", "kind", "zone", "status", "route53", "instance", "heartbeat", "journal latency");
+        println!(
+            "  {:<12} {:<16} {:<11} {:<16} {:<9} {:<9} {:<10} journal latency",
+            "member", "kind", "zone", "status", "route53", "instance", "heartbeat"
+        );
         for m in &v.members {
             println!(
                 "  {:<12} {:<16} {:<11} {:<16} {:<9} {:<9} {:<10} {}",
@@ -162,7 +168,8 @@ pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
                 yes_no(m.route53, "primary", "no"),
                 yes_no(m.instance_up, "up", "DOWN"),
                 yes_no(m.heartbeat_fresh, "fresh", "SILENT"),
-                m.journal_latency_seconds.map_or("-".to_string(), |s| format!("{s:.0} s")),
+                m.journal_latency_seconds
+                    .map_or("-".to_string(), |s| format!("{s:.0} s")),
             );
         }
         if v.requests.is_empty() {
@@ -176,7 +183,11 @@ pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
                 r.status,
                 r.epoch,
                 r.created_at.format("%H:%M:%S"),
-                if r.approvers.is_empty() { "-".into() } else { r.approvers.join(", ") },
+                if r.approvers.is_empty() {
+                    "-".into()
+                } else {
+                    r.approvers.join(", ")
+                },
                 r.outcome.as_ref().map_or(String::new(), |o| format!(" - {o}"))
             );
         }

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use mirrorgate::replay::{parse_scenario, run_step, Step};
 use mirrorgate::local::{LocalEngine, LocalNotifier, LocalStore};
+use mirrorgate::replay::{parse_scenario, run_step, Step};
 use proptest::prelude::*;
 use shared::adapters::embedded::{MemoryNotifier, MemoryStore, RecordingActions};
 use shared::engine::{Engine, Report};
@@ -47,7 +47,10 @@ fn steps(name: &str, lines: &[String]) -> Vec<(DateTime<Utc>, Step)> {
 }
 
 fn replay(name: &str, lines: &[String]) -> Vec<Report> {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     let engine = engine();
     runtime.block_on(async {
         let mut reports = Vec::new();
@@ -74,7 +77,10 @@ fn essence(reports: &[Report]) -> Vec<String> {
 }
 
 fn transitions(reports: &[Report]) -> Vec<String> {
-    essence(reports).into_iter().filter(|e| e.starts_with("transition")).collect()
+    essence(reports)
+        .into_iter()
+        .filter(|e| e.starts_with("transition"))
+        .collect()
 }
 
 #[test]
@@ -98,7 +104,10 @@ fn region_outage_goes_from_loss_to_approval_to_dr_active() {
         Report::Alert { link: Some(link), .. } => Some(link.clone()),
         _ => None,
     });
-    assert!(link.is_some_and(|l| l.starts_with("http://127.0.0.1:8080/a/")), "the request alert carries a link");
+    assert!(
+        link.is_some_and(|l| l.starts_with("http://127.0.0.1:8080/a/")),
+        "the request alert carries a link"
+    );
 }
 
 #[test]
@@ -106,21 +115,39 @@ fn in_region_failover_is_informational_and_never_requests_a_promotion() {
     let reports = replay("in-region-failover.jsonl", &scenario_lines("in-region-failover.jsonl"));
     assert_eq!(
         transitions(&reports),
-        vec!["transition normal->failed_over epoch 2", "transition failed_over->normal epoch 2"]
+        vec![
+            "transition normal->failed_over epoch 2",
+            "transition failed_over->normal epoch 2"
+        ]
     );
     let e = essence(&reports);
     assert!(!e.iter().any(|x| x.starts_with("requested")), "{e:#?}");
-    assert_eq!(e.iter().filter(|x| x.starts_with("alert")).cloned().collect::<Vec<_>>(), vec!["alert failed_over warning", "alert ha_restored info"]);
+    assert_eq!(
+        e.iter().filter(|x| x.starts_with("alert")).cloned().collect::<Vec<_>>(),
+        vec!["alert failed_over warning", "alert ha_restored info"]
+    );
 }
 
 #[test]
 fn flapping_primary_alerts_once_and_never_promotes() {
     let reports = replay("flapping-primary.jsonl", &scenario_lines("flapping-primary.jsonl"));
     let e = essence(&reports);
-    assert!(!e.iter().any(|x| x.starts_with("requested") || x.starts_with("executed")), "{e:#?}");
+    assert!(
+        !e.iter()
+            .any(|x| x.starts_with("requested") || x.starts_with("executed")),
+        "{e:#?}"
+    );
     let alerts: Vec<_> = e.iter().filter(|x| x.starts_with("alert")).cloned().collect();
-    assert_eq!(alerts, vec!["alert primary_lost warning", "alert primary_back info"], "the cool-down folds the rest");
-    assert_eq!(transitions(&reports).len(), 8, "four losses and four recoveries are still recorded");
+    assert_eq!(
+        alerts,
+        vec!["alert primary_lost warning", "alert primary_back info"],
+        "the cool-down folds the rest"
+    );
+    assert_eq!(
+        transitions(&reports).len(),
+        8,
+        "four losses and four recoveries are still recorded"
+    );
 }
 
 #[test]
@@ -131,29 +158,53 @@ fn early_recovery_withdraws_the_request_and_refuses_the_late_approval() {
     assert!(!e.iter().any(|x| x.starts_with("executed")), "{e:#?}");
     let refused = reports.iter().any(|r| matches!(r, Report::Decision { outcome: "refused", reason: Some(reason), .. } if reason == "request_closed"));
     assert!(refused, "the late approval is refused: {reports:#?}");
-    assert_eq!(transitions(&reports).last().map(String::as_str), Some("transition promotion_pending->normal epoch 1"));
+    assert_eq!(
+        transitions(&reports).last().map(String::as_str),
+        Some("transition promotion_pending->normal epoch 1")
+    );
 }
 
 #[test]
 fn a_bad_line_is_named_and_nothing_runs() {
     let mut lines = scenario_lines("region-outage.jsonl");
-    lines.insert(3, r#"{"at": "2026-11-25T03:00:00Z", "event": {"source": "aws.cloudwatch"}}"#.into());
+    lines.insert(
+        3,
+        r#"{"at": "2026-11-25T03:00:00Z", "event": {"source": "aws.cloudwatch"}}"#.into(),
+    );
     let err = parse_scenario(Path::new("x.jsonl"), &lines.join("\n"), &topology()).expect_err("refused");
     assert!(format!("{err:#}").starts_with("x.jsonl:4:"), "{err:#}");
-    let err = parse_scenario(Path::new("x.jsonl"), r#"{"at": "2026-11-25T03:00:00Z", "tick": {}, "approve": {"mirror": "HSPROD", "by": "x"}}"#, &topology())
-        .expect_err("two kinds");
+    let err = parse_scenario(
+        Path::new("x.jsonl"),
+        r#"{"at": "2026-11-25T03:00:00Z", "tick": {}, "approve": {"mirror": "HSPROD", "by": "x"}}"#,
+        &topology(),
+    )
+    .expect_err("two kinds");
     assert!(format!("{err:#}").contains("exactly one"), "{err:#}");
-    let err = parse_scenario(Path::new("x.jsonl"), r#"{"at": "2026-11-25T03:00:00Z", "approve": {"mirror": "NOPE", "by": "x"}}"#, &topology())
-        .expect_err("unknown mirror");
+    let err = parse_scenario(
+        Path::new("x.jsonl"),
+        r#"{"at": "2026-11-25T03:00:00Z", "approve": {"mirror": "NOPE", "by": "x"}}"#,
+        &topology(),
+    )
+    .expect_err("unknown mirror");
     assert!(format!("{err:#}").contains("NOPE"), "{err:#}");
 }
 
-const SCENARIOS: [&str; 4] = ["region-outage.jsonl", "in-region-failover.jsonl", "flapping-primary.jsonl", "early-recovery.jsonl"];
+const SCENARIOS: [&str; 4] = [
+    "region-outage.jsonl",
+    "in-region-failover.jsonl",
+    "flapping-primary.jsonl",
+    "early-recovery.jsonl",
+];
 
 /// Duplicates every line `copies[i % len]` times and shuffles lines of equal `at`
 /// with the given permutation keys.
 fn redeliver(lines: &[String], copies: &[usize], keys: &[u32]) -> Vec<String> {
-    let at = |l: &String| serde_json::from_str::<serde_json::Value>(l).ok().and_then(|v| v["at"].as_str().map(str::to_string)).unwrap_or_default();
+    let at = |l: &String| {
+        serde_json::from_str::<serde_json::Value>(l)
+            .ok()
+            .and_then(|v| v["at"].as_str().map(str::to_string))
+            .unwrap_or_default()
+    };
     let mut out: Vec<(String, u32, String)> = Vec::new();
     for (i, line) in lines.iter().enumerate() {
         for c in 0..copies[i % copies.len()] {

@@ -44,7 +44,13 @@ impl EngineError {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "effect", rename_all = "snake_case")]
 pub enum Report {
-    Transition { mirror: String, from: Phase, to: Phase, epoch: u64, reason: String },
+    Transition {
+        mirror: String,
+        from: Phase,
+        to: Phase,
+        epoch: u64,
+        reason: String,
+    },
     Alert {
         mirror: String,
         id: String,
@@ -61,8 +67,17 @@ pub enum Report {
         #[serde(skip)]
         email: String,
     },
-    PromotionRequested { mirror: String, request: String, candidate: String },
-    PromotionExecuted { mirror: String, request: String, candidate: String, detail: String },
+    PromotionRequested {
+        mirror: String,
+        request: String,
+        candidate: String,
+    },
+    PromotionExecuted {
+        mirror: String,
+        request: String,
+        candidate: String,
+        detail: String,
+    },
     Decision {
         mirror: String,
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -146,7 +161,12 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
     pub async fn tick(&self, now: DateTime<Utc>) -> Result<Vec<Outcome>, EngineError> {
         let mut outcomes = Vec::new();
         for name in self.topology.mirrors.iter().map(|m| m.name.clone()).collect::<Vec<_>>() {
-            let signal = Signal { mirror: name, id: None, at: now, kind: SignalKind::Tick };
+            let signal = Signal {
+                mirror: name,
+                id: None,
+                at: now,
+                kind: SignalKind::Tick,
+            };
             outcomes.push(self.handle(signal, now).await?);
         }
         Ok(outcomes)
@@ -162,16 +182,26 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
             reports.extend(more_reports);
             orders.extend(more_orders);
         }
-        Ok(Outcome { mirror: signal.mirror, verdict: first.verdict, reports })
+        Ok(Outcome {
+            mirror: signal.mirror,
+            verdict: first.verdict,
+            reports,
+        })
     }
 
     /// Claims an approved promotion, runs its actions once, and reports the result.
-    async fn execute(&self, order: PromotionOrder, now: DateTime<Utc>) -> Result<(Vec<Report>, Vec<PromotionOrder>), EngineError> {
+    async fn execute(
+        &self,
+        order: PromotionOrder,
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<Report>, Vec<PromotionOrder>), EngineError> {
         let claim = Signal {
             mirror: order.mirror.clone(),
             id: None,
             at: now,
-            kind: SignalKind::PromotionStarted { request: order.request.clone() },
+            kind: SignalKind::PromotionStarted {
+                request: order.request.clone(),
+            },
         };
         let claimed = self.apply(&claim, now).await?;
         let mut reports = claimed.reports;
@@ -180,9 +210,16 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
             tracing::info!(mirror = %order.mirror, request = %order.request, "promotion already started elsewhere; not run again");
             return Ok((reports, orders));
         }
-        let mirror = self.topology.mirror(&order.mirror).ok_or_else(|| EngineError::UnknownMirror(order.mirror.clone()))?;
+        let mirror = self
+            .topology
+            .mirror(&order.mirror)
+            .ok_or_else(|| EngineError::UnknownMirror(order.mirror.clone()))?;
         let result = match mirror.member(&order.candidate) {
-            Some(candidate) => self.actions.execute(mirror, candidate, &order).await.map_err(|e| e.to_string()),
+            Some(candidate) => self
+                .actions
+                .execute(mirror, candidate, &order)
+                .await
+                .map_err(|e| e.to_string()),
             None => Err(format!("{} is no longer in the topology", order.candidate)),
         };
         let (ok, detail) = match result {
@@ -204,7 +241,11 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
             mirror: order.mirror.clone(),
             id: None,
             at: now,
-            kind: SignalKind::PromotionOutcome { request: order.request.clone(), ok, detail },
+            kind: SignalKind::PromotionOutcome {
+                request: order.request.clone(),
+                ok,
+                detail,
+            },
         };
         let reported = self.apply(&outcome, now).await?;
         reports.extend(reported.reports);
@@ -218,16 +259,28 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
             .topology
             .mirror(&signal.mirror)
             .ok_or_else(|| EngineError::UnknownMirror(signal.mirror.clone()))?;
-        let mut state = self.store.load(&mirror.name).await?.unwrap_or_else(|| MirrorState::new(&mirror.name, now));
+        let mut state = self
+            .store
+            .load(&mirror.name)
+            .await?
+            .unwrap_or_else(|| MirrorState::new(&mirror.name, now));
         for _ in 0..MAX_WRITE_ATTEMPTS {
             let decided = {
                 let mut tokens = self.tokens.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-                let mut ctx = Context { now, public_url: &self.public_url, tokens: tokens.as_mut() };
+                let mut ctx = Context {
+                    now,
+                    public_url: &self.public_url,
+                    tokens: tokens.as_mut(),
+                };
                 decide(&state, mirror, signal, &mut ctx)
             };
             if decided.state == state {
                 let reports = decision_report(&mirror.name, &decided.verdict).into_iter().collect();
-                return Ok(Applied { verdict: decided.verdict, reports, orders: Vec::new() });
+                return Ok(Applied {
+                    verdict: decided.verdict,
+                    reports,
+                    orders: Vec::new(),
+                });
             }
             let mut next = decided.state;
             next.version = state.version + 1;
@@ -235,7 +288,9 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
                 Ok(()) => return Ok(self.carry_out(next, decided.effects, decided.verdict).await),
                 Err(SaveError::Conflict { current }) => {
                     tracing::debug!(mirror = %mirror.name, "conditional write lost; deciding again on the current state");
-                    state = current.map(|b| *b).unwrap_or_else(|| MirrorState::new(&mirror.name, now));
+                    state = current
+                        .map(|b| *b)
+                        .unwrap_or_else(|| MirrorState::new(&mirror.name, now));
                 }
                 Err(SaveError::Store(e)) => return Err(e.into()),
             }
@@ -250,15 +305,39 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
         let mut delivered = Vec::new();
         for effect in effects {
             match effect {
-                Effect::Transition { from, to, epoch, reason } => {
+                Effect::Transition {
+                    from,
+                    to,
+                    epoch,
+                    reason,
+                } => {
                     tracing::info!(mirror = %mirror, from = %from, to = %to, epoch, reason = %reason, "transition");
-                    reports.push(Report::Transition { mirror: mirror.clone(), from, to, epoch, reason });
+                    reports.push(Report::Transition {
+                        mirror: mirror.clone(),
+                        from,
+                        to,
+                        epoch,
+                        reason,
+                    });
                 }
                 Effect::PromotionRequested { request, candidate } => {
-                    reports.push(Report::PromotionRequested { mirror: mirror.clone(), request, candidate });
+                    reports.push(Report::PromotionRequested {
+                        mirror: mirror.clone(),
+                        request,
+                        candidate,
+                    });
                 }
-                Effect::ExecutePromotion { request, candidate, epoch } => {
-                    orders.push(PromotionOrder { mirror: mirror.clone(), request, candidate, epoch });
+                Effect::ExecutePromotion {
+                    request,
+                    candidate,
+                    epoch,
+                } => {
+                    orders.push(PromotionOrder {
+                        mirror: mirror.clone(),
+                        request,
+                        candidate,
+                        epoch,
+                    });
                 }
                 Effect::Alert(alert) => {
                     let ok = match self.notifier.publish(&alert).await {
@@ -292,7 +371,11 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
         if !delivered.is_empty() {
             self.clear_outbox(state, &delivered).await;
         }
-        Applied { verdict, reports, orders }
+        Applied {
+            verdict,
+            reports,
+            orders,
+        }
     }
 
     /// Removes delivered alerts from the outbox. Losing this write only means an
@@ -322,7 +405,11 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
         if self.topology.mirror(mirror).is_none() {
             return Err(EngineError::UnknownMirror(mirror.to_string()));
         }
-        Ok(self.store.load(mirror).await?.unwrap_or_else(|| MirrorState::new(mirror, now)))
+        Ok(self
+            .store
+            .load(mirror)
+            .await?
+            .unwrap_or_else(|| MirrorState::new(mirror, now)))
     }
 
     /// Every mirror of the topology with its state.
@@ -356,7 +443,13 @@ struct Applied {
 fn decision_report(mirror: &str, verdict: &Verdict) -> Option<Report> {
     let Verdict::Decision(d) = verdict else { return None };
     Some(match d {
-        DecisionVerdict::Approved { request, executing, approvals, required, .. } => Report::Decision {
+        DecisionVerdict::Approved {
+            request,
+            executing,
+            approvals,
+            required,
+            ..
+        } => Report::Decision {
             mirror: mirror.to_string(),
             request: Some(request.clone()),
             outcome: if *executing { "approved" } else { "approval_recorded" },

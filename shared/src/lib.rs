@@ -2,6 +2,8 @@
 //! payloads into signals (`events`), the ports the core's effects go through
 //! (`ports`), their adapters, and the engine that ties them together.
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
 pub mod adapters;
 pub mod domain;
 pub mod engine;

@@ -23,7 +23,10 @@ pub struct IssuedToken {
 
 impl fmt::Debug for IssuedToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("IssuedToken").field("token", &"<redacted>").field("hash", &self.hash).finish()
+        f.debug_struct("IssuedToken")
+            .field("token", &"<redacted>")
+            .field("hash", &self.hash)
+            .finish()
     }
 }
 
@@ -94,7 +97,10 @@ pub fn parse_token(text: &str) -> Result<&str, TokenError> {
     if text.len() != TOKEN_LEN {
         return Err(TokenError::WrongLength);
     }
-    if !text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+    if !text
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
         return Err(TokenError::BadCharacters);
     }
     Ok(text)
@@ -127,7 +133,10 @@ mod tests {
     #[test]
     fn malformed_tokens_are_named() {
         assert_eq!(parse_token("short"), Err(TokenError::WrongLength));
-        assert_eq!(parse_token(&"a".repeat(21).add_char('%')), Err(TokenError::BadCharacters));
+        assert_eq!(
+            parse_token(&"a".repeat(21).add_char('%')),
+            Err(TokenError::BadCharacters)
+        );
     }
 
     trait AddChar {

@@ -295,19 +295,33 @@ impl Topology {
                 return Err(self.err(
                     None,
                     format!("mirror[{mi}].name"),
-                    format!("{:?} is not a valid mirror name (1-64 letters, digits, '-' or '_')", mirror.name),
+                    format!(
+                        "{:?} is not a valid mirror name (1-64 letters, digits, '-' or '_')",
+                        mirror.name
+                    ),
                 ));
             }
             if names.insert(mirror.name.clone(), mi).is_some() {
                 return Err(self.err(m, "name", "this mirror is defined twice"));
             }
-            for (field, region) in [("primary_region", &mirror.primary_region), ("dr_region", &mirror.dr_region)] {
+            for (field, region) in [
+                ("primary_region", &mirror.primary_region),
+                ("dr_region", &mirror.dr_region),
+            ] {
                 if !is_region(region) {
-                    return Err(self.err(m, field, format!("{region:?} is not an AWS region name (like us-east-1)")));
+                    return Err(self.err(
+                        m,
+                        field,
+                        format!("{region:?} is not an AWS region name (like us-east-1)"),
+                    ));
                 }
             }
             if mirror.primary_region == mirror.dr_region {
-                return Err(self.err(m, "dr_region", "must differ from primary_region: DR lives in a second region"));
+                return Err(self.err(
+                    m,
+                    "dr_region",
+                    "must differ from primary_region: DR lives in a second region",
+                ));
             }
             self.validate_policy(mirror)?;
             let failovers = mirror.failover_members().count();
@@ -326,26 +340,44 @@ impl Topology {
             for (i, member) in mirror.members.iter().enumerate() {
                 let field = |f: &str| format!("member[{i}] ({}).{f}", member.name);
                 if !is_name(&member.name) {
-                    return Err(self.err(m, format!("member[{i}].name"), format!("{:?} is not a valid member name", member.name)));
+                    return Err(self.err(
+                        m,
+                        format!("member[{i}].name"),
+                        format!("{:?} is not a valid member name", member.name),
+                    ));
                 }
                 if member_names.insert(member.name.clone(), i).is_some() {
                     return Err(self.err(m, field("name"), "two members have this name"));
                 }
                 if !is_region(&member.region) {
-                    return Err(self.err(m, field("region"), format!("{:?} is not an AWS region name", member.region)));
-                }
-                if matches!(member.kind, MemberKind::Failover | MemberKind::Arbiter) && member.region != mirror.primary_region {
                     return Err(self.err(
                         m,
                         field("region"),
-                        format!("a {} member lives in the primary region {}, not {}", member.kind.as_str(), mirror.primary_region, member.region),
+                        format!("{:?} is not an AWS region name", member.region),
+                    ));
+                }
+                if matches!(member.kind, MemberKind::Failover | MemberKind::Arbiter)
+                    && member.region != mirror.primary_region
+                {
+                    return Err(self.err(
+                        m,
+                        field("region"),
+                        format!(
+                            "a {} member lives in the primary region {}, not {}",
+                            member.kind.as_str(),
+                            mirror.primary_region,
+                            member.region
+                        ),
                     ));
                 }
                 if !member.zone.starts_with(&member.region) || member.zone.len() <= member.region.len() {
                     return Err(self.err(
                         m,
                         field("zone"),
-                        format!("{:?} is not an availability zone of {} (like {}a)", member.zone, member.region, member.region),
+                        format!(
+                            "{:?} is not an availability zone of {} (like {}a)",
+                            member.zone, member.region, member.region
+                        ),
                     ));
                 }
                 if let Some(id) = &member.instance_id {
@@ -359,7 +391,11 @@ impl Topology {
                     let r = MemberRef { mirror: mi, member: i };
                     if let Some(prev) = self.by_instance.insert(id.clone(), r) {
                         let (pm, pmember) = self.resolve(prev);
-                        return Err(self.err(m, field("instance_id"), format!("{id} is also used by {} of mirror {}", pmember.name, pm.name)));
+                        return Err(self.err(
+                            m,
+                            field("instance_id"),
+                            format!("{id} is also used by {} of mirror {}", pmember.name, pm.name),
+                        ));
                     }
                 }
                 if let Some(id) = &member.health_check_id {
@@ -373,12 +409,20 @@ impl Topology {
                     let r = MemberRef { mirror: mi, member: i };
                     if let Some(prev) = self.by_health_check.insert(id.clone(), r) {
                         let (pm, pmember) = self.resolve(prev);
-                        return Err(self.err(m, field("health_check_id"), format!("{id} is also used by {} of mirror {}", pmember.name, pm.name)));
+                        return Err(self.err(
+                            m,
+                            field("health_check_id"),
+                            format!("{id} is also used by {} of mirror {}", pmember.name, pm.name),
+                        ));
                     }
                 }
             }
             if !mirror.members.iter().any(|x| x.kind == MemberKind::DrAsync) {
-                return Err(self.err(m, "member", "no dr_async member: there is nothing to promote in a region outage"));
+                return Err(self.err(
+                    m,
+                    "member",
+                    "no dr_async member: there is nothing to promote in a region outage",
+                ));
             }
             for (i, alarm) in mirror.alarms.iter().enumerate() {
                 let Some(member) = member_names.get(&alarm.member) else {
@@ -395,14 +439,25 @@ impl Topology {
                         "an alarm observes route53 or instance; heartbeats come from mirror events",
                     ));
                 }
-                let r = MemberRef { mirror: mi, member: *member };
+                let r = MemberRef {
+                    mirror: mi,
+                    member: *member,
+                };
                 if self.by_alarm.insert(alarm.name.clone(), (r, alarm.observer)).is_some() {
-                    return Err(self.err(m, format!("alarm[{i}].name"), format!("alarm {} is mapped twice", alarm.name)));
+                    return Err(self.err(
+                        m,
+                        format!("alarm[{i}].name"),
+                        format!("alarm {} is mapped twice", alarm.name),
+                    ));
                 }
             }
             if let Some(doc) = &mirror.promotion.ssm_document {
                 if doc.trim().is_empty() {
-                    return Err(self.err(m, "promotion.ssm_document", "is empty; remove it or name the SSM document"));
+                    return Err(self.err(
+                        m,
+                        "promotion.ssm_document",
+                        "is empty; remove it or name the SSM document",
+                    ));
                 }
             }
         }
@@ -428,14 +483,25 @@ impl Topology {
             return Err(self.err(
                 m,
                 "policy.min_observers",
-                format!("must be 1, 2 or 3 (route53, instance, heartbeat); got {}", p.min_observers),
+                format!(
+                    "must be 1, 2 or 3 (route53, instance, heartbeat); got {}",
+                    p.min_observers
+                ),
             ));
         }
         if !(1..=10).contains(&p.approvers_required) {
-            return Err(self.err(m, "policy.approvers_required", format!("must be between 1 and 10; got {}", p.approvers_required)));
+            return Err(self.err(
+                m,
+                "policy.approvers_required",
+                format!("must be between 1 and 10; got {}", p.approvers_required),
+            ));
         }
         if p.approval_expiry_secs > 86_400 {
-            return Err(self.err(m, "policy.approval_expiry_secs", "must be at most 86400 (one day): a link is a credential"));
+            return Err(self.err(
+                m,
+                "policy.approval_expiry_secs",
+                "must be at most 86400 (one day): a link is a credential",
+            ));
         }
         Ok(())
     }
@@ -448,7 +514,9 @@ fn is_name(s: &str) -> bool {
 fn is_region(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
     parts.len() >= 3
-        && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
         && parts.last().is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
 }
 
@@ -460,7 +528,10 @@ fn is_instance_id(s: &str) -> bool {
 fn is_uuid(s: &str) -> bool {
     let groups: Vec<&str> = s.split('-').collect();
     groups.len() == 5
-        && groups.iter().zip([8, 4, 4, 4, 12]).all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 #[cfg(test)]
@@ -477,13 +548,26 @@ mod tests {
     fn example_topology_describes_the_reference_architecture() {
         let t = example();
         let m = t.mirror("HSPROD").expect("HSPROD");
-        assert_eq!((m.primary_region.as_str(), m.dr_region.as_str()), ("us-east-1", "us-west-2"));
+        assert_eq!(
+            (m.primary_region.as_str(), m.dr_region.as_str()),
+            ("us-east-1", "us-west-2")
+        );
         let (_, a) = t.by_instance("i-0aaaaaaaaaaaaaaa1").expect("A by instance");
-        assert_eq!((a.name.as_str(), a.kind, a.zone.as_str()), ("HSPROD-A", MemberKind::Failover, "us-east-1a"));
+        assert_eq!(
+            (a.name.as_str(), a.kind, a.zone.as_str()),
+            ("HSPROD-A", MemberKind::Failover, "us-east-1a")
+        );
         let (_, dr1) = t.by_health_check("44444444-4444-4444-8444-444444444444").expect("DR1");
         assert_eq!(dr1.name, "HSPROD-DR1");
-        assert_eq!(t.by_instance("i-0ccccccccccccccc3").map(|(_, m)| m.kind), Some(MemberKind::Arbiter));
-        assert_eq!(t.by_alarm_name("HSPROD-B-iris-down").map(|(_, m, o)| (m.name.as_str(), o)), Some(("HSPROD-B", Observer::Instance)));
+        assert_eq!(
+            t.by_instance("i-0ccccccccccccccc3").map(|(_, m)| m.kind),
+            Some(MemberKind::Arbiter)
+        );
+        assert_eq!(
+            t.by_alarm_name("HSPROD-B-iris-down")
+                .map(|(_, m, o)| (m.name.as_str(), o)),
+            Some(("HSPROD-B", Observer::Instance))
+        );
     }
 
     fn with(edit: impl Fn(&mut Vec<Mirror>)) -> TopologyError {
@@ -498,20 +582,45 @@ mod tests {
         assert_eq!(e.file, "t.toml");
         assert_eq!(e.mirror.as_deref(), Some("HSPROD"));
         assert_eq!(e.field, "member[0] (HSPROD-A).instance_id");
-        assert!(e.to_string().starts_with("t.toml: mirror HSPROD: member[0] (HSPROD-A).instance_id: \"i-xyz\""), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("t.toml: mirror HSPROD: member[0] (HSPROD-A).instance_id: \"i-xyz\""),
+            "{e}"
+        );
     }
 
     #[test]
     fn refuses_bad_values() {
-        assert_eq!(with(|m| m[0].members[1].health_check_id = Some("nope".into())).field, "member[1] (HSPROD-B).health_check_id");
-        assert_eq!(with(|m| m[0].members[3].zone = "us-east-1a".into()).field, "member[3] (HSPROD-DR1).zone");
-        assert_eq!(with(|m| m[0].members[0].region = "us-west-2".into()).field, "member[0] (HSPROD-A).region");
+        assert_eq!(
+            with(|m| m[0].members[1].health_check_id = Some("nope".into())).field,
+            "member[1] (HSPROD-B).health_check_id"
+        );
+        assert_eq!(
+            with(|m| m[0].members[3].zone = "us-east-1a".into()).field,
+            "member[3] (HSPROD-DR1).zone"
+        );
+        assert_eq!(
+            with(|m| m[0].members[0].region = "us-west-2".into()).field,
+            "member[0] (HSPROD-A).region"
+        );
         assert_eq!(with(|m| m[0].policy.min_observers = 0).field, "policy.min_observers");
-        assert_eq!(with(|m| m[0].policy.confirmation_window_secs = 0).field, "policy.confirmation_window_secs");
+        assert_eq!(
+            with(|m| m[0].policy.confirmation_window_secs = 0).field,
+            "policy.confirmation_window_secs"
+        );
         assert_eq!(with(|m| m[0].dr_region = "us-east-1".into()).field, "dr_region");
-        assert_eq!(with(|m| m[0].alarms[0].member = "HSPROD-Z".into()).field, "alarm[0] (HSPROD-A-iris-down).member");
-        assert_eq!(with(|m| m[0].members.retain(|x| x.kind != MemberKind::DrAsync)).field, "member");
-        assert_eq!(with(|m| m[0].members[4].instance_id = m[0].members[3].instance_id.clone()).field, "member[4] (HSPROD-DR2).instance_id");
+        assert_eq!(
+            with(|m| m[0].alarms[0].member = "HSPROD-Z".into()).field,
+            "alarm[0] (HSPROD-A-iris-down).member"
+        );
+        assert_eq!(
+            with(|m| m[0].members.retain(|x| x.kind != MemberKind::DrAsync)).field,
+            "member"
+        );
+        assert_eq!(
+            with(|m| m[0].members[4].instance_id = m[0].members[3].instance_id.clone()).field,
+            "member[4] (HSPROD-DR2).instance_id"
+        );
         let twice = with(|m| {
             let again = m[0].clone();
             m.push(again)
@@ -521,7 +630,8 @@ mod tests {
 
     #[test]
     fn syntax_errors_and_unknown_fields_are_reported() {
-        let e = Topology::parse("x.toml", "[[mirror]]\nname = \"M\"\nprimary_regoin = \"us-east-1\"\n").expect_err("typo");
+        let e =
+            Topology::parse("x.toml", "[[mirror]]\nname = \"M\"\nprimary_regoin = \"us-east-1\"\n").expect_err("typo");
         assert_eq!(e.field, "(syntax)");
         assert!(e.message.contains("primary_regoin"), "{}", e.message);
         let e = Topology::parse("x.toml", "").expect_err("empty");

@@ -23,13 +23,7 @@ fn crate_fixtures() -> &'static Path {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
         let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
         let out = std::process::Command::new(cargo)
-            .args([
-                "metadata",
-                "--format-version",
-                "1",
-                "--manifest-path",
-                manifest,
-            ])
+            .args(["metadata", "--format-version", "1", "--manifest-path", manifest])
             .output()
             .expect("cargo metadata runs");
         assert!(
@@ -37,8 +31,7 @@ fn crate_fixtures() -> &'static Path {
             "cargo metadata failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let metadata: Value =
-            serde_json::from_slice(&out.stdout).expect("cargo metadata prints JSON");
+        let metadata: Value = serde_json::from_slice(&out.stdout).expect("cargo metadata prints JSON");
         let manifest_path = metadata["packages"]
             .as_array()
             .expect("packages")
@@ -61,11 +54,7 @@ fn sample(name: &str) -> Vec<u8> {
 }
 
 fn ours_path(name: &str) -> PathBuf {
-    Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../tests/fixtures/events"
-    ))
-    .join(name)
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/events")).join(name)
 }
 
 fn ours(name: &str) -> Vec<u8> {
@@ -201,10 +190,7 @@ fn to_bytes(value: &Value) -> Vec<u8> {
 
 #[test]
 fn alarm_action_metric_sample_is_resolved_by_its_instance_dimension() {
-    let signals = decoded(
-        &sample("example-cloudwatch-alarm-metric.json"),
-        samples_topology(),
-    );
+    let signals = decoded(&sample("example-cloudwatch-alarm-metric.json"), samples_topology());
     assert_eq!(
         signals,
         vec![observation(
@@ -221,10 +207,7 @@ fn alarm_action_metric_sample_is_resolved_by_its_instance_dimension() {
 
 #[test]
 fn alarm_action_composite_sample_is_mapped_by_alarm_name_with_its_observer() {
-    let signals = decoded(
-        &sample("example-cloudwatch-alarm-composite.json"),
-        samples_topology(),
-    );
+    let signals = decoded(&sample("example-cloudwatch-alarm-composite.json"), samples_topology());
     assert_eq!(
         signals,
         vec![observation(
@@ -302,10 +285,8 @@ fn sns_multiple_metrics_sample_gives_one_signal_per_record() {
 
 #[test]
 fn sns_multiple_metrics_sample_is_resolved_by_a_metric_math_dimension() {
-    let mut event: Value = serde_json::from_slice(&sample(
-        "example-cloudwatch-alarm-sns-payload-multiple-metrics.json",
-    ))
-    .expect("JSON");
+    let mut event: Value =
+        serde_json::from_slice(&sample("example-cloudwatch-alarm-sns-payload-multiple-metrics.json")).expect("JSON");
     let message = event["Records"][0]["Sns"]["Message"]
         .as_str()
         .expect("Message")
@@ -316,18 +297,12 @@ fn sns_multiple_metrics_sample_is_resolved_by_a_metric_math_dimension() {
         SignalKind::Observation { member, .. } => member.clone(),
         other => panic!("{other:?}"),
     };
-    assert_eq!(
-        signals.iter().map(member).collect::<Vec<_>>(),
-        ["S-A", "S-B"]
-    );
+    assert_eq!(signals.iter().map(member).collect::<Vec<_>>(), ["S-A", "S-B"]);
 }
 
 #[test]
 fn schedule_sample_ticks_every_mirror_at_the_event_time() {
-    let signals = decoded(
-        &sample("example-eventbridge-schedule.json"),
-        samples_topology(),
-    );
+    let signals = decoded(&sample("example-eventbridge-schedule.json"), samples_topology());
     let tick = |mirror: &str| Signal {
         mirror: mirror.into(),
         id: None,
@@ -340,10 +315,7 @@ fn schedule_sample_ticks_every_mirror_at_the_event_time() {
 #[test]
 fn ec2_pending_sample_teaches_nothing() {
     assert_eq!(
-        decoded(
-            &sample("example-eventbridge-event-obj.json"),
-            samples_topology()
-        ),
+        decoded(&sample("example-eventbridge-event-obj.json"), samples_topology()),
         vec![]
     );
 }
@@ -366,16 +338,12 @@ fn ec2_sample_of_an_instance_outside_the_topology_is_refused() {
 
 #[test]
 fn sns_samples_that_are_not_alarms_are_refused() {
-    for name in [
-        "example-sns-event.json",
-        "example-sns-event-pascal-case.json",
-    ] {
+    for name in ["example-sns-event.json", "example-sns-event-pascal-case.json"] {
         let e = refused(&sample(name), samples_topology());
         assert_eq!(e.kind(), "not_an_alarm", "{name}");
         assert!(
-            e.to_string().starts_with(
-                "SNS record 0 is not a CloudWatch alarm notification: its Message is not JSON"
-            ),
+            e.to_string()
+                .starts_with("SNS record 0 is not a CloudWatch alarm notification: its Message is not JSON"),
             "{e}"
         );
     }
@@ -402,21 +370,14 @@ fn every_sample_of_the_crate_decodes_or_is_refused_with_a_typed_error() {
         match decode(&bytes, samples_topology()) {
             Ok(_) => {}
             Err(e) => {
-                assert!(
-                    DecodeError::KINDS.contains(&e.kind()),
-                    "{}: {e}",
-                    path.display()
-                );
+                assert!(DecodeError::KINDS.contains(&e.kind()), "{}: {e}", path.display());
                 assert!(!e.to_string().is_empty());
             }
         }
     }
     assert!(seen > 100, "only {seen} samples found");
     // EventBridge events of other services are named, not guessed at.
-    let e = refused(
-        &sample("example-codebuild-phase-change.json"),
-        samples_topology(),
-    );
+    let e = refused(&sample("example-codebuild-phase-change.json"), samples_topology());
     assert_eq!(e.kind(), "unsupported");
     assert!(
         e.to_string()
@@ -691,11 +652,7 @@ fn member_status_accepts_every_iris_wording() {
 
 #[test]
 fn alarm_states_map_to_health_and_insufficient_data_teaches_nothing() {
-    for (state, expected) in [
-        ("ALARM", Some(false)),
-        ("OK", Some(true)),
-        ("INSUFFICIENT_DATA", None),
-    ] {
+    for (state, expected) in [("ALARM", Some(false)), ("OK", Some(true)), ("INSUFFICIENT_DATA", None)] {
         let mut eventbridge = ours_json("alarm-route53-hsprod-a.json");
         eventbridge["detail"]["state"]["value"] = json!(state);
         let mut action = ours_json("alarm-action-instance-hsprod-a.json");
@@ -704,17 +661,12 @@ fn alarm_states_map_to_health_and_insufficient_data_teaches_nothing() {
         let message = sns["Records"][0]["Sns"]["Message"]
             .as_str()
             .expect("Message")
-            .replace(
-                "\"NewStateValue\": \"OK\"",
-                &format!("\"NewStateValue\": \"{state}\""),
-            );
+            .replace("\"NewStateValue\": \"OK\"", &format!("\"NewStateValue\": \"{state}\""));
         sns["Records"][0]["Sns"]["Message"] = json!(message);
         for payload in [eventbridge, action, sns] {
             let signals = decoded(&to_bytes(&payload), reference());
             let got = signals.first().map(|s| match &s.kind {
-                SignalKind::Observation {
-                    healthy, source, ..
-                } => {
+                SignalKind::Observation { healthy, source, .. } => {
                     assert!(source.ends_with(state), "{source}");
                     *healthy
                 }
@@ -733,17 +685,12 @@ fn one_alarm_transition_through_three_paths_has_one_id() {
     let mut eventbridge = ours_json("alarm-route53-hsprod-a.json");
     eventbridge["detail"] = action["alarmData"].clone();
     let mut sns = ours_json("sns-alarm-hsprod-b.json");
-    let mut message: Value = serde_json::from_str(
-        sns["Records"][0]["Sns"]["Message"]
-            .as_str()
-            .expect("Message"),
-    )
-    .expect("JSON");
+    let mut message: Value =
+        serde_json::from_str(sns["Records"][0]["Sns"]["Message"].as_str().expect("Message")).expect("JSON");
     message["AlarmName"] = json!("HSPROD-A-instance-status");
     message["NewStateValue"] = json!("ALARM");
     message["StateChangeTime"] = json!("2025-03-14T09:27:15.490+0000");
-    message["Trigger"]["Dimensions"] =
-        json!([{"value": "i-0aaaaaaaaaaaaaaa1", "name": "InstanceId"}]);
+    message["Trigger"]["Dimensions"] = json!([{"value": "i-0aaaaaaaaaaaaaaa1", "name": "InstanceId"}]);
     sns["Records"][0]["Sns"]["Message"] = json!(message.to_string());
 
     let signals: Vec<Vec<Signal>> = [action, eventbridge, sns]
@@ -788,10 +735,7 @@ fn the_documentation_shows_the_example_events_verbatim() {
     ] {
         let text = String::from_utf8(ours(name)).expect("UTF-8");
         let block = format!("```json\n{}\n```", text.trim_end());
-        assert!(
-            doc.contains(&block),
-            "docs/events.md does not show {name} as it is"
-        );
+        assert!(doc.contains(&block), "docs/events.md does not show {name} as it is");
     }
 }
 
@@ -807,8 +751,7 @@ fn not_json_is_refused() {
         "{e}"
     );
     assert!(
-        e.to_string()
-            .ends_with("mirrorgate expects an AWS event as JSON"),
+        e.to_string().ends_with("mirrorgate expects an AWS event as JSON"),
         "{e}"
     );
     assert_eq!(refused(&[0xff, 0xfe], reference()).kind(), "not_json");
@@ -826,10 +769,7 @@ fn an_unrecognised_shape_says_which_shapes_are_accepted() {
          detail) or an SNS event carrying CloudWatch alarm notifications (Records[].Sns)"
     );
     assert_eq!(
-        refused(b"\"text\"", reference())
-            .to_string()
-            .split(';')
-            .next(),
+        refused(b"\"text\"", reference()).to_string().split(';').next(),
         Some("unrecognised payload: a JSON string")
     );
 }
@@ -853,10 +793,7 @@ fn an_eventbridge_event_mirrorgate_does_not_handle_is_named() {
         ),
         "{text}"
     );
-    assert!(
-        text.contains("mirrorgate.iris / Mirror Member Heartbeat"),
-        "{text}"
-    );
+    assert!(text.contains("mirrorgate.iris / Mirror Member Heartbeat"), "{text}");
 }
 
 #[test]
@@ -960,8 +897,7 @@ fn malformed_fields_are_named_with_their_path() {
 #[test]
 fn an_sns_message_that_is_not_an_alarm_is_refused() {
     let mut event = ours_json("sns-alarm-hsprod-b.json");
-    event["Records"][0]["Sns"]["Message"] =
-        ours_json("mirror-status-primary.json").to_string().into();
+    event["Records"][0]["Sns"]["Message"] = ours_json("mirror-status-primary.json").to_string().into();
     let e = refused(&to_bytes(&event), reference());
     assert_eq!(
         e,
@@ -981,8 +917,8 @@ fn an_sns_message_that_is_not_an_alarm_is_refused() {
 fn an_alarm_outside_the_topology_is_named() {
     let mut event = ours_json("alarm-route53-hsprod-a.json");
     event["detail"]["alarmName"] = json!("HSPROD-C-mirror-status");
-    event["detail"]["configuration"]["metrics"][0]["metricStat"]["metric"]["dimensions"]
-        ["HealthCheckId"] = json!("33333333-3333-4333-8333-333333333333");
+    event["detail"]["configuration"]["metrics"][0]["metricStat"]["metric"]["dimensions"]["HealthCheckId"] =
+        json!("33333333-3333-4333-8333-333333333333");
     let e = refused(&to_bytes(&event), reference());
     assert_eq!(e.kind(), "unknown_alarm");
     assert_eq!(
@@ -994,10 +930,7 @@ fn an_alarm_outside_the_topology_is_named() {
     );
     // Unknown whatever its state: a misrouted alarm is worth knowing about.
     event["detail"]["state"]["value"] = json!("INSUFFICIENT_DATA");
-    assert_eq!(
-        refused(&to_bytes(&event), reference()).kind(),
-        "unknown_alarm"
-    );
+    assert_eq!(refused(&to_bytes(&event), reference()).kind(), "unknown_alarm");
 }
 
 #[test]
@@ -1015,15 +948,11 @@ fn an_alarm_over_two_members_is_ambiguous() {
         e,
         DecodeError::AmbiguousAlarm {
             alarm: "HSPROD-A-instance-status".into(),
-            members: vec![
-                "HSPROD-A of mirror HSPROD".into(),
-                "HSPROD-B of mirror HSPROD".into()
-            ],
+            members: vec!["HSPROD-A of mirror HSPROD".into(), "HSPROD-B of mirror HSPROD".into()],
         }
     );
     assert!(
-        e.to_string()
-            .contains("map it by name with a [[mirror.alarm]] entry"),
+        e.to_string().contains("map it by name with a [[mirror.alarm]] entry"),
         "{e}"
     );
 }
@@ -1095,9 +1024,7 @@ fn corpus() -> &'static [Value] {
         for entry in std::fs::read_dir(&ours_dir).expect("our fixtures") {
             let path = entry.expect("entry").path();
             if path.extension().is_some_and(|e| e == "json") {
-                all.push(
-                    serde_json::from_slice(&std::fs::read(&path).expect("readable")).expect("JSON"),
-                );
+                all.push(serde_json::from_slice(&std::fs::read(&path).expect("readable")).expect("JSON"));
             }
         }
         all
@@ -1148,12 +1075,8 @@ fn arb_json() -> impl Strategy<Value = Value> {
     leaf.prop_recursive(5, 64, 8, move |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(Value::from),
-            prop::collection::btree_map(
-                prop_oneof![words.clone().prop_map(String::from), ".*"],
-                inner,
-                0..6
-            )
-            .prop_map(|m| Value::Object(m.into_iter().collect())),
+            prop::collection::btree_map(prop_oneof![words.clone().prop_map(String::from), ".*"], inner, 0..6)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
         ]
     })
 }
@@ -1214,17 +1137,9 @@ fn mutate(mut value: Value, which: prop::sample::Index, with: Value, remove: boo
     value
 }
 
-fn mutate_sns_message(
-    mut value: Value,
-    which: prop::sample::Index,
-    with: Value,
-    remove: bool,
-) -> Value {
+fn mutate_sns_message(mut value: Value, which: prop::sample::Index, with: Value, remove: bool) -> Value {
     if let Some(slot) = value.pointer_mut("/Records/0/Sns/Message") {
-        if let Some(inner) = slot
-            .as_str()
-            .and_then(|s| serde_json::from_str::<Value>(s).ok())
-        {
+        if let Some(inner) = slot.as_str().and_then(|s| serde_json::from_str::<Value>(s).ok()) {
             *slot = Value::String(mutate(inner, which, with, remove).to_string());
         }
     }

@@ -69,11 +69,20 @@ async fn file_store_survives_a_restart() {
     let dir = tempfile::tempdir().expect("temp dir");
     {
         let store = FileStore::open(dir.path()).expect("open");
-        store.save(&contract::state("M1", 1, Phase::Normal), 0).await.expect("v1");
-        store.save(&contract::state("M1", 2, Phase::PrimaryLost), 1).await.expect("v2");
+        store
+            .save(&contract::state("M1", 1, Phase::Normal), 0)
+            .await
+            .expect("v1");
+        store
+            .save(&contract::state("M1", 2, Phase::PrimaryLost), 1)
+            .await
+            .expect("v2");
     }
     let reopened = FileStore::open(dir.path()).expect("reopen");
-    assert_eq!(reopened.load("M1").await.expect("load").map(|s| s.phase), Some(Phase::PrimaryLost));
+    assert_eq!(
+        reopened.load("M1").await.expect("load").map(|s| s.phase),
+        Some(Phase::PrimaryLost)
+    );
 }
 
 #[tokio::test]
@@ -82,11 +91,18 @@ async fn two_file_stores_on_one_directory_see_each_other_and_conflict() {
     let dir = tempfile::tempdir().expect("temp dir");
     let a = FileStore::open(dir.path()).expect("a");
     let b = FileStore::open(dir.path()).expect("b");
-    a.save(&contract::state("M1", 1, Phase::Normal), 0).await.expect("a writes v1");
+    a.save(&contract::state("M1", 1, Phase::Normal), 0)
+        .await
+        .expect("a writes v1");
     assert_eq!(b.load("M1").await.expect("b reads").map(|s| s.version), Some(1));
-    b.save(&contract::state("M1", 2, Phase::Degraded), 1).await.expect("b writes v2");
+    b.save(&contract::state("M1", 2, Phase::Degraded), 1)
+        .await
+        .expect("b writes v2");
     let lost = a.save(&contract::state("M1", 2, Phase::PrimaryLost), 1).await;
-    assert!(matches!(lost, Err(shared::ports::SaveError::Conflict { current: Some(ref c) }) if c.phase == Phase::Degraded), "{lost:?}");
+    assert!(
+        matches!(lost, Err(shared::ports::SaveError::Conflict { current: Some(ref c) }) if c.phase == Phase::Degraded),
+        "{lost:?}"
+    );
 }
 
 #[tokio::test]
@@ -95,7 +111,10 @@ async fn file_store_compacts_its_log_when_reopened() {
     {
         let store = FileStore::open(dir.path()).expect("open");
         for v in 1..=300 {
-            store.save(&contract::state("M1", v, Phase::Normal), v - 1).await.expect("write");
+            store
+                .save(&contract::state("M1", v, Phase::Normal), v - 1)
+                .await
+                .expect("write");
         }
     }
     let before = std::fs::metadata(dir.path().join("state.jsonl")).expect("log").len();

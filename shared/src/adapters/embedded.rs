@@ -17,7 +17,9 @@ use crate::ports::{ActionError, NotifyError, PromotionActions, PromotionOrder, S
 use crate::topology::{Member, Mirror};
 
 fn conflict(current: Option<&MirrorState>) -> SaveError {
-    SaveError::Conflict { current: current.map(|s| Box::new(s.clone())) }
+    SaveError::Conflict {
+        current: current.map(|s| Box::new(s.clone())),
+    }
 }
 
 /// Checks a conditional write against what is stored: the one rule every store shares.
@@ -104,7 +106,12 @@ impl FileStore {
             .map_err(|e| StoreError(format!("cannot open {}: {e}", dir.join("state.lock").display())))?;
         let store = FileStore {
             dir: dir.to_path_buf(),
-            inner: Mutex::new(FileInner { lock, offset: 0, inode: 0, states: HashMap::new() }),
+            inner: Mutex::new(FileInner {
+                lock,
+                offset: 0,
+                inode: 0,
+                states: HashMap::new(),
+            }),
         };
         store.with_lock(|inner, log| {
             inner.refresh(log)?;
@@ -124,7 +131,10 @@ impl FileStore {
     /// Runs `f` holding the cross-process lock, with the log's path.
     fn with_lock<T>(&self, f: impl FnOnce(&mut FileInner, &Path) -> Result<T, StoreError>) -> Result<T, StoreError> {
         let mut inner = self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        inner.lock.lock_exclusive().map_err(|e| StoreError(format!("cannot lock the store: {e}")))?;
+        inner
+            .lock
+            .lock_exclusive()
+            .map_err(|e| StoreError(format!("cannot lock the store: {e}")))?;
         let result = f(&mut inner, &self.log_path());
         let _ = FileExt::unlock(&inner.lock);
         result
@@ -153,18 +163,25 @@ impl FileInner {
             return Ok(());
         }
         let mut file = File::open(log).map_err(|e| StoreError(format!("cannot open {}: {e}", log.display())))?;
-        file.seek(SeekFrom::Start(self.offset)).map_err(|e| StoreError(e.to_string()))?;
+        file.seek(SeekFrom::Start(self.offset))
+            .map_err(|e| StoreError(e.to_string()))?;
         let mut reader = BufReader::new(file);
         let mut line = String::new();
         loop {
             line.clear();
-            let n = reader.read_line(&mut line).map_err(|e| StoreError(format!("cannot read {}: {e}", log.display())))?;
+            let n = reader
+                .read_line(&mut line)
+                .map_err(|e| StoreError(format!("cannot read {}: {e}", log.display())))?;
             if n == 0 || !line.ends_with('\n') {
                 // End of the log, or a line still being written: read it next time.
                 break;
             }
             let entry: LogLine = serde_json::from_str(&line).map_err(|e| {
-                StoreError(format!("{} is damaged at byte {}: {e}; restore it from a copy or move it away", log.display(), self.offset))
+                StoreError(format!(
+                    "{} is damaged at byte {}: {e}; restore it from a copy or move it away",
+                    log.display(),
+                    self.offset
+                ))
             })?;
             self.offset += n as u64;
             self.states.insert(entry.mirror.clone(), entry.state);
@@ -173,8 +190,11 @@ impl FileInner {
     }
 
     fn append(&mut self, log: &Path, state: &MirrorState) -> Result<(), StoreError> {
-        let mut line = serde_json::to_string(&LogLine { mirror: state.mirror.clone(), state: state.clone() })
-            .map_err(|e| StoreError(format!("cannot encode the state: {e}")))?;
+        let mut line = serde_json::to_string(&LogLine {
+            mirror: state.mirror.clone(),
+            state: state.clone(),
+        })
+        .map_err(|e| StoreError(format!("cannot encode the state: {e}")))?;
         line.push('\n');
         let mut file = OpenOptions::new()
             .create(true)
@@ -182,7 +202,8 @@ impl FileInner {
             .mode(0o600)
             .open(log)
             .map_err(|e| StoreError(format!("cannot open {}: {e}", log.display())))?;
-        file.write_all(line.as_bytes()).map_err(|e| StoreError(format!("cannot write {}: {e}", log.display())))?;
+        file.write_all(line.as_bytes())
+            .map_err(|e| StoreError(format!("cannot write {}: {e}", log.display())))?;
         let meta = file.metadata().map_err(|e| StoreError(e.to_string()))?;
         self.inode = meta.ino();
         self.offset += line.len() as u64;
@@ -202,8 +223,11 @@ impl FileInner {
         names.sort();
         for name in names {
             if let Some(state) = self.states.get(name) {
-                let line = serde_json::to_string(&LogLine { mirror: name.clone(), state: state.clone() })
-                    .map_err(|e| StoreError(e.to_string()))?;
+                let line = serde_json::to_string(&LogLine {
+                    mirror: name.clone(),
+                    state: state.clone(),
+                })
+                .map_err(|e| StoreError(e.to_string()))?;
                 out.push_str(&line);
                 out.push('\n');
             }
@@ -290,7 +314,11 @@ pub struct OutboxNotifier {
 impl OutboxNotifier {
     /// `print`: also write each alert's SMS and email text to stdout.
     pub fn new(path: PathBuf, print: bool) -> OutboxNotifier {
-        OutboxNotifier { path, print, file: Mutex::new(()) }
+        OutboxNotifier {
+            path,
+            print,
+            file: Mutex::new(()),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -305,7 +333,8 @@ impl crate::ports::Notifier for OutboxNotifier {
         {
             let _guard = self.file.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             if let Some(parent) = self.path.parent() {
-                std::fs::create_dir_all(parent).map_err(|e| NotifyError(format!("cannot create {}: {e}", parent.display())))?;
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| NotifyError(format!("cannot create {}: {e}", parent.display())))?;
             }
             let mut file = OpenOptions::new()
                 .create(true)
@@ -313,11 +342,19 @@ impl crate::ports::Notifier for OutboxNotifier {
                 .mode(0o600)
                 .open(&self.path)
                 .map_err(|e| NotifyError(format!("cannot open {}: {e}", self.path.display())))?;
-            file.write_all(line.as_bytes()).map_err(|e| NotifyError(format!("cannot write {}: {e}", self.path.display())))?;
+            file.write_all(line.as_bytes())
+                .map_err(|e| NotifyError(format!("cannot write {}: {e}", self.path.display())))?;
         }
         if self.print {
             let rule = "-".repeat(72);
-            println!("{rule}\nALERT {} [{}] {}\nSMS:  {}\n\n{}{rule}", alert.id, alert.severity.as_str(), alert.subject(), alert.sms(), alert.email());
+            println!(
+                "{rule}\nALERT {} [{}] {}\nSMS:  {}\n\n{}{rule}",
+                alert.id,
+                alert.severity.as_str(),
+                alert.subject(),
+                alert.sms(),
+                alert.email()
+            );
         }
         Ok(())
     }
@@ -331,13 +368,19 @@ pub struct MemoryNotifier {
 
 impl MemoryNotifier {
     pub fn sent(&self) -> Vec<Alert> {
-        self.alerts.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+        self.alerts
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
     }
 }
 
 impl crate::ports::Notifier for MemoryNotifier {
     async fn publish(&self, alert: &Alert) -> Result<(), NotifyError> {
-        self.alerts.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(alert.clone());
+        self.alerts
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(alert.clone());
         Ok(())
     }
 }
@@ -364,16 +407,27 @@ pub struct RecordingActions {
 impl RecordingActions {
     /// `path`: the file to append to; `None` keeps the record in memory only.
     pub fn new(path: Option<PathBuf>) -> RecordingActions {
-        RecordingActions { path, recorded: Mutex::new(Vec::new()) }
+        RecordingActions {
+            path,
+            recorded: Mutex::new(Vec::new()),
+        }
     }
 
     pub fn recorded(&self) -> Vec<RecordedPromotion> {
-        self.recorded.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+        self.recorded
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
     }
 }
 
 impl PromotionActions for RecordingActions {
-    async fn execute(&self, mirror: &Mirror, candidate: &Member, order: &PromotionOrder) -> Result<String, ActionError> {
+    async fn execute(
+        &self,
+        mirror: &Mirror,
+        candidate: &Member,
+        order: &PromotionOrder,
+    ) -> Result<String, ActionError> {
         let record = RecordedPromotion {
             mirror: order.mirror.clone(),
             request: order.request.clone(),
@@ -392,9 +446,13 @@ impl PromotionActions for RecordingActions {
                 .append(true)
                 .open(path)
                 .map_err(|e| ActionError(format!("cannot open {}: {e}", path.display())))?;
-            file.write_all(line.as_bytes()).map_err(|e| ActionError(format!("cannot write {}: {e}", path.display())))?;
+            file.write_all(line.as_bytes())
+                .map_err(|e| ActionError(format!("cannot write {}: {e}", path.display())))?;
         }
-        self.recorded.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(record.clone());
+        self.recorded
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(record.clone());
         Ok(match (&record.ssm_document, &record.instance_id) {
             (Some(doc), Some(id)) => format!("recorded: run SSM document {doc} on {id} ({})", record.candidate),
             _ => format!("recorded: promote {}", record.candidate),

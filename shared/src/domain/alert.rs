@@ -173,7 +173,10 @@ impl Alert {
 
     /// The copy that may be stored: no link.
     pub fn without_link(&self) -> Alert {
-        Alert { link: None, ..self.clone() }
+        Alert {
+            link: None,
+            ..self.clone()
+        }
     }
 }
 
@@ -214,7 +217,9 @@ mod tests {
             mirror: "HSPROD".into(),
             kind: AlertKind::PromotionRequested,
             severity: Severity::Critical,
-            at: DateTime::parse_from_rfc3339("2026-11-25T03:00:00Z").map(|t| t.with_timezone(&Utc)).unwrap_or_default(),
+            at: DateTime::parse_from_rfc3339("2026-11-25T03:00:00Z")
+                .map(|t| t.with_timezone(&Utc))
+                .unwrap_or_default(),
             request: None,
             headline: headline.into(),
             facts: vec!["a fact".into()],
@@ -225,7 +230,10 @@ mod tests {
 
     #[test]
     fn sms_keeps_the_whole_link_within_160_characters() {
-        let link = format!("https://abcdefghijklmnopqrstuvwxyz012345.lambda-url.us-west-2.on.aws/a/{}", "x".repeat(43));
+        let link = format!(
+            "https://abcdefghijklmnopqrstuvwxyz012345.lambda-url.us-west-2.on.aws/a/{}",
+            "x".repeat(43)
+        );
         let a = alert(&"HSPROD primary region lost. ".repeat(10), Some(&link));
         let sms = a.sms();
         assert!(sms.chars().count() <= MAX_SMS, "{} chars", sms.chars().count());

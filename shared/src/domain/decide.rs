@@ -28,12 +28,24 @@ pub struct Context<'a> {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "effect", rename_all = "snake_case")]
 pub enum Effect {
-    Transition { from: Phase, to: Phase, epoch: u64, reason: String },
+    Transition {
+        from: Phase,
+        to: Phase,
+        epoch: u64,
+        reason: String,
+    },
     Alert(Alert),
-    PromotionRequested { request: String, candidate: String },
+    PromotionRequested {
+        request: String,
+        candidate: String,
+    },
     /// Carry out the approved promotion: emitted exactly once per request and epoch,
     /// by the one write that moves the mirror to `promoting`.
-    ExecutePromotion { request: String, candidate: String, epoch: u64 },
+    ExecutePromotion {
+        request: String,
+        candidate: String,
+        epoch: u64,
+    },
 }
 
 /// Why a decision on a promotion request was not taken.
@@ -46,12 +58,25 @@ pub enum Refusal {
     LinkUsed,
     LinkExpired,
     NoOpenRequest,
-    RequestClosed { status: RequestStatus },
-    PrimaryBack { member: String },
-    CandidateUnhealthy { candidate: String },
-    LatencyOverPolicy { seconds: Option<f64>, max_seconds: u64 },
-    AnotherRequestWon { request: String },
-    SameApprover { by: String },
+    RequestClosed {
+        status: RequestStatus,
+    },
+    PrimaryBack {
+        member: String,
+    },
+    CandidateUnhealthy {
+        candidate: String,
+    },
+    LatencyOverPolicy {
+        seconds: Option<f64>,
+        max_seconds: u64,
+    },
+    AnotherRequestWon {
+        request: String,
+    },
+    SameApprover {
+        by: String,
+    },
     NoName,
 }
 
@@ -85,9 +110,20 @@ impl Refusal {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum DecisionVerdict {
-    Approved { request: String, candidate: String, executing: bool, approvals: usize, required: usize },
-    Rejected { request: String },
-    Refused { request: Option<String>, refusal: Refusal },
+    Approved {
+        request: String,
+        candidate: String,
+        executing: bool,
+        approvals: usize,
+        required: usize,
+    },
+    Rejected {
+        request: String,
+    },
+    Refused {
+        request: Option<String>,
+        refusal: Refusal,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -97,7 +133,9 @@ pub enum Verdict {
     /// The delivery was seen before; nothing changed.
     Duplicate,
     /// The signal names a member this mirror does not have.
-    Ignored { why: String },
+    Ignored {
+        why: String,
+    },
     Decision(DecisionVerdict),
 }
 
@@ -115,20 +153,41 @@ pub const OUTBOX_RETRY_AFTER_SECS: i64 = 60;
 pub fn decide(state: &MirrorState, mirror: &Mirror, signal: &Signal, ctx: &mut Context<'_>) -> Decided {
     if let Some(id) = &signal.id {
         if state.has_seen(id) {
-            return Decided { state: state.clone(), effects: Vec::new(), verdict: Verdict::Duplicate };
+            return Decided {
+                state: state.clone(),
+                effects: Vec::new(),
+                verdict: Verdict::Duplicate,
+            };
         }
     }
-    let mut d = Decider { s: state.clone(), m: mirror, ctx, effects: Vec::new() };
-    if let Some(id) = &signal.id {
+    let mut d = Decider {
+        s: state.clone(),
+        m: mirror,
+        ctx,
+        effects: Vec::new(),
+    };
+    // Heartbeats and latency reports are idempotent by their timestamps; keeping
+    // their ids would only push the ids of rarer signals out of the window.
+    let periodic = matches!(
+        signal.kind,
+        SignalKind::Status { heartbeat: true, .. } | SignalKind::JournalLatency { .. }
+    );
+    if let (Some(id), false) = (&signal.id, periodic) {
         d.s.remember(id);
     }
     let verdict = match &signal.kind {
-        SignalKind::Observation { member, observer, healthy, source } => {
-            d.observe(member, *observer, *healthy, source, signal.at)
-        }
-        SignalKind::Status { member, status, journal_latency, .. } => {
-            d.status(member, *status, *journal_latency, signal.at)
-        }
+        SignalKind::Observation {
+            member,
+            observer,
+            healthy,
+            source,
+        } => d.observe(member, *observer, *healthy, source, signal.at),
+        SignalKind::Status {
+            member,
+            status,
+            journal_latency,
+            ..
+        } => d.status(member, *status, *journal_latency, signal.at),
         SignalKind::JournalLatency { member, latency } => d.latency(member, *latency),
         SignalKind::Tick => {
             d.retry_outbox();
@@ -140,7 +199,11 @@ pub fn decide(state: &MirrorState, mirror: &Mirror, signal: &Signal, ctx: &mut C
         SignalKind::PromotionOutcome { request, ok, detail } => d.promotion_outcome(request, *ok, detail),
     };
     d.settle();
-    Decided { state: d.s, effects: d.effects, verdict }
+    Decided {
+        state: d.s,
+        effects: d.effects,
+        verdict,
+    }
 }
 
 struct Decider<'a, 'c> {
@@ -175,14 +238,23 @@ impl Decider<'_, '_> {
 
     fn observe(&mut self, member: &str, observer: Observer, healthy: bool, source: &str, at: DateTime<Utc>) -> Verdict {
         if !self.known(member) {
-            return Verdict::Ignored { why: format!("{member} is not a member of {}", self.m.name) };
+            return Verdict::Ignored {
+                why: format!("{member} is not a member of {}", self.m.name),
+            };
         }
         let ms = self.s.members.entry(member.to_string()).or_default();
         // Newer replaces older; a late or repeated delivery changes nothing.
         if ms.observations.get(&observer).is_some_and(|o| o.at >= at) {
             return Verdict::Applied;
         }
-        ms.observations.insert(observer, Observation { healthy, at, source: source.to_string() });
+        ms.observations.insert(
+            observer,
+            Observation {
+                healthy,
+                at,
+                source: source.to_string(),
+            },
+        );
         Verdict::Applied
     }
 
@@ -194,7 +266,9 @@ impl Decider<'_, '_> {
         at: DateTime<Utc>,
     ) -> Verdict {
         if !self.known(member) {
-            return Verdict::Ignored { why: format!("{member} is not a member of {}", self.m.name) };
+            return Verdict::Ignored {
+                why: format!("{member} is not a member of {}", self.m.name),
+            };
         }
         let ms = self.s.members.entry(member.to_string()).or_default();
         if ms.last_heard.is_none_or(|h| at > h) {
@@ -213,10 +287,15 @@ impl Decider<'_, '_> {
 
     fn latency(&mut self, member: &str, latency: JournalLatency) -> Verdict {
         if !self.known(member) {
-            return Verdict::Ignored { why: format!("{member} is not a member of {}", self.m.name) };
+            return Verdict::Ignored {
+                why: format!("{member} is not a member of {}", self.m.name),
+            };
         }
         let ms = self.s.members.entry(member.to_string()).or_default();
-        if ms.journal_latency.is_none_or(|old| latency.measured_at > old.measured_at) {
+        if ms
+            .journal_latency
+            .is_none_or(|old| latency.measured_at > old.measured_at)
+        {
             ms.journal_latency = Some(latency);
         }
         Verdict::Applied
@@ -232,8 +311,14 @@ impl Decider<'_, '_> {
         self.s.phase = to;
         self.s.phase_since = self.now();
         let now = self.now();
-        self.s.record(now, format!("{} -> {}: {reason}", from.as_str(), to.as_str()));
-        self.effects.push(Effect::Transition { from, to, epoch: self.s.epoch, reason: reason.to_string() });
+        self.s
+            .record(now, format!("{} -> {}: {reason}", from.as_str(), to.as_str()));
+        self.effects.push(Effect::Transition {
+            from,
+            to,
+            epoch: self.s.epoch,
+            reason: reason.to_string(),
+        });
     }
 
     /// Issues a fresh single-use link for a request and returns its URL.
@@ -241,11 +326,23 @@ impl Decider<'_, '_> {
         let issued = self.ctx.tokens.issue();
         let now = self.now();
         let req = self.s.request_mut(request)?;
-        req.tokens.push(LinkToken { hash: issued.hash, issued_at: now, used_at: None });
+        req.tokens.push(LinkToken {
+            hash: issued.hash,
+            issued_at: now,
+            used_at: None,
+        });
         Some(format!("{}/a/{}", self.ctx.public_url, issued.token))
     }
 
-    fn alert(&mut self, kind: AlertKind, severity: Severity, request: Option<&str>, headline: String, facts: Vec<String>, next_step: String) {
+    fn alert(
+        &mut self,
+        kind: AlertKind,
+        severity: Severity,
+        request: Option<&str>,
+        headline: String,
+        facts: Vec<String>,
+        next_step: String,
+    ) {
         self.s.alert_seq += 1;
         let link = match request {
             Some(r) if kind.wants_link() => self.issue_link(r),
@@ -264,18 +361,38 @@ impl Decider<'_, '_> {
             link,
         };
         let now = self.now();
-        self.s.record(now, format!("alert {} ({}): {}", alert.kind.as_str(), alert.severity.as_str(), alert.headline));
-        self.s.outbox.push(OutboxEntry { alert: alert.without_link(), created_at: now, attempts: 0 });
+        self.s.record(
+            now,
+            format!(
+                "alert {} ({}): {}",
+                alert.kind.as_str(),
+                alert.severity.as_str(),
+                alert.headline
+            ),
+        );
+        self.s.outbox.push(OutboxEntry {
+            alert: alert.without_link(),
+            created_at: now,
+            attempts: 0,
+        });
         self.effects.push(Effect::Alert(alert));
     }
 
     /// Alerts about the primary coming and going are folded during the cool-down
     /// that follows a flap, so a flapping primary does not page people again and again.
-    fn flap_alert(&mut self, kind: AlertKind, severity: Severity, headline: String, facts: Vec<String>, next_step: String) {
+    fn flap_alert(
+        &mut self,
+        kind: AlertKind,
+        severity: Severity,
+        headline: String,
+        facts: Vec<String>,
+        next_step: String,
+    ) {
         if self.s.cool_down_until.is_some_and(|until| self.now() < until) {
             self.s.folded_alerts += 1;
             let now = self.now();
-            self.s.record(now, format!("alert {} folded (cool-down): {headline}", kind.as_str()));
+            self.s
+                .record(now, format!("alert {} folded (cool-down): {headline}", kind.as_str()));
             return;
         }
         self.alert(kind, severity, None, headline, facts, next_step);
@@ -291,7 +408,11 @@ impl Decider<'_, '_> {
         for i in due {
             let mut alert = self.s.outbox[i].alert.clone();
             if alert.kind.wants_link() {
-                let open = alert.request.as_deref().and_then(|r| self.s.request(r)).is_some_and(|r| r.status == RequestStatus::Open);
+                let open = alert
+                    .request
+                    .as_deref()
+                    .and_then(|r| self.s.request(r))
+                    .is_some_and(|r| r.status == RequestStatus::Open);
                 if !open {
                     // The decision it asked for is gone; sending it now would mislead.
                     self.s.outbox[i].attempts = u32::MAX;
@@ -323,7 +444,8 @@ impl Decider<'_, '_> {
         self.s.epoch_started_at = Some(at);
         self.s.primary = Some(primary.to_string());
         let now = self.now();
-        self.s.record(now, format!("epoch {}: {primary} is primary", self.s.epoch));
+        self.s
+            .record(now, format!("epoch {}: {primary} is primary", self.s.epoch));
     }
 
     /// The newest claim of a member other than the current primary, if that claim
@@ -341,7 +463,9 @@ impl Decider<'_, '_> {
     fn settle_primary_region(&mut self) {
         let now = self.now();
         let current = self.s.primary.clone();
-        let current_claims = current.as_deref().is_some_and(|p| View::new(&self.s, self.m, now).claim(p).is_some());
+        let current_claims = current
+            .as_deref()
+            .is_some_and(|p| View::new(&self.s, self.m, now).claim(p).is_some());
 
         if let Some((member, at)) = self.new_primary_claim() {
             let kind = self.m.member(&member).map(|m| m.kind);
@@ -349,6 +473,11 @@ impl Decider<'_, '_> {
                 (None, Some(MemberKind::Failover)) => {
                     // First sight of the primary: nothing moved, nothing to tell.
                     self.new_epoch(&member, at);
+                }
+                (Some(_), Some(MemberKind::Failover)) if self.s.phase == Phase::FailedOver && current_claims => {
+                    // The former primary claims again before it was seen back as backup,
+                    // while the new primary still answers: IRIS never fails back that way.
+                    // Two primaries, not a failover: check_split_brain alerts.
                 }
                 (Some(old), Some(MemberKind::Failover)) => {
                     // IRIS failed over inside the region (its arbiter guarantees one primary).
@@ -388,7 +517,12 @@ impl Decider<'_, '_> {
         }
 
         let view = View::new(&self.s, self.m, now);
-        let primary_claim = self.s.primary.as_deref().and_then(|p| view.claim(p)).map(|c| c.member.to_string());
+        let primary_claim = self
+            .s
+            .primary
+            .as_deref()
+            .and_then(|p| view.claim(p))
+            .map(|c| c.member.to_string());
 
         match primary_claim {
             Some(primary) => {
@@ -420,7 +554,10 @@ impl Decider<'_, '_> {
         }
         let view = View::new(&self.s, self.m, self.now());
         let partner_down = view.partner_down(primary).map(str::to_string);
+        let rejoined = view.partners_rejoined(primary);
         match (self.s.phase, partner_down) {
+            // After a failover, high availability is back only once the former primary is seen back.
+            (Phase::FailedOver, None) if !rejoined => {}
             (Phase::Normal, Some(partner)) => {
                 self.go(Phase::Degraded, &format!("backup {partner} is down"));
                 self.alert(
@@ -459,7 +596,10 @@ impl Decider<'_, '_> {
             self.s.lost_since = Some(now);
             let lost = self.s.primary.clone().unwrap_or_else(|| "the primary".into());
             let names: Vec<&str> = agreeing.iter().map(|o| o.as_str()).collect();
-            self.go(Phase::PrimaryLost, &format!("no failover member answers as primary ({} agree)", names.join(", ")));
+            self.go(
+                Phase::PrimaryLost,
+                &format!("no failover member answers as primary ({} agree)", names.join(", ")),
+            );
             let confirm_at = now + secs(self.m.policy.confirmation_window_secs);
             self.flap_alert(
                 AlertKind::PrimaryLost,
@@ -534,16 +674,33 @@ impl Decider<'_, '_> {
         if self.s.requests.len() > MAX_REQUESTS {
             self.s.requests.remove(0);
         }
-        self.go(Phase::PromotionPending, &format!("loss confirmed; {id} asks to promote {candidate}"));
-        self.effects.push(Effect::PromotionRequested { request: id.clone(), candidate: candidate.clone() });
+        self.go(
+            Phase::PromotionPending,
+            &format!("loss confirmed; {id} asks to promote {candidate}"),
+        );
+        self.effects.push(Effect::PromotionRequested {
+            request: id.clone(),
+            candidate: candidate.clone(),
+        });
         let (headline, facts, next) = self.request_text(&id);
-        self.alert(AlertKind::PromotionRequested, Severity::Critical, Some(&id), headline, facts, next);
+        self.alert(
+            AlertKind::PromotionRequested,
+            Severity::Critical,
+            Some(&id),
+            headline,
+            facts,
+            next,
+        );
     }
 
     /// The words of an alert that asks for a decision.
     fn request_text(&self, id: &str) -> (String, Vec<String>, String) {
         let Some(r) = self.s.request(id) else {
-            return (format!("{}: promotion request {id}", self.m.name), Vec::new(), "Open the link.".into());
+            return (
+                format!("{}: promotion request {id}", self.m.name),
+                Vec::new(),
+                "Open the link.".into(),
+            );
         };
         let loss = latency_words(r.candidate_latency.as_ref());
         let lost = r.lost_primary.clone().unwrap_or_else(|| "the primary".into());
@@ -555,18 +712,36 @@ impl Decider<'_, '_> {
         let policy = self.m.policy.max_journal_latency_secs;
         let over = r.candidate_latency.is_none_or(|l| l.seconds > policy as f64);
         let mut facts = vec![
-            format!("Failed: {lost}; no failover member answers as primary since {} ({} ago)", clock(r.lost_since), duration_words((self.now() - r.lost_since).num_seconds())),
+            format!(
+                "Failed: {lost}; no failover member answers as primary since {} ({} ago)",
+                clock(r.lost_since),
+                duration_words((self.now() - r.lost_since).num_seconds())
+            ),
             format!("Observers agreeing: {}", observers.join(", ")),
             format!("Would become primary: {} ({measured})", r.candidate),
-            format!("Data that may be lost: about {loss} of transactions not yet received by {}", r.candidate),
-            format!("After approval: mirrorgate runs the promotion on {} and waits for it to report primary", r.candidate),
+            format!(
+                "Data that may be lost: about {loss} of transactions not yet received by {}",
+                r.candidate
+            ),
+            format!(
+                "After approval: mirrorgate runs the promotion on {} and waits for it to report primary",
+                r.candidate
+            ),
             format!("The link expires at {}", clock(r.expires_at)),
         ];
         if over {
-            facts.push(format!("Over the policy's {policy} s limit: approving requires ticking \"I accept the data loss\""));
+            facts.push(format!(
+                "Over the policy's {policy} s limit: approving requires ticking \"I accept the data loss\""
+            ));
         }
-        let headline = format!("{} primary lost {}. Promote {}? Loss ~{loss}", self.m.name, clock(r.lost_since), r.candidate);
-        let next = "Open the link, check what will be lost, then approve or reject. Opening the link changes nothing.".into();
+        let headline = format!(
+            "{} primary lost {}. Promote {}? Loss ~{loss}",
+            self.m.name,
+            clock(r.lost_since),
+            r.candidate
+        );
+        let next =
+            "Open the link, check what will be lost, then approve or reject. Opening the link changes nothing.".into();
         (headline, facts, next)
     }
 
@@ -580,12 +755,19 @@ impl Decider<'_, '_> {
         if let Some(claim) = view.claims().into_iter().find(|c| self.m.is_failover(c.member)) {
             let member = claim.member.to_string();
             let at = claim.at;
-            self.close_request(&open.id, RequestStatus::Superseded, &format!("{member} answers as primary again"));
+            self.close_request(
+                &open.id,
+                RequestStatus::Superseded,
+                &format!("{member} answers as primary again"),
+            );
             if self.s.primary.as_deref() != Some(member.as_str()) {
                 self.new_epoch(&member, at);
             }
             self.s.lost_since = None;
-            self.go(Phase::Normal, &format!("{member} is primary again; {} withdrawn", open.id));
+            self.go(
+                Phase::Normal,
+                &format!("{member} is primary again; {} withdrawn", open.id),
+            );
             self.alert(
                 AlertKind::RequestWithdrawn,
                 Severity::Warning,
@@ -599,7 +781,11 @@ impl Decider<'_, '_> {
             return;
         }
         if now >= open.expires_at {
-            self.close_request(&open.id, RequestStatus::Expired, "nobody decided before the link expired");
+            self.close_request(
+                &open.id,
+                RequestStatus::Expired,
+                "nobody decided before the link expired",
+            );
             let again = now + secs(self.m.policy.cool_down_secs);
             self.s.next_request_after = Some(again);
             self.go(Phase::PrimaryLost, &format!("{} expired without a decision", open.id));
@@ -608,8 +794,14 @@ impl Decider<'_, '_> {
                 Severity::Critical,
                 Some(&open.id),
                 format!("{}: promotion request expired, nothing promoted", self.m.name),
-                vec![format!("Request: {}", open.id), format!("Candidate was: {}", open.candidate)],
-                format!("If the primary is still lost at {}, mirrorgate sends a new request.", clock(again)),
+                vec![
+                    format!("Request: {}", open.id),
+                    format!("Candidate was: {}", open.candidate),
+                ],
+                format!(
+                    "If the primary is still lost at {}, mirrorgate sends a new request.",
+                    clock(again)
+                ),
             );
             return;
         }
@@ -619,7 +811,14 @@ impl Decider<'_, '_> {
                 r.last_reminder_at = Some(now);
             }
             let (headline, facts, next) = self.request_text(&open.id);
-            self.alert(AlertKind::PromotionReminder, Severity::Critical, Some(&open.id), format!("Reminder: {headline}"), facts, next);
+            self.alert(
+                AlertKind::PromotionReminder,
+                Severity::Critical,
+                Some(&open.id),
+                format!("Reminder: {headline}"),
+                facts,
+                next,
+            );
         }
     }
 
@@ -630,12 +829,20 @@ impl Decider<'_, '_> {
             r.closed_at = Some(now);
             r.outcome = Some(outcome.to_string());
         }
-        self.s.record(now, format!("request {id} {}: {outcome}", status.as_str()));
+        self.s
+            .record(now, format!("request {id} {}: {outcome}", status.as_str()));
     }
 
     fn settle_promoting(&mut self) {
         let now = self.now();
-        let Some(req) = self.s.requests.iter().rev().find(|r| r.status == RequestStatus::Approved).cloned() else {
+        let Some(req) = self
+            .s
+            .requests
+            .iter()
+            .rev()
+            .find(|r| r.status == RequestStatus::Approved)
+            .cloned()
+        else {
             return;
         };
         let view = View::new(&self.s, self.m, now);
@@ -661,7 +868,11 @@ impl Decider<'_, '_> {
         let view = View::new(&self.s, self.m, now);
         if let Some(claim) = view.claim(&req.candidate).filter(|c| c.at >= approved_at) {
             let at = claim.at;
-            self.close_request(&req.id, RequestStatus::Succeeded, &format!("{} reported primary", req.candidate));
+            self.close_request(
+                &req.id,
+                RequestStatus::Succeeded,
+                &format!("{} reported primary", req.candidate),
+            );
             self.new_epoch(&req.candidate, at);
             self.go(Phase::DrActive, &format!("{} is primary", req.candidate));
             self.alert(
@@ -674,21 +885,35 @@ impl Decider<'_, '_> {
                     format!("Approved by: {}", req.approvers().join(", ")),
                     format!("Epoch: {}", self.s.epoch),
                 ],
-                "Check the applications reconnect. Keep the primary region fenced until you fail back on purpose.".into(),
+                "Check the applications reconnect. Keep the primary region fenced until you fail back on purpose."
+                    .into(),
             );
             return;
         }
         if now - approved_at >= secs(self.m.policy.promotion_timeout_secs) {
-            self.close_request(&req.id, RequestStatus::TimedOut, "the candidate did not report primary in time");
+            self.close_request(
+                &req.id,
+                RequestStatus::TimedOut,
+                "the candidate did not report primary in time",
+            );
             self.s.next_request_after = Some(now + secs(self.m.policy.cool_down_secs));
-            self.go(Phase::PrimaryLost, &format!("{} not confirmed primary in time", req.candidate));
+            self.go(
+                Phase::PrimaryLost,
+                &format!("{} not confirmed primary in time", req.candidate),
+            );
             self.alert(
                 AlertKind::PromotionTimedOut,
                 Severity::Critical,
                 Some(&req.id),
                 format!("{}: {} did not become primary in time", self.m.name, req.candidate),
-                vec![format!("Request: {}", req.id), format!("Approved at: {}", clock(approved_at))],
-                format!("Log in to {} and check the mirror monitor and the promotion command's output.", req.candidate),
+                vec![
+                    format!("Request: {}", req.id),
+                    format!("Approved at: {}", clock(approved_at)),
+                ],
+                format!(
+                    "Log in to {} and check the mirror monitor and the promotion command's output.",
+                    req.candidate
+                ),
             );
         }
     }
@@ -701,7 +926,11 @@ impl Decider<'_, '_> {
             return;
         }
         // The DR primary stopped claiming: a failover member taking over is a failback.
-        let back = view.claims().into_iter().find(|c| self.m.is_failover(c.member)).map(|c| (c.member.to_string(), c.at));
+        let back = view
+            .claims()
+            .into_iter()
+            .find(|c| self.m.is_failover(c.member))
+            .map(|c| (c.member.to_string(), c.at));
         if let Some((member, at)) = back {
             self.new_epoch(&member, at);
             self.go(Phase::Normal, &format!("failed back to {member}"));
@@ -738,7 +967,10 @@ impl Decider<'_, '_> {
     // ---- decisions ------------------------------------------------------------
 
     fn decision(&mut self, d: &Decision) -> DecisionVerdict {
-        let refused = |request: Option<&str>, refusal: Refusal| DecisionVerdict::Refused { request: request.map(str::to_string), refusal };
+        let refused = |request: Option<&str>, refusal: Refusal| DecisionVerdict::Refused {
+            request: request.map(str::to_string),
+            refusal,
+        };
         let now = self.now();
 
         // Which request, and is the link good for it?
@@ -812,23 +1044,41 @@ impl Decider<'_, '_> {
         let view = View::new(&self.s, self.m, now);
         if let Some(claim) = view.claims().into_iter().find(|c| self.m.is_failover(c.member)) {
             // settle() withdraws the request in this same write.
-            return refused(Some(&request.id), Refusal::PrimaryBack { member: claim.member.to_string() });
+            return refused(
+                Some(&request.id),
+                Refusal::PrimaryBack {
+                    member: claim.member.to_string(),
+                },
+            );
         }
-        if let Some(winner) = self
-            .s
-            .requests
-            .iter()
-            .find(|r| r.epoch == request.epoch && r.id != request.id && matches!(r.status, RequestStatus::Approved | RequestStatus::Succeeded))
-        {
-            return refused(Some(&request.id), Refusal::AnotherRequestWon { request: winner.id.clone() });
+        if let Some(winner) = self.s.requests.iter().find(|r| {
+            r.epoch == request.epoch
+                && r.id != request.id
+                && matches!(r.status, RequestStatus::Approved | RequestStatus::Succeeded)
+        }) {
+            return refused(
+                Some(&request.id),
+                Refusal::AnotherRequestWon {
+                    request: winner.id.clone(),
+                },
+            );
         }
         if !view.is_promotable(&request.candidate) {
             let candidate = request.candidate.clone();
             self.use_token(&request.id, &d.authority);
             self.push_decision(&request.id, record);
-            self.close_request(&request.id, RequestStatus::Refused, &format!("{candidate} was unhealthy at decision time"));
-            self.go(Phase::PrimaryLost, &format!("{} refused: {candidate} unhealthy", request.id));
-            let refusal = Refusal::CandidateUnhealthy { candidate: candidate.clone() };
+            self.close_request(
+                &request.id,
+                RequestStatus::Refused,
+                &format!("{candidate} was unhealthy at decision time"),
+            );
+            self.go(
+                Phase::PrimaryLost,
+                &format!("{} refused: {candidate} unhealthy", request.id),
+            );
+            let refusal = Refusal::CandidateUnhealthy {
+                candidate: candidate.clone(),
+            };
             self.alert(
                 AlertKind::PromotionRefused,
                 Severity::Critical,
@@ -843,7 +1093,13 @@ impl Decider<'_, '_> {
         let max = self.m.policy.max_journal_latency_secs;
         let over = latency.is_none_or(|l| l.seconds > max as f64);
         if over && !d.accept_loss {
-            return refused(Some(&request.id), Refusal::LatencyOverPolicy { seconds: latency.map(|l| l.seconds), max_seconds: max });
+            return refused(
+                Some(&request.id),
+                Refusal::LatencyOverPolicy {
+                    seconds: latency.map(|l| l.seconds),
+                    max_seconds: max,
+                },
+            );
         }
         if request.approvers().iter().any(|a| a.eq_ignore_ascii_case(by)) {
             return refused(Some(&request.id), Refusal::SameApprover { by: by.to_string() });
@@ -855,16 +1111,31 @@ impl Decider<'_, '_> {
         let required = self.m.policy.approvers_required;
         if approvals < required {
             let (headline, mut facts, _) = self.request_text(&request.id);
-            facts.insert(0, format!("Approved so far by: {}", [request.approvers(), vec![by]].concat().join(", ")));
+            facts.insert(
+                0,
+                format!(
+                    "Approved so far by: {}",
+                    [request.approvers(), vec![by]].concat().join(", ")
+                ),
+            );
             self.alert(
                 AlertKind::ApprovalRecorded,
                 Severity::Critical,
                 Some(&request.id),
                 format!("{approvals} of {required} approvals: {headline}"),
                 facts,
-                format!("Another person must approve ({} more). Use this new link; each link decides once.", required - approvals),
+                format!(
+                    "Another person must approve ({} more). Use this new link; each link decides once.",
+                    required - approvals
+                ),
             );
-            return DecisionVerdict::Approved { request: request.id, candidate: request.candidate, executing: false, approvals, required };
+            return DecisionVerdict::Approved {
+                request: request.id,
+                candidate: request.candidate,
+                executing: false,
+                approvals,
+                required,
+            };
         }
 
         if let Some(r) = self.s.request_mut(&request.id) {
@@ -883,21 +1154,37 @@ impl Decider<'_, '_> {
             AlertKind::PromotionApproved,
             Severity::Critical,
             Some(&request.id),
-            format!("{}: promoting {} (approved by {approvers})", self.m.name, request.candidate),
+            format!(
+                "{}: promoting {} (approved by {approvers})",
+                self.m.name, request.candidate
+            ),
             vec![
                 format!("Request: {}", request.id),
                 format!("Data that may be lost: about {}", latency_words(latency.as_ref())),
-                format!("Accepted data loss explicitly: {}", if d.accept_loss { "yes" } else { "no" }),
+                format!(
+                    "Accepted data loss explicitly: {}",
+                    if d.accept_loss { "yes" } else { "no" }
+                ),
             ],
             format!("Wait for the confirmation that {} reports primary.", request.candidate),
         );
-        DecisionVerdict::Approved { request: request.id, candidate: request.candidate, executing: true, approvals, required }
+        DecisionVerdict::Approved {
+            request: request.id,
+            candidate: request.candidate,
+            executing: true,
+            approvals,
+            required,
+        }
     }
 
     fn use_token(&mut self, request: &str, authority: &Authority) {
         let now = self.now();
         if let (Authority::Link { token_hash }, Some(r)) = (authority, self.s.request_mut(request)) {
-            for t in r.tokens.iter_mut().filter(|t| crate::token::hashes_equal(&t.hash, token_hash)) {
+            for t in r
+                .tokens
+                .iter_mut()
+                .filter(|t| crate::token::hashes_equal(&t.hash, token_hash))
+            {
                 t.used_at = Some(now);
             }
         }
@@ -930,9 +1217,19 @@ impl Decider<'_, '_> {
                 Verdict::Applied
             }
             Some(r) => Verdict::Ignored {
-                why: format!("{request} is {} and {}: not started again", r.status.as_str(), if r.started_at.is_some() { "already started" } else { "not approved" }),
+                why: format!(
+                    "{request} is {} and {}: not started again",
+                    r.status.as_str(),
+                    if r.started_at.is_some() {
+                        "already started"
+                    } else {
+                        "not approved"
+                    }
+                ),
             },
-            None => Verdict::Ignored { why: format!("no request {request}") },
+            None => Verdict::Ignored {
+                why: format!("no request {request}"),
+            },
         }
     }
 
@@ -943,24 +1240,36 @@ impl Decider<'_, '_> {
         let stuck = self.s.requests.iter().find(|r| {
             r.status == RequestStatus::Approved
                 && r.started_at.is_none()
-                && r.decisions.last().is_some_and(|d| now - d.at >= Duration::seconds(OUTBOX_RETRY_AFTER_SECS))
+                && r.decisions
+                    .last()
+                    .is_some_and(|d| now - d.at >= Duration::seconds(OUTBOX_RETRY_AFTER_SECS))
         });
         if let Some(r) = stuck {
-            self.effects.push(Effect::ExecutePromotion { request: r.id.clone(), candidate: r.candidate.clone(), epoch: r.epoch });
+            self.effects.push(Effect::ExecutePromotion {
+                request: r.id.clone(),
+                candidate: r.candidate.clone(),
+                epoch: r.epoch,
+            });
         }
     }
 
     fn promotion_outcome(&mut self, request: &str, ok: bool, detail: &str) -> Verdict {
         let now = self.now();
         let Some(req) = self.s.request(request).cloned() else {
-            return Verdict::Ignored { why: format!("no request {request}") };
+            return Verdict::Ignored {
+                why: format!("no request {request}"),
+            };
         };
         if ok {
-            self.s.record(now, format!("promotion actions for {request} done: {detail}"));
+            self.s
+                .record(now, format!("promotion actions for {request} done: {detail}"));
             return Verdict::Applied;
         }
         if req.status != RequestStatus::Approved {
-            self.s.record(now, format!("promotion action for {request} failed after it closed: {detail}"));
+            self.s.record(
+                now,
+                format!("promotion action for {request} failed after it closed: {detail}"),
+            );
             return Verdict::Applied;
         }
         self.close_request(request, RequestStatus::Failed, detail);

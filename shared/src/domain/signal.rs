@@ -49,11 +49,7 @@ pub enum SignalKind {
     /// so that the actions run once however often the execution is triggered.
     PromotionStarted { request: String },
     /// The promotion adapter reports how carrying out an approved promotion went.
-    PromotionOutcome {
-        request: String,
-        ok: bool,
-        detail: String,
-    },
+    PromotionOutcome { request: String, ok: bool, detail: String },
 }
 
 /// IRIS mirror member statuses (the words of the Mirror Monitor).

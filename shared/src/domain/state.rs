@@ -303,7 +303,11 @@ impl MirrorState {
     }
 
     pub fn record(&mut self, at: DateTime<Utc>, what: impl Into<String>) {
-        self.history.push_back(HistoryEntry { at, epoch: self.epoch, what: what.into() });
+        self.history.push_back(HistoryEntry {
+            at,
+            epoch: self.epoch,
+            what: what.into(),
+        });
         while self.history.len() > MAX_HISTORY {
             self.history.pop_front();
         }

@@ -93,7 +93,10 @@ impl<'a> View<'a> {
     /// Members claiming primary within the current epoch (evidence no older than its start).
     pub fn claims_this_epoch(&self) -> Vec<Claim<'a>> {
         let start = self.state.epoch_started_at;
-        self.claims().into_iter().filter(|c| start.is_none_or(|s| c.at >= s)).collect()
+        self.claims()
+            .into_iter()
+            .filter(|c| start.is_none_or(|s| c.at >= s))
+            .collect()
     }
 
     /// Whether the member is down by any observer that can say so.
@@ -160,7 +163,12 @@ impl<'a> View<'a> {
             .members
             .iter()
             .filter(|m| m.kind == MemberKind::DrAsync && self.is_promotable(&m.name))
-            .map(|m| (m.name.as_str(), self.member(&m.name).and_then(|s| s.journal_latency).map(|l| l.seconds)))
+            .map(|m| {
+                (
+                    m.name.as_str(),
+                    self.member(&m.name).and_then(|s| s.journal_latency).map(|l| l.seconds),
+                )
+            })
             .collect();
         candidates.sort_by(|a, b| match (a.1, b.1) {
             (Some(x), Some(y)) => x.total_cmp(&y).then(a.0.cmp(b.0)),
@@ -169,6 +177,29 @@ impl<'a> View<'a> {
             (None, None) => a.0.cmp(b.0),
         });
         candidates.first().map(|c| c.0)
+    }
+
+    /// Whether every other failover member was seen working again, not as primary,
+    /// since the epoch began (it reported Backup or Connected, or its instance ran
+    /// with its alarms OK), and nothing says it is down. No evidence, no claim
+    /// that high availability is back.
+    pub fn partners_rejoined(&self, primary: &str) -> bool {
+        let since = self.state.epoch_started_at.unwrap_or(self.state.phase_since);
+        self.mirror
+            .failover_members()
+            .map(|m| m.name.as_str())
+            .filter(|m| *m != primary)
+            .all(|m| {
+                let Some(ms) = self.member(m) else { return false };
+                let reported = ms
+                    .status
+                    .is_some_and(|(s, at)| at >= since && s.is_working() && s != MemberStatus::Primary);
+                let running = ms
+                    .observations
+                    .get(&Observer::Instance)
+                    .is_some_and(|o| o.healthy && o.at >= since);
+                (reported || running) && !self.is_down(m) && self.claim(m).is_none()
+            })
     }
 
     /// The failover partner of the given primary that is down, if any.

@@ -7,9 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use aws_lambda_events::cloudwatch_alarms::{
-    CloudWatchAlarm, CloudWatchAlarmData, CloudWatchAlarmStateValue,
-};
+use aws_lambda_events::cloudwatch_alarms::{CloudWatchAlarm, CloudWatchAlarmData, CloudWatchAlarmStateValue};
 use aws_lambda_events::sns::{CloudWatchAlarmPayload, SnsEvent};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Deserialize;
@@ -83,10 +81,7 @@ pub(super) fn decode_action(
         Some(other) => {
             return Err(malformed(
                 ACTION_CONTEXT,
-                format!(
-                    "source is a JSON {}; expected \"{EVENT_SOURCE}\"",
-                    json_type(other)
-                ),
+                format!("source is a JSON {}; expected \"{EVENT_SOURCE}\"", json_type(other)),
             ));
         }
         None => {
@@ -96,30 +91,16 @@ pub(super) fn decode_action(
             ))
         }
     }
-    let alarm = CloudWatchAlarm::<Value, Value>::deserialize(payload)
-        .map_err(|e| malformed(ACTION_CONTEXT, e))?;
-    let change = from_alarm_data(
-        alarm.alarm_data,
-        object.get("alarmData"),
-        ACTION_CONTEXT,
-        "alarmData",
-    )?;
+    let alarm = CloudWatchAlarm::<Value, Value>::deserialize(payload).map_err(|e| malformed(ACTION_CONTEXT, e))?;
+    let change = from_alarm_data(alarm.alarm_data, object.get("alarmData"), ACTION_CONTEXT, "alarmData")?;
     signal(change, topology).map(|s| s.into_iter().collect())
 }
 
 /// The EventBridge `CloudWatch Alarm State Change` event: its detail has the same
 /// shape as the action payload's `alarmData`.
-pub(super) fn decode_eventbridge(
-    payload: &Value,
-    topology: &Topology,
-) -> Result<Vec<Signal>, DecodeError> {
+pub(super) fn decode_eventbridge(payload: &Value, topology: &Topology) -> Result<Vec<Signal>, DecodeError> {
     let event = envelope::<CloudWatchAlarmData<Value, Value>>(payload, EVENTBRIDGE_CONTEXT)?;
-    let change = from_alarm_data(
-        event.detail,
-        payload.get("detail"),
-        EVENTBRIDGE_CONTEXT,
-        "detail",
-    )?;
+    let change = from_alarm_data(event.detail, payload.get("detail"), EVENTBRIDGE_CONTEXT, "detail")?;
     signal(change, topology).map(|s| s.into_iter().collect())
 }
 
@@ -130,12 +111,13 @@ fn from_alarm_data(
     path: &str,
 ) -> Result<AlarmChange, DecodeError> {
     let state = data.state.ok_or_else(|| {
-        malformed(context, format!("{path}.state is missing; expected the alarm's new state (value, reason, timestamp)"))
+        malformed(
+            context,
+            format!("{path}.state is missing; expected the alarm's new state (value, reason, timestamp)"),
+        )
     })?;
     // The library defaults a missing value to OK; a missing value must not read as healthy.
-    let raw_value = raw
-        .and_then(|r| r.get("state"))
-        .and_then(|s| s.get("value"));
+    let raw_value = raw.and_then(|r| r.get("state")).and_then(|s| s.get("value"));
     if raw_value.is_none_or(Value::is_null) {
         return Err(malformed(
             context,
@@ -191,9 +173,7 @@ struct MetricDimensionsView {
     dimensions: Option<BTreeMap<String, String>>,
 }
 
-fn configuration_dimensions(
-    configuration: &Value,
-) -> Result<Vec<(String, String)>, serde_json::Error> {
+fn configuration_dimensions(configuration: &Value) -> Result<Vec<(String, String)>, serde_json::Error> {
     if !configuration.is_object() {
         return Ok(Vec::new());
     }
@@ -269,8 +249,8 @@ fn fill_unread(object: &mut Map<String, Value>, fields: &[(&str, Empty)]) {
 
 fn sns_alarm(record: usize, message: &str) -> Result<AlarmChange, DecodeError> {
     let not_an_alarm = |problem: String| DecodeError::NotAnAlarm { record, problem };
-    let mut value: Value = serde_json::from_str(message)
-        .map_err(|e| not_an_alarm(format!("its Message is not JSON ({e})")))?;
+    let mut value: Value =
+        serde_json::from_str(message).map_err(|e| not_an_alarm(format!("its Message is not JSON ({e})")))?;
     let Some(object) = value.as_object_mut() else {
         return Err(not_an_alarm(format!(
             "its Message is a JSON {}, not an object",
@@ -307,19 +287,10 @@ fn sns_alarm(record: usize, message: &str) -> Result<AlarmChange, DecodeError> {
         )
     })?;
     let trigger = alarm.trigger;
-    let mut dimensions: Vec<(String, String)> = trigger
-        .dimensions
-        .into_iter()
-        .map(|d| (d.name, d.value))
-        .collect();
+    let mut dimensions: Vec<(String, String)> = trigger.dimensions.into_iter().map(|d| (d.name, d.value)).collect();
     for metric in trigger.metrics {
         if let Some(stat) = metric.metric_stat {
-            dimensions.extend(
-                stat.metric
-                    .dimensions
-                    .into_iter()
-                    .map(|d| (d.name, d.value)),
-            );
+            dimensions.extend(stat.metric.dimensions.into_iter().map(|d| (d.name, d.value)));
         }
     }
     Ok(AlarmChange {
@@ -366,12 +337,8 @@ fn resolve<'t>(
     let mut found: Vec<(&Mirror, &Member, Observer)> = Vec::new();
     for (name, value) in dimensions {
         let hit = match name.as_str() {
-            HEALTH_CHECK_DIMENSION => topology
-                .by_health_check(value)
-                .map(|(m, x)| (m, x, Observer::Route53)),
-            INSTANCE_DIMENSION => topology
-                .by_instance(value)
-                .map(|(m, x)| (m, x, Observer::Instance)),
+            HEALTH_CHECK_DIMENSION => topology.by_health_check(value).map(|(m, x)| (m, x, Observer::Route53)),
+            INSTANCE_DIMENSION => topology.by_instance(value).map(|(m, x)| (m, x, Observer::Instance)),
             _ => None,
         };
         if let Some(hit) = hit {
@@ -402,16 +369,14 @@ fn resolve<'t>(
                 });
         }
     }
-    topology
-        .by_alarm_name(alarm)
-        .ok_or_else(|| DecodeError::UnknownAlarm {
-            alarm: alarm.to_string(),
-            identifiers: dimensions
-                .iter()
-                .filter(|(name, _)| name == HEALTH_CHECK_DIMENSION || name == INSTANCE_DIMENSION)
-                .map(|(name, value)| format!("{name}={value}"))
-                .collect(),
-        })
+    topology.by_alarm_name(alarm).ok_or_else(|| DecodeError::UnknownAlarm {
+        alarm: alarm.to_string(),
+        identifiers: dimensions
+            .iter()
+            .filter(|(name, _)| name == HEALTH_CHECK_DIMENSION || name == INSTANCE_DIMENSION)
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect(),
+    })
 }
 
 #[cfg(test)]
@@ -426,17 +391,11 @@ mod tests {
     }
 
     fn dims(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
-    fn who(
-        r: Result<(&Mirror, &Member, Observer), DecodeError>,
-    ) -> Result<(String, Observer), String> {
-        r.map(|(_, m, o)| (m.name.clone(), o))
-            .map_err(|e| e.kind().to_string())
+    fn who(r: Result<(&Mirror, &Member, Observer), DecodeError>) -> Result<(String, Observer), String> {
+        r.map(|(_, m, o)| (m.name.clone(), o)).map_err(|e| e.kind().to_string())
     }
 
     #[test]
@@ -477,10 +436,7 @@ mod tests {
             ("InstanceId", "i-0aaaaaaaaaaaaaaa1"),
             ("HealthCheckId", "11111111-1111-4111-8111-111111111111"),
         ]);
-        assert_eq!(
-            who(resolve(&t, "x", &d)),
-            Ok(("HSPROD-A".into(), Observer::Route53))
-        );
+        assert_eq!(who(resolve(&t, "x", &d)), Ok(("HSPROD-A".into(), Observer::Route53)));
     }
 
     #[test]
@@ -506,10 +462,7 @@ mod tests {
     #[test]
     fn nothing_known_names_the_identifiers() {
         let t = example();
-        let d = dims(&[
-            ("InstanceId", "i-0123456789abcdef0"),
-            ("AutoScalingGroupName", "asg"),
-        ]);
+        let d = dims(&[("InstanceId", "i-0123456789abcdef0"), ("AutoScalingGroupName", "asg")]);
         let e = resolve(&t, "cpu", &d).expect_err("unknown");
         assert_eq!(
             e,
@@ -557,10 +510,7 @@ mod tests {
             "Dimensions": [{"value": "i-0aaaaaaaaaaaaaaa1", "name": "InstanceId"}], "ThresholdMetricId": "ad1"}}),
         );
         let change = sns_alarm(0, &m).expect("decodes");
-        assert_eq!(
-            change.dimensions,
-            dims(&[("InstanceId", "i-0aaaaaaaaaaaaaaa1")])
-        );
+        assert_eq!(change.dimensions, dims(&[("InstanceId", "i-0aaaaaaaaaaaaaaa1")]));
         assert_eq!(
             change.at.to_rfc3339_opts(SecondsFormat::Millis, true),
             "2022-09-25T18:50:37.811Z"
@@ -587,8 +537,7 @@ mod tests {
                 .contains("NewStateValue \"BAD\" is not ALARM, OK or INSUFFICIENT_DATA"),
             "{e}"
         );
-        let e =
-            sns_alarm(0, &message(json!({"StateChangeTime": "yesterday"}))).expect_err("bad time");
+        let e = sns_alarm(0, &message(json!({"StateChangeTime": "yesterday"}))).expect_err("bad time");
         assert!(
             e.to_string()
                 .contains("StateChangeTime \"yesterday\" is not a timestamp"),

@@ -27,12 +27,11 @@ fn health(state: &str) -> Option<Option<bool>> {
 pub(super) fn decode(payload: &Value, topology: &Topology) -> Result<Vec<Signal>, DecodeError> {
     let event = envelope::<InstanceStateChange>(payload, CONTEXT)?;
     let change = event.detail;
-    let (mirror, member) =
-        topology
-            .by_instance(&change.instance_id)
-            .ok_or_else(|| DecodeError::UnknownInstance {
-                instance_id: change.instance_id.clone(),
-            })?;
+    let (mirror, member) = topology
+        .by_instance(&change.instance_id)
+        .ok_or_else(|| DecodeError::UnknownInstance {
+            instance_id: change.instance_id.clone(),
+        })?;
     let healthy = health(&change.state).ok_or_else(|| {
         malformed(
             format!("{CONTEXT}, field detail.state"),

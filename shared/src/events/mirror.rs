@@ -70,12 +70,7 @@ pub struct JournalLatencyDetail {
 }
 
 impl LatencyDetail {
-    fn to_latency(
-        &self,
-        event_time: DateTime<Utc>,
-        context: &str,
-        path: &str,
-    ) -> Result<JournalLatency, DecodeError> {
+    fn to_latency(&self, event_time: DateTime<Utc>, context: &str, path: &str) -> Result<JournalLatency, DecodeError> {
         if !self.seconds.is_finite() || self.seconds < 0.0 {
             return Err(malformed(
                 context,
@@ -98,11 +93,7 @@ fn context(detail_type: &str) -> String {
     format!("mirror event \"{detail_type}\"")
 }
 
-pub(super) fn decode(
-    payload: &Value,
-    detail_type: &str,
-    topology: &Topology,
-) -> Result<Vec<Signal>, DecodeError> {
+pub(super) fn decode(payload: &Value, detail_type: &str, topology: &Topology) -> Result<Vec<Signal>, DecodeError> {
     let context = context(detail_type);
     if detail_type == DETAIL_TYPE_JOURNAL_LATENCY {
         let event: Envelope<JournalLatencyDetail> = envelope(payload, &context)?;
@@ -156,16 +147,10 @@ pub(super) fn decode(
     }])
 }
 
-fn member_of<'t>(
-    topology: &'t Topology,
-    mirror: &str,
-    member: &str,
-) -> Result<(&'t Mirror, &'t Member), DecodeError> {
-    let m = topology
-        .mirror(mirror)
-        .ok_or_else(|| DecodeError::UnknownMirror {
-            mirror: mirror.to_string(),
-        })?;
+fn member_of<'t>(topology: &'t Topology, mirror: &str, member: &str) -> Result<(&'t Mirror, &'t Member), DecodeError> {
+    let m = topology.mirror(mirror).ok_or_else(|| DecodeError::UnknownMirror {
+        mirror: mirror.to_string(),
+    })?;
     let x = m.member(member).ok_or_else(|| DecodeError::UnknownMember {
         mirror: mirror.to_string(),
         member: member.to_string(),
@@ -186,14 +171,8 @@ mod tests {
             journal_latency: None,
         };
         let text = serde_json::to_string(&d).expect("serialises");
-        assert_eq!(
-            text,
-            r#"{"mirror":"HSPROD","member":"HSPROD-B","status":"Primary"}"#
-        );
-        assert_eq!(
-            serde_json::from_str::<MemberStatusDetail>(&text).expect("parses"),
-            d
-        );
+        assert_eq!(text, r#"{"mirror":"HSPROD","member":"HSPROD-B","status":"Primary"}"#);
+        assert_eq!(serde_json::from_str::<MemberStatusDetail>(&text).expect("parses"), d);
     }
 
     #[test]
@@ -208,8 +187,7 @@ mod tests {
             };
             let e = l.to_latency(at, "c", "detail.").expect_err("refused");
             assert!(
-                e.to_string()
-                    .contains("expected a finite number of seconds, 0 or more"),
+                e.to_string().contains("expected a finite number of seconds, 0 or more"),
                 "{e}"
             );
         }

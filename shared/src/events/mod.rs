@@ -33,13 +33,12 @@ use crate::domain::Signal;
 use crate::topology::Topology;
 
 pub use mirror::{
-    JournalLatencyDetail, LatencyDetail, MemberStatusDetail, DETAIL_TYPE_HEARTBEAT,
-    DETAIL_TYPE_JOURNAL_LATENCY, DETAIL_TYPE_STATUS, MIRROR_EVENT_SOURCE,
+    JournalLatencyDetail, LatencyDetail, MemberStatusDetail, DETAIL_TYPE_HEARTBEAT, DETAIL_TYPE_JOURNAL_LATENCY,
+    DETAIL_TYPE_STATUS, MIRROR_EVENT_SOURCE,
 };
 
 /// The shapes [`decode`] accepts, for error messages.
-pub const ACCEPTED_SHAPES: &str =
-    "a CloudWatch alarm Lambda action payload (alarmData, with source \
+pub const ACCEPTED_SHAPES: &str = "a CloudWatch alarm Lambda action payload (alarmData, with source \
      aws.cloudwatch), an EventBridge event (detail-type, source, detail) or an SNS event carrying \
      CloudWatch alarm notifications (Records[].Sns)";
 
@@ -63,10 +62,7 @@ pub enum DecodeError {
         "EventBridge event with source {event_source:?} and detail-type {detail_type:?} is not handled by \
          mirrorgate; it handles {HANDLED_EVENTS}. Narrow the EventBridge rule that sends it here"
     )]
-    Unsupported {
-        event_source: String,
-        detail_type: String,
-    },
+    Unsupported { event_source: String, detail_type: String },
 
     /// A recognised shape with a missing, mistyped or impossible field. `context` says
     /// where (the shape and the field path), `problem` what was wrong and expected.
@@ -177,8 +173,7 @@ fn malformed(context: impl Into<String>, problem: impl fmt::Display) -> DecodeEr
 /// `INSUFFICIENT_DATA`, an instance `pending`) or several (an SNS event with several
 /// records, a schedule tick for every mirror).
 pub fn decode(payload: &[u8], topology: &Topology) -> Result<Vec<Signal>, DecodeError> {
-    let value: Value =
-        serde_json::from_slice(payload).map_err(|e| DecodeError::NotJson(e.to_string()))?;
+    let value: Value = serde_json::from_slice(payload).map_err(|e| DecodeError::NotJson(e.to_string()))?;
     decode_value(&value, topology)
 }
 
@@ -224,10 +219,9 @@ fn decode_eventbridge(
         (alarm::EVENT_SOURCE, alarm::DETAIL_TYPE) => alarm::decode_eventbridge(payload, topology),
         (ec2::EVENT_SOURCE, ec2::DETAIL_TYPE) => ec2::decode(payload, topology),
         (schedule::EVENT_SOURCE, schedule::DETAIL_TYPE) => schedule::decode(payload, topology),
-        (
-            MIRROR_EVENT_SOURCE,
-            DETAIL_TYPE_STATUS | DETAIL_TYPE_HEARTBEAT | DETAIL_TYPE_JOURNAL_LATENCY,
-        ) => mirror::decode(payload, detail_type, topology),
+        (MIRROR_EVENT_SOURCE, DETAIL_TYPE_STATUS | DETAIL_TYPE_HEARTBEAT | DETAIL_TYPE_JOURNAL_LATENCY) => {
+            mirror::decode(payload, detail_type, topology)
+        }
         _ => Err(DecodeError::Unsupported {
             event_source: source.to_string(),
             detail_type: detail_type.to_string(),
@@ -235,21 +229,14 @@ fn decode_eventbridge(
     }
 }
 
-fn string_field<'a>(
-    object: &'a Map<String, Value>,
-    field: &str,
-    context: &str,
-) -> Result<&'a str, DecodeError> {
+fn string_field<'a>(object: &'a Map<String, Value>, field: &str, context: &str) -> Result<&'a str, DecodeError> {
     match object.get(field) {
         Some(Value::String(s)) => Ok(s),
         Some(other) => Err(malformed(
             context,
             format!("{field} is a JSON {}; expected a string", json_type(other)),
         )),
-        None => Err(malformed(
-            context,
-            format!("{field} is missing; expected a string"),
-        )),
+        None => Err(malformed(context, format!("{field} is missing; expected a string"))),
     }
 }
 
@@ -263,20 +250,12 @@ struct Envelope<T> {
 
 /// Parses the EventBridge envelope (`aws_lambda_events` type), then its detail, so that
 /// errors say which of the two was wrong. The event's `time` is required.
-fn envelope<T: for<'de> Deserialize<'de>>(
-    payload: &Value,
-    context: &str,
-) -> Result<Envelope<T>, DecodeError> {
-    let event =
-        EventBridgeEvent::<Value>::deserialize(payload).map_err(|e| malformed(context, e))?;
-    let at = event.time.ok_or_else(|| {
-        malformed(
-            context,
-            "time is missing; expected the event's RFC 3339 timestamp",
-        )
-    })?;
-    let detail = T::deserialize(&event.detail)
-        .map_err(|e| malformed(format!("{context}, field detail"), e))?;
+fn envelope<T: for<'de> Deserialize<'de>>(payload: &Value, context: &str) -> Result<Envelope<T>, DecodeError> {
+    let event = EventBridgeEvent::<Value>::deserialize(payload).map_err(|e| malformed(context, e))?;
+    let at = event
+        .time
+        .ok_or_else(|| malformed(context, "time is missing; expected the event's RFC 3339 timestamp"))?;
+    let detail = T::deserialize(&event.detail).map_err(|e| malformed(format!("{context}, field detail"), e))?;
     Ok(Envelope {
         detail,
         at,
@@ -372,34 +351,21 @@ mod tests {
         );
         let e = decode_value(&serde_json::json!({}), &t).expect_err("empty");
         assert!(e.to_string().contains("an empty JSON object"), "{e}");
-        let e = decode_value(
-            &serde_json::json!({"Records": [{"eventSource": "aws:sqs"}]}),
-            &t,
-        )
-        .expect_err("sqs");
+        let e = decode_value(&serde_json::json!({"Records": [{"eventSource": "aws:sqs"}]}), &t).expect_err("sqs");
         assert!(e.to_string().contains("no Sns field"), "{e}");
         let e = decode_value(&serde_json::json!({"Records": 3}), &t).expect_err("records");
-        assert!(
-            e.to_string()
-                .contains("a Records field that is a JSON number"),
-            "{e}"
-        );
+        assert!(e.to_string().contains("a Records field that is a JSON number"), "{e}");
     }
 
     #[test]
     fn eventbridge_events_need_string_source_and_detail_type() {
         let t = example();
-        let e = decode_value(&serde_json::json!({"detail-type": "Scheduled Event"}), &t)
-            .expect_err("no source");
+        let e = decode_value(&serde_json::json!({"detail-type": "Scheduled Event"}), &t).expect_err("no source");
         assert_eq!(
             e.to_string(),
             "malformed EventBridge event: source is missing; expected a string"
         );
-        let e = decode_value(
-            &serde_json::json!({"detail-type": 7, "source": "aws.events"}),
-            &t,
-        )
-        .expect_err("number");
+        let e = decode_value(&serde_json::json!({"detail-type": 7, "source": "aws.events"}), &t).expect_err("number");
         assert_eq!(
             e.to_string(),
             "malformed EventBridge event: detail-type is a JSON number; expected a string"

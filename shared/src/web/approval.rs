@@ -9,8 +9,8 @@ use super::{HttpRequest, HttpResponse, MAX_FORM_BYTES};
 use crate::domain::alert::{clock, duration_words};
 use crate::domain::view::View;
 use crate::domain::{
-    Authority, Decision, DecisionAction, DecisionVerdict, MirrorState, PromotionRequest, Refusal, RequestStatus, Signal,
-    SignalKind, Verdict,
+    Authority, Decision, DecisionAction, DecisionVerdict, MirrorState, PromotionRequest, Refusal, RequestStatus,
+    Signal, SignalKind, Verdict,
 };
 use crate::engine::{Engine, Report};
 use crate::ports::{Notifier, PromotionActions, Store};
@@ -54,8 +54,14 @@ pub async fn handle<S: Store, N: Notifier, A: PromotionActions>(
     let token = req.path.strip_prefix(PREFIX).unwrap_or_default();
     let method = req.method.to_ascii_uppercase();
     if method != "GET" && method != "POST" && method != "HEAD" {
-        return message(405, "Method not allowed", "info", "This page only shows a request (GET) and takes the form on it (POST).", &[])
-            .with_header("allow", "GET, HEAD, POST");
+        return message(
+            405,
+            "Method not allowed",
+            "info",
+            "This page only shows a request (GET) and takes the form on it (POST).",
+            &[],
+        )
+        .with_header("allow", "GET, HEAD, POST");
     }
     let Ok(token) = parse_token(token) else {
         return message(
@@ -115,9 +121,21 @@ fn unavailable() -> HttpResponse {
 }
 
 /// The page for a link that can no longer decide, if it cannot.
-fn closed_link_page(state: &MirrorState, request: &PromotionRequest, hash: &str, now: DateTime<Utc>) -> Option<HttpResponse> {
-    let used = request.tokens.iter().find(|t| hashes_equal(&t.hash, hash)).and_then(|t| t.used_at);
-    let last = request.decisions.last().map(|d| format!("{} by {} at {}", action_word(d.action), d.by, clock(d.at)));
+fn closed_link_page(
+    state: &MirrorState,
+    request: &PromotionRequest,
+    hash: &str,
+    now: DateTime<Utc>,
+) -> Option<HttpResponse> {
+    let used = request
+        .tokens
+        .iter()
+        .find(|t| hashes_equal(&t.hash, hash))
+        .and_then(|t| t.used_at);
+    let last = request
+        .decisions
+        .last()
+        .map(|d| format!("{} by {} at {}", action_word(d.action), d.by, clock(d.at)));
     if let Some(used_at) = used {
         return Some(message(
             410,
@@ -125,7 +143,12 @@ fn closed_link_page(state: &MirrorState, request: &PromotionRequest, hash: &str,
             "info",
             &format!("This link decided at {}. Each link decides once.", clock(used_at)),
             &[
-                format!("Request {} for {}: {}.", request.id, state.mirror, status_words(request)),
+                format!(
+                    "Request {} for {}: {}.",
+                    request.id,
+                    state.mirror,
+                    status_words(request)
+                ),
                 last.map(|l| format!("Last decision: {l}.")).unwrap_or_default(),
                 "If another decision is needed, the latest mirrorgate alert carries a fresh link.".into(),
             ],
@@ -136,7 +159,10 @@ fn closed_link_page(state: &MirrorState, request: &PromotionRequest, hash: &str,
             410,
             "This link has expired",
             "warn",
-            &format!("The request expired at {}. Nothing was promoted.", clock(request.expires_at)),
+            &format!(
+                "The request expired at {}. Nothing was promoted.",
+                clock(request.expires_at)
+            ),
             &["If the primary is still lost, mirrorgate sends a new request with a new link.".into()],
         )),
         RequestStatus::Open => None,
@@ -145,20 +171,34 @@ fn closed_link_page(state: &MirrorState, request: &PromotionRequest, hash: &str,
             "Request withdrawn",
             "ok",
             "The primary came back before a decision. Nothing will be promoted.",
-            &[format!("Request {} for {}: {}", request.id, state.mirror, request.outcome.clone().unwrap_or_default())],
+            &[format!(
+                "Request {} for {}: {}",
+                request.id,
+                state.mirror,
+                request.outcome.clone().unwrap_or_default()
+            )],
         )),
         RequestStatus::Expired => Some(message(
             410,
             "This link has expired",
             "warn",
-            &format!("Request {} expired at {} without a decision. Nothing was promoted.", request.id, clock(request.expires_at)),
+            &format!(
+                "Request {} expired at {} without a decision. Nothing was promoted.",
+                request.id,
+                clock(request.expires_at)
+            ),
             &["If the primary is still lost, mirrorgate sends a new request with a new link.".into()],
         )),
         _ => Some(message(
             410,
             "Already decided",
             "info",
-            &format!("Request {} for {} is {}.", request.id, state.mirror, status_words(request)),
+            &format!(
+                "Request {} for {} is {}.",
+                request.id,
+                state.mirror,
+                status_words(request)
+            ),
             &[last.map(|l| format!("Last decision: {l}.")).unwrap_or_default()],
         )),
     }
@@ -208,11 +248,23 @@ fn facts(mirror: &Mirror, state: &MirrorState, request: &PromotionRequest, now: 
         clock(request.lost_since),
         duration_words((now - request.lost_since).num_seconds())
     );
-    let observers = request.observers.iter().map(|o| o.as_str()).collect::<Vec<_>>().join(", ");
-    let back = view.claims().into_iter().find(|c| mirror.is_failover(c.member)).map(|c| c.member.to_string());
+    let observers = request
+        .observers
+        .iter()
+        .map(|o| o.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let back = view
+        .claims()
+        .into_iter()
+        .find(|c| mirror.is_failover(c.member))
+        .map(|c| c.member.to_string());
     let now_line = match back {
         Some(m) => format!("{m} answers as primary again: approving will be refused"),
-        None => format!("still no primary in {} (mirror phase: {})", mirror.primary_region, state.phase),
+        None => format!(
+            "still no primary in {} (mirror phase: {})",
+            mirror.primary_region, state.phase
+        ),
     };
     let member = mirror.member(&request.candidate);
     let candidate = match member {
@@ -225,7 +277,11 @@ fn facts(mirror: &Mirror, state: &MirrorState, request: &PromotionRequest, now: 
         ),
         None => request.candidate.clone(),
     };
-    let latency = state.members.get(&request.candidate).and_then(|m| m.journal_latency).or(request.candidate_latency);
+    let latency = state
+        .members
+        .get(&request.candidate)
+        .and_then(|m| m.journal_latency)
+        .or(request.candidate_latency);
     let max = mirror.policy.max_journal_latency_secs;
     let (loss_headline, loss_detail, over_policy) = match latency {
         Some(l) => (
@@ -262,18 +318,25 @@ fn facts(mirror: &Mirror, state: &MirrorState, request: &PromotionRequest, now: 
             "Run the SSM document {doc} on {} ({}){}",
             m.instance_id.as_deref().unwrap_or("its instance"),
             m.name,
-            if params.is_empty() { String::new() } else { format!(" with {params}") }
+            if params.is_empty() {
+                String::new()
+            } else {
+                format!(" with {params}")
+            }
         ));
     }
     if let Some(bus) = &mirror.promotion.event_bus {
-        actions.push(format!("Publish PromotionApproved and PromotionExecuted on the EventBridge bus {bus} for your own automation"));
+        actions.push(format!(
+            "Publish PromotionApproved and PromotionExecuted on the EventBridge bus {bus} for your own automation"
+        ));
     }
     actions.push(format!(
         "Wait up to {} for {} to report primary, and alert you on success or failure",
         duration_words(i64::try_from(mirror.policy.promotion_timeout_secs).unwrap_or(i64::MAX)),
         request.candidate
     ));
-    actions.push("Traffic follows through Route 53 failover once the new primary's mirror_status.cxw answers 200".into());
+    actions
+        .push("Traffic follows through Route 53 failover once the new primary's mirror_status.cxw answers 200".into());
     let expiry = format!(
         "This link works once and expires at {} (in {}).",
         clock(request.expires_at),
@@ -285,10 +348,25 @@ fn facts(mirror: &Mirror, state: &MirrorState, request: &PromotionRequest, now: 
         format!(
             "{} of {required} approvals so far{}",
             so_far.len(),
-            if so_far.is_empty() { String::new() } else { format!(": {}", so_far.join(", ")) }
+            if so_far.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", so_far.join(", "))
+            }
         )
     });
-    Facts { lost, observers, now_line, candidate, loss_headline, loss_detail, over_policy, actions, expiry, approvals }
+    Facts {
+        lost,
+        observers,
+        now_line,
+        candidate,
+        loss_headline,
+        loss_detail,
+        over_policy,
+        actions,
+        expiry,
+        approvals,
+    }
 }
 
 fn decision_page(
@@ -301,18 +379,34 @@ fn decision_page(
 ) -> String {
     let f = facts(mirror, state, request, now);
     let mut body = String::new();
-    body.push_str("<div class=\"banner crit\" role=\"alert\">Disaster-recovery promotion: your decision is needed</div>");
+    body.push_str(
+        "<div class=\"banner crit\" role=\"alert\">Disaster-recovery promotion: your decision is needed</div>",
+    );
     body.push_str(&format!(
         "<h1>Promote {} to primary of {}?</h1>",
         escape(&request.candidate),
         escape(&mirror.name)
     ));
     if let Some(error) = error {
-        body.push_str(&format!("<p class=\"error\" role=\"alert\" id=\"error\">{}</p>", escape(error)));
+        body.push_str(&format!(
+            "<p class=\"error\" role=\"alert\" id=\"error\">{}</p>",
+            escape(error)
+        ));
     }
     body.push_str("<dl>");
     let rows = [
-        ("Mirror", format!("{}{}", mirror.name, mirror.description.as_ref().map(|d| format!(" ({d})")).unwrap_or_default())),
+        (
+            "Mirror",
+            format!(
+                "{}{}",
+                mirror.name,
+                mirror
+                    .description
+                    .as_ref()
+                    .map(|d| format!(" ({d})"))
+                    .unwrap_or_default()
+            ),
+        ),
         ("What failed", f.lost.clone()),
         ("Agreed by", f.observers.clone()),
         ("Now", f.now_line.clone()),
@@ -373,7 +467,10 @@ fn decision_page(
 /// One line of what the page showed, for the audit record.
 fn shown(mirror: &Mirror, state: &MirrorState, request: &PromotionRequest, now: DateTime<Utc>) -> String {
     let f = facts(mirror, state, request, now);
-    format!("failed: {}; now: {}; candidate: {}; loss: {}", f.lost, f.now_line, f.candidate, f.loss_headline)
+    format!(
+        "failed: {}; now: {}; candidate: {}; loss: {}",
+        f.lost, f.now_line, f.candidate, f.loss_headline
+    )
 }
 
 async fn decide<S: Store, N: Notifier, A: PromotionActions>(
@@ -387,17 +484,36 @@ async fn decide<S: Store, N: Notifier, A: PromotionActions>(
 ) -> HttpResponse {
     let content_type = req.content_type.as_deref().unwrap_or_default().to_ascii_lowercase();
     if !content_type.starts_with("application/x-www-form-urlencoded") {
-        return message(415, "Use the form", "warn", "Decisions are taken only from the form on this page.", &["Nothing was decided.".into()]);
+        return message(
+            415,
+            "Use the form",
+            "warn",
+            "Decisions are taken only from the form on this page.",
+            &["Nothing was decided.".into()],
+        );
     }
     if req.body.len() > MAX_FORM_BYTES {
-        return message(413, "Too much data", "warn", "The form sent far more than its four fields.", &["Nothing was decided.".into()]);
+        return message(
+            413,
+            "Too much data",
+            "warn",
+            "The form sent far more than its four fields.",
+            &["Nothing was decided.".into()],
+        );
     }
     let form = Form::parse(&req.body);
     let action = match form.decision.as_str() {
         "approve" => DecisionAction::Approve,
         "reject" => DecisionAction::Reject,
         _ => {
-            let page = decision_page(mirror, state, request, now, &form, Some("Press Approve or Reject. Nothing was decided."));
+            let page = decision_page(
+                mirror,
+                state,
+                request,
+                now,
+                &form,
+                Some("Press Approve or Reject. Nothing was decided."),
+            );
             return HttpResponse::page(400, page);
         }
     };
@@ -406,7 +522,10 @@ async fn decide<S: Store, N: Notifier, A: PromotionActions>(
         return HttpResponse::page(422, page);
     }
     if !form.confirm.eq_ignore_ascii_case(&mirror.name) {
-        let msg = format!("The confirmation does not match: type {} exactly. Nothing was decided.", mirror.name);
+        let msg = format!(
+            "The confirmation does not match: type {} exactly. Nothing was decided.",
+            mirror.name
+        );
         return HttpResponse::page(422, decision_page(mirror, state, request, now, &form, Some(&msg)));
     }
     let decision = Decision {
@@ -414,12 +533,19 @@ async fn decide<S: Store, N: Notifier, A: PromotionActions>(
         action,
         by: form.approver.clone(),
         accept_loss: form.accept_loss,
-        authority: Authority::Link { token_hash: hash.to_string() },
+        authority: Authority::Link {
+            token_hash: hash.to_string(),
+        },
         source_ip: req.source_ip.clone(),
         user_agent: req.user_agent.as_ref().map(|u| u.chars().take(300).collect()),
         shown: Some(shown(mirror, state, request, now)),
     };
-    let signal = Signal { mirror: mirror.name.clone(), id: None, at: now, kind: SignalKind::Decision(decision) };
+    let signal = Signal {
+        mirror: mirror.name.clone(),
+        id: None,
+        at: now,
+        kind: SignalKind::Decision(decision),
+    };
     let outcome = match engine.handle(signal, now).await {
         Ok(outcome) => outcome,
         Err(e) => {
@@ -482,7 +608,10 @@ async fn refused_page<S: Store, N: Notifier, A: PromotionActions>(
     now: DateTime<Utc>,
 ) -> HttpResponse {
     // Refusals that leave the request open show the form again, with the reason.
-    if matches!(refusal, Refusal::LatencyOverPolicy { .. } | Refusal::SameApprover { .. } | Refusal::NoName) {
+    if matches!(
+        refusal,
+        Refusal::LatencyOverPolicy { .. } | Refusal::SameApprover { .. } | Refusal::NoName
+    ) {
         if let Ok(state) = engine.state(&mirror.name, now).await {
             if let Some(current) = state.request(&request.id) {
                 let msg = format!("{} Nothing was decided.", refusal.message());
@@ -490,5 +619,11 @@ async fn refused_page<S: Store, N: Notifier, A: PromotionActions>(
             }
         }
     }
-    message(409, "Approval refused", "warn", &refusal.message(), &["Nothing was promoted.".into()])
+    message(
+        409,
+        "Approval refused",
+        "warn",
+        &refusal.message(),
+        &["Nothing was promoted.".into()],
+    )
 }

@@ -45,7 +45,11 @@ pub fn security_headers() -> Vec<(&'static str, String)> {
 
 impl HttpResponse {
     pub fn page(status: u16, body: String) -> HttpResponse {
-        HttpResponse { status, headers: security_headers(), body }
+        HttpResponse {
+            status,
+            headers: security_headers(),
+            body,
+        }
     }
 
     pub fn with_header(mut self, name: &'static str, value: &str) -> HttpResponse {

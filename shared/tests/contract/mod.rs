@@ -8,7 +8,9 @@ use shared::domain::{MirrorState, Phase};
 use shared::ports::{SaveError, Store};
 
 pub fn at(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).expect("test time")
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .expect("test time")
 }
 
 /// A state as the engine would write it: version `expected + 1`.
@@ -42,7 +44,11 @@ pub async fn creating_twice_conflicts_with_the_current_state(store: &impl Store,
     store.save(&first, 0).await.expect("first write");
     let current = conflict_current(store.save(&state(mirror, 1, Phase::Degraded), 0).await);
     assert_eq!(current, Some(first.clone()));
-    assert_eq!(store.load(mirror).await.expect("load"), Some(first), "the loser changed nothing");
+    assert_eq!(
+        store.load(mirror).await.expect("load"),
+        Some(first),
+        "the loser changed nothing"
+    );
 }
 
 /// A write with a stale expected version loses; the winner's state is returned.
@@ -76,14 +82,24 @@ pub async fn mirrors_are_independent_and_listed(store: &impl Store, a: &str, b: 
     store.save(&state(a, 1, Phase::Normal), 0).await.expect("a");
     store.save(&state(b, 1, Phase::DrActive), 0).await.expect("b");
     store.save(&state(a, 2, Phase::Degraded), 1).await.expect("a2");
-    assert_eq!(store.load(b).await.expect("load").map(|s| s.phase), Some(Phase::DrActive));
+    assert_eq!(
+        store.load(b).await.expect("load").map(|s| s.phase),
+        Some(Phase::DrActive)
+    );
     let names = store.mirrors().await.expect("list");
-    assert!(names.contains(&a.to_string()) && names.contains(&b.to_string()), "{names:?}");
+    assert!(
+        names.contains(&a.to_string()) && names.contains(&b.to_string()),
+        "{names:?}"
+    );
 }
 
 /// Of many writers racing from the same version (on separate tasks of a
 /// multi-thread runtime), exactly one wins; every loser learns the winner's state.
-pub async fn racing_writers_have_exactly_one_winner<S: Store + 'static>(store: std::sync::Arc<S>, mirror: &str, writers: u64) {
+pub async fn racing_writers_have_exactly_one_winner<S: Store + 'static>(
+    store: std::sync::Arc<S>,
+    mirror: &str,
+    writers: u64,
+) {
     store.save(&state(mirror, 1, Phase::Normal), 0).await.expect("v1");
     let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(writers as usize));
     let mut tasks = Vec::new();
@@ -109,7 +125,11 @@ pub async fn racing_writers_have_exactly_one_winner<S: Store + 'static>(store: s
         match r {
             Ok(()) => {}
             Err(SaveError::Conflict { current }) => {
-                assert_eq!(current.map(|b| b.epoch), Some(stored.epoch), "every loser learns the winner's state")
+                assert_eq!(
+                    current.map(|b| b.epoch),
+                    Some(stored.epoch),
+                    "every loser learns the winner's state"
+                )
             }
             Err(e) => panic!("a loser must see a conflict, not {e}"),
         }
