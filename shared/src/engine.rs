@@ -143,6 +143,14 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
         &self.store
     }
 
+    pub fn notifier(&self) -> &N {
+        &self.notifier
+    }
+
+    pub fn actions(&self) -> &A {
+        &self.actions
+    }
+
     pub fn public_url(&self) -> &str {
         &self.public_url
     }
