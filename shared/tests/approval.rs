@@ -17,7 +17,9 @@ use shared::web::{approval, HttpRequest, HttpResponse};
 type TestEngine<S> = Engine<S, MemoryNotifier, RecordingActions>;
 
 fn t0() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-11-25T03:00:00Z").map(|t| t.with_timezone(&Utc)).expect("time")
+    DateTime::parse_from_rfc3339("2026-11-25T03:00:00Z")
+        .map(|t| t.with_timezone(&Utc))
+        .expect("time")
 }
 
 fn topology(approvers: usize) -> Arc<Topology> {
@@ -28,27 +30,53 @@ fn topology(approvers: usize) -> Arc<Topology> {
 }
 
 fn engine_on<S: Store>(store: S, approvers: usize) -> TestEngine<S> {
-    Engine::new(topology(approvers), store, MemoryNotifier::default(), RecordingActions::new(None), "https://approve.example")
-        .with_tokens(Box::new(OsTokens))
+    Engine::new(
+        topology(approvers),
+        store,
+        MemoryNotifier::default(),
+        RecordingActions::new(None),
+        "https://approve.example",
+    )
+    .with_tokens(Box::new(OsTokens))
 }
 
 fn signal(at: DateTime<Utc>, kind: SignalKind) -> Signal {
-    Signal { mirror: "HSPROD".into(), id: None, at, kind }
+    Signal {
+        mirror: "HSPROD".into(),
+        id: None,
+        at,
+        kind,
+    }
 }
 
 fn observation(member: &str, observer: Observer, healthy: bool) -> SignalKind {
-    SignalKind::Observation { member: member.into(), observer, healthy, source: "test".into() }
+    SignalKind::Observation {
+        member: member.into(),
+        observer,
+        healthy,
+        source: "test".into(),
+    }
 }
 
 fn status(member: &str, status: MemberStatus) -> SignalKind {
-    SignalKind::Status { member: member.into(), status, heartbeat: true, journal_latency: None }
+    SignalKind::Status {
+        member: member.into(),
+        status,
+        heartbeat: true,
+        journal_latency: None,
+    }
 }
 
 /// GIVEN the reference mirror WHEN its primary region is lost and confirmed
 /// THEN a request is open; returns its link.
 async fn open_request<S: Store>(engine: &TestEngine<S>) -> String {
     let t = t0();
-    let latency = |secs: f64| shared::domain::JournalLatency { seconds: secs, bytes: None, files: None, measured_at: t };
+    let latency = |secs: f64| shared::domain::JournalLatency {
+        seconds: secs,
+        bytes: None,
+        files: None,
+        measured_at: t,
+    };
     let setup = vec![
         observation("HSPROD-A", Observer::Route53, true),
         status("HSPROD-A", MemberStatus::Primary),
@@ -63,12 +91,21 @@ async fn open_request<S: Store>(engine: &TestEngine<S>) -> String {
         engine.handle(signal(t, kind), t).await.expect("setup");
     }
     let lost = t + Duration::seconds(60);
-    engine.handle(signal(lost, observation("HSPROD-A", Observer::Route53, false)), lost).await.expect("route53");
-    engine.handle(signal(lost, observation("HSPROD-A", Observer::Instance, false)), lost).await.expect("instance");
+    engine
+        .handle(signal(lost, observation("HSPROD-A", Observer::Route53, false)), lost)
+        .await
+        .expect("route53");
+    engine
+        .handle(signal(lost, observation("HSPROD-A", Observer::Instance, false)), lost)
+        .await
+        .expect("instance");
     let confirmed = lost + Duration::seconds(180);
     // Keep DR1 heard from, so it stays a healthy candidate.
     let mut outcomes = vec![engine
-        .handle(signal(confirmed, status("HSPROD-DR1", MemberStatus::Connected)), confirmed)
+        .handle(
+            signal(confirmed, status("HSPROD-DR1", MemberStatus::Connected)),
+            confirmed,
+        )
         .await
         .expect("dr1")];
     outcomes.extend(engine.tick(confirmed).await.expect("tick"));
@@ -87,7 +124,11 @@ fn path_of(link: &str) -> String {
 }
 
 fn get(path: &str) -> HttpRequest {
-    HttpRequest { method: "GET".into(), path: path.into(), ..HttpRequest::default() }
+    HttpRequest {
+        method: "GET".into(),
+        path: path.into(),
+        ..HttpRequest::default()
+    }
 }
 
 fn post(path: &str, form: &str) -> HttpRequest {
@@ -112,7 +153,13 @@ async fn phase<S: Store>(engine: &TestEngine<S>) -> Phase {
 fn assert_page(r: &HttpResponse, status: u16, needle: &str) {
     assert_eq!(r.status, status, "{}", r.body);
     assert!(r.body.contains(needle), "expected {needle:?} in:\n{}", r.body);
-    let header = |n: &str| r.headers.iter().find(|(k, _)| *k == n).map(|(_, v)| v.clone()).unwrap_or_default();
+    let header = |n: &str| {
+        r.headers
+            .iter()
+            .find(|(k, _)| *k == n)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
     assert_eq!(header("cache-control"), "no-store");
     assert!(header("content-security-policy").contains("frame-ancestors 'none'"));
     assert_eq!(header("referrer-policy"), "no-referrer");
@@ -126,7 +173,11 @@ async fn get_shows_the_request_and_decides_nothing() {
     for _ in 0..3 {
         let r = approval::handle(&engine, &get(&path_of(&link)), now_after_request()).await;
         assert_page(&r, 200, "Promote HSPROD-DR1 to primary of HSPROD?");
-        assert!(r.body.contains("About 3 s of the most recent transactions may be lost"), "{}", r.body);
+        assert!(
+            r.body.contains("About 3 s of the most recent transactions may be lost"),
+            "{}",
+            r.body
+        );
         assert!(r.body.contains("HSPROD-A"), "what failed");
         assert!(r.body.contains("route53, instance"), "the observers that agreed");
         assert!(r.body.contains("expires at 03:34 UTC"), "{}", r.body);
@@ -139,7 +190,15 @@ async fn get_shows_the_request_and_decides_nothing() {
 async fn approve_with_name_and_confirmation_promotes_once_and_audits() {
     let engine = engine_on(MemoryStore::default(), 1);
     let link = open_request(&engine).await;
-    let r = approval::handle(&engine, &post(&path_of(&link), "approver=Dana+Whitfield&confirm=HSPROD&decision=approve"), now_after_request()).await;
+    let r = approval::handle(
+        &engine,
+        &post(
+            &path_of(&link),
+            "approver=Dana+Whitfield&confirm=HSPROD&decision=approve",
+        ),
+        now_after_request(),
+    )
+    .await;
     assert_page(&r, 200, "Promotion approved");
     assert_eq!(phase(&engine).await, Phase::Promoting);
     let state = engine.state("HSPROD", t0()).await.expect("state");
@@ -149,9 +208,20 @@ async fn approve_with_name_and_confirmation_promotes_once_and_audits() {
     assert_eq!(audit.by, "Dana Whitfield");
     assert_eq!(audit.source_ip.as_deref(), Some("198.51.100.7"));
     assert_eq!(audit.user_agent.as_deref(), Some("Mozilla/5.0 (test)"));
-    assert!(audit.shown.as_deref().is_some_and(|s| s.contains("HSPROD-DR1") && s.contains("3 s")), "{audit:?}");
+    assert!(
+        audit
+            .shown
+            .as_deref()
+            .is_some_and(|s| s.contains("HSPROD-DR1") && s.contains("3 s")),
+        "{audit:?}"
+    );
     // The link is now used: a second submit and a reload both say so, and nothing runs again.
-    let again = approval::handle(&engine, &post(&path_of(&link), "approver=Eve&confirm=HSPROD&decision=approve"), now_after_request()).await;
+    let again = approval::handle(
+        &engine,
+        &post(&path_of(&link), "approver=Eve&confirm=HSPROD&decision=approve"),
+        now_after_request(),
+    )
+    .await;
     assert_page(&again, 410, "already used");
     let reload = approval::handle(&engine, &get(&path_of(&link)), now_after_request()).await;
     assert_page(&reload, 410, "already used");
@@ -161,15 +231,35 @@ async fn approve_with_name_and_confirmation_promotes_once_and_audits() {
 async fn wrong_confirmation_or_missing_name_decides_nothing() {
     let engine = engine_on(MemoryStore::default(), 1);
     let link = open_request(&engine).await;
-    let wrong = approval::handle(&engine, &post(&path_of(&link), "approver=Dana&confirm=HSPRD&decision=approve"), now_after_request()).await;
+    let wrong = approval::handle(
+        &engine,
+        &post(&path_of(&link), "approver=Dana&confirm=HSPRD&decision=approve"),
+        now_after_request(),
+    )
+    .await;
     assert_page(&wrong, 422, "does not match");
-    let nameless = approval::handle(&engine, &post(&path_of(&link), "approver=&confirm=HSPROD&decision=approve"), now_after_request()).await;
+    let nameless = approval::handle(
+        &engine,
+        &post(&path_of(&link), "approver=&confirm=HSPROD&decision=approve"),
+        now_after_request(),
+    )
+    .await;
     assert_page(&nameless, 422, "Type your name");
-    let no_button = approval::handle(&engine, &post(&path_of(&link), "approver=Dana&confirm=HSPROD"), now_after_request()).await;
+    let no_button = approval::handle(
+        &engine,
+        &post(&path_of(&link), "approver=Dana&confirm=HSPROD"),
+        now_after_request(),
+    )
+    .await;
     assert_page(&no_button, 400, "Press Approve or Reject");
     assert_eq!(phase(&engine).await, Phase::PromotionPending);
     // The link still works afterwards.
-    let ok = approval::handle(&engine, &post(&path_of(&link), "approver=Dana&confirm=hsprod&decision=reject"), now_after_request()).await;
+    let ok = approval::handle(
+        &engine,
+        &post(&path_of(&link), "approver=Dana&confirm=hsprod&decision=reject"),
+        now_after_request(),
+    )
+    .await;
     assert_page(&ok, 200, "Promotion rejected");
     assert_eq!(phase(&engine).await, Phase::PrimaryLost);
 }
@@ -180,26 +270,56 @@ async fn bad_links_each_get_a_clear_page() {
     let link = open_request(&engine).await;
     let path = path_of(&link);
     let truncated = &path[..path.len() - 3];
-    assert_page(&approval::handle(&engine, &get(truncated), now_after_request()).await, 400, "altered");
+    assert_page(
+        &approval::handle(&engine, &get(truncated), now_after_request()).await,
+        400,
+        "altered",
+    );
     let bad_chars = format!("{}%", &path[..path.len() - 1]);
-    assert_page(&approval::handle(&engine, &get(&bad_chars), now_after_request()).await, 400, "altered");
+    assert_page(
+        &approval::handle(&engine, &get(&bad_chars), now_after_request()).await,
+        400,
+        "altered",
+    );
     let mut altered = path.clone().into_bytes();
     let last = altered.len() - 1;
     altered[last] = if altered[last] == b'A' { b'B' } else { b'A' };
     let altered = String::from_utf8(altered).expect("ascii");
-    assert_page(&approval::handle(&engine, &get(&altered), now_after_request()).await, 404, "does not know this link");
+    assert_page(
+        &approval::handle(&engine, &get(&altered), now_after_request()).await,
+        404,
+        "does not know this link",
+    );
     let expired = now_after_request() + Duration::seconds(3600);
     assert_page(&approval::handle(&engine, &get(&path), expired).await, 410, "expired");
-    let r = approval::handle(&engine, &post(&path, "approver=Dana&confirm=HSPROD&decision=approve"), expired).await;
+    let r = approval::handle(
+        &engine,
+        &post(&path, "approver=Dana&confirm=HSPROD&decision=approve"),
+        expired,
+    )
+    .await;
     assert_page(&r, 410, "expired");
-    let put = HttpRequest { method: "PUT".into(), ..get(&path) };
+    let put = HttpRequest {
+        method: "PUT".into(),
+        ..get(&path)
+    };
     let r = approval::handle(&engine, &put, now_after_request()).await;
     assert_eq!(r.status, 405);
-    let json = HttpRequest { content_type: Some("application/json".into()), ..post(&path, "{}") };
+    let json = HttpRequest {
+        content_type: Some("application/json".into()),
+        ..post(&path, "{}")
+    };
     assert_eq!(approval::handle(&engine, &json, now_after_request()).await.status, 415);
-    let huge = post(&path, &format!("approver={}&confirm=HSPROD&decision=approve", "x".repeat(20_000)));
+    let huge = post(
+        &path,
+        &format!("approver={}&confirm=HSPROD&decision=approve", "x".repeat(20_000)),
+    );
     assert_eq!(approval::handle(&engine, &huge, now_after_request()).await.status, 413);
-    assert_eq!(phase(&engine).await, Phase::PromotionPending, "none of these decided anything");
+    assert_eq!(
+        phase(&engine).await,
+        Phase::PromotionPending,
+        "none of these decided anything"
+    );
 }
 
 #[tokio::test]
@@ -207,10 +327,18 @@ async fn a_superseded_request_says_the_primary_came_back() {
     let engine = engine_on(MemoryStore::default(), 1);
     let link = open_request(&engine).await;
     let back = now_after_request();
-    engine.handle(signal(back, observation("HSPROD-A", Observer::Route53, true)), back).await.expect("back");
+    engine
+        .handle(signal(back, observation("HSPROD-A", Observer::Route53, true)), back)
+        .await
+        .expect("back");
     let r = approval::handle(&engine, &get(&path_of(&link)), back).await;
     assert_page(&r, 410, "The primary came back before a decision");
-    let r = approval::handle(&engine, &post(&path_of(&link), "approver=Dana&confirm=HSPROD&decision=approve"), back).await;
+    let r = approval::handle(
+        &engine,
+        &post(&path_of(&link), "approver=Dana&confirm=HSPROD&decision=approve"),
+        back,
+    )
+    .await;
     assert_page(&r, 410, "Nothing will be promoted");
 }
 
@@ -219,18 +347,44 @@ async fn latency_over_policy_needs_the_explicit_acceptance() {
     let engine = engine_on(MemoryStore::default(), 1);
     let link = open_request(&engine).await;
     let at = now_after_request();
-    let late = shared::domain::JournalLatency { seconds: 95.0, bytes: Some(12_000_000), files: None, measured_at: at };
+    let late = shared::domain::JournalLatency {
+        seconds: 95.0,
+        bytes: Some(12_000_000),
+        files: None,
+        measured_at: at,
+    };
     engine
-        .handle(signal(at, SignalKind::JournalLatency { member: "HSPROD-DR1".into(), latency: late }), at)
+        .handle(
+            signal(
+                at,
+                SignalKind::JournalLatency {
+                    member: "HSPROD-DR1".into(),
+                    latency: late,
+                },
+            ),
+            at,
+        )
         .await
         .expect("latency");
     let page = approval::handle(&engine, &get(&path_of(&link)), at).await;
     assert_page(&page, 200, "I accept the data loss");
-    let refused = approval::handle(&engine, &post(&path_of(&link), "approver=Dana&confirm=HSPROD&decision=approve"), at).await;
+    let refused = approval::handle(
+        &engine,
+        &post(&path_of(&link), "approver=Dana&confirm=HSPROD&decision=approve"),
+        at,
+    )
+    .await;
     assert_page(&refused, 409, "over the policy");
     assert_eq!(phase(&engine).await, Phase::PromotionPending);
-    let accepted =
-        approval::handle(&engine, &post(&path_of(&link), "approver=Dana&confirm=HSPROD&decision=approve&accept_loss=yes"), at).await;
+    let accepted = approval::handle(
+        &engine,
+        &post(
+            &path_of(&link),
+            "approver=Dana&confirm=HSPROD&decision=approve&accept_loss=yes",
+        ),
+        at,
+    )
+    .await;
     assert_page(&accepted, 200, "Promotion approved");
 }
 
@@ -239,7 +393,12 @@ async fn two_approvers_are_needed_when_the_policy_says_so() {
     let engine = engine_on(MemoryStore::default(), 2);
     let link = open_request(&engine).await;
     let at = now_after_request();
-    let first = approval::handle(&engine, &post(&path_of(&link), "approver=Dana&confirm=HSPROD&decision=approve"), at).await;
+    let first = approval::handle(
+        &engine,
+        &post(&path_of(&link), "approver=Dana&confirm=HSPROD&decision=approve"),
+        at,
+    )
+    .await;
     assert_page(&first, 200, "1 of 2");
     assert_eq!(phase(&engine).await, Phase::PromotionPending);
     let second_link = engine
@@ -260,7 +419,14 @@ async fn a_hundred_racing_approvals_execute_one_promotion() {
     let engine = Arc::new(engine_on(FileStore::open(dir.path()).expect("store"), 1));
     let link = open_request(&engine).await;
     let at = now_after_request();
-    let request_id = engine.state("HSPROD", at).await.expect("state").latest_request().expect("request").id.clone();
+    let request_id = engine
+        .state("HSPROD", at)
+        .await
+        .expect("state")
+        .latest_request()
+        .expect("request")
+        .id
+        .clone();
     let barrier = Arc::new(tokio::sync::Barrier::new(100));
     let mut tasks = Vec::new();
     for i in 0..100 {
@@ -271,7 +437,12 @@ async fn a_hundred_racing_approvals_execute_one_promotion() {
         tasks.push(tokio::spawn(async move {
             barrier.wait().await;
             if i % 2 == 0 {
-                let r = approval::handle(&*engine, &post(&path, &format!("approver=Op{i}&confirm=HSPROD&decision=approve")), at).await;
+                let r = approval::handle(
+                    &*engine,
+                    &post(&path, &format!("approver=Op{i}&confirm=HSPROD&decision=approve")),
+                    at,
+                )
+                .await;
                 r.status
             } else {
                 let decision = shared::domain::Decision {
@@ -284,7 +455,10 @@ async fn a_hundred_racing_approvals_execute_one_promotion() {
                     user_agent: None,
                     shown: None,
                 };
-                engine.handle(signal(at, SignalKind::Decision(decision)), at).await.expect("handled");
+                engine
+                    .handle(signal(at, SignalKind::Decision(decision)), at)
+                    .await
+                    .expect("handled");
                 0
             }
         }));
@@ -334,11 +508,29 @@ async fn the_token_never_appears_in_the_logs() {
     let path = path_of(&link);
     let at = now_after_request();
     approval::handle(&engine, &get(&path), at).await;
-    approval::handle(&engine, &post(&path, "approver=Dana&confirm=WRONG&decision=approve"), at).await;
-    approval::handle(&engine, &post(&path, "approver=Dana&confirm=HSPROD&decision=approve"), at).await;
-    approval::handle(&engine, &post(&path, "approver=Dana&confirm=HSPROD&decision=approve"), at).await;
+    approval::handle(
+        &engine,
+        &post(&path, "approver=Dana&confirm=WRONG&decision=approve"),
+        at,
+    )
+    .await;
+    approval::handle(
+        &engine,
+        &post(&path, "approver=Dana&confirm=HSPROD&decision=approve"),
+        at,
+    )
+    .await;
+    approval::handle(
+        &engine,
+        &post(&path, "approver=Dana&confirm=HSPROD&decision=approve"),
+        at,
+    )
+    .await;
     let logs = String::from_utf8(captured.0.lock().expect("logs").clone()).expect("utf-8");
-    assert!(logs.contains("approval page decision"), "the decision was logged: {logs}");
+    assert!(
+        logs.contains("approval page decision"),
+        "the decision was logged: {logs}"
+    );
     assert!(!logs.contains(&token), "the token leaked into the logs");
     let hash = shared::token::hash_token(&token);
     assert!(!logs.contains(&hash), "not even its hash is logged");

@@ -198,6 +198,14 @@ pub fn decide(state: &MirrorState, mirror: &Mirror, signal: &Signal, ctx: &mut C
         SignalKind::PromotionStarted { request } => d.promotion_started(request),
         SignalKind::PromotionOutcome { request, ok, detail } => d.promotion_outcome(request, *ok, detail),
     };
+    if let Verdict::Ignored { .. } = verdict {
+        // A signal about nothing this mirror has changes no state, not even the duplicate window.
+        return Decided {
+            state: state.clone(),
+            effects: Vec::new(),
+            verdict,
+        };
+    }
     d.settle();
     Decided {
         state: d.s,

@@ -6,6 +6,9 @@ pub mod signal;
 pub mod state;
 pub mod view;
 
+#[cfg(test)]
+mod tests;
+
 pub use alert::{Alert, AlertKind, Severity};
 pub use decide::{decide, Context, Decided, DecisionVerdict, Effect, Refusal, Verdict};
 pub use signal::*;

@@ -1,0 +1,254 @@
+//! `mirrorgate serve` as a process, over HTTP: events in, status out, bad input
+//! refused with clear 4xx answers, and a request raised by `replay --data` decided
+//! through `serve --data` on the same store.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_mirrorgate");
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(data: &Path) -> Server {
+    let port = free_port();
+    let child = Command::new(BIN)
+        .current_dir(root())
+        .args(["serve", "--data"])
+        .arg(data)
+        .args([
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--json",
+            "--tick-secs",
+            "3600",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("mirrorgate serve starts");
+    let server = Server { child, port };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "serve did not start listening");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    server
+}
+
+struct Answer {
+    status: u16,
+    head: String,
+    body: String,
+}
+
+fn http(port: u16, method: &str, path: &str, content_type: Option<&str>, body: &[u8]) -> Answer {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(20))).expect("timeout");
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    if let Some(ct) = content_type {
+        request.push_str(&format!("Content-Type: {ct}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).expect("send head");
+    // A server may answer (413) before reading a large body; ignore a reset while sending.
+    let _ = stream.write_all(body);
+    let mut raw = Vec::new();
+    let _ = stream.read_to_end(&mut raw);
+    let text = String::from_utf8_lossy(&raw).to_string();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    Answer {
+        status,
+        head: head.to_ascii_lowercase(),
+        body: body.to_string(),
+    }
+}
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(root().join("tests/fixtures/events").join(name)).expect("fixture")
+}
+
+fn status_json(port: u16) -> serde_json::Value {
+    let a = http(port, "GET", "/status.json", None, b"");
+    assert_eq!(a.status, 200, "{}", a.body);
+    serde_json::from_str(
+        a.body
+            .trim_start_matches(|c: char| c.is_ascii_hexdigit() || c == '\r' || c == '\n'),
+    )
+    .or_else(|_| serde_json::from_str(&dechunk(&a.body)))
+    .expect("status JSON")
+}
+
+/// Joins an HTTP/1.1 chunked body.
+fn dechunk(body: &str) -> String {
+    let mut out = String::new();
+    let mut rest = body;
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
+            return body.to_string();
+        };
+        if n == 0 {
+            break;
+        }
+        out.push_str(&after[..n.min(after.len())]);
+        rest = after.get(n + 2..).unwrap_or("");
+    }
+    out
+}
+
+#[test]
+fn events_change_the_status_and_bad_input_is_refused_clearly() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let server = serve(data.path());
+    let port = server.port;
+
+    // An AWS payload exactly as delivered.
+    let a = http(
+        port,
+        "POST",
+        "/events",
+        Some("application/json"),
+        &fixture("mirror-status-primary.json"),
+    );
+    assert_eq!(a.status, 200, "{}", a.body);
+    let a = http(
+        port,
+        "POST",
+        "/events",
+        Some("application/json"),
+        &fixture("alarm-route53-hsprod-a.json"),
+    );
+    assert_eq!(a.status, 200, "{}", a.body);
+    let status = status_json(port);
+    let mirror = &status["mirrors"][0];
+    assert_eq!(mirror["mirror"], "HSPROD");
+    let members = mirror["members"].as_array().expect("members");
+    assert!(
+        members.iter().any(|m| m["name"] == "HSPROD-A" && m["route53"] == false),
+        "{mirror}"
+    );
+
+    // The status page a person reads.
+    let page = http(port, "GET", "/", None, b"");
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("HSPROD-DR1") && page.body.contains("journal latency"),
+        "{}",
+        page.body
+    );
+    assert!(page.head.contains("cache-control: no-store"));
+
+    // Bad input: clear 4xx, nothing changed, the payload kept as a dead letter.
+    let bad = http(
+        port,
+        "POST",
+        "/events",
+        Some("application/json"),
+        br#"{"hello": "world"}"#,
+    );
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    assert!(bad.body.contains("\"kind\""), "{}", bad.body);
+    let dead = std::fs::read_to_string(data.path().join("dead-letter.jsonl")).expect("dead letter kept");
+    assert!(dead.contains("hello"), "{dead}");
+    let not_json = http(port, "POST", "/events", Some("application/json"), b"{not json");
+    assert_eq!(not_json.status, 400);
+    let wrong_type = http(port, "POST", "/events", Some("text/plain"), &fixture("schedule.json"));
+    assert_eq!(wrong_type.status, 415, "{}", wrong_type.body);
+    let huge = vec![b' '; 300 * 1024];
+    let too_big = http(port, "POST", "/events", Some("application/json"), &huge);
+    assert_eq!(too_big.status, 413, "{}", too_big.body);
+    let wrong_method = http(port, "GET", "/events", None, b"");
+    assert_eq!(wrong_method.status, 405);
+    let unknown = http(port, "GET", "/nope", None, b"");
+    assert_eq!(unknown.status, 404);
+    assert_eq!(
+        status_json(port)["mirrors"][0],
+        status["mirrors"][0],
+        "refused input changed nothing"
+    );
+}
+
+#[test]
+fn a_request_raised_by_replay_is_decided_through_serve() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let port = free_port();
+    let scenario = root().join("examples/scenarios/region-outage.jsonl");
+    // Replay only up to the request: the lines before the approval.
+    let lines: Vec<String> = std::fs::read_to_string(&scenario)
+        .expect("scenario")
+        .lines()
+        .take_while(|l| !l.contains("\"approve\""))
+        .map(str::to_string)
+        .collect();
+    let partial = data.path().join("pending.jsonl");
+    std::fs::write(&partial, lines.join("\n")).expect("write");
+    let out = Command::new(BIN)
+        .current_dir(root())
+        .args([
+            "replay",
+            "--json",
+            "--public-url",
+            &format!("http://127.0.0.1:{port}"),
+            "--data",
+        ])
+        .arg(data.path())
+        .arg(&partial)
+        .output()
+        .expect("replay runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let link = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find_map(|v| v["link"].as_str().map(str::to_string))
+        .expect("the request alert has a link");
+    let path = link.trim_start_matches(&format!("http://127.0.0.1:{port}")).to_string();
+    assert!(path.starts_with("/a/"), "{link}");
+
+    // The replay's simulated 03:05 is long past for serve's wall clock: the link has
+    // expired, and the page says so (same store, same request).
+    let child = Command::new(BIN)
+        .current_dir(root())
+        .args(["serve", "--data"])
+        .arg(data.path())
+        .args(["--listen", &format!("127.0.0.1:{port}"), "--tick-secs", "3600"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("serve");
+    let server = Server { child, port };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "serve did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let page = http(server.port, "GET", &path, None, b"");
+    assert_eq!(page.status, 410, "{}", page.body);
+    assert!(page.body.contains("expired"), "{}", page.body);
+}

@@ -1,0 +1,1336 @@
+//! The rules of DESIGN.md §3–§4, one test each, driven through `decide` alone:
+//! no I/O, no clock, no randomness. Each test reads GIVEN / WHEN / THEN.
+//!
+//! Times are seconds after 03:00:00 UTC. The mirror is HSPROD from
+//! examples/topology.toml: failover members A and B, DR asyncs DR1 and DR2;
+//! confirmation 180 s, two observers, links valid 1800 s, at most 60 s of
+//! journal latency, reminders every 600 s, cool-down 900 s, one approver,
+//! heartbeats stale after 180 s, promotion timeout 600 s.
+
+use std::cell::RefCell;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+
+use super::alert::{Alert, AlertKind, Severity, MAX_SMS, MAX_SUBJECT};
+use super::decide::{decide, Context, Decided, DecisionVerdict, Effect, Refusal, Verdict};
+use super::signal::{Authority, Decision, DecisionAction, JournalLatency, MemberStatus, Signal, SignalKind};
+use super::state::{MirrorState, Observation, Phase, RequestStatus};
+use crate::token::{hash_token, CountingTokens};
+use crate::topology::{Member, MemberKind, Mirror, Observer, Topology};
+
+// ---- the mirror, the clock, the harness --------------------------------------
+
+const A: &str = "HSPROD-A";
+const B: &str = "HSPROD-B";
+const DR1: &str = "HSPROD-DR1";
+const DR2: &str = "HSPROD-DR2";
+const R1: &str = "HSPROD-R1";
+const R2: &str = "HSPROD-R2";
+/// As long as a real Lambda function URL: links must still fit in an SMS.
+const PUBLIC_URL: &str = "https://7ehzyqdqmjwsbdgkbuq7ya3hkm0fblft.lambda-url.us-west-2.on.aws";
+
+fn hsprod() -> Mirror {
+    let topology = Topology::parse(
+        "examples/topology.toml",
+        include_str!("../../../examples/topology.toml"),
+    )
+    .expect("the example topology is valid");
+    topology.mirror("HSPROD").cloned().expect("HSPROD is defined")
+}
+
+/// HSPROD edited, and validated like a loaded file.
+fn hsprod_with(edit: impl FnOnce(&mut Mirror)) -> Mirror {
+    let mut m = hsprod();
+    edit(&mut m);
+    Topology::new("edited.toml", vec![m.clone()]).expect("the edited topology is valid");
+    m
+}
+
+/// Seconds after 03:00:00 UTC on the night of the outage.
+fn t(secs: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 25, 3, 0, 0)
+        .single()
+        .expect("a valid time")
+        + Duration::seconds(secs)
+}
+
+thread_local! {
+    /// Each test runs on its own thread, so its links are numbered from one and never repeat.
+    static TOKENS: RefCell<CountingTokens> = RefCell::new(CountingTokens::default());
+}
+
+/// One signal, decided at `now`.
+fn decide_at(m: &Mirror, state: &MirrorState, signal: &Signal, now: DateTime<Utc>) -> Decided {
+    TOKENS.with(|tokens| {
+        let tokens = &mut *tokens.borrow_mut();
+        decide(
+            state,
+            m,
+            signal,
+            &mut Context {
+                now,
+                public_url: PUBLIC_URL,
+                tokens,
+            },
+        )
+    })
+}
+
+/// One signal, decided when it happened.
+fn step(m: &Mirror, state: &MirrorState, signal: Signal) -> Decided {
+    decide_at(m, state, &signal, signal.at)
+}
+
+/// Signals in order, as the engine feeds them: the clock never runs backwards
+/// (a signal stamped before the previous one arrives late), and every alert is
+/// delivered, so it leaves the outbox.
+fn run(m: &Mirror, state: MirrorState, signals: impl IntoIterator<Item = Signal>) -> (MirrorState, Vec<Effect>) {
+    fold(m, state, signals, true)
+}
+
+/// The same while SNS cannot be reached: every alert stays in the outbox.
+fn run_undelivered(
+    m: &Mirror,
+    state: MirrorState,
+    signals: impl IntoIterator<Item = Signal>,
+) -> (MirrorState, Vec<Effect>) {
+    fold(m, state, signals, false)
+}
+
+fn fold(
+    m: &Mirror,
+    mut state: MirrorState,
+    signals: impl IntoIterator<Item = Signal>,
+    delivered: bool,
+) -> (MirrorState, Vec<Effect>) {
+    let mut effects = Vec::new();
+    let mut clock: Option<DateTime<Utc>> = None;
+    for signal in signals {
+        let now = clock.map_or(signal.at, |c| c.max(signal.at));
+        clock = Some(now);
+        let decided = decide_at(m, &state, &signal, now);
+        state = decided.state;
+        if delivered {
+            let sent: Vec<&str> = alerts(&decided.effects).iter().map(|a| a.id.as_str()).collect();
+            state.outbox.retain(|e| !sent.contains(&e.alert.id.as_str()));
+        }
+        effects.extend(decided.effects);
+    }
+    (state, effects)
+}
+
+// ---- signals ------------------------------------------------------------------
+
+fn signal(at: i64, kind: SignalKind) -> Signal {
+    Signal {
+        mirror: "HSPROD".into(),
+        id: None,
+        at: t(at),
+        kind,
+    }
+}
+
+fn observed(member: &str, observer: Observer, healthy: bool, source: &str, at: i64) -> Signal {
+    let (member, source) = (member.into(), source.into());
+    signal(
+        at,
+        SignalKind::Observation {
+            member,
+            observer,
+            healthy,
+            source,
+        },
+    )
+}
+
+/// Route 53: healthy means `mirror_status.cxw` answered 200 SUCCESS (primary).
+fn route53(member: &str, healthy: bool, at: i64) -> Signal {
+    let source = if healthy {
+        "200 SUCCESS"
+    } else {
+        "503 FAILED or no answer"
+    };
+    observed(member, Observer::Route53, healthy, source, at)
+}
+
+/// EC2 and the instance alarms: healthy means running with its alarms OK.
+fn instance(member: &str, healthy: bool, at: i64) -> Signal {
+    let source = if healthy { "running, alarms OK" } else { "stopped" };
+    observed(member, Observer::Instance, healthy, source, at)
+}
+
+/// A role change reported by the member (the ^ZMIRROR hooks).
+fn status(member: &str, status: MemberStatus, at: i64) -> Signal {
+    reported(member, status, false, at)
+}
+
+/// The host agent's periodic word.
+fn heartbeat(member: &str, status: MemberStatus, at: i64) -> Signal {
+    reported(member, status, true, at)
+}
+
+fn reported(member: &str, status: MemberStatus, heartbeat: bool, at: i64) -> Signal {
+    let (member, journal_latency) = (member.into(), None);
+    signal(
+        at,
+        SignalKind::Status {
+            member,
+            status,
+            heartbeat,
+            journal_latency,
+        },
+    )
+}
+
+fn latency(member: &str, seconds: f64, at: i64) -> Signal {
+    let latency = JournalLatency {
+        seconds,
+        bytes: None,
+        files: None,
+        measured_at: t(at),
+    };
+    signal(
+        at,
+        SignalKind::JournalLatency {
+            member: member.into(),
+            latency,
+        },
+    )
+}
+
+fn tick(at: i64) -> Signal {
+    signal(at, SignalKind::Tick)
+}
+
+/// The schedule: a tick every minute from `from` to `to`, both included.
+fn ticks(from: i64, to: i64) -> Vec<Signal> {
+    (from..=to).step_by(60).map(tick).collect()
+}
+
+fn decision(request: &str, action: DecisionAction, by: &str, at: i64) -> Signal {
+    signal(
+        at,
+        SignalKind::Decision(Decision {
+            request: request.into(),
+            action,
+            by: by.into(),
+            accept_loss: false,
+            authority: Authority::Operator,
+            source_ip: Some("198.51.100.7".into()),
+            user_agent: Some("Mozilla/5.0 (iPhone) Mobile Safari".into()),
+            shown: Some("data that may be lost: about 5 s".into()),
+        }),
+    )
+}
+
+fn approve(request: &str, by: &str, at: i64) -> Signal {
+    decision(request, DecisionAction::Approve, by, at)
+}
+
+fn reject(request: &str, by: &str, at: i64) -> Signal {
+    decision(request, DecisionAction::Reject, by, at)
+}
+
+/// The same decision with "I accept the data loss" ticked.
+fn accepting_loss(mut s: Signal) -> Signal {
+    if let SignalKind::Decision(d) = &mut s.kind {
+        d.accept_loss = true;
+    }
+    s
+}
+
+/// The same decision posted from the page an approval link opened.
+fn via(link: &str, mut s: Signal) -> Signal {
+    if let SignalKind::Decision(d) = &mut s.kind {
+        d.authority = Authority::Link {
+            token_hash: hash_token(token_of(link)),
+        };
+    }
+    s
+}
+
+fn delivery(id: &str, mut s: Signal) -> Signal {
+    s.id = Some(id.into());
+    s
+}
+
+fn started(request: &str, at: i64) -> Signal {
+    signal(
+        at,
+        SignalKind::PromotionStarted {
+            request: request.into(),
+        },
+    )
+}
+
+fn outcome(request: &str, ok: bool, detail: &str, at: i64) -> Signal {
+    let (request, detail) = (request.into(), detail.into());
+    signal(at, SignalKind::PromotionOutcome { request, ok, detail })
+}
+
+// ---- what came out ------------------------------------------------------------
+
+fn alerts(effects: &[Effect]) -> Vec<&Alert> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Alert(a) => Some(a),
+            _ => None,
+        })
+        .collect()
+}
+
+fn alert_kinds(effects: &[Effect]) -> Vec<AlertKind> {
+    alerts(effects).iter().map(|a| a.kind).collect()
+}
+
+/// The one alert of this kind; fails if there are none or several.
+fn only_alert(effects: &[Effect], kind: AlertKind) -> &Alert {
+    let found: Vec<&Alert> = alerts(effects).into_iter().filter(|a| a.kind == kind).collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "one {kind:?} alert expected in {:?}",
+        alert_kinds(effects)
+    );
+    found[0]
+}
+
+/// (request, candidate) of every promotion request raised.
+fn requested(effects: &[Effect]) -> Vec<(&str, &str)> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::PromotionRequested { request, candidate } => Some((request.as_str(), candidate.as_str())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The requests whose promotion was ordered to execute.
+fn executed(effects: &[Effect]) -> Vec<&str> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::ExecutePromotion { request, .. } => Some(request.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn link(alert: &Alert) -> &str {
+    alert
+        .link
+        .as_deref()
+        .unwrap_or_else(|| panic!("{:?} carries no link", alert.kind))
+}
+
+fn token_of(link: &str) -> &str {
+    link.rsplit('/').next().unwrap_or_default()
+}
+
+fn refusal(decided: &Decided) -> Refusal {
+    match &decided.verdict {
+        Verdict::Decision(DecisionVerdict::Refused { refusal, .. }) => refusal.clone(),
+        other => panic!("a refusal expected, got {other:?}"),
+    }
+}
+
+fn request_status(state: &MirrorState, id: &str) -> RequestStatus {
+    state
+        .request(id)
+        .map(|r| r.status)
+        .unwrap_or_else(|| panic!("no request {id}"))
+}
+
+// ---- the stories the rules start from -------------------------------------------
+
+/// A answers as primary (Route 53 sees 200 SUCCESS on it), B is its backup, both
+/// instances run, and the DR members are 5 s and 20 s behind.
+fn normal(m: &Mirror) -> MirrorState {
+    let signals = [
+        route53(A, true, 0),
+        route53(B, false, 0),
+        instance(A, true, 0),
+        instance(B, true, 0),
+        latency(DR1, 5.0, 0),
+        latency(DR2, 20.0, 0),
+    ];
+    run(m, MirrorState::new("HSPROD", t(0)), signals).0
+}
+
+/// The primary region goes dark: no Route 53 check passes, both instances stop.
+fn region_outage(at: i64) -> Vec<Signal> {
+    vec![
+        route53(A, false, at),
+        route53(B, false, at),
+        instance(A, false, at),
+        instance(B, false, at),
+    ]
+}
+
+/// The region went dark at 10 s: the loss is being confirmed.
+fn region_lost(m: &Mirror) -> MirrorState {
+    run(m, normal(m), region_outage(10)).0
+}
+
+/// The loss was confirmed at 190 s: request R1 asks to promote DR1.
+fn pending(m: &Mirror) -> (MirrorState, Vec<Effect>) {
+    run(m, region_lost(m), [tick(190)])
+}
+
+/// Dana approved R1 at 300 s and the executor claimed it.
+fn promoting(m: &Mirror) -> MirrorState {
+    run(m, pending(m).0, [approve(R1, "Dana Whitfield", 300), started(R1, 300)]).0
+}
+
+// ---- detection ------------------------------------------------------------------
+
+#[test]
+fn first_primary_claim_sets_epoch_without_alert() {
+    // GIVEN a mirror mirrorgate has never seen
+    let m = hsprod();
+    let state = MirrorState::new("HSPROD", t(0));
+
+    // WHEN A reports that it is primary
+    let (state, effects) = run(&m, state, [status(A, MemberStatus::Primary, 0)]);
+
+    // THEN A is the primary of epoch 1, and nobody is paged: nothing moved
+    assert_eq!((state.epoch, state.primary.as_deref()), (1, Some(A)));
+    assert_eq!(state.phase, Phase::Normal);
+    assert_eq!(alert_kinds(&effects), vec![]);
+}
+
+#[test]
+fn one_flaky_signal_never_proposes_a_promotion() {
+    // GIVEN a healthy mirror
+    let m = hsprod();
+
+    // WHEN only Route 53 says A stopped answering, for half an hour
+    let signals = [vec![route53(A, false, 60)], ticks(120, 1920)].concat();
+    let (state, effects) = run(&m, normal(&m), signals);
+
+    // THEN one observer is not enough: no loss, no alert, no request
+    assert_eq!(state.phase, Phase::Normal);
+    assert_eq!(alert_kinds(&effects), vec![]);
+    assert_eq!(requested(&effects), vec![]);
+}
+
+#[test]
+fn primary_lost_needs_min_observers_agreeing() {
+    // GIVEN Route 53 alone says A stopped answering
+    let m = hsprod();
+    let (state, effects) = run(&m, normal(&m), [route53(A, false, 10)]);
+    assert_eq!((state.phase, alert_kinds(&effects)), (Phase::Normal, vec![]));
+
+    // WHEN EC2 agrees that A's instance stopped
+    let (state, effects) = run(&m, state, [instance(A, false, 20)]);
+
+    // THEN the primary is lost, with a warning that it is still being confirmed
+    assert_eq!(state.phase, Phase::PrimaryLost);
+    let lost = only_alert(&effects, AlertKind::PrimaryLost);
+    assert_eq!(lost.severity, Severity::Warning);
+    assert!(
+        lost.facts.iter().any(|f| f.contains("route53, instance")),
+        "{:?}",
+        lost.facts
+    );
+    assert_eq!(lost.link, None);
+    assert_eq!(requested(&effects), vec![]);
+}
+
+#[test]
+fn primary_lost_is_confirmed_only_after_the_window() {
+    // GIVEN the primary region went dark at 10 s
+    let m = hsprod();
+    let lost = region_lost(&m);
+
+    // WHEN the schedule ticks one second before the 180 s window ends
+    let (state, effects) = run(&m, lost, [tick(189)]);
+
+    // THEN nothing happens yet
+    assert_eq!(state.phase, Phase::PrimaryLost);
+    assert_eq!(effects, vec![]);
+
+    // WHEN it ticks at the end of the window
+    let (state, effects) = run(&m, state, [tick(190)]);
+
+    // THEN a promotion of DR1 is requested, and people are paged with a link
+    assert_eq!(state.phase, Phase::PromotionPending);
+    assert_eq!(requested(&effects), vec![(R1, DR1)]);
+    let request = only_alert(&effects, AlertKind::PromotionRequested);
+    assert_eq!(request.severity, Severity::Critical);
+    assert_eq!(request.request.as_deref(), Some(R1));
+    assert!(
+        link(request).starts_with(&format!("{PUBLIC_URL}/a/")),
+        "{}",
+        link(request)
+    );
+}
+
+#[test]
+fn confirmation_resets_when_agreement_breaks() {
+    // GIVEN the region went dark at 10 s
+    let m = hsprod();
+    let lost = region_lost(&m);
+
+    // WHEN A's instance alarm clears at 100 s and fires again at 150 s
+    let (state, effects) = run(
+        &m,
+        lost,
+        [instance(A, true, 100), instance(A, false, 150), tick(190), tick(329)],
+    );
+
+    // THEN the window starts again at 150 s: nothing is requested at 190 s or 329 s
+    assert_eq!(state.phase, Phase::PrimaryLost);
+    assert_eq!(state.lost_since, Some(t(150)));
+    assert_eq!(requested(&effects), vec![]);
+
+    // WHEN the new window ends
+    let (_, effects) = run(&m, state, [tick(330)]);
+
+    // THEN the promotion is requested
+    assert_eq!(requested(&effects), vec![(R1, DR1)]);
+}
+
+#[test]
+fn heartbeat_silence_counts_as_an_observer() {
+    // GIVEN A and B send heartbeats, and Route 53 says A stopped answering at 60 s
+    let m = hsprod();
+    let signals = [
+        heartbeat(A, MemberStatus::Primary, 0),
+        heartbeat(B, MemberStatus::Backup, 0),
+        route53(A, false, 60),
+    ];
+    let (state, _) = run(&m, normal(&m), signals);
+
+    // WHEN B goes on beating and A stays silent up to the stale limit (180 s)
+    let signals = [
+        heartbeat(B, MemberStatus::Backup, 60),
+        heartbeat(B, MemberStatus::Backup, 120),
+        heartbeat(B, MemberStatus::Backup, 180),
+        tick(180),
+    ];
+    let (state, effects) = run(&m, state, signals);
+
+    // THEN a silence within the limit is not yet a second observer
+    assert_eq!((state.phase, alert_kinds(&effects)), (Phase::Normal, vec![]));
+
+    // WHEN A's silence passes the limit
+    let (state, effects) = run(&m, state, [tick(181)]);
+
+    // THEN Route 53 and the silence agree: the primary is lost
+    assert_eq!(state.phase, Phase::PrimaryLost);
+    let lost = only_alert(&effects, AlertKind::PrimaryLost);
+    assert!(
+        lost.facts.iter().any(|f| f.contains("route53, heartbeat")),
+        "{:?}",
+        lost.facts
+    );
+}
+
+// ---- the candidate -------------------------------------------------------------------
+
+#[test]
+fn candidate_is_the_healthy_dr_member_with_lowest_journal_latency() {
+    // GIVEN DR1 is 40 s behind and DR2 12 s
+    let m = hsprod();
+    let (state, _) = run(&m, normal(&m), [latency(DR1, 40.0, 5), latency(DR2, 12.0, 5)]);
+
+    // WHEN the primary region is lost and the loss confirmed
+    let (state, effects) = run(&m, state, [region_outage(10), vec![tick(190)]].concat());
+
+    // THEN DR2 is proposed, and the page states what it may lose
+    assert_eq!(requested(&effects), vec![(R1, DR2)]);
+    let request = state.request(R1).expect("R1");
+    assert_eq!(request.candidate_latency.map(|l| l.seconds), Some(12.0));
+    let alert = only_alert(&effects, AlertKind::PromotionRequested);
+    assert!(
+        alert.headline.contains(DR2) && alert.headline.contains("12 s"),
+        "{}",
+        alert.headline
+    );
+}
+
+#[test]
+fn reporting_async_is_never_a_candidate() {
+    // GIVEN a reporting async member only half a second behind
+    let m = hsprod_with(|m| {
+        m.members.push(Member {
+            name: "HSPROD-REP".into(),
+            kind: MemberKind::ReportingAsync,
+            region: "us-west-2".into(),
+            zone: "us-west-2c".into(),
+            instance_id: None,
+            health_check_id: None,
+        })
+    });
+    let (state, _) = run(&m, normal(&m), [latency("HSPROD-REP", 0.5, 5)]);
+
+    // WHEN the primary region is lost and the loss confirmed
+    let (_, effects) = run(&m, state, [region_outage(10), vec![tick(190)]].concat());
+
+    // THEN the best DR async is proposed, never the reporting member
+    assert_eq!(requested(&effects), vec![(R1, DR1)]);
+}
+
+#[test]
+fn unhealthy_dr_member_is_not_a_candidate() {
+    // GIVEN DR1, the one least behind, has a stopped instance
+    let m = hsprod();
+    let (state, _) = run(&m, normal(&m), [instance(DR1, false, 5)]);
+
+    // WHEN the primary region is lost and the loss confirmed
+    let (_, effects) = run(&m, state, [region_outage(10), vec![tick(190)]].concat());
+
+    // THEN DR2 is proposed
+    assert_eq!(requested(&effects), vec![(R1, DR2)]);
+}
+
+#[test]
+fn no_candidate_alerts_once() {
+    // GIVEN both DR instances are stopped
+    let m = hsprod();
+    let (state, _) = run(&m, normal(&m), [instance(DR1, false, 5), instance(DR2, false, 5)]);
+
+    // WHEN the primary region is lost and the schedule ticks for a quarter of an hour
+    let signals = [region_outage(10), ticks(190, 1090)].concat();
+    let (state, effects) = run(&m, state, signals);
+
+    // THEN people hear once that there is nothing to promote, and nothing is requested
+    let none = only_alert(&effects, AlertKind::NoCandidate);
+    assert_eq!(none.severity, Severity::Critical);
+    assert_eq!(requested(&effects), vec![]);
+    assert_eq!(state.phase, Phase::PrimaryLost);
+
+    // WHEN DR2 comes back
+    let (_, effects) = run(&m, state, [instance(DR2, true, 1100)]);
+
+    // THEN its promotion is requested at once
+    assert_eq!(requested(&effects), vec![(R1, DR2)]);
+}
+
+// ---- failover inside the region -----------------------------------------------------
+
+#[test]
+fn in_region_failover_is_informational_and_starts_a_new_epoch() {
+    // GIVEN A is the primary of epoch 1
+    let m = hsprod();
+    let state = normal(&m);
+    assert_eq!(state.epoch, 1);
+
+    // WHEN A stops answering and IRIS makes B primary
+    let (state, effects) = run(&m, state, [route53(A, false, 55), route53(B, true, 60)]);
+
+    // THEN one warning says so, epoch 2 belongs to B, and nothing asks for a promotion
+    assert_eq!(state.phase, Phase::FailedOver);
+    assert_eq!((state.epoch, state.primary.as_deref()), (2, Some(B)));
+    assert_eq!(alert_kinds(&effects), vec![AlertKind::FailedOver]);
+    assert_eq!(only_alert(&effects, AlertKind::FailedOver).severity, Severity::Warning);
+    assert_eq!(requested(&effects), vec![]);
+
+    // WHEN half an hour passes without a word from A
+    let (state, effects) = run(&m, state, ticks(120, 1920));
+
+    // THEN it stays failed over: high availability is not claimed back without evidence
+    assert_eq!(state.phase, Phase::FailedOver);
+    assert_eq!(alert_kinds(&effects), vec![]);
+    assert_eq!(requested(&effects), vec![]);
+}
+
+#[test]
+fn backup_down_means_degraded() {
+    // GIVEN a healthy mirror
+    let m = hsprod();
+
+    // WHEN B's instance stops
+    let (state, effects) = run(&m, normal(&m), [instance(B, false, 60)]);
+
+    // THEN the mirror runs without high availability, and people are warned once
+    assert_eq!(state.phase, Phase::Degraded);
+    assert_eq!(alert_kinds(&effects), vec![AlertKind::Degraded]);
+    assert_eq!(only_alert(&effects, AlertKind::Degraded).severity, Severity::Warning);
+}
+
+#[test]
+fn ha_restored_when_partner_returns() {
+    // GIVEN B's instance stopped
+    let m = hsprod();
+    let (degraded, _) = run(&m, normal(&m), [instance(B, false, 60)]);
+
+    // WHEN it runs again
+    let (state, effects) = run(&m, degraded, [instance(B, true, 120)]);
+
+    // THEN high availability is restored, for information
+    assert_eq!(state.phase, Phase::Normal);
+    assert_eq!(alert_kinds(&effects), vec![AlertKind::HaRestored]);
+    assert_eq!(only_alert(&effects, AlertKind::HaRestored).severity, Severity::Info);
+
+    // GIVEN IRIS failed over from A to B
+    let (failed_over, _) = run(&m, normal(&m), [route53(A, false, 55), route53(B, true, 60)]);
+
+    // WHEN A rejoins and reports Backup
+    let (state, effects) = run(&m, failed_over, [status(A, MemberStatus::Backup, 300)]);
+
+    // THEN high availability is restored
+    assert_eq!(state.phase, Phase::Normal);
+    assert_eq!(alert_kinds(&effects), vec![AlertKind::HaRestored]);
+}
+
+// ---- anti-flapping -----------------------------------------------------------------------
+
+#[test]
+fn primary_back_before_approval_supersedes_the_request() {
+    // GIVEN a pending request to promote DR1
+    let m = hsprod();
+    let (state, _) = pending(&m);
+
+    // WHEN A answers as primary again before anyone decides
+    let (state, effects) = run(&m, state, [route53(A, true, 250)]);
+
+    // THEN the request is withdrawn and people are told (B is still down: no HA yet)
+    assert_eq!(request_status(&state, R1), RequestStatus::Superseded);
+    assert_eq!((state.phase, state.primary.as_deref()), (Phase::Degraded, Some(A)));
+    assert_eq!(
+        alert_kinds(&effects),
+        vec![AlertKind::RequestWithdrawn, AlertKind::Degraded]
+    );
+    assert_eq!(
+        only_alert(&effects, AlertKind::RequestWithdrawn).severity,
+        Severity::Warning
+    );
+
+    // WHEN a late approval arrives
+    let late = step(&m, &state, approve(R1, "Dana Whitfield", 300));
+
+    // THEN it is refused as withdrawn, and nothing is promoted
+    let closed = Refusal::RequestClosed {
+        status: RequestStatus::Superseded,
+    };
+    assert_eq!(refusal(&late), closed);
+    assert!(closed.message().contains("withdrawn"), "{}", closed.message());
+    assert_eq!(executed(&late.effects), Vec::<&str>::new());
+}
+
+#[test]
+fn flapping_primary_alerts_once_per_cool_down_and_never_promotes() {
+    // GIVEN a healthy mirror
+    let m = hsprod();
+
+    // WHEN A goes down and back every minute for 20 minutes, Route 53 and EC2 agreeing each time
+    let flaps: Vec<Signal> = (0..20)
+        .flat_map(|k| {
+            let at = 10 + 60 * k;
+            [
+                route53(A, false, at),
+                instance(A, false, at),
+                tick(at + 15),
+                route53(A, true, at + 30),
+                instance(A, true, at + 30),
+            ]
+        })
+        .collect();
+    let (state, effects) = run(&m, normal(&m), flaps);
+
+    // THEN people hear of the first loss and the first return only, and nothing is requested
+    assert_eq!(
+        alert_kinds(&effects),
+        vec![AlertKind::PrimaryLost, AlertKind::PrimaryBack]
+    );
+    assert_eq!(requested(&effects), vec![]);
+    assert_eq!(executed(&effects), Vec::<&str>::new());
+    assert!(
+        state.folded_alerts >= 38,
+        "the folded changes are counted: {}",
+        state.folded_alerts
+    );
+
+    // WHEN A stays up for a whole cool-down and is then lost again
+    let last_back = 10 + 60 * 19 + 30;
+    let again = last_back + 900 + 10;
+    let (_, effects) = run(&m, state, [route53(A, false, again), instance(A, false, again)]);
+
+    // THEN that loss is announced
+    assert_eq!(alert_kinds(&effects), vec![AlertKind::PrimaryLost]);
+}
+
+#[test]
+fn reminders_go_out_at_the_interval_with_a_fresh_link() {
+    // GIVEN R1 was requested at 190 s with a link
+    let m = hsprod();
+    let (state, effects) = pending(&m);
+    let first = link(only_alert(&effects, AlertKind::PromotionRequested)).to_string();
+
+    // WHEN nobody decides and the schedule ticks every minute until 1390 s
+    let (state, effects) = run(&m, state, ticks(250, 1390));
+
+    // THEN a reminder goes out every 600 s (at 790 s and 1390 s), each with its own link
+    let reminders: Vec<&Alert> = alerts(&effects);
+    assert_eq!(alert_kinds(&effects), vec![AlertKind::PromotionReminder; 2]);
+    assert_eq!(
+        reminders.iter().map(|a| a.at).collect::<Vec<_>>(),
+        vec![t(790), t(1390)]
+    );
+    let links = [first.as_str(), link(reminders[0]), link(reminders[1])];
+    assert!(
+        links[0] != links[1] && links[1] != links[2] && links[0] != links[2],
+        "{links:?}"
+    );
+    assert!(reminders.iter().all(|r| r.severity == Severity::Critical));
+    assert_eq!(state.request(R1).map(|r| r.tokens.len()), Some(3));
+}
+
+#[test]
+fn request_expires_and_is_not_raised_again_before_the_cool_down() {
+    // GIVEN R1 was requested at 190 s; its link expires at 1990 s
+    let m = hsprod();
+    let (state, _) = pending(&m);
+
+    // WHEN nobody decides until it expires
+    let (state, effects) = run(&m, state, ticks(250, 1990));
+
+    // THEN it expires, nothing is promoted, and people are told
+    assert_eq!(request_status(&state, R1), RequestStatus::Expired);
+    assert_eq!(state.phase, Phase::PrimaryLost);
+    assert_eq!(
+        only_alert(&effects, AlertKind::RequestExpired).severity,
+        Severity::Critical
+    );
+    assert_eq!(executed(&effects), Vec::<&str>::new());
+
+    // WHEN the primary stays lost during the cool-down
+    let (state, effects) = run(&m, state, ticks(2050, 2830));
+
+    // THEN no new request is raised
+    assert_eq!(requested(&effects), vec![]);
+
+    // WHEN the cool-down ends
+    let (_, effects) = run(&m, state, [tick(2890)]);
+
+    // THEN a new request asks again
+    assert_eq!(requested(&effects), vec![(R2, DR1)]);
+}
+
+// ---- the approval gate -----------------------------------------------------------------
+
+#[test]
+fn approval_executes_exactly_once() {
+    // GIVEN a pending request
+    let m = hsprod();
+    let (state, _) = pending(&m);
+
+    // WHEN Dana approves
+    let approved = step(&m, &state, approve(R1, "Dana Whitfield", 300));
+
+    // THEN the promotion is ordered, once
+    assert!(
+        matches!(
+            &approved.verdict,
+            Verdict::Decision(DecisionVerdict::Approved { executing: true, .. })
+        ),
+        "{:?}",
+        approved.verdict
+    );
+    assert_eq!(approved.state.phase, Phase::Promoting);
+    assert_eq!(executed(&approved.effects), vec![R1]);
+
+    // WHEN a second click arrives, and the executor claims the order, and time passes
+    let second = step(&m, &approved.state, approve(R1, "Lee Okafor", 301));
+    let (_, later) = run(
+        &m,
+        second.state.clone(),
+        [vec![started(R1, 302)], ticks(360, 840)].concat(),
+    );
+
+    // THEN the second click is refused, and no promotion is ordered again
+    assert_eq!(
+        refusal(&second),
+        Refusal::RequestClosed {
+            status: RequestStatus::Approved
+        }
+    );
+    assert_eq!(executed(&second.effects), Vec::<&str>::new());
+    assert_eq!(executed(&later), Vec::<&str>::new());
+}
+
+#[test]
+fn approval_refused_when_candidate_latency_exceeds_policy_unless_loss_accepted() {
+    // GIVEN R1 proposes DR1, and both DR members fell far behind since
+    let m = hsprod();
+    let (state, _) = pending(&m);
+    let (state, _) = run(&m, state, [latency(DR1, 95.0, 250), latency(DR2, 120.0, 250)]);
+
+    // WHEN Dana approves without accepting the loss
+    let refused = step(&m, &state, approve(R1, "Dana Whitfield", 300));
+
+    // THEN it is refused with the numbers, and the request stays open for another try
+    assert_eq!(
+        refusal(&refused),
+        Refusal::LatencyOverPolicy {
+            seconds: Some(95.0),
+            max_seconds: 60
+        }
+    );
+    assert_eq!(request_status(&refused.state, R1), RequestStatus::Open);
+    assert_eq!(refused.state.phase, Phase::PromotionPending);
+    assert_eq!(executed(&refused.effects), Vec::<&str>::new());
+
+    // WHEN Dana approves again, ticking "I accept the data loss"
+    let approved = step(&m, &refused.state, accepting_loss(approve(R1, "Dana Whitfield", 310)));
+
+    // THEN the promotion is ordered
+    assert_eq!(executed(&approved.effects), vec![R1]);
+}
+
+#[test]
+fn approval_refused_when_candidate_became_unhealthy() {
+    // GIVEN R1 proposes DR1, whose instance then stopped
+    let m = hsprod();
+    let (state, _) = pending(&m);
+    let (state, _) = run(&m, state, [instance(DR1, false, 250)]);
+
+    // WHEN Dana approves
+    let refused = step(&m, &state, approve(R1, "Dana Whitfield", 300));
+
+    // THEN it is refused and R1 closed; DR2 is proposed instead in the same write
+    assert_eq!(refusal(&refused), Refusal::CandidateUnhealthy { candidate: DR1.into() });
+    assert_eq!(request_status(&refused.state, R1), RequestStatus::Refused);
+    assert_eq!(
+        only_alert(&refused.effects, AlertKind::PromotionRefused).severity,
+        Severity::Critical
+    );
+    assert_eq!(executed(&refused.effects), Vec::<&str>::new());
+    assert_eq!(requested(&refused.effects), vec![(R2, DR2)]);
+}
+
+#[test]
+fn approval_refused_when_primary_came_back() {
+    // GIVEN a pending request, and the record the click is decided on already
+    // holding A's Route 53 check answering as primary again
+    let m = hsprod();
+    let (mut state, _) = pending(&m);
+    let back = Observation {
+        healthy: true,
+        at: t(280),
+        source: "200 SUCCESS".into(),
+    };
+    state
+        .members
+        .entry(A.into())
+        .or_default()
+        .observations
+        .insert(Observer::Route53, back);
+
+    // WHEN Dana approves
+    let refused = step(&m, &state, approve(R1, "Dana Whitfield", 300));
+
+    // THEN the approval is refused because a second primary would be made,
+    // and the request is withdrawn in the same write
+    assert_eq!(refusal(&refused), Refusal::PrimaryBack { member: A.into() });
+    assert_eq!(executed(&refused.effects), Vec::<&str>::new());
+    assert_eq!(request_status(&refused.state, R1), RequestStatus::Superseded);
+    assert!(alert_kinds(&refused.effects).contains(&AlertKind::RequestWithdrawn));
+}
+
+#[test]
+fn rejection_closes_the_request_and_blocks_new_ones_for_the_cool_down() {
+    // GIVEN a pending request
+    let m = hsprod();
+    let (state, _) = pending(&m);
+
+    // WHEN Dana rejects it
+    let rejected = step(&m, &state, reject(R1, "Dana Whitfield", 300));
+
+    // THEN it is closed, people are told, and nothing is promoted
+    assert_eq!(
+        rejected.verdict,
+        Verdict::Decision(DecisionVerdict::Rejected { request: R1.into() })
+    );
+    assert_eq!(request_status(&rejected.state, R1), RequestStatus::Rejected);
+    assert_eq!(rejected.state.phase, Phase::PrimaryLost);
+    assert_eq!(only_alert(&rejected.effects, AlertKind::PromotionRejected).link, None);
+    assert_eq!(executed(&rejected.effects), Vec::<&str>::new());
+
+    // WHEN the primary stays lost during the cool-down
+    let (state, effects) = run(&m, rejected.state, ticks(360, 1140));
+
+    // THEN nobody is asked again
+    assert_eq!(requested(&effects), vec![]);
+
+    // WHEN the cool-down ends
+    let (_, effects) = run(&m, state, [tick(1200)]);
+
+    // THEN a new request asks again
+    assert_eq!(requested(&effects), vec![(R2, DR1)]);
+}
+
+#[test]
+fn m_of_n_needs_distinct_approvers() {
+    // GIVEN a policy of two approvers, and a pending request
+    let m = hsprod_with(|m| m.policy.approvers_required = 2);
+    let (state, _) = pending(&m);
+
+    // WHEN Dana approves
+    let first = step(&m, &state, approve(R1, "Dana Whitfield", 300));
+
+    // THEN it is recorded, and another person is asked, with a new link
+    assert_eq!(
+        first.verdict,
+        Verdict::Decision(DecisionVerdict::Approved {
+            request: R1.into(),
+            candidate: DR1.into(),
+            executing: false,
+            approvals: 1,
+            required: 2
+        })
+    );
+    assert!(only_alert(&first.effects, AlertKind::ApprovalRecorded).link.is_some());
+    assert_eq!(executed(&first.effects), Vec::<&str>::new());
+
+    // WHEN Dana approves again, whatever the spelling
+    let again = step(&m, &first.state, approve(R1, " dana whitfield ", 310));
+
+    // THEN it does not count twice
+    assert_eq!(
+        refusal(&again),
+        Refusal::SameApprover {
+            by: "dana whitfield".into()
+        }
+    );
+    assert_eq!(executed(&again.effects), Vec::<&str>::new());
+
+    // WHEN Lee approves
+    let second = step(&m, &first.state, approve(R1, "Lee Okafor", 320));
+
+    // THEN the promotion is ordered
+    assert_eq!(executed(&second.effects), vec![R1]);
+    let approvers = second.state.request(R1).map(|r| r.approvers().join(", "));
+    assert_eq!(approvers.as_deref(), Some("Dana Whitfield, Lee Okafor"));
+}
+
+#[test]
+fn link_token_is_single_use_and_bound_to_its_request() {
+    // GIVEN R1 was requested with a link
+    let m = hsprod();
+    let (state, effects) = pending(&m);
+    let r1_link = link(only_alert(&effects, AlertKind::PromotionRequested)).to_string();
+
+    // WHEN the link approves R1
+    let approved = step(&m, &state, via(&r1_link, approve(R1, "Dana Whitfield", 300)));
+    // THEN it works once, and is recorded as a link decision
+    assert_eq!(executed(&approved.effects), vec![R1]);
+    let record = approved.state.request(R1).and_then(|r| r.decisions.last().cloned());
+    assert_eq!(
+        record.map(|d| (d.via, d.source_ip)),
+        Some(("link".into(), Some("198.51.100.7".into())))
+    );
+
+    // WHEN the same link is posted again
+    let reused = step(&m, &approved.state, via(&r1_link, approve(R1, "Lee Okafor", 310)));
+    // THEN it is refused as used
+    assert_eq!(refusal(&reused), Refusal::LinkUsed);
+
+    // WHEN R1's link is posted for another request
+    let tampered = step(&m, &state, via(&r1_link, approve(R2, "Dana Whitfield", 300)));
+    // THEN it is refused as altered
+    assert_eq!(refusal(&tampered), Refusal::TamperedLink);
+
+    // WHEN a link mirrorgate never issued is posted
+    let forged = format!("{PUBLIC_URL}/a/AAAAAAAAAAAAAAAAAAAAAA");
+    let unknown = step(&m, &state, via(&forged, approve(R1, "Dana Whitfield", 300)));
+    // THEN it is refused as unknown
+    assert_eq!(refusal(&unknown), Refusal::UnknownLink);
+
+    // WHEN R1's link is posted when it expires (190 s + 1800 s)
+    let late = step(&m, &state, via(&r1_link, approve(R1, "Dana Whitfield", 1990)));
+    // THEN it is refused as expired, and nothing is promoted by any of them
+    assert_eq!(refusal(&late), Refusal::LinkExpired);
+    for refused in [&reused, &tampered, &unknown, &late] {
+        assert_eq!(executed(&refused.effects), Vec::<&str>::new());
+    }
+}
+
+#[test]
+fn only_the_token_hash_is_stored() {
+    // GIVEN a request and a reminder, each sent with its own link
+    let m = hsprod();
+    let (state, requested_effects) = pending(&m);
+    let (state, reminder_effects) = run(&m, state, ticks(250, 790));
+    let effects = [requested_effects, reminder_effects].concat();
+    let tokens: Vec<&str> = alerts(&effects)
+        .into_iter()
+        .filter_map(|a| a.link.as_deref())
+        .map(token_of)
+        .collect();
+    assert_eq!(tokens.len(), 2);
+
+    // WHEN the state is written out
+    let stored = serde_json::to_string(&state).expect("the state serializes");
+
+    // THEN it holds each token's hash, never the token
+    for token in tokens {
+        assert!(!stored.contains(token), "token {token} stored in plain text");
+        assert!(stored.contains(&hash_token(token)), "the hash of {token} is not stored");
+    }
+}
+
+// ---- the promotion ---------------------------------------------------------------------------
+
+#[test]
+fn promotion_succeeds_when_the_candidate_reports_primary() {
+    // GIVEN DR1's promotion was approved and started
+    let m = hsprod();
+    let state = promoting(&m);
+    assert_eq!((state.phase, state.epoch), (Phase::Promoting, 1));
+
+    // WHEN DR1 reports that it is primary
+    let (state, effects) = run(&m, state, [status(DR1, MemberStatus::Primary, 400)]);
+
+    // THEN the DR member is primary of a new epoch, and people are told
+    assert_eq!(state.phase, Phase::DrActive);
+    assert_eq!((state.epoch, state.primary.as_deref()), (2, Some(DR1)));
+    assert_eq!(request_status(&state, R1), RequestStatus::Succeeded);
+    assert_eq!(
+        only_alert(&effects, AlertKind::PromotionSucceeded).severity,
+        Severity::Critical
+    );
+}
+
+#[test]
+fn promotion_times_out_and_alerts() {
+    // GIVEN DR1's promotion was approved and started at 300 s
+    let m = hsprod();
+
+    // WHEN DR1 does not report primary before the 600 s timeout
+    let (state, effects) = run(&m, promoting(&m), ticks(360, 840));
+    assert_eq!((state.phase, alert_kinds(&effects)), (Phase::Promoting, vec![]));
+    let (state, effects) = run(&m, state, [tick(900)]);
+
+    // THEN people are told it did not happen
+    assert_eq!(state.phase, Phase::PrimaryLost);
+    assert_eq!(request_status(&state, R1), RequestStatus::TimedOut);
+    assert_eq!(
+        only_alert(&effects, AlertKind::PromotionTimedOut).severity,
+        Severity::Critical
+    );
+}
+
+#[test]
+fn failed_promotion_action_is_alerted_and_not_retried() {
+    // GIVEN DR1's promotion was approved and started
+    let m = hsprod();
+
+    // WHEN its SSM command fails
+    let failed = "SSM command 5a2c on i-0ddddddddddddddd4: Failed (exit 1)";
+    let (state, effects) = run(&m, promoting(&m), [outcome(R1, false, failed, 330)]);
+
+    // THEN people are told what failed
+    assert_eq!(state.phase, Phase::PrimaryLost);
+    assert_eq!(request_status(&state, R1), RequestStatus::Failed);
+    let alert = only_alert(&effects, AlertKind::PromotionFailed);
+    assert_eq!(alert.severity, Severity::Critical);
+    assert!(alert.facts.iter().any(|f| f.contains(failed)), "{:?}", alert.facts);
+
+    // WHEN the schedule ticks through the cool-down
+    let (_, effects) = run(&m, state, ticks(390, 1170));
+
+    // THEN nothing is executed or requested again by itself
+    assert_eq!(executed(&effects), Vec::<&str>::new());
+    assert_eq!(requested(&effects), vec![]);
+}
+
+#[test]
+fn promotion_started_claims_once() {
+    // GIVEN an approved promotion
+    let m = hsprod();
+    let (state, _) = run(&m, pending(&m).0, [approve(R1, "Dana Whitfield", 300)]);
+
+    // WHEN two executors claim it
+    let first = step(&m, &state, started(R1, 301));
+    let second = step(&m, &first.state, started(R1, 302));
+
+    // THEN only the first may run the actions
+    assert_eq!(first.verdict, Verdict::Applied);
+    assert!(
+        matches!(second.verdict, Verdict::Ignored { .. }),
+        "{:?}",
+        second.verdict
+    );
+    assert_eq!(second.state.request(R1).and_then(|r| r.started_at), Some(t(301)));
+}
+
+// ---- split brain -----------------------------------------------------------------------------
+
+#[test]
+fn split_brain_is_a_critical_alert_once_per_epoch() {
+    // GIVEN A's instance stopped and IRIS failed over to B (epoch 2)
+    let m = hsprod();
+    let signals = [route53(A, false, 55), instance(A, false, 55), route53(B, true, 60)];
+    let (state, _) = run(&m, normal(&m), signals);
+    assert_eq!(
+        (state.phase, state.epoch, state.primary.as_deref()),
+        (Phase::FailedOver, 2, Some(B))
+    );
+
+    // WHEN A comes back claiming primary while B still answers as primary
+    let (state, effects) = run(&m, state, [route53(A, true, 200)]);
+
+    // THEN it is a split brain, said once and loudly; B stays the primary of epoch 2
+    let alert = only_alert(&effects, AlertKind::SplitBrain);
+    assert_eq!(alert.severity, Severity::Critical);
+    assert!(
+        alert.headline.contains(A) && alert.headline.contains(B),
+        "{}",
+        alert.headline
+    );
+    assert_eq!(alert_kinds(&effects), vec![AlertKind::SplitBrain]);
+    assert_eq!((state.epoch, state.primary.as_deref()), (2, Some(B)));
+
+    // WHEN both go on claiming
+    let signals = [status(A, MemberStatus::Primary, 230), route53(B, true, 240), tick(260)];
+    let (state, effects) = run(&m, state, signals);
+
+    // THEN nobody is paged again in this epoch, and no failover ping-pong is reported
+    assert_eq!(alert_kinds(&effects), vec![]);
+    assert_eq!(state.epoch, 2);
+}
+
+#[test]
+fn old_primary_returning_during_dr_active_is_split_brain() {
+    // GIVEN DR1 was promoted and answers as primary (epoch 2)
+    let m = hsprod();
+    let signals = [status(DR1, MemberStatus::Primary, 400), route53(DR1, true, 400)];
+    let (state, _) = run(&m, promoting(&m), signals);
+    assert_eq!((state.phase, state.epoch), (Phase::DrActive, 2));
+
+    // WHEN the primary region comes back and A answers as primary
+    let (state, effects) = run(&m, state, [route53(A, true, 700)]);
+
+    // THEN it is a split brain; DR1 stays the primary
+    let alert = only_alert(&effects, AlertKind::SplitBrain);
+    assert_eq!(alert.severity, Severity::Critical);
+    assert_eq!((state.phase, state.primary.as_deref()), (Phase::DrActive, Some(DR1)));
+
+    // WHEN A says so again
+    let (_, effects) = run(&m, state, [status(A, MemberStatus::Primary, 760)]);
+
+    // THEN it is not said twice
+    assert_eq!(alert_kinds(&effects), vec![]);
+}
+
+// ---- deliveries --------------------------------------------------------------------------------
+
+#[test]
+fn duplicate_delivery_is_folded() {
+    // GIVEN B's instance-stopped event was delivered once
+    let m = hsprod();
+    let event = delivery("ec2-7d1f", instance(B, false, 60));
+    let first = step(&m, &normal(&m), event.clone());
+    assert_eq!(alert_kinds(&first.effects), vec![AlertKind::Degraded]);
+
+    // WHEN Lambda delivers it again
+    let again = step(&m, &first.state, event);
+
+    // THEN it is recognised, and changes nothing
+    assert_eq!(again.verdict, Verdict::Duplicate);
+    assert_eq!(again.effects, vec![]);
+    assert_eq!(again.state, first.state);
+}
+
+#[test]
+fn late_out_of_order_observation_does_not_regress_state() {
+    // GIVEN the region went dark at 10 s
+    let m = hsprod();
+    let lost = region_lost(&m);
+
+    // WHEN observations made at 5 s, before the outage, arrive at 20 s
+    let late_route53 = decide_at(&m, &lost, &route53(A, true, 5), t(20));
+    let late_instance = decide_at(&m, &late_route53.state, &instance(A, true, 5), t(20));
+
+    // THEN nothing changes and nobody is told anything
+    assert_eq!(late_route53.state, lost);
+    assert_eq!(late_instance.state, lost);
+    assert_eq!([late_route53.effects, late_instance.effects].concat(), vec![]);
+}
+
+#[test]
+fn unsent_alert_is_retried_from_the_outbox_with_a_fresh_link() {
+    // GIVEN the promotion request alert could not be delivered at 190 s
+    let m = hsprod();
+    let (state, effects) = run_undelivered(&m, region_lost(&m), [tick(190)]);
+    let sent = only_alert(&effects, AlertKind::PromotionRequested).clone();
+    assert_eq!(state.outbox.len(), 1);
+    assert_eq!(state.outbox[0].alert.link, None, "the outbox never keeps a link");
+
+    // WHEN the schedule ticks before and after a minute has passed
+    let (state, early) = run_undelivered(&m, state, [tick(249)]);
+    let (state, effects) = run_undelivered(&m, state, [tick(250)]);
+
+    // THEN it is sent again after the minute, the same alert with a new link
+    assert_eq!(early, vec![]);
+    let again = only_alert(&effects, AlertKind::PromotionRequested);
+    assert_eq!(again.id, sent.id);
+    assert_ne!(link(again), link(&sent));
+    assert_eq!(state.request(R1).map(|r| r.tokens.len()), Some(2));
+    assert_eq!(
+        (state.outbox[0].attempts, state.outbox[0].alert.link.as_ref()),
+        (1, None)
+    );
+}
+
+#[test]
+fn sms_and_subject_fit_their_limits() {
+    // GIVEN a whole region outage: loss, request, reminder, approval, promotion,
+    // and the old primary coming back
+    let m = hsprod();
+    let signals = [
+        region_outage(10),
+        ticks(70, 790),
+        vec![
+            approve(R1, "Dana Whitfield", 800),
+            started(R1, 800),
+            status(DR1, MemberStatus::Primary, 900),
+            route53(DR1, true, 900),
+            route53(A, true, 1500),
+        ],
+    ]
+    .concat();
+
+    // WHEN it runs
+    let (_, effects) = run(&m, normal(&m), signals);
+
+    // THEN every alert's SMS and subject fit, and a link is never cut
+    let sent = alerts(&effects);
+    assert!(sent.len() >= 6, "{:?}", alert_kinds(&effects));
+    for alert in sent {
+        let (sms, subject) = (alert.sms(), alert.subject());
+        assert!(sms.chars().count() <= MAX_SMS, "{} chars: {sms}", sms.chars().count());
+        assert!(
+            subject.chars().count() <= MAX_SUBJECT,
+            "{} chars: {subject}",
+            subject.chars().count()
+        );
+        if let Some(link) = &alert.link {
+            assert!(sms.ends_with(link.as_str()), "the SMS must carry the whole link: {sms}");
+        }
+    }
+}
+
+#[test]
+fn signal_for_unknown_member_is_ignored() {
+    // GIVEN a healthy mirror
+    let m = hsprod();
+    let before = normal(&m);
+
+    // WHEN a signal names a member HSPROD does not have
+    let decided = step(&m, &before, route53("HSPROD-X", false, 60));
+
+    // THEN it is ignored with the reason, and changes nothing
+    assert!(
+        matches!(&decided.verdict, Verdict::Ignored { why } if why.contains("HSPROD-X")),
+        "{:?}",
+        decided.verdict
+    );
+    assert_eq!(decided.effects, vec![]);
+    assert_eq!(decided.state, before);
+}
