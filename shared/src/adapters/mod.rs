@@ -1,3 +1,6 @@
 //! Adapters: the ports' implementations.
 
 pub mod embedded;
+
+#[cfg(feature = "aws")]
+pub mod aws;

@@ -1,0 +1,219 @@
+//! The AWS adapters (cargo feature `aws`): the ports on DynamoDB, SNS, SSM and
+//! EventBridge, plus the Route 53 health poll, the heartbeat metric and the
+//! embedded-metric-format lines.
+//!
+//! One `SdkConfig` is loaded once (standard AWS chain: `AWS_REGION`,
+//! `AWS_ENDPOINT_URL`, credentials) and every client is built from it, with the
+//! SDK's standard retry mode: exponential backoff with full jitter on throttling,
+//! 5xx and transport errors. SDK error types never leave this module: they become
+//! the ports' errors (`StoreError`, `NotifyError`, `ActionError`) or [`AwsError`].
+
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
+
+pub mod dynamodb;
+pub mod metrics;
+pub mod promotion;
+pub mod route53;
+pub mod sns;
+
+pub use dynamodb::DynamoStore;
+pub use metrics::{emf_line, Counts, Heartbeat};
+pub use promotion::AwsPromotionActions;
+pub use route53::{fold_observations, FailoverRecord, FailoverRole, Fold, Route53Health};
+pub use sns::{sns_message, SnsMessage, SnsNotifier};
+
+/// The environment variables the AWS backend reads (besides the standard AWS ones).
+pub const ENV_TABLE: &str = "MIRRORGATE_TABLE";
+pub const ENV_TOPIC_ARN: &str = "MIRRORGATE_TOPIC_ARN";
+/// Optional: attempts per AWS call, first try included (default [`DEFAULT_MAX_ATTEMPTS`]).
+pub const ENV_MAX_ATTEMPTS: &str = "MIRRORGATE_MAX_ATTEMPTS";
+
+/// Attempts per AWS call (the first try and up to four retries).
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 5;
+
+/// A failure of an AWS call outside the ports (Route 53, CloudWatch), in words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct AwsError(pub String);
+
+/// The AWS backend cannot start: names what is missing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0} is not set: {1}")]
+    Missing(&'static str, &'static str),
+    #[error("{0} is not valid: {1}")]
+    Invalid(&'static str, String),
+}
+
+/// The names of the deployment's resources.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Names {
+    /// The DynamoDB table (`MIRRORGATE_TABLE`).
+    pub table: String,
+    /// The SNS topic alerts go to (`MIRRORGATE_TOPIC_ARN`).
+    pub topic_arn: String,
+}
+
+impl Names {
+    /// Reads the names from a variable source (the environment in production).
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Names, ConfigError> {
+        let required = |name: &'static str, what: &'static str| {
+            var(name)
+                .filter(|v| !v.trim().is_empty())
+                .ok_or(ConfigError::Missing(name, what))
+        };
+        Ok(Names {
+            table: required(ENV_TABLE, "the DynamoDB table that holds the mirror state")?,
+            topic_arn: required(ENV_TOPIC_ARN, "the ARN of the SNS topic alerts are published to")?,
+        })
+    }
+}
+
+/// Everything the AWS adapters need, built once: the clients share one `SdkConfig`.
+#[derive(Clone, Debug)]
+pub struct Deps {
+    pub config: SdkConfig,
+    pub names: Names,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub sns: aws_sdk_sns::Client,
+    pub route53: aws_sdk_route53::Client,
+    pub ssm: aws_sdk_ssm::Client,
+    pub events: aws_sdk_eventbridge::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+}
+
+impl Deps {
+    /// Production and `mirrorgate --backend aws`: the standard AWS chain for region,
+    /// endpoint and credentials, and the `MIRRORGATE_*` names.
+    pub async fn from_env() -> Result<Deps, ConfigError> {
+        let var = |name: &str| std::env::var(name).ok();
+        let names = Names::from_vars(var)?;
+        let attempts = match var(ENV_MAX_ATTEMPTS) {
+            None => DEFAULT_MAX_ATTEMPTS,
+            Some(v) => v
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=20).contains(n))
+                .ok_or_else(|| {
+                    ConfigError::Invalid(ENV_MAX_ATTEMPTS, format!("{v:?} is not a whole number from 1 to 20"))
+                })?,
+        };
+        let config = load_sdk_config(attempts).await;
+        if config.region().is_none() {
+            return Err(ConfigError::Missing(
+                "AWS_REGION",
+                "the region of the deployment (or set region in the AWS profile)",
+            ));
+        }
+        Ok(Deps::new(config, names))
+    }
+
+    /// Builds every client from one loaded configuration (tests use this too).
+    pub fn new(config: SdkConfig, names: Names) -> Deps {
+        Deps {
+            dynamodb: aws_sdk_dynamodb::Client::new(&config),
+            sns: aws_sdk_sns::Client::new(&config),
+            route53: aws_sdk_route53::Client::new(&config),
+            ssm: aws_sdk_ssm::Client::new(&config),
+            events: aws_sdk_eventbridge::Client::new(&config),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
+            config,
+            names,
+        }
+    }
+
+    pub fn store(&self) -> DynamoStore {
+        DynamoStore::new(self.dynamodb.clone(), &self.names.table)
+    }
+
+    pub fn notifier(&self) -> SnsNotifier {
+        SnsNotifier::new(self.sns.clone(), &self.names.topic_arn)
+    }
+
+    pub fn actions(&self) -> AwsPromotionActions {
+        AwsPromotionActions::new(self.ssm.clone(), self.events.clone())
+    }
+
+    pub fn route53(&self) -> Route53Health {
+        Route53Health::new(self.route53.clone())
+    }
+
+    /// The heartbeat of this deployment, named after its table.
+    pub fn heartbeat(&self) -> Heartbeat {
+        Heartbeat::new(self.cloudwatch.clone(), &self.names.table)
+    }
+}
+
+/// Loads the shared SDK configuration with mirrorgate's retry and timeout settings.
+///
+/// Retries: the SDK's standard mode, `attempts` in all, exponential backoff with full
+/// jitter (a random wait up to 100 ms × 2^n, at most 5 s) on throttling, 5xx and
+/// transport errors. Timeouts keep a dead endpoint from eating a Lambda's budget.
+pub async fn load_sdk_config(attempts: u32) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(retry_config(attempts))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(3))
+                .operation_attempt_timeout(Duration::from_secs(10))
+                .operation_timeout(Duration::from_secs(30))
+                .build(),
+        )
+        .load()
+        .await
+}
+
+/// The retry policy every client uses.
+pub fn retry_config(attempts: u32) -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(attempts.max(1))
+        .with_initial_backoff(Duration::from_millis(100))
+        .with_max_backoff(Duration::from_secs(5))
+}
+
+/// An SDK error in words (the whole cause chain), for the ports' error types.
+pub(crate) fn describe<E: std::error::Error>(call: &str, error: &E) -> String {
+    format!("{call}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(error))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_variable_is_named() {
+        let err = Names::from_vars(|name| (name == ENV_TABLE).then(|| "t".to_string())).err();
+        assert_eq!(
+            err,
+            Some(ConfigError::Missing(
+                ENV_TOPIC_ARN,
+                "the ARN of the SNS topic alerts are published to"
+            ))
+        );
+        let message = Names::from_vars(|_| None)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(message.starts_with("MIRRORGATE_TABLE is not set"), "{message}");
+    }
+
+    #[test]
+    fn names_are_read_from_the_variables() {
+        let names = Names::from_vars(|name| Some(format!("{name}-value"))).expect("names");
+        assert_eq!(names.table, "MIRRORGATE_TABLE-value");
+        assert_eq!(names.topic_arn, "MIRRORGATE_TOPIC_ARN-value");
+    }
+
+    #[test]
+    fn retries_use_the_standard_mode_with_the_attempts_asked_for() {
+        let config = retry_config(7);
+        assert_eq!(config.max_attempts(), 7);
+        assert_eq!(config.mode(), aws_config::retry::RetryMode::Standard);
+        assert_eq!(config.initial_backoff(), Duration::from_millis(100));
+    }
+}
