@@ -1,0 +1,146 @@
+//! The store contract on DynamoDB (moto server, started by `scripts/emulator up`):
+//! the same checks as the embedded stores, in the same words. Each test works on
+//! mirrors of its own, so the tests share one table safely.
+
+#![cfg(feature = "aws")]
+
+mod aws_support;
+mod contract;
+
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use shared::adapters::aws::DynamoStore;
+use shared::domain::Phase;
+use shared::ports::{SaveError, Store};
+
+async fn store() -> Arc<DynamoStore> {
+    Arc::new(aws_support::deps().await.store())
+}
+
+#[tokio::test]
+async fn first_write_creates_the_state() {
+    contract::first_write_creates_the_state(&*store().await, &aws_support::unique("M")).await;
+}
+
+#[tokio::test]
+async fn creating_twice_conflicts_with_the_current_state() {
+    contract::creating_twice_conflicts_with_the_current_state(&*store().await, &aws_support::unique("M")).await;
+}
+
+#[tokio::test]
+async fn stale_write_conflicts_and_changes_nothing() {
+    contract::stale_write_conflicts_and_changes_nothing(&*store().await, &aws_support::unique("M")).await;
+}
+
+#[tokio::test]
+async fn write_expecting_a_missing_state_conflicts_with_none() {
+    contract::write_expecting_a_missing_state_conflicts_with_none(&*store().await, &aws_support::unique("M")).await;
+}
+
+#[tokio::test]
+async fn successive_writes_are_read_back() {
+    contract::successive_writes_are_read_back(&*store().await, &aws_support::unique("M")).await;
+}
+
+#[tokio::test]
+async fn mirrors_are_independent_and_listed() {
+    let (a, b) = (aws_support::unique("M"), aws_support::unique("M"));
+    contract::mirrors_are_independent_and_listed(&*store().await, &a, &b).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_writers_have_exactly_one_winner() {
+    contract::racing_writers_have_exactly_one_winner(store().await, &aws_support::unique("M"), 50).await;
+}
+
+/// GIVEN a saved state WHEN reading the table directly THEN the item has the
+/// documented keys, the version, the readable copies and no expiry.
+#[tokio::test]
+async fn the_state_item_is_laid_out_as_documented() {
+    let deps = aws_support::deps().await;
+    let store = deps.store();
+    let mirror = aws_support::unique("M");
+    store
+        .save(&contract::state(&mirror, 1, Phase::PrimaryLost), 0)
+        .await
+        .expect("v1");
+    let item = deps
+        .dynamodb
+        .get_item()
+        .table_name(&deps.names.table)
+        .key("pk", AttributeValue::S(format!("MIRROR#{mirror}")))
+        .key("sk", AttributeValue::S("STATE".into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("GetItem")
+        .item
+        .expect("the item exists");
+    assert_eq!(item["mirror"], AttributeValue::S(mirror.clone()));
+    assert_eq!(item["version"], AttributeValue::N("1".into()));
+    assert_eq!(item["epoch"], AttributeValue::N("1".into()));
+    assert_eq!(item["phase"], AttributeValue::S("primary_lost".into()));
+    assert!(item["updated_at"].as_s().is_ok());
+    assert!(!item.contains_key("expires_at"), "the state item never expires");
+    let json = item["state"].as_s().expect("state is a string");
+    let state: shared::domain::MirrorState = serde_json::from_str(json).expect("the state is the MirrorState JSON");
+    assert_eq!(state, contract::state(&mirror, 1, Phase::PrimaryLost));
+}
+
+/// The table is created as the template creates it: pk/sk strings, on demand, TTL on `expires_at`.
+#[tokio::test]
+async fn the_table_has_the_documented_schema_and_ttl() {
+    let deps = aws_support::deps().await;
+    let table = deps
+        .dynamodb
+        .describe_table()
+        .table_name(&deps.names.table)
+        .send()
+        .await
+        .expect("DescribeTable");
+    let table = table.table.expect("table");
+    let keys: Vec<(String, String)> = table
+        .key_schema()
+        .iter()
+        .map(|k| (k.attribute_name().to_string(), k.key_type().as_str().to_string()))
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            ("pk".to_string(), "HASH".to_string()),
+            ("sk".to_string(), "RANGE".to_string())
+        ]
+    );
+    assert_eq!(
+        table
+            .billing_mode_summary()
+            .and_then(|b| b.billing_mode())
+            .map(|m| m.as_str()),
+        Some("PAY_PER_REQUEST")
+    );
+    let ttl = deps
+        .dynamodb
+        .describe_time_to_live()
+        .table_name(&deps.names.table)
+        .send()
+        .await
+        .expect("DescribeTimeToLive");
+    let ttl = ttl.time_to_live_description.expect("ttl");
+    assert_eq!(ttl.attribute_name(), Some("expires_at"));
+    assert_eq!(ttl.time_to_live_status().map(|s| s.as_str()), Some("ENABLED"));
+}
+
+/// A store error (here: a table that does not exist) is a `StoreError`, never a
+/// conflict, and names the call.
+#[tokio::test]
+async fn a_missing_table_is_a_store_error_not_a_conflict() {
+    let deps = aws_support::deps().await;
+    let store = DynamoStore::new(deps.dynamodb.clone(), &aws_support::unique("no-such-table"));
+    let err = store.load("M").await.expect_err("no table");
+    assert!(err.to_string().contains("DynamoDB GetItem"), "{err}");
+    match store.save(&contract::state("M", 1, Phase::Normal), 0).await {
+        Err(SaveError::Store(e)) => assert!(e.to_string().contains("DynamoDB PutItem"), "{e}"),
+        other => panic!("expected a store error, got {other:?}"),
+    }
+}
