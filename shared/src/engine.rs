@@ -106,6 +106,9 @@ pub struct Outcome {
     pub mirror: String,
     pub verdict: Verdict,
     pub reports: Vec<Report>,
+    /// Approved promotions to hand to the promotion executor (only when the engine
+    /// hands off instead of executing them itself).
+    pub orders: Vec<PromotionOrder>,
 }
 
 pub struct Engine<S, N, A> {
@@ -113,8 +116,9 @@ pub struct Engine<S, N, A> {
     store: S,
     notifier: N,
     actions: A,
-    public_url: String,
+    public_url: std::sync::OnceLock<String>,
     tokens: Mutex<Box<dyn TokenSource + Send>>,
+    hand_off: bool,
 }
 
 impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
@@ -124,9 +128,24 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
             store,
             notifier,
             actions,
-            public_url: public_url.trim_end_matches('/').to_string(),
+            public_url: {
+                let cell = std::sync::OnceLock::new();
+                let url = public_url.trim_end_matches('/');
+                if !url.is_empty() {
+                    let _ = cell.set(url.to_string());
+                }
+                cell
+            },
             tokens: Mutex::new(Box::new(OsTokens)),
+            hand_off: false,
         }
+    }
+
+    /// Approved promotions are returned in `Outcome::orders` for the promotion
+    /// executor instead of being carried out here (the approval and poll functions).
+    pub fn handing_off(mut self) -> Self {
+        self.hand_off = true;
+        self
     }
 
     /// Replaces the token source (tests that need predictable links).
@@ -152,12 +171,32 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
     }
 
     pub fn public_url(&self) -> &str {
-        &self.public_url
+        self.public_url.get().map(String::as_str).unwrap_or_default()
+    }
+
+    /// Learns where the approval pages live when it was not configured (the
+    /// approval function learns its own URL from the first request it serves).
+    pub fn learn_public_url(&self, url: &str) {
+        let _ = self.public_url.set(url.trim_end_matches('/').to_string());
     }
 
     /// Decodes an AWS payload and handles every signal in it.
     pub async fn ingest(&self, payload: &[u8], now: DateTime<Utc>) -> Result<Vec<Outcome>, EngineError> {
         let signals = events::decode(payload, &self.topology)?;
+        let mut outcomes = Vec::with_capacity(signals.len());
+        for signal in signals {
+            outcomes.push(self.handle(signal, now).await?);
+        }
+        Ok(outcomes)
+    }
+
+    /// The same as [`Engine::ingest`] for a payload already parsed as JSON (Lambda).
+    pub async fn ingest_value(
+        &self,
+        payload: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Outcome>, EngineError> {
+        let signals = events::decode_value(payload, &self.topology)?;
         let mut outcomes = Vec::with_capacity(signals.len());
         for signal in signals {
             outcomes.push(self.handle(signal, now).await?);
@@ -184,6 +223,14 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
     pub async fn handle(&self, signal: Signal, now: DateTime<Utc>) -> Result<Outcome, EngineError> {
         let first = self.apply(&signal, now).await?;
         let mut reports = first.reports;
+        if self.hand_off {
+            return Ok(Outcome {
+                mirror: signal.mirror,
+                verdict: first.verdict,
+                reports,
+                orders: first.orders,
+            });
+        }
         let mut orders: VecDeque<PromotionOrder> = first.orders.into();
         while let Some(order) = orders.pop_front() {
             let (more_reports, more_orders) = self.execute(order, now).await?;
@@ -194,10 +241,18 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
             mirror: signal.mirror,
             verdict: first.verdict,
             reports,
+            orders: Vec::new(),
         })
     }
 
-    /// Claims an approved promotion, runs its actions once, and reports the result.
+    /// Runs an approved promotion handed over by another process: claims it, runs
+    /// the actions once, and records the outcome. A second delivery of the same
+    /// order finds it claimed and runs nothing.
+    pub async fn execute_order(&self, order: PromotionOrder, now: DateTime<Utc>) -> Result<Vec<Report>, EngineError> {
+        let (reports, _follow_ups) = self.execute(order, now).await?;
+        Ok(reports)
+    }
+
     async fn execute(
         &self,
         order: PromotionOrder,
@@ -277,7 +332,7 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
                 let mut tokens = self.tokens.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
                 let mut ctx = Context {
                     now,
-                    public_url: &self.public_url,
+                    public_url: self.public_url(),
                     tokens: tokens.as_mut(),
                 };
                 decide(&state, mirror, signal, &mut ctx)

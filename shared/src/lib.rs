@@ -8,6 +8,8 @@ pub mod adapters;
 pub mod domain;
 pub mod engine;
 pub mod events;
+#[cfg(feature = "lambda")]
+pub mod handlers;
 pub mod ports;
 pub mod token;
 pub mod topology;

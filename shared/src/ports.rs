@@ -54,7 +54,7 @@ pub trait Notifier: Send + Sync {
 pub struct ActionError(pub String);
 
 /// What an approved promotion is handed to.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PromotionOrder {
     pub mirror: String,
     pub request: String,

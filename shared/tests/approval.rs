@@ -174,12 +174,17 @@ async fn get_shows_the_request_and_decides_nothing() {
         let r = approval::handle(&engine, &get(&path_of(&link)), now_after_request()).await;
         assert_page(&r, 200, "Promote HSPROD-DR1 to primary of HSPROD?");
         assert!(
-            r.body.contains("About 3 s of the most recent transactions may be lost"),
+            r.body
+                .contains("About 3.0 s of the most recent transactions may be lost"),
             "{}",
             r.body
         );
         assert!(r.body.contains("HSPROD-A"), "what failed");
-        assert!(r.body.contains("route53, instance"), "the observers that agreed");
+        assert!(
+            r.body.contains("Route 53 health checks, instance state and alarms"),
+            "the observers that agreed: {}",
+            r.body
+        );
         assert!(r.body.contains("expires at 03:34 UTC"), "{}", r.body);
         assert!(!r.body.contains(&token), "the page never writes the token out");
     }
@@ -212,7 +217,7 @@ async fn approve_with_name_and_confirmation_promotes_once_and_audits() {
         audit
             .shown
             .as_deref()
-            .is_some_and(|s| s.contains("HSPROD-DR1") && s.contains("3 s")),
+            .is_some_and(|s| s.contains("HSPROD-DR1") && s.contains("3.0 s")),
         "{audit:?}"
     );
     // The link is now used: a second submit and a reload both say so, and nothing runs again.

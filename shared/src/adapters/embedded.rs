@@ -454,8 +454,8 @@ impl PromotionActions for RecordingActions {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .push(record.clone());
         Ok(match (&record.ssm_document, &record.instance_id) {
-            (Some(doc), Some(id)) => format!("recorded: run SSM document {doc} on {id} ({})", record.candidate),
-            _ => format!("recorded: promote {}", record.candidate),
+            (Some(doc), Some(id)) => format!("recorded locally: SSM document {doc} on {id} ({})", record.candidate),
+            _ => format!("recorded locally: promote {}", record.candidate),
         })
     }
 }

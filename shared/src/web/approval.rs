@@ -13,7 +13,7 @@ use crate::domain::{
     Signal, SignalKind, Verdict,
 };
 use crate::engine::{Engine, Report};
-use crate::ports::{Notifier, PromotionActions, Store};
+use crate::ports::{Notifier, PromotionActions, PromotionOrder, Store};
 use crate::token::{hash_token, hashes_equal, parse_token};
 use crate::topology::Mirror;
 
@@ -50,6 +50,27 @@ pub async fn handle<S: Store, N: Notifier, A: PromotionActions>(
     engine: &Engine<S, N, A>,
     req: &HttpRequest,
     now: DateTime<Utc>,
+) -> HttpResponse {
+    handle_with_orders(engine, req, now).await.0
+}
+
+/// As [`handle`], also returning the approved promotions an engine that hands off
+/// left for the promotion executor.
+pub async fn handle_with_orders<S: Store, N: Notifier, A: PromotionActions>(
+    engine: &Engine<S, N, A>,
+    req: &HttpRequest,
+    now: DateTime<Utc>,
+) -> (HttpResponse, Vec<PromotionOrder>) {
+    let mut orders = Vec::new();
+    let response = answer(engine, req, now, &mut orders).await;
+    (response, orders)
+}
+
+async fn answer<S: Store, N: Notifier, A: PromotionActions>(
+    engine: &Engine<S, N, A>,
+    req: &HttpRequest,
+    now: DateTime<Utc>,
+    orders: &mut Vec<PromotionOrder>,
 ) -> HttpResponse {
     let token = req.path.strip_prefix(PREFIX).unwrap_or_default();
     let method = req.method.to_ascii_uppercase();
@@ -99,7 +120,7 @@ pub async fn handle<S: Store, N: Notifier, A: PromotionActions>(
         return closed;
     }
     if method == "POST" {
-        decide(engine, req, mirror, &state, request, &hash, now).await
+        decide(engine, req, mirror, &state, request, &hash, now, orders).await
     } else {
         HttpResponse::page(200, decision_page(mirror, &state, request, now, &Form::default(), None))
     }
@@ -251,7 +272,11 @@ fn facts(mirror: &Mirror, state: &MirrorState, request: &PromotionRequest, now: 
     let observers = request
         .observers
         .iter()
-        .map(|o| o.as_str())
+        .map(|o| match o {
+            crate::topology::Observer::Route53 => "Route 53 health checks",
+            crate::topology::Observer::Instance => "instance state and alarms",
+            crate::topology::Observer::Heartbeat => "silent heartbeats",
+        })
         .collect::<Vec<_>>()
         .join(", ");
     let back = view
@@ -261,10 +286,7 @@ fn facts(mirror: &Mirror, state: &MirrorState, request: &PromotionRequest, now: 
         .map(|c| c.member.to_string());
     let now_line = match back {
         Some(m) => format!("{m} answers as primary again: approving will be refused"),
-        None => format!(
-            "still no primary in {} (mirror phase: {})",
-            mirror.primary_region, state.phase
-        ),
+        None => format!("still no primary in {}", mirror.primary_region),
     };
     let member = mirror.member(&request.candidate);
     let candidate = match member {
@@ -285,7 +307,10 @@ fn facts(mirror: &Mirror, state: &MirrorState, request: &PromotionRequest, now: 
     let max = mirror.policy.max_journal_latency_secs;
     let (loss_headline, loss_detail, over_policy) = match latency {
         Some(l) => (
-            format!("About {:.0} s of the most recent transactions may be lost", l.seconds),
+            format!(
+                "About {} of the most recent transactions may be lost",
+                if l.seconds < 10.0 { format!("{:.1} s", l.seconds) } else { format!("{:.0} s", l.seconds) }
+            ),
             format!(
                 "{}'s journal latency was {:.1} s{}, measured at {} ({} ago). Transactions committed on the lost primary in that time never reached it.",
                 request.candidate,
@@ -393,6 +418,19 @@ fn decision_page(
             escape(error)
         ));
     }
+    body.push_str(&format!(
+        "<div class=\"box\" id=\"data-loss\"><h2>Data that may be lost</h2><p class=\"loss\">{}</p><p>{}</p>{}</div>",
+        escape(&f.loss_headline),
+        escape(&f.loss_detail),
+        if f.over_policy {
+            format!(
+                "<p class=\"error\">This is over the policy's limit of {} s (or unknown): approving requires ticking \"I accept the data loss\".</p>",
+                mirror.policy.max_journal_latency_secs
+            )
+        } else {
+            String::new()
+        }
+    ));
     body.push_str("<dl>");
     let rows = [
         (
@@ -417,19 +455,6 @@ fn decision_page(
         body.push_str(&format!("<dt>{}</dt><dd>{}</dd>", escape(k), escape(&v)));
     }
     body.push_str("</dl>");
-    body.push_str(&format!(
-        "<div class=\"box\" id=\"data-loss\"><h2>Data that may be lost</h2><p class=\"loss\">{}</p><p>{}</p>{}</div>",
-        escape(&f.loss_headline),
-        escape(&f.loss_detail),
-        if f.over_policy {
-            format!(
-                "<p class=\"error\">This is over the policy's limit of {} s (or unknown): approving requires ticking \"I accept the data loss\".</p>",
-                mirror.policy.max_journal_latency_secs
-            )
-        } else {
-            String::new()
-        }
-    ));
     body.push_str("<h2>What approval does</h2><ol>");
     for a in &f.actions {
         body.push_str(&format!("<li>{}</li>", escape(a)));
@@ -473,6 +498,7 @@ fn shown(mirror: &Mirror, state: &MirrorState, request: &PromotionRequest, now: 
     )
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn decide<S: Store, N: Notifier, A: PromotionActions>(
     engine: &Engine<S, N, A>,
     req: &HttpRequest,
@@ -481,6 +507,7 @@ async fn decide<S: Store, N: Notifier, A: PromotionActions>(
     request: &PromotionRequest,
     hash: &str,
     now: DateTime<Utc>,
+    orders: &mut Vec<PromotionOrder>,
 ) -> HttpResponse {
     let content_type = req.content_type.as_deref().unwrap_or_default().to_ascii_lowercase();
     if !content_type.starts_with("application/x-www-form-urlencoded") {
@@ -553,6 +580,7 @@ async fn decide<S: Store, N: Notifier, A: PromotionActions>(
             return unavailable();
         }
     };
+    orders.extend(outcome.orders.iter().cloned());
     tracing::info!(mirror = %mirror.name, request = %request.id, by = %form.approver, source_ip = req.source_ip.as_deref().unwrap_or("-"), verdict = ?outcome.verdict, "approval page decision");
     let Verdict::Decision(verdict) = outcome.verdict else {
         return unavailable();
@@ -566,7 +594,7 @@ async fn decide<S: Store, N: Notifier, A: PromotionActions>(
             let mut lines = vec![
                 format!("Approved by {} at {}.", form.approver, clock(now)),
                 match executed {
-                    Some(detail) => format!("Promotion actions started: {detail}."),
+                    Some(detail) => format!("Promotion started ({detail})."),
                     None => "The promotion actions have been handed to the promotion executor.".into(),
                 },
                 format!(

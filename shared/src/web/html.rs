@@ -25,9 +25,11 @@ body{margin:0;background:var(--bg);color:var(--fg);font:17px/1.45 system-ui,-app
 main{max-width:42rem;margin:0 auto;padding:1rem}
 h1{font-size:1.4rem;margin:.3rem 0 1rem}
 h2{font-size:1.1rem;margin:1.4rem 0 .4rem}
+.box h2{margin-top:0}
 .banner{padding:.8rem 1rem;border-radius:.4rem;margin:0 0 1rem;font-weight:600}
 .crit{background:var(--crit);color:#fff}.ok{background:var(--ok);color:#fff}.warn{background:var(--warn);color:#fff}.info{background:var(--box)}
 dl{display:grid;grid-template-columns:minmax(8rem,auto) 1fr;gap:.3rem .8rem;margin:0}
+@media (max-width:32rem){dl{grid-template-columns:1fr;gap:0}dd{margin:0 0 .5rem}}
 dt{color:var(--muted)}dd{margin:0;overflow-wrap:anywhere}
 .loss{font-size:1.25rem;font-weight:700}
 .box{background:var(--box);border:1px solid var(--line);border-radius:.4rem;padding:.8rem 1rem;margin:1rem 0}
@@ -43,6 +45,7 @@ button.approve{background:var(--crit);border-color:var(--crit);color:#fff;font-w
 table{border-collapse:collapse;width:100%;font-size:.95rem}
 th,td{text-align:left;padding:.3rem .4rem;border-bottom:1px solid var(--line);vertical-align:top}
 .scroll{overflow-x:auto}
+@media (prefers-color-scheme:dark){.crit,.ok,.warn,button.approve{color:#121212}}
 ";
 
 /// A whole page around `body`.
