@@ -63,7 +63,10 @@ impl Function {
     }
 
     pub fn new(topology: Arc<Topology>, deps: Deps, public_url: &str, event_bus: &str, hand_off: bool) -> Function {
-        let engine = Engine::new(topology, deps.store(), deps.notifier(), deps.actions(), public_url);
+        // The executor runs promotions handed over by a PromotionApproved event, which
+        // already told the site's automation: it must not announce the approval again.
+        let actions = deps.actions().announcing_approval(hand_off);
+        let engine = Engine::new(topology, deps.store(), deps.notifier(), actions, public_url);
         let engine = if hand_off { engine.handing_off() } else { engine };
         Function {
             engine,
