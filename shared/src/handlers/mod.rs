@@ -13,6 +13,7 @@ use chrono::Utc;
 use lambda_runtime::Diagnostic;
 use serde_json::Value;
 
+use crate::adapters::aws::promotion::PromotionEvent;
 use crate::adapters::aws::{emf_line, AwsPromotionActions, ConfigError, Counts, Deps, DynamoStore, SnsNotifier};
 use crate::engine::{Engine, EngineError, Outcome, Report};
 use crate::ports::PromotionOrder;
@@ -27,8 +28,7 @@ pub const ENV_EVENT_BUS: &str = "MIRRORGATE_EVENT_BUS";
 
 /// Source and detail-type of the event that hands an approved promotion to the
 /// promotion executor (and tells the site's own automation).
-pub const EVENT_SOURCE: &str = "mirrorgate";
-pub const PROMOTION_APPROVED: &str = "PromotionApproved";
+pub use crate::adapters::aws::promotion::{EVENT_SOURCE, PROMOTION_APPROVED};
 
 pub type AwsEngine = Engine<DynamoStore, SnsNotifier, AwsPromotionActions>;
 
@@ -80,7 +80,16 @@ impl Function {
     /// unstarted promotion over again.
     pub async fn hand_off(&self, orders: &[PromotionOrder]) -> Result<(), HandlerError> {
         for order in orders {
-            let detail = serde_json::to_string(order).map_err(|e| HandlerError::Retry(e.to_string()))?;
+            // The same detail the site's automation gets from PromotionExecuted.
+            let topology = self.engine.topology();
+            let event = topology
+                .mirror(&order.mirror)
+                .and_then(|m| m.member(&order.candidate).map(|c| PromotionEvent::new(m, c, order)));
+            let detail = match event {
+                Some(event) => serde_json::to_string(&event),
+                None => serde_json::to_string(order),
+            }
+            .map_err(|e| HandlerError::Retry(e.to_string()))?;
             let entry = aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
                 .source(EVENT_SOURCE)
                 .detail_type(PROMOTION_APPROVED)
