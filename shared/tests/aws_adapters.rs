@@ -1,0 +1,680 @@
+//! The AWS adapters against moto server (`scripts/emulator up`): each test carries
+//! out the effect through the adapter and then reads it back from the emulator.
+
+#![cfg(feature = "aws")]
+
+mod aws_support;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use aws_support::{deps, moto_models, unique};
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use shared::adapters::aws::promotion::{PROMOTION_APPROVED, PROMOTION_EXECUTED};
+use shared::adapters::aws::{
+    metrics, retry_config, AwsPromotionActions, FailoverRecord, FailoverRole, Heartbeat, SnsNotifier,
+};
+use shared::domain::{Alert, AlertKind, Severity, SignalKind};
+use shared::ports::{Notifier, PromotionActions, PromotionOrder};
+use shared::topology::{Observer, Topology};
+
+fn topology(mirror: &str, health_check: &str, document: &str, instance: &str, bus: Option<&str>) -> Topology {
+    let bus = bus.map(|b| format!("event_bus = \"{b}\"")).unwrap_or_default();
+    let text = format!(
+        r#"
+[[mirror]]
+name = "{mirror}"
+primary_region = "us-east-1"
+dr_region = "us-west-2"
+
+[mirror.promotion]
+ssm_document = "{document}"
+ssm_parameters = {{ Instance = ["{mirror}"], Method = ["PromoteWithNoPartner"] }}
+{bus}
+
+[[mirror.member]]
+name = "{mirror}-A"
+kind = "failover"
+region = "us-east-1"
+zone = "us-east-1a"
+health_check_id = "{health_check}"
+
+[[mirror.member]]
+name = "{mirror}-B"
+kind = "failover"
+region = "us-east-1"
+zone = "us-east-1b"
+
+[[mirror.member]]
+name = "{mirror}-DR1"
+kind = "dr_async"
+region = "us-west-2"
+zone = "us-west-2a"
+instance_id = "{instance}"
+"#
+    );
+    Topology::parse("test topology", &text).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn instance_id() -> String {
+    format!("i-0{}", &unique("x")[2..].repeat(2)[..16])
+}
+
+fn order(mirror: &str) -> PromotionOrder {
+    PromotionOrder {
+        mirror: mirror.to_string(),
+        request: format!("{mirror}-r1"),
+        candidate: format!("{mirror}-DR1"),
+        epoch: 4,
+    }
+}
+
+// ---------------------------------------------------------------- SNS
+
+/// GIVEN an alert WHEN it is published THEN the emulator holds one message with
+/// the default, email and SMS texts, the subject and the three attributes.
+#[tokio::test]
+async fn an_alert_is_one_sns_message_with_texts_subject_and_filter_attributes() {
+    let deps = deps().await;
+    let mirror = unique("SNS");
+    let alert = Alert {
+        id: format!("{mirror}-1"),
+        mirror: mirror.clone(),
+        kind: AlertKind::PromotionRequested,
+        severity: Severity::Critical,
+        at: Utc::now(),
+        request: Some(format!("{mirror}-r1")),
+        headline: format!("{mirror}: primary region lost; promote {mirror}-DR1?"),
+        facts: vec![
+            "Primary lost since 03:00 UTC".into(),
+            "Data at risk: 4 s of journal".into(),
+        ],
+        next_step: "Open the link, check the data-loss estimate, approve or reject".into(),
+        link: Some("http://127.0.0.1:8080/a/abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG".into()),
+    };
+    SnsNotifier::new(deps.sns.clone(), &deps.names.topic_arn)
+        .publish(&alert)
+        .await
+        .expect("published");
+
+    let topics = moto_models("sns", "Topic");
+    let topic = topics
+        .iter()
+        .find(|t| t["arn"] == deps.names.topic_arn.as_str())
+        .expect("the topic is in the emulator");
+    let sent: Vec<&Value> = topic["sent_notifications"]
+        .as_array()
+        .expect("sent notifications")
+        .iter()
+        .filter(|n| n[3]["mirror"]["Value"] == mirror.as_str())
+        .collect();
+    assert_eq!(sent.len(), 1, "exactly one publication: {sent:?}");
+    let (message, subject, attributes) = (&sent[0][1], &sent[0][2], &sent[0][3]);
+    let body: Value = serde_json::from_str(message.as_str().expect("message text")).expect("a JSON message");
+    assert_eq!(body["default"], alert.email());
+    assert_eq!(body["email"], alert.email());
+    assert_eq!(body["sms"], alert.sms());
+    assert!(alert.sms().chars().count() <= 160);
+    assert_eq!(subject, &Value::String(alert.subject()));
+    // moto keeps each attribute as {Type, Value}.
+    for (name, value) in [
+        ("severity", "critical"),
+        ("mirror", mirror.as_str()),
+        ("kind", "promotion_requested"),
+    ] {
+        assert_eq!(attributes[name]["Type"], "String", "{name}");
+        assert_eq!(attributes[name]["Value"], value, "{name}");
+    }
+}
+
+/// A topic that does not exist is a delivery failure, not a silent drop.
+#[tokio::test]
+async fn publishing_to_a_missing_topic_fails_loudly() {
+    let deps = deps().await;
+    let arn = format!("arn:aws:sns:us-west-2:123456789012:{}", unique("missing"));
+    let alert = Alert {
+        id: "M-1".into(),
+        mirror: "M".into(),
+        kind: AlertKind::Degraded,
+        severity: Severity::Warning,
+        at: Utc::now(),
+        request: None,
+        headline: "M: no HA".into(),
+        facts: vec![],
+        next_step: "look".into(),
+        link: None,
+    };
+    let err = SnsNotifier::new(deps.sns.clone(), &arn)
+        .publish(&alert)
+        .await
+        .expect_err("no topic");
+    assert!(
+        err.to_string().contains("SNS Publish") && err.to_string().contains("M-1"),
+        "{err}"
+    );
+}
+
+// ---------------------------------------------------------------- Route 53
+
+async fn create_health_check(deps: &shared::adapters::aws::Deps) -> String {
+    use aws_sdk_route53::types::{HealthCheckConfig, HealthCheckType};
+    let config = HealthCheckConfig::builder()
+        .r#type(HealthCheckType::Https)
+        .fully_qualified_domain_name("hsprod-a.example.org")
+        .resource_path("/csp/bin/mirror_status.cxw")
+        .port(443)
+        .build()
+        .expect("config");
+    let out = deps
+        .route53
+        .create_health_check()
+        .caller_reference(unique("hc"))
+        .health_check_config(config)
+        .send()
+        .await
+        .expect("CreateHealthCheck");
+    out.health_check().map(|h| h.id().to_string()).expect("an id")
+}
+
+/// GIVEN a member's health check that the checkers see answering WHEN polled
+/// THEN one Route 53 observation of that member, healthy, with the agreement in words.
+#[tokio::test]
+async fn the_health_poll_reads_each_members_check_and_folds_it_into_one_observation() {
+    let deps = deps().await;
+    let id = create_health_check(&deps).await;
+    let mirror = unique("R53");
+    let topology = topology(&mirror, &id, "doc", &instance_id(), None);
+    let now: DateTime<Utc> = Utc::now();
+    let signals = deps.route53().poll_health(&topology, now).await.expect("poll");
+    assert_eq!(signals.len(), 1, "{signals:?}");
+    assert_eq!(signals[0].mirror, mirror);
+    assert_eq!(signals[0].at, now);
+    // moto answers one checker, always healthy (folding is tested on constructed lists).
+    assert_eq!(
+        signals[0].kind,
+        SignalKind::Observation {
+            member: format!("{mirror}-A"),
+            observer: Observer::Route53,
+            healthy: true,
+            source: "route53 poll: 1 of 1 checkers see it primary".into(),
+        }
+    );
+}
+
+#[tokio::test]
+async fn a_poll_where_every_check_fails_is_an_error() {
+    let deps = deps().await;
+    let topology = topology(
+        &unique("R53"),
+        "0f0f0f0f-0f0f-4f0f-8f0f-0f0f0f0f0f0f",
+        "doc",
+        &instance_id(),
+        None,
+    );
+    let err = deps
+        .route53()
+        .poll_health(&topology, Utc::now())
+        .await
+        .expect_err("no such check");
+    assert!(err.to_string().contains("GetHealthCheckStatus"), "{err}");
+}
+
+/// Fencing: the old primary's check is inverted, then disabled; each read back.
+#[tokio::test]
+async fn a_health_check_is_inverted_and_disabled_as_read_back() {
+    let deps = deps().await;
+    let id = create_health_check(&deps).await;
+    let route53 = deps.route53();
+    let config = |deps: &shared::adapters::aws::Deps, id: String| {
+        let client = deps.route53.clone();
+        async move {
+            let out = client
+                .get_health_check()
+                .health_check_id(id)
+                .send()
+                .await
+                .expect("GetHealthCheck");
+            let config = out
+                .health_check()
+                .and_then(|h| h.health_check_config())
+                .cloned()
+                .expect("config");
+            (config.inverted(), config.disabled())
+        }
+    };
+    route53.invert_health_check(&id, true).await.expect("invert");
+    assert_eq!(config(&deps, id.clone()).await.0, Some(true));
+    route53.disable_health_check(&id, true).await.expect("disable");
+    assert_eq!(config(&deps, id.clone()).await, (Some(true), Some(true)));
+    route53.invert_health_check(&id, false).await.expect("revert");
+    assert_eq!(config(&deps, id.clone()).await.0, Some(false));
+}
+
+/// Fencing the old primary region: the failover record is UPSERTed (twice: the
+/// second replaces the first) and listed back with its role, check and value.
+#[tokio::test]
+async fn a_failover_record_is_upserted_as_read_back() {
+    let deps = deps().await;
+    let zone_name = format!("{}.example.org.", unique("zone"));
+    let zone = deps
+        .route53
+        .create_hosted_zone()
+        .name(&zone_name)
+        .caller_reference(unique("zone"))
+        .send()
+        .await
+        .expect("CreateHostedZone");
+    let zone_id = zone.hosted_zone().map(|z| z.id().to_string()).expect("zone id");
+    let check = create_health_check(&deps).await;
+    let mut record = FailoverRecord {
+        hosted_zone_id: zone_id.clone(),
+        name: format!("hsprod.{zone_name}"),
+        record_type: "A".into(),
+        set_identifier: "us-east-1".into(),
+        role: FailoverRole::Primary,
+        health_check_id: Some(check.clone()),
+        ttl: 60,
+        values: vec!["10.0.1.10".into()],
+    };
+    let route53 = deps.route53();
+    route53.upsert_failover_record(&record).await.expect("first upsert");
+    record.values = vec!["10.0.1.11".into()];
+    route53.upsert_failover_record(&record).await.expect("second upsert");
+
+    let listed = deps
+        .route53
+        .list_resource_record_sets()
+        .hosted_zone_id(&zone_id)
+        .send()
+        .await
+        .expect("list");
+    let ours: Vec<_> = listed
+        .resource_record_sets()
+        .iter()
+        .filter(|r| r.name() == record.name)
+        .collect();
+    assert_eq!(ours.len(), 1, "one record after two upserts: {ours:?}");
+    let r = ours[0];
+    assert_eq!(r.r#type().as_str(), "A");
+    assert_eq!(r.set_identifier(), Some("us-east-1"));
+    assert_eq!(r.failover().map(|f| f.as_str()), Some("PRIMARY"));
+    assert_eq!(r.health_check_id(), Some(check.as_str()));
+    assert_eq!(r.ttl(), Some(60));
+    let values: Vec<&str> = r.resource_records().iter().map(|v| v.value()).collect();
+    assert_eq!(values, ["10.0.1.11"]);
+}
+
+// ---------------------------------------------------------------- CloudWatch
+
+/// The heartbeat is a datum of `mirrorgate/ControlPlaneHeartbeat` for the deployment.
+#[tokio::test]
+async fn the_heartbeat_is_a_metric_datum_read_back_from_cloudwatch() {
+    use aws_sdk_cloudwatch::types::{Dimension, DimensionFilter, Statistic};
+    let deps = deps().await;
+    let deployment = unique("deployment");
+    let now = Utc::now();
+    let heartbeat = Heartbeat::new(deps.cloudwatch.clone(), &deployment);
+    heartbeat.beat(now).await.expect("first beat");
+    heartbeat.beat(now).await.expect("second beat");
+
+    let listed = deps
+        .cloudwatch
+        .list_metrics()
+        .namespace(metrics::NAMESPACE)
+        .metric_name(metrics::HEARTBEAT_METRIC)
+        .dimensions(
+            DimensionFilter::builder()
+                .name(metrics::DEPLOYMENT_DIMENSION)
+                .value(&deployment)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("ListMetrics");
+    assert_eq!(listed.metrics().len(), 1, "{:?}", listed.metrics());
+
+    let to_aws = |t: DateTime<Utc>| aws_sdk_cloudwatch::primitives::DateTime::from_secs(t.timestamp());
+    let stats = deps
+        .cloudwatch
+        .get_metric_statistics()
+        .namespace(metrics::NAMESPACE)
+        .metric_name(metrics::HEARTBEAT_METRIC)
+        .dimensions(
+            Dimension::builder()
+                .name(metrics::DEPLOYMENT_DIMENSION)
+                .value(&deployment)
+                .build(),
+        )
+        .start_time(to_aws(now - chrono::Duration::minutes(5)))
+        .end_time(to_aws(now + chrono::Duration::minutes(5)))
+        .period(600)
+        .statistics(Statistic::Sum)
+        .statistics(Statistic::SampleCount)
+        .send()
+        .await
+        .expect("GetMetricStatistics");
+    let sum: f64 = stats.datapoints().iter().filter_map(|d| d.sum()).sum();
+    let count: f64 = stats.datapoints().iter().filter_map(|d| d.sample_count()).sum();
+    assert_eq!((sum, count), (2.0, 2.0), "{:?}", stats.datapoints());
+}
+
+// ---------------------------------------------------------------- Promotion actions
+
+async fn create_document(deps: &shared::adapters::aws::Deps) -> String {
+    use aws_sdk_ssm::types::{DocumentFormat, DocumentType};
+    let name = unique("Promote");
+    let content = serde_json::json!({
+        "schemaVersion": "2.2",
+        "description": "test promote script",
+        "parameters": { "Instance": { "type": "StringList" }, "Method": { "type": "StringList" } },
+        "mainSteps": [{ "action": "aws:runShellScript", "name": "promote", "inputs": { "runCommand": ["echo promote"] } }],
+    });
+    deps.ssm
+        .create_document()
+        .name(&name)
+        .content(content.to_string())
+        .document_type(DocumentType::Command)
+        .document_format(DocumentFormat::Json)
+        .send()
+        .await
+        .expect("CreateDocument");
+    name
+}
+
+/// The events moto's archive on the default bus kept for one request.
+fn archived_events(request: &str) -> Vec<Value> {
+    let archive = aws_support::env("MIRRORGATE_EVENT_ARCHIVE");
+    moto_models("events", "Archive")
+        .into_iter()
+        .filter(|a| a["name"] == archive.as_str())
+        .flat_map(|a| a["events"].as_array().cloned().unwrap_or_default())
+        .filter(|e| e["detail"]["request"] == request)
+        .collect()
+}
+
+/// GIVEN an approved order WHEN executed THEN the SSM command runs the topology's
+/// document with its parameters on the candidate's instance, and the bus carries
+/// PromotionApproved then PromotionExecuted with the command id.
+#[tokio::test]
+async fn an_approved_promotion_runs_the_ssm_document_and_announces_it_on_the_bus() {
+    let deps = deps().await;
+    let document = create_document(&deps).await;
+    let mirror = unique("PRO");
+    let instance = instance_id();
+    let topology = topology(
+        &mirror,
+        "0f0f0f0f-0f0f-4f0f-8f0f-0f0f0f0f0f0f",
+        &document,
+        &instance,
+        Some("default"),
+    );
+    let m = topology.mirror(&mirror).expect("mirror");
+    let candidate = m.member(&format!("{mirror}-DR1")).expect("candidate");
+    let order = order(&mirror);
+
+    let detail = deps.actions().execute(m, candidate, &order).await.expect("executed");
+    let command_id = detail
+        .split("command ")
+        .nth(1)
+        .and_then(|rest| rest.split(';').next())
+        .expect("the detail names the command")
+        .to_string();
+    assert!(detail.contains(&document) && detail.contains(&instance), "{detail}");
+
+    let listed = deps
+        .ssm
+        .list_commands()
+        .command_id(&command_id)
+        .send()
+        .await
+        .expect("ListCommands");
+    assert_eq!(listed.commands().len(), 1);
+    let command = &listed.commands()[0];
+    assert_eq!(command.document_name(), Some(document.as_str()));
+    assert_eq!(command.instance_ids(), std::slice::from_ref(&instance));
+    let parameters = command.parameters().expect("parameters");
+    assert_eq!(parameters["Instance"], std::slice::from_ref(&mirror));
+    assert_eq!(parameters["Method"], ["PromoteWithNoPartner".to_string()]);
+    assert_eq!(
+        command.comment(),
+        Some(format!("mirrorgate {mirror} request {mirror}-r1 epoch 4: promote {mirror}-DR1").as_str())
+    );
+    // moto 5.2.5 has no ListCommandInvocations; GetCommandInvocation reads the same record.
+    let invocation = deps
+        .ssm
+        .get_command_invocation()
+        .command_id(&command_id)
+        .instance_id(&instance)
+        .send()
+        .await
+        .expect("GetCommandInvocation");
+    assert_eq!(invocation.instance_id(), Some(instance.as_str()));
+    assert_eq!(invocation.document_name(), Some(document.as_str()));
+
+    let events = archived_events(&order.request);
+    let kinds: Vec<&str> = events.iter().filter_map(|e| e["detail-type"].as_str()).collect();
+    assert_eq!(kinds, [PROMOTION_APPROVED, PROMOTION_EXECUTED], "{events:?}");
+    for e in &events {
+        assert_eq!(e["source"], "mirrorgate");
+        assert_eq!(e["detail"]["mirror"], mirror.as_str());
+        assert_eq!(e["detail"]["candidate"], format!("{mirror}-DR1"));
+        assert_eq!(e["detail"]["instance_id"], instance.as_str());
+        assert_eq!(e["detail"]["epoch"], 4);
+    }
+    assert_eq!(
+        events[0]["detail"]["command_id"],
+        Value::Null,
+        "nothing was run when approval was announced"
+    );
+    assert_eq!(events[1]["detail"]["command_id"], command_id.as_str());
+}
+
+/// A bus that does not exist: the action fails with a message that says nothing ran.
+#[tokio::test]
+async fn a_failed_event_stops_the_promotion_and_says_what_was_not_done() {
+    let deps = deps().await;
+    let mirror = unique("PRO");
+    let bus = unique("no-such-bus");
+    let topology = topology(
+        &mirror,
+        "0f0f0f0f-0f0f-4f0f-8f0f-0f0f0f0f0f0f",
+        "doc",
+        &instance_id(),
+        Some(&bus),
+    );
+    let m = topology.mirror(&mirror).expect("mirror");
+    let candidate = m.member(&format!("{mirror}-DR1")).expect("candidate");
+    let err = deps
+        .actions()
+        .execute(m, candidate, &order(&mirror))
+        .await
+        .expect_err("no bus");
+    let text = err.to_string();
+    assert!(
+        text.contains("PromotionApproved") && text.contains("nothing was run"),
+        "{text}"
+    );
+    let listed = deps.ssm.list_commands().send().await.expect("ListCommands");
+    assert!(
+        !listed
+            .commands()
+            .iter()
+            .any(|c| c.comment().is_some_and(|t| t.contains(&mirror))),
+        "no command was sent for {mirror}"
+    );
+}
+
+// ------------------------------------------------- Retries (a local stand-in that fails on purpose)
+
+/// A tiny AWS JSON endpoint on 127.0.0.1 that answers each call from a script:
+/// `fail` answers per target before it succeeds.
+struct Flaky {
+    endpoint: String,
+    calls: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+async fn flaky(failures: &'static [(&'static str, usize, u16)]) -> Flaky {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let endpoint = format!("http://{}", listener.local_addr().expect("addr"));
+    let calls = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let seen = calls.clone();
+    let counters: Arc<Vec<AtomicUsize>> = Arc::new(failures.iter().map(|_| AtomicUsize::new(0)).collect());
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            let seen = seen.clone();
+            let counters = counters.clone();
+            tokio::spawn(async move {
+                let mut buffer = Vec::new();
+                loop {
+                    let head_end = loop {
+                        if let Some(i) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+                            break i + 4;
+                        }
+                        let mut chunk = [0u8; 4096];
+                        match socket.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+                        }
+                    };
+                    let head = String::from_utf8_lossy(&buffer[..head_end]).to_lowercase();
+                    let header = |name: &str| {
+                        head.lines()
+                            .find_map(|l| l.strip_prefix(&format!("{name}: ")).map(|v| v.trim().to_string()))
+                    };
+                    let length: usize = header("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
+                    while buffer.len() < head_end + length {
+                        let mut chunk = [0u8; 4096];
+                        match socket.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    buffer.drain(..head_end + length);
+                    let target = header("x-amz-target").unwrap_or_default();
+                    seen.lock().expect("calls").push(target.clone());
+                    let scripted = failures
+                        .iter()
+                        .enumerate()
+                        .find(|(_, (t, _, _))| target.ends_with(&t.to_lowercase()));
+                    let (status, body) = match scripted {
+                        Some((i, (_, times, status))) if counters[i].fetch_add(1, Ordering::SeqCst) < *times => {
+                            let kind = if *status == 400 {
+                                "ThrottlingException"
+                            } else {
+                                "InternalFailure"
+                            };
+                            (
+                                *status,
+                                format!(r#"{{"__type":"{kind}","message":"scripted failure"}}"#),
+                            )
+                        }
+                        _ if target.ends_with("sendcommand") => {
+                            (200, r#"{"Command":{"CommandId":"cmd-flaky"}}"#.into())
+                        }
+                        _ => (200, r#"{"FailedEntryCount":0,"Entries":[{"EventId":"e-1"}]}"#.into()),
+                    };
+                    let reason = if status == 200 { "OK" } else { "Error" };
+                    let answer = format!(
+                        "HTTP/1.1 {status} {reason}\r\ncontent-type: application/x-amz-json-1.1\r\ncontent-length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    if socket.write_all(answer.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    Flaky { endpoint, calls }
+}
+
+async fn actions_on(endpoint: &str, attempts: u32) -> AwsPromotionActions {
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("us-west-2"))
+        .credentials_provider(aws_sdk_ssm::config::Credentials::new(
+            "testing", "testing", None, None, "test",
+        ))
+        .retry_config(retry_config(attempts))
+        .load()
+        .await;
+    AwsPromotionActions::new(
+        aws_sdk_ssm::Client::new(&config),
+        aws_sdk_eventbridge::Client::new(&config),
+    )
+}
+
+/// Throttling (400 ThrottlingException) and 5xx answers are retried with backoff
+/// until the call succeeds.
+#[tokio::test]
+async fn throttled_and_failing_calls_are_retried_until_they_succeed() {
+    let server = flaky(&[("AmazonSSM.SendCommand", 2, 400), ("AWSEvents.PutEvents", 1, 500)]).await;
+    let actions = actions_on(&server.endpoint, 5).await;
+    let topology = topology(
+        "RETRY",
+        "0f0f0f0f-0f0f-4f0f-8f0f-0f0f0f0f0f0f",
+        "doc",
+        "i-0123456789abcdef0",
+        Some("default"),
+    );
+    let m = topology.mirror("RETRY").expect("mirror");
+    let candidate = m.member("RETRY-DR1").expect("candidate");
+    let detail = actions
+        .execute(m, candidate, &order("RETRY"))
+        .await
+        .expect("succeeds after retries");
+    assert!(detail.contains("command cmd-flaky"), "{detail}");
+    let calls = server.calls.lock().expect("calls").clone();
+    let count = |t: &str| calls.iter().filter(|c| c.ends_with(&t.to_lowercase())).count();
+    assert_eq!(count("AmazonSSM.SendCommand"), 3, "{calls:?}");
+    assert_eq!(
+        count("AWSEvents.PutEvents"),
+        3,
+        "1 failed + PromotionApproved + PromotionExecuted: {calls:?}"
+    );
+}
+
+/// A call that keeps failing gives up after the configured attempts, and the
+/// error says what was and was not done.
+#[tokio::test]
+async fn a_call_that_keeps_failing_gives_up_with_a_clear_error() {
+    let server = flaky(&[("AmazonSSM.SendCommand", 100, 500)]).await;
+    let actions = actions_on(&server.endpoint, 3).await;
+    let topology = topology(
+        "GIVEUP",
+        "0f0f0f0f-0f0f-4f0f-8f0f-0f0f0f0f0f0f",
+        "doc",
+        "i-0123456789abcdef0",
+        Some("default"),
+    );
+    let m = topology.mirror("GIVEUP").expect("mirror");
+    let candidate = m.member("GIVEUP-DR1").expect("candidate");
+    let err = actions
+        .execute(m, candidate, &order("GIVEUP"))
+        .await
+        .expect_err("gives up");
+    let text = err.to_string();
+    assert!(text.contains("SSM SendCommand doc on i-0123456789abcdef0"), "{text}");
+    assert!(
+        text.contains("the promote script was not started") && text.contains("PromotionApproved"),
+        "{text}"
+    );
+    let calls = server.calls.lock().expect("calls").clone();
+    assert_eq!(
+        calls.iter().filter(|c| c.ends_with("sendcommand")).count(),
+        3,
+        "{calls:?}"
+    );
+    assert!(
+        !calls
+            .iter()
+            .skip_while(|c| !c.ends_with("sendcommand"))
+            .any(|c| c.ends_with("putevents")),
+        "no PromotionExecuted"
+    );
+}
