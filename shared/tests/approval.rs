@@ -14,6 +14,10 @@ use shared::token::OsTokens;
 use shared::topology::{Observer, Topology};
 use shared::web::{approval, HttpRequest, HttpResponse};
 
+#[cfg(feature = "aws")]
+#[path = "aws_support/mod.rs"]
+mod aws_support;
+
 type TestEngine<S> = Engine<S, MemoryNotifier, RecordingActions>;
 
 fn t0() -> DateTime<Utc> {
@@ -23,9 +27,16 @@ fn t0() -> DateTime<Utc> {
 }
 
 fn topology(approvers: usize) -> Arc<Topology> {
+    topology_named(approvers, "HSPROD")
+}
+
+/// The reference topology with the mirror renamed (tests sharing one DynamoDB table).
+fn topology_named(approvers: usize, mirror: &str) -> Arc<Topology> {
     let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/topology.toml"))
         .expect("example topology");
-    let text = text.replace("approvers_required = 1", &format!("approvers_required = {approvers}"));
+    let text = text
+        .replace("approvers_required = 1", &format!("approvers_required = {approvers}"))
+        .replace("name = \"HSPROD\"\n", &format!("name = \"{mirror}\"\n"));
     Arc::new(Topology::parse("examples/topology.toml", &text).expect("valid"))
 }
 
@@ -41,8 +52,12 @@ fn engine_on<S: Store>(store: S, approvers: usize) -> TestEngine<S> {
 }
 
 fn signal(at: DateTime<Utc>, kind: SignalKind) -> Signal {
+    signal_for("HSPROD", at, kind)
+}
+
+fn signal_for(mirror: &str, at: DateTime<Utc>, kind: SignalKind) -> Signal {
     Signal {
-        mirror: "HSPROD".into(),
+        mirror: mirror.into(),
         id: None,
         at,
         kind,
@@ -70,6 +85,10 @@ fn status(member: &str, status: MemberStatus) -> SignalKind {
 /// GIVEN the reference mirror WHEN its primary region is lost and confirmed
 /// THEN a request is open; returns its link.
 async fn open_request<S: Store>(engine: &TestEngine<S>) -> String {
+    open_request_for(engine, "HSPROD").await
+}
+
+async fn open_request_for<S: Store>(engine: &TestEngine<S>, mirror: &str) -> String {
     let t = t0();
     let latency = |secs: f64| shared::domain::JournalLatency {
         seconds: secs,
@@ -88,22 +107,28 @@ async fn open_request<S: Store>(engine: &TestEngine<S>) -> String {
         },
     ];
     for kind in setup {
-        engine.handle(signal(t, kind), t).await.expect("setup");
+        engine.handle(signal_for(mirror, t, kind), t).await.expect("setup");
     }
     let lost = t + Duration::seconds(60);
     engine
-        .handle(signal(lost, observation("HSPROD-A", Observer::Route53, false)), lost)
+        .handle(
+            signal_for(mirror, lost, observation("HSPROD-A", Observer::Route53, false)),
+            lost,
+        )
         .await
         .expect("route53");
     engine
-        .handle(signal(lost, observation("HSPROD-A", Observer::Instance, false)), lost)
+        .handle(
+            signal_for(mirror, lost, observation("HSPROD-A", Observer::Instance, false)),
+            lost,
+        )
         .await
         .expect("instance");
     let confirmed = lost + Duration::seconds(180);
     // Keep DR1 heard from, so it stays a healthy candidate.
     let mut outcomes = vec![engine
         .handle(
-            signal(confirmed, status("HSPROD-DR1", MemberStatus::Connected)),
+            signal_for(mirror, confirmed, status("HSPROD-DR1", MemberStatus::Connected)),
             confirmed,
         )
         .await
@@ -422,10 +447,30 @@ async fn two_approvers_are_needed_when_the_policy_says_so() {
 async fn a_hundred_racing_approvals_execute_one_promotion() {
     let dir = tempfile::tempdir().expect("temp dir");
     let engine = Arc::new(engine_on(FileStore::open(dir.path()).expect("store"), 1));
-    let link = open_request(&engine).await;
+    hundred_racing_approvals(engine, "HSPROD").await;
+}
+
+/// The same race on DynamoDB (the emulator started by scripts/test).
+#[cfg(feature = "aws")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_hundred_racing_approvals_on_dynamodb_execute_one_promotion() {
+    let mirror = aws_support::unique("RACE");
+    let store = aws_support::deps().await.store();
+    let engine = Engine::new(
+        topology_named(1, &mirror),
+        store,
+        MemoryNotifier::default(),
+        RecordingActions::new(None),
+        "https://approve.example",
+    );
+    hundred_racing_approvals(Arc::new(engine), &mirror).await;
+}
+
+async fn hundred_racing_approvals<S: Store + 'static>(engine: Arc<TestEngine<S>>, mirror: &str) {
+    let link = open_request_for(&engine, mirror).await;
     let at = now_after_request();
     let request_id = engine
-        .state("HSPROD", at)
+        .state(mirror, at)
         .await
         .expect("state")
         .latest_request()
@@ -439,16 +484,12 @@ async fn a_hundred_racing_approvals_execute_one_promotion() {
         let barrier = barrier.clone();
         let path = path_of(&link);
         let request_id = request_id.clone();
+        let mirror = mirror.to_string();
         tasks.push(tokio::spawn(async move {
             barrier.wait().await;
             if i % 2 == 0 {
-                let r = approval::handle(
-                    &*engine,
-                    &post(&path, &format!("approver=Op{i}&confirm=HSPROD&decision=approve")),
-                    at,
-                )
-                .await;
-                r.status
+                let form = format!("approver=Op{i}&confirm={mirror}&decision=approve");
+                approval::handle(&*engine, &post(&path, &form), at).await.status
             } else {
                 let decision = shared::domain::Decision {
                     request: request_id,
@@ -461,7 +502,7 @@ async fn a_hundred_racing_approvals_execute_one_promotion() {
                     shown: None,
                 };
                 engine
-                    .handle(signal(at, SignalKind::Decision(decision)), at)
+                    .handle(signal_for(&mirror, at, SignalKind::Decision(decision)), at)
                     .await
                     .expect("handled");
                 0
@@ -472,9 +513,12 @@ async fn a_hundred_racing_approvals_execute_one_promotion() {
     for t in tasks {
         statuses.push(t.await.expect("task"));
     }
-    let executed = engine_actions(&engine);
-    assert_eq!(executed, 1, "exactly one promotion ran; page answers: {statuses:?}");
-    let state = engine.state("HSPROD", at).await.expect("state");
+    assert_eq!(
+        engine_actions(&engine),
+        1,
+        "exactly one promotion ran; page answers: {statuses:?}"
+    );
+    let state = engine.state(mirror, at).await.expect("state");
     assert_eq!(state.phase, Phase::Promoting);
     assert_eq!(state.latest_request().map(|r| r.status), Some(RequestStatus::Approved));
 }
