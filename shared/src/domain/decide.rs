@@ -631,7 +631,14 @@ impl Decider<'_, '_> {
             (true, None) => self.s.lost_since = Some(now),
             (true, Some(since)) => {
                 let confirmed = now - since >= secs(self.m.policy.confirmation_window_secs);
-                let allowed = self.s.requests_blocked_until().is_none_or(|until| now >= until);
+                // One promotion per epoch: after one ran (even if it failed), people
+                // take over; mirrorgate does not propose another in the same epoch.
+                let executed = self
+                    .s
+                    .requests
+                    .iter()
+                    .any(|r| r.epoch == self.s.epoch && r.status.was_executed());
+                let allowed = !executed && self.s.requests_blocked_until().is_none_or(|until| now >= until);
                 if confirmed && allowed && self.s.open_request().is_none() {
                     self.raise_request(since, agreeing);
                 }
@@ -1059,11 +1066,12 @@ impl Decider<'_, '_> {
                 },
             );
         }
-        if let Some(winner) = self.s.requests.iter().find(|r| {
-            r.epoch == request.epoch
-                && r.id != request.id
-                && matches!(r.status, RequestStatus::Approved | RequestStatus::Succeeded)
-        }) {
+        if let Some(winner) = self
+            .s
+            .requests
+            .iter()
+            .find(|r| r.epoch == request.epoch && r.id != request.id && r.status.was_executed())
+        {
             return refused(
                 Some(&request.id),
                 Refusal::AnotherRequestWon {
@@ -1289,7 +1297,7 @@ impl Decider<'_, '_> {
             Some(request),
             format!("{}: promotion of {} FAILED", self.m.name, req.candidate),
             vec![format!("Request: {request}"), format!("What failed: {detail}")],
-            format!("Promote {} by hand (the mirror monitor, or PromoteWithNoPartner) or fix the failure; mirrorgate will not retry the promotion by itself.", req.candidate),
+            format!("Promote {} by hand (the mirror monitor, or PromoteWithNoPartner) or fix the failure; mirrorgate will not retry it, nor propose another promotion before a primary is seen again.", req.candidate),
         );
         Verdict::Applied
     }

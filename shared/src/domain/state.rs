@@ -97,6 +97,14 @@ pub enum RequestStatus {
 }
 
 impl RequestStatus {
+    /// Whether this request's promotion was approved to run (whatever came of it).
+    pub fn was_executed(self) -> bool {
+        matches!(
+            self,
+            RequestStatus::Approved | RequestStatus::Succeeded | RequestStatus::Failed | RequestStatus::TimedOut
+        )
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             RequestStatus::Open => "open",

@@ -1140,6 +1140,21 @@ fn failed_promotion_action_is_alerted_and_not_retried() {
 }
 
 #[test]
+fn no_second_promotion_is_proposed_in_the_same_epoch() {
+    // GIVEN DR1's promotion ran and failed, the primary still lost
+    let m = hsprod();
+    let (state, _) = run(&m, promoting(&m), [outcome(R1, false, "SSM command failed", 330)]);
+
+    // WHEN the schedule ticks long past the cool-down
+    let (state, effects) = run(&m, state, ticks(1300, 2600));
+
+    // THEN mirrorgate proposes nothing more in this epoch: people have taken over
+    assert_eq!(requested(&effects), vec![]);
+    assert_eq!(executed(&effects), Vec::<&str>::new());
+    assert_eq!(state.phase, Phase::PrimaryLost);
+}
+
+#[test]
 fn promotion_started_claims_once() {
     // GIVEN an approved promotion
     let m = hsprod();
