@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use mirrorgate::local::Backend;
 use mirrorgate::{replay, serve, status};
 
 /// mirrorgate watches InterSystems IRIS / Caché mirrors and puts every
@@ -14,6 +15,12 @@ use mirrorgate::{replay, serve, status};
 #[derive(Parser)]
 #[command(name = "mirrorgate", version, propagate_version = true)]
 struct Cli {
+    /// Where state, alerts and promotions go: this machine, or AWS (the DynamoDB
+    /// table, SNS topic, SSM and EventBridge named by MIRRORGATE_TABLE,
+    /// MIRRORGATE_TOPIC_ARN and the topology; AWS_REGION, AWS_ENDPOINT_URL and
+    /// credentials from the standard AWS chain).
+    #[arg(long, value_enum, global = true, default_value_t = Backend::Embedded)]
+    backend: Backend,
     #[command(subcommand)]
     command: Command,
 }
@@ -39,10 +46,20 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let backend = cli.backend;
     let result = match cli.command {
-        Command::Serve(args) => serve::run(args),
-        Command::Replay(args) => replay::run(args),
-        Command::Status(args) => status::run(args),
+        Command::Serve(mut args) => {
+            args.local.backend = backend;
+            serve::run(args)
+        }
+        Command::Replay(mut args) => {
+            args.local.backend = backend;
+            replay::run(args)
+        }
+        Command::Status(mut args) => {
+            args.local.backend = backend;
+            status::run(args)
+        }
     };
     match result {
         Ok(code) => code,

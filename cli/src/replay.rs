@@ -188,10 +188,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
             "mirrorgate replay {} ({count} steps, topology {}, store {})\n",
             args.scenario.display(),
             engine.topology().source(),
-            args.local
-                .data
-                .as_ref()
-                .map_or("in memory".to_string(), |d| d.display().to_string())
+            args.local.store_name()
         );
     }
     let mut alerts = 0usize;
@@ -222,7 +219,13 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
                     state.primary.as_deref().unwrap_or("unknown")
                 );
             }
-            if let Some(dir) = &args.local.data {
+            if args.local.backend == local::Backend::Aws {
+                println!(
+                    "  Alerts as sent: the SNS topic {}",
+                    std::env::var("MIRRORGATE_TOPIC_ARN").unwrap_or_default()
+                );
+                println!("  See it all: mirrorgate --backend aws status");
+            } else if let Some(dir) = &args.local.data {
                 println!("  Alerts as sent: {}", dir.join("outbox.jsonl").display());
                 println!("  See it all: mirrorgate status --data {}", dir.display());
             }

@@ -95,7 +95,7 @@ pub fn run(mut args: ServeArgs) -> anyhow::Result<ExitCode> {
         eprintln!(
             "mirrorgate serve: listening on http://{}  (status page /, events POST /events; store {}; links point at {public_url})",
             args.listen,
-            data.display()
+            args.local.store_name()
         );
         let ticker = app.clone();
         let tick_every = Duration::from_secs(args.tick_secs.max(1));

@@ -127,7 +127,7 @@ fn yes_no(value: Option<bool>, yes: &str, no: &str) -> String {
 }
 
 pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
-    if args.local.data.is_none() {
+    if args.local.data.is_none() && args.local.backend == local::Backend::Embedded {
         eprintln!("mirrorgate status: no --data DIR given, so this shows an empty store; pass the DIR that serve or replay used.");
     }
     let engine = local::engine(&args.local, "http://127.0.0.1:8080")?;

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use mirrorgate::local::{LocalEngine, LocalNotifier, LocalStore};
+use mirrorgate::local::{LocalActions, LocalEngine, LocalNotifier, LocalStore};
 use mirrorgate::replay::{parse_scenario, run_step, Step};
 use proptest::prelude::*;
 use shared::adapters::embedded::{MemoryNotifier, MemoryStore, RecordingActions};
@@ -26,7 +26,7 @@ fn engine() -> LocalEngine {
         topology(),
         LocalStore::Memory(MemoryStore::default()),
         LocalNotifier::Memory(MemoryNotifier::default()),
-        RecordingActions::new(None),
+        LocalActions::Recording(RecordingActions::new(None)),
         "http://127.0.0.1:8080",
     )
     .with_tokens(Box::new(CountingTokens::default()))
