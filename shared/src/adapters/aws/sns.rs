@@ -33,7 +33,7 @@ pub fn sns_message(alert: &Alert) -> SnsMessage {
         "default": email,
         "email": email,
         // SMS is sent as plain GSM text: ASCII keeps it to one 160-character message.
-        "sms": ascii_line(&alert.sms(), MAX_SMS),
+        "sms": sms_line(alert),
     });
     let mut attributes = BTreeMap::new();
     attributes.insert("severity", alert.severity.as_str().to_string());
@@ -43,6 +43,19 @@ pub fn sns_message(alert: &Alert) -> SnsMessage {
         subject: ascii_line(&alert.subject(), MAX_SUBJECT),
         message: message.to_string(),
         attributes,
+    }
+}
+
+/// The SMS text in ASCII, at most `MAX_SMS` characters. Spelling characters out can
+/// lengthen it (`…` becomes `...`): then the text before the link is cut, never the link.
+fn sms_line(alert: &Alert) -> String {
+    let sms = alert.sms();
+    match alert.link.as_deref() {
+        Some(link) if link.is_ascii() && sms.ends_with(link) => {
+            let text = &sms[..sms.len() - link.len()];
+            format!("{} {link}", ascii_line(text, MAX_SMS.saturating_sub(link.len() + 1)))
+        }
+        _ => ascii_line(&sms, MAX_SMS),
     }
 }
 
@@ -182,6 +195,24 @@ mod tests {
             body["email"].as_str().unwrap_or_default().contains(&"h".repeat(200)),
             "the email keeps the whole link"
         );
+    }
+
+    #[test]
+    fn an_sms_cut_to_fit_keeps_its_whole_link() {
+        let link = format!(
+            "https://q7x2mzl4bw3kfh6tpa5nc8rvdy0jeus1.lambda-url.us-west-2.on.aws/a/{}",
+            "x".repeat(22)
+        );
+        let a = alert(
+            "HSPROD primary lost 03:05 UTC. Promote HSPROD-DR1? Loss ~1.8 s",
+            Some(&link),
+        );
+        assert!(a.sms().contains('…'), "the headline is cut to make room: {}", a.sms());
+        let body: serde_json::Value = serde_json::from_str(&sns_message(&a).message).expect("json");
+        let sms = body["sms"].as_str().unwrap_or_default();
+        assert!(sms.len() <= MAX_SMS && sms.is_ascii(), "{} chars: {sms}", sms.len());
+        assert!(sms.ends_with(&format!(" {link}")), "{sms}");
+        assert!(sms.starts_with("CRITICAL HSPROD primary lost"), "{sms}");
     }
 
     #[test]
