@@ -40,7 +40,7 @@ pub struct Function {
 }
 
 /// Why a function cannot start; the message names what to fix.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum StartError {
     #[error(transparent)]
     Config(#[from] ConfigError),
@@ -48,6 +48,14 @@ pub enum StartError {
     NoTopology,
     #[error("{0}")]
     Topology(#[from] crate::topology::TopologyError),
+}
+
+/// `main` returns this error, and Rust prints an error returned from `main` with
+/// `Debug`: so `Debug` says what `Display` says (the log then names what to fix).
+impl std::fmt::Debug for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
 }
 
 impl Function {
