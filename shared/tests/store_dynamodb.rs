@@ -144,3 +144,122 @@ async fn a_missing_table_is_a_store_error_not_a_conflict() {
         other => panic!("expected a store error, got {other:?}"),
     }
 }
+
+/// Alerts kept by a test, shared between the engines of one test.
+#[derive(Clone, Default)]
+struct Sent(Arc<std::sync::Mutex<Vec<shared::domain::Alert>>>);
+
+impl shared::ports::Notifier for Sent {
+    async fn publish(&self, alert: &shared::domain::Alert) -> Result<(), shared::ports::NotifyError> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).push(alert.clone());
+        Ok(())
+    }
+}
+
+/// GIVEN a mirror whose primary serves WHEN eight control planes (as concurrent
+/// Lambda invocations) handle the same delivery of "backup down" at once on the
+/// DynamoDB store THEN exactly one writes, one alert goes out, and the others learn
+/// from their lost condition that the delivery was already handled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_duplicate_deliveries_alert_once_on_dynamodb() {
+    use shared::adapters::embedded::RecordingActions;
+    use shared::domain::{AlertKind, MemberStatus, Signal, SignalKind};
+    use shared::engine::Engine;
+
+    let deps = aws_support::deps().await;
+    let mirror = aws_support::unique("DUP");
+    let topology = Arc::new(
+        shared::topology::Topology::parse(
+            "test topology",
+            &format!(
+                r#"
+[[mirror]]
+name = "{mirror}"
+primary_region = "us-east-1"
+dr_region = "us-west-2"
+
+[[mirror.member]]
+name = "A"
+kind = "failover"
+region = "us-east-1"
+zone = "us-east-1a"
+
+[[mirror.member]]
+name = "B"
+kind = "failover"
+region = "us-east-1"
+zone = "us-east-1b"
+
+[[mirror.member]]
+name = "DR1"
+kind = "dr_async"
+region = "us-west-2"
+zone = "us-west-2a"
+"#
+            ),
+        )
+        .unwrap_or_else(|e| panic!("{e}")),
+    );
+    let sent = Sent::default();
+    let engine = |sent: &Sent| {
+        Arc::new(Engine::new(
+            topology.clone(),
+            deps.store(),
+            sent.clone(),
+            RecordingActions::new(None),
+            "http://127.0.0.1:8080",
+        ))
+    };
+    let now = contract::at("2026-11-25T03:00:00Z");
+    let status = |member: &str, status: MemberStatus, id: &str| Signal {
+        mirror: mirror.clone(),
+        id: Some(id.to_string()),
+        at: now,
+        kind: SignalKind::Status {
+            member: member.into(),
+            status,
+            heartbeat: false,
+            journal_latency: None,
+        },
+    };
+    engine(&sent)
+        .handle(status("A", MemberStatus::Primary, "a-primary"), now)
+        .await
+        .expect("A primary");
+    let before = deps.store().load(&mirror).await.expect("load").expect("stored");
+
+    let barrier = Arc::new(tokio::sync::Barrier::new(8));
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (engine, barrier, signal) = (
+            engine(&sent),
+            barrier.clone(),
+            status("B", MemberStatus::Down, "b-down-1"),
+        );
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            engine.handle(signal, now).await.map(|o| o.reports.len())
+        }));
+    }
+    for task in tasks {
+        task.await.expect("task").expect("handled");
+    }
+    let degraded: Vec<_> = sent
+        .0
+        .lock()
+        .expect("sent")
+        .iter()
+        .filter(|a| a.kind == AlertKind::Degraded)
+        .cloned()
+        .collect();
+    assert_eq!(degraded.len(), 1, "one alert for eight deliveries: {degraded:?}");
+    let after = deps.store().load(&mirror).await.expect("load").expect("stored");
+    assert_eq!(after.phase, Phase::Degraded);
+    assert!(after.has_seen("b-down-1"));
+    // At most the transition and the outbox clean-up, whoever made them: no loser wrote.
+    assert!(
+        after.version <= before.version + 2,
+        "{} writes for one delivery",
+        after.version - before.version
+    );
+}
