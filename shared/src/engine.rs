@@ -339,10 +339,29 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
             };
             if decided.state == state {
                 let reports = decision_report(&mirror.name, &decided.verdict).into_iter().collect();
+                // Nothing to write, but an approved promotion nobody claimed is handed
+                // over again (a tick's retry changes no state): its claim makes it run once.
+                let orders = decided
+                    .effects
+                    .into_iter()
+                    .filter_map(|effect| match effect {
+                        Effect::ExecutePromotion {
+                            request,
+                            candidate,
+                            epoch,
+                        } => Some(PromotionOrder {
+                            mirror: mirror.name.clone(),
+                            request,
+                            candidate,
+                            epoch,
+                        }),
+                        _ => None,
+                    })
+                    .collect();
                 return Ok(Applied {
                     verdict: decided.verdict,
                     reports,
-                    orders: Vec::new(),
+                    orders,
                 });
             }
             let mut next = decided.state;

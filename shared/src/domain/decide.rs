@@ -94,7 +94,7 @@ impl Refusal {
                 RequestStatus::Expired => "This request expired before a decision. If the primary is still lost, mirrorgate sends a new request.".into(),
                 other => format!("This request is already closed ({}). Nothing more can be decided on it.", other.as_str()),
             },
-            Refusal::PrimaryBack { member } => format!("Refused: the primary came back ({member} answers as primary). Promoting now would create a second primary."),
+            Refusal::PrimaryBack { member } => format!("Refused: {member} answers as primary. Promoting now would create a second primary."),
             Refusal::CandidateUnhealthy { candidate } => format!("Refused: the candidate {candidate} is no longer healthy. mirrorgate will propose another candidate if one is healthy."),
             Refusal::LatencyOverPolicy { seconds, max_seconds } => match seconds {
                 Some(s) => format!("Refused: the candidate is {s:.0} s behind, over the policy's {max_seconds} s. Tick \"I accept the data loss\" to promote anyway."),
@@ -206,7 +206,16 @@ pub fn decide(state: &MirrorState, mirror: &Mirror, signal: &Signal, ctx: &mut C
             verdict,
         };
     }
-    d.settle();
+    // Settle until the phase holds: when a rule changes the phase (an expiry, a
+    // time-out), the rules of the new phase apply to the same facts now, not at the
+    // next signal, so a repeated delivery finds nothing left to do.
+    for _ in 0..4 {
+        let phase = d.s.phase;
+        d.settle();
+        if d.s.phase == phase {
+            break;
+        }
+    }
     Decided {
         state: d.s,
         effects: d.effects,
@@ -795,6 +804,48 @@ impl Decider<'_, '_> {
             self.settle_high_availability(&member);
             return;
         }
+        if let Some(claim) = view.claims().into_iter().next() {
+            // A DR member was promoted by hand while the request waited: the request
+            // is moot, and approving it would make a second primary.
+            let member = claim.member.to_string();
+            let at = claim.at;
+            let previous = self.s.primary.clone().unwrap_or_else(|| "unknown".into());
+            self.close_request(
+                &open.id,
+                RequestStatus::Superseded,
+                &format!("{member} became primary outside mirrorgate"),
+            );
+            self.new_epoch(&member, at);
+            self.s.lost_since = None;
+            self.go(
+                Phase::DrActive,
+                &format!("{member} became primary outside mirrorgate; {} withdrawn", open.id),
+            );
+            self.alert(
+                AlertKind::DrPrimary,
+                Severity::Warning,
+                Some(&open.id),
+                format!(
+                    "{}: DR member {member} is now primary (promoted outside mirrorgate)",
+                    self.m.name
+                ),
+                vec![
+                    format!("Previous primary: {previous}"),
+                    format!("Request {} withdrawn: its link no longer works", open.id),
+                ],
+                "Confirm the promotion was intended and fence the primary region so it cannot take traffic back."
+                    .into(),
+            );
+            return;
+        }
+        // The loss stays confirmed only while the observers keep agreeing: if they
+        // stop, a later request (after a refusal) waits for a whole new window.
+        let agreed = view.observers_agreeing_primary_lost().len() >= self.m.policy.min_observers;
+        match (agreed, self.s.lost_since) {
+            (false, _) => self.s.lost_since = None,
+            (true, None) => self.s.lost_since = Some(now),
+            (true, Some(_)) => {}
+        }
         if now >= open.expires_at {
             self.close_request(
                 &open.id,
@@ -1057,8 +1108,10 @@ impl Decider<'_, '_> {
 
         // Approve: check the rules again, now.
         let view = View::new(&self.s, self.m, now);
-        if let Some(claim) = view.claims().into_iter().find(|c| self.m.is_failover(c.member)) {
-            // settle() withdraws the request in this same write.
+        // Any member serving as primary, a DR member promoted by hand included:
+        // promoting now would make a second primary. settle() withdraws the request
+        // in this same write.
+        if let Some(claim) = view.claims().into_iter().next() {
             return refused(
                 Some(&request.id),
                 Refusal::PrimaryBack {

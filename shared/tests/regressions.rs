@@ -1,0 +1,234 @@
+//! Bugs the reliability tests found, one test each, through the engine.
+
+mod reliability;
+
+use chrono::Duration;
+use reliability::*;
+use shared::adapters::embedded::{MemoryNotifier, MemoryStore, RecordingActions};
+use shared::domain::{
+    Authority, Decision, DecisionAction, MemberStatus, Phase, RequestStatus, Signal, SignalKind, Verdict,
+};
+use shared::engine::Engine;
+use shared::token::CountingTokens;
+
+type TestEngine = Engine<MemoryStore, MemoryNotifier, RecordingActions>;
+
+fn engine() -> TestEngine {
+    Engine::new(
+        topology(),
+        MemoryStore::default(),
+        MemoryNotifier::default(),
+        RecordingActions::new(None),
+        "https://approve.example",
+    )
+    .with_tokens(Box::new(CountingTokens::default()))
+}
+
+/// GIVEN the region-outage scenario up to its open request (HSPROD-R1, HSPROD-DR1).
+async fn pending(engine: &TestEngine) -> chrono::DateTime<chrono::Utc> {
+    let deliveries = scenario("region-outage-pending.jsonl");
+    let mut now = t(0);
+    for d in &deliveries {
+        now = d.at;
+        deliver_once(engine, "HSPROD", &d.what, now).await.expect("delivered");
+    }
+    let state = engine.state("HSPROD", now).await.expect("state");
+    assert_eq!(state.phase, Phase::PromotionPending);
+    now
+}
+
+fn approve(request: &str, at: chrono::DateTime<chrono::Utc>) -> Signal {
+    Signal {
+        mirror: "HSPROD".into(),
+        id: None,
+        at,
+        kind: SignalKind::Decision(Decision {
+            request: request.into(),
+            action: DecisionAction::Approve,
+            by: "Dana Whitfield".into(),
+            accept_loss: true,
+            authority: Authority::Operator,
+            source_ip: None,
+            user_agent: None,
+            shown: None,
+        }),
+    }
+}
+
+fn status(member: &str, status: MemberStatus, at: chrono::DateTime<chrono::Utc>) -> Signal {
+    Signal {
+        mirror: "HSPROD".into(),
+        id: Some(format!("{member}-{status:?}-{at}")),
+        at,
+        kind: SignalKind::Status {
+            member: member.into(),
+            status,
+            heartbeat: false,
+            journal_latency: None,
+        },
+    }
+}
+
+/// GIVEN a request to promote DR1 waiting, WHEN someone promotes DR2 by hand and
+/// it reports primary, and then the link is approved, THEN nothing is promoted:
+/// a second DR primary would be a split brain.
+#[tokio::test]
+async fn approval_is_refused_when_another_dr_member_already_serves_as_primary() {
+    let engine = engine();
+    let now = pending(&engine).await;
+    let later = now + Duration::seconds(30);
+    engine
+        .handle(status("HSPROD-DR2", MemberStatus::Primary, later), later)
+        .await
+        .expect("handled");
+    let outcome = engine
+        .handle(approve("HSPROD-R1", later), later)
+        .await
+        .expect("handled");
+    assert!(
+        matches!(
+            outcome.verdict,
+            Verdict::Decision(shared::domain::DecisionVerdict::Refused { .. })
+        ),
+        "{:?}",
+        outcome.verdict
+    );
+    assert!(engine.actions().recorded().is_empty(), "nothing may be promoted");
+    let state = engine.state("HSPROD", later).await.expect("state");
+    assert_eq!(state.phase, Phase::DrActive, "DR2 is the primary now");
+    assert_eq!(state.primary.as_deref(), Some("HSPROD-DR2"));
+    assert_ne!(state.request("HSPROD-R1").map(|r| r.status), Some(RequestStatus::Open));
+}
+
+/// GIVEN an approved promotion handed off for the executor, WHEN the hand-off is
+/// lost (the approving function stopped first), THEN a tick a minute later hands
+/// it over again, and it runs once.
+#[tokio::test]
+async fn a_lost_hand_off_is_handed_over_again_by_the_tick() {
+    let engine = engine().handing_off();
+    let now = pending(&engine).await;
+    let approved = engine.handle(approve("HSPROD-R1", now), now).await.expect("approved");
+    assert_eq!(approved.orders.len(), 1, "the approval hands one order off");
+    // The order is lost here. The next ticks:
+    let soon = engine.tick(now + Duration::seconds(30)).await.expect("tick");
+    assert!(
+        soon.iter().all(|o| o.orders.is_empty()),
+        "not yet: the executor may still be starting"
+    );
+    let later = engine.tick(now + Duration::seconds(61)).await.expect("tick");
+    let orders: Vec<_> = later.iter().flat_map(|o| o.orders.clone()).collect();
+    assert_eq!(orders, approved.orders, "handed over again");
+    let reports = engine
+        .execute_order(orders[0].clone(), now + Duration::seconds(62))
+        .await
+        .expect("run");
+    assert_eq!(executed(&reports).len(), 1);
+    let again = engine.tick(now + Duration::seconds(180)).await.expect("tick");
+    assert!(
+        again.iter().all(|o| o.orders.is_empty()),
+        "claimed: never handed over again"
+    );
+    for order in approved.orders {
+        engine
+            .execute_order(order, now + Duration::seconds(181))
+            .await
+            .expect("late copy");
+    }
+    assert_eq!(engine.actions().recorded().len(), 1, "ran once");
+}
+
+fn observed(
+    member: &str,
+    observer: shared::topology::Observer,
+    healthy: bool,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Signal {
+    Signal {
+        mirror: "HSPROD".into(),
+        id: None,
+        at,
+        kind: SignalKind::Observation {
+            member: member.into(),
+            observer,
+            healthy,
+            source: "test".into(),
+        },
+    }
+}
+
+/// GIVEN a request waiting while the observers stopped agreeing for a while (the
+/// primary's instance ran again, then stopped again), WHEN the approval is refused
+/// because the candidate became unhealthy, THEN the next candidate is proposed only
+/// after the loss was agreed again for a whole confirmation window.
+#[tokio::test]
+async fn after_a_refusal_the_next_request_waits_for_a_whole_new_window() {
+    use shared::topology::Observer::{Instance, Route53};
+    let engine = engine();
+    for (at, member, observer, healthy) in [
+        (0, "HSPROD-A", Route53, true),
+        (0, "HSPROD-A", Instance, true),
+        (60, "HSPROD-A", Route53, false),
+        (60, "HSPROD-A", Instance, false),
+    ] {
+        engine
+            .handle(observed(member, observer, healthy, t(at)), t(at))
+            .await
+            .expect("handled");
+    }
+    engine.tick(t(240)).await.expect("tick");
+    assert_eq!(
+        engine.state("HSPROD", t(240)).await.expect("state").phase,
+        Phase::PromotionPending
+    );
+    // Only Route 53 agrees for 100 s, then the instance stops again.
+    engine
+        .handle(observed("HSPROD-A", Instance, true, t(300)), t(300))
+        .await
+        .expect("handled");
+    engine
+        .handle(observed("HSPROD-A", Instance, false, t(400)), t(400))
+        .await
+        .expect("handled");
+    engine
+        .handle(observed("HSPROD-DR1", Instance, false, t(410)), t(410))
+        .await
+        .expect("handled");
+    let refused = engine
+        .handle(approve("HSPROD-R1", t(410)), t(410))
+        .await
+        .expect("handled");
+    assert!(executed(&refused.reports).is_empty());
+    let state = engine.state("HSPROD", t(410)).await.expect("state");
+    assert_eq!(state.phase, Phase::PrimaryLost, "no new request on 10 s of agreement");
+    engine.tick(t(560)).await.expect("tick");
+    assert_eq!(
+        engine.state("HSPROD", t(560)).await.expect("state").phase,
+        Phase::PrimaryLost
+    );
+    engine.tick(t(580)).await.expect("tick");
+    let state = engine.state("HSPROD", t(580)).await.expect("state");
+    assert_eq!(state.phase, Phase::PromotionPending, "a whole window after 400 s");
+    assert_eq!(state.open_request().map(|r| r.candidate.as_str()), Some("HSPROD-DR2"));
+}
+
+/// GIVEN an approved promotion whose candidate never reported primary, WHEN the
+/// old primary reports primary just as the promotion times out, THEN the rules of
+/// the new phase apply in the same signal (HSPROD-A serves again), so a second delivery
+/// of that signal finds nothing left to do.
+#[tokio::test]
+async fn a_phase_change_settles_in_the_same_signal() {
+    let engine = engine();
+    let now = pending(&engine).await;
+    engine.handle(approve("HSPROD-R1", now), now).await.expect("approved");
+    let timeout = now + Duration::seconds(600);
+    let back = status("HSPROD-A", MemberStatus::Primary, timeout);
+    let first = engine.handle(back.clone(), timeout).await.expect("handled");
+    assert!(!first.reports.is_empty());
+    let state = engine.state("HSPROD", timeout).await.expect("state");
+    // Timed out, and HSPROD-A serves again (without its backup, which went silent).
+    assert_eq!(state.phase, Phase::Degraded, "{:?}", first.reports);
+    let mut again = back;
+    again.id = None;
+    let second = engine.handle(again, timeout).await.expect("handled");
+    assert!(second.reports.is_empty(), "{:?}", second.reports);
+}
