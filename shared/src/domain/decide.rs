@@ -621,7 +621,10 @@ impl Decider<'_, '_> {
             self.flap_alert(
                 AlertKind::PrimaryLost,
                 Severity::Warning,
-                format!("{}: primary {lost} lost, confirming", self.m.name),
+                match self.s.primary.as_deref() {
+                    Some(primary) => format!("{}: primary {primary} lost, confirming", self.m.name),
+                    None => format!("{}: primary lost, confirming", self.m.name),
+                },
                 vec![
                     format!("Lost since: {}", clock(now)),
                     format!("Observers agreeing: {}", names.join(", ")),
