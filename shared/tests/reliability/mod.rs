@@ -273,3 +273,9 @@ pub fn cases(default: u32) -> u32 {
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(default)
 }
+
+/// The reference topology with the mirror renamed and the text edited.
+pub fn topology_edited(mirror: &str, edit: impl FnOnce(String) -> String) -> Arc<Topology> {
+    let text = edit(topology_text().replace("name = \"HSPROD\"\n", &format!("name = \"{mirror}\"\n")));
+    Arc::new(Topology::parse("examples/topology.toml", &text).expect("valid topology"))
+}
