@@ -232,3 +232,72 @@ async fn a_phase_change_settles_in_the_same_signal() {
     let second = engine.handle(again, timeout).await.expect("handled");
     assert!(second.reports.is_empty(), "{:?}", second.reports);
 }
+
+/// GIVEN a host whose clock runs a day ahead, WHEN the primary's heartbeat says
+/// Primary with that future time and the primary is then lost, THEN the loss is
+/// still detected and a promotion proposed: an event counts as happening no
+/// later than it arrived, so a skewed time cannot outrank every later report.
+#[tokio::test]
+async fn a_heartbeat_stamped_in_the_future_does_not_hide_the_loss_of_the_primary() {
+    use shared::topology::Observer::{Instance, Route53};
+    let engine = engine();
+    let skewed = Signal {
+        mirror: "HSPROD".into(),
+        id: None,
+        at: t(0) + Duration::days(1),
+        kind: SignalKind::Status {
+            member: "HSPROD-A".into(),
+            status: MemberStatus::Primary,
+            heartbeat: true,
+            journal_latency: None,
+        },
+    };
+    engine.handle(skewed, t(0)).await.expect("handled");
+    engine
+        .handle(observed("HSPROD-A", Route53, true, t(0)), t(0))
+        .await
+        .expect("handled");
+    let dr1 = Signal {
+        mirror: "HSPROD".into(),
+        id: None,
+        at: t(0),
+        kind: SignalKind::Status {
+            member: "HSPROD-DR1".into(),
+            status: MemberStatus::Connected,
+            heartbeat: true,
+            journal_latency: Some(shared::domain::JournalLatency {
+                seconds: 2.0,
+                bytes: None,
+                files: None,
+                measured_at: t(0) + Duration::days(1),
+            }),
+        },
+    };
+    engine.handle(dr1, t(0)).await.expect("handled");
+    // The primary is lost: Route 53 and the instance agree, its heartbeats stop.
+    engine
+        .handle(observed("HSPROD-A", Route53, false, t(60)), t(60))
+        .await
+        .expect("handled");
+    engine
+        .handle(observed("HSPROD-A", Instance, false, t(60)), t(60))
+        .await
+        .expect("handled");
+    let state = engine.state("HSPROD", t(60)).await.expect("state");
+    assert_eq!(state.phase, Phase::PrimaryLost, "the future heartbeat hid the loss");
+    assert!(
+        state.members["HSPROD-A"].last_heard <= Some(t(60)),
+        "no time after arrival is kept"
+    );
+    assert!(
+        state.members["HSPROD-DR1"]
+            .journal_latency
+            .is_some_and(|l| l.measured_at <= t(60)),
+        "nor a latency measured in the future"
+    );
+    for minute in 1..=4 {
+        engine.tick(t(60) + Duration::minutes(minute)).await.expect("tick");
+    }
+    let state = engine.state("HSPROD", t(300)).await.expect("state");
+    assert_eq!(state.phase, Phase::PromotionPending);
+}

@@ -151,6 +151,7 @@ pub const OUTBOX_RETRY_AFTER_SECS: i64 = 60;
 
 /// The whole decision: apply the signal, then the rules.
 pub fn decide(state: &MirrorState, mirror: &Mirror, signal: &Signal, ctx: &mut Context<'_>) -> Decided {
+    let signal = &arrived_by(signal, ctx.now);
     if let Some(id) = &signal.id {
         if state.has_seen(id) {
             return Decided {
@@ -221,6 +222,23 @@ pub fn decide(state: &MirrorState, mirror: &Mirror, signal: &Signal, ctx: &mut C
         effects: d.effects,
         verdict,
     }
+}
+
+/// The signal with no time later than its arrival: a time in the future is a
+/// sender's skewed clock, and kept as is it would outrank every later report
+/// ("newer replaces older") until that time came.
+fn arrived_by(signal: &Signal, now: DateTime<Utc>) -> Signal {
+    let mut signal = signal.clone();
+    signal.at = signal.at.min(now);
+    match &mut signal.kind {
+        SignalKind::Status {
+            journal_latency: Some(latency),
+            ..
+        }
+        | SignalKind::JournalLatency { latency, .. } => latency.measured_at = latency.measured_at.min(now),
+        _ => {}
+    }
+    signal
 }
 
 struct Decider<'a, 'c> {
