@@ -496,6 +496,23 @@ impl Topology {
                 format!("must be between 1 and 10; got {}", p.approvers_required),
             ));
         }
+        // Beyond a year a duration is a typo, and far beyond it the clock overflows.
+        let durations = [
+            ("policy.confirmation_window_secs", p.confirmation_window_secs),
+            ("policy.reminder_interval_secs", p.reminder_interval_secs),
+            ("policy.cool_down_secs", p.cool_down_secs),
+            ("policy.heartbeat_stale_secs", p.heartbeat_stale_secs),
+            ("policy.promotion_timeout_secs", p.promotion_timeout_secs),
+        ];
+        for (field, value) in durations {
+            if value > MAX_POLICY_SECS {
+                return Err(self.err(
+                    m,
+                    field,
+                    format!("must be at most {MAX_POLICY_SECS} (a year); got {value}"),
+                ));
+            }
+        }
         if p.approval_expiry_secs > 86_400 {
             return Err(self.err(
                 m,
@@ -506,6 +523,9 @@ impl Topology {
         Ok(())
     }
 }
+
+/// The longest duration a policy may give, in seconds: a year.
+pub const MAX_POLICY_SECS: u64 = 366 * 86_400;
 
 fn is_name(s: &str) -> bool {
     !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')

@@ -301,3 +301,27 @@ async fn a_heartbeat_stamped_in_the_future_does_not_hide_the_loss_of_the_primary
     let state = engine.state("HSPROD", t(300)).await.expect("state");
     assert_eq!(state.phase, Phase::PromotionPending);
 }
+
+/// GIVEN a topology whose cool-down (or any policy duration) is absurdly long,
+/// THEN it is refused on load with the field named, instead of the engine
+/// panicking on the first signal when it adds that duration to the clock.
+#[tokio::test]
+async fn a_policy_duration_beyond_a_year_is_refused_by_field() {
+    let text = std::fs::read_to_string(root().join("examples/topology.toml")).expect("example");
+    for key in [
+        "confirmation_window_secs",
+        "reminder_interval_secs",
+        "cool_down_secs",
+        "heartbeat_stale_secs",
+        "promotion_timeout_secs",
+    ] {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&format!("{key} = ")))
+            .expect("set in the example");
+        let edited = text.replace(line, &format!("{key} = 9223372036854775807"));
+        let err = shared::topology::Topology::parse("t.toml", &edited).expect_err("refused");
+        assert_eq!(err.field, format!("policy.{key}"), "{err}");
+        assert!(err.to_string().contains("at most 31622400 (a year)"), "{err}");
+    }
+}
