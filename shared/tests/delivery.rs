@@ -191,6 +191,25 @@ fn same_outcome(name: &str, baseline: &Run, got: &Run) -> Result<(), TestCaseErr
 }
 
 /// `exact`: the whole story (every transition and alert, in order) must be the same.
+/// Deliveries made and cases run, for the figures in docs/RELIABILITY.md.
+static DELIVERED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static CASES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+fn count(arrivals: &[Arrival]) {
+    use std::sync::atomic::Ordering::Relaxed;
+    DELIVERED.fetch_add(arrivals.len(), Relaxed);
+    CASES.fetch_add(1, Relaxed);
+}
+
+fn figures(test: &str) {
+    use std::sync::atomic::Ordering::Relaxed;
+    eprintln!(
+        "{test}: {} cases, {} deliveries in all (every test of this file so far)",
+        CASES.load(Relaxed),
+        DELIVERED.load(Relaxed)
+    );
+}
+
 fn survives(name: &str, jitter_ms: i64, exact: bool, cases: u32, seed: u8) {
     let deliveries = scenario(name);
     let baseline = run(&deliveries, in_order(&deliveries), jitter_ms);
@@ -200,11 +219,9 @@ fn survives(name: &str, jitter_ms: i64, exact: bool, cases: u32, seed: u8) {
     );
     runner(cases, seed)
         .run(&strategy, |(copies, seeds)| {
-            let got = run(
-                &deliveries,
-                redelivered(&deliveries, &copies, &seeds, jitter_ms),
-                jitter_ms,
-            );
+            let arrivals = redelivered(&deliveries, &copies, &seeds, jitter_ms);
+            count(&arrivals);
+            let got = run(&deliveries, arrivals, jitter_ms);
             same_outcome(name, &baseline, &got)?;
             if exact {
                 prop_assert_eq!(
@@ -226,6 +243,7 @@ fn every_example_scenario_tells_the_same_story_under_duplicates_and_jitter() {
     for (i, name) in SCENARIOS.iter().enumerate() {
         survives(name, JITTER_MS, true, 64, i as u8 + 1);
     }
+    figures("duplicates and jitter");
 }
 
 /// The documented limit: with a jitter far wider than AWS's (60 s), the order of
@@ -239,6 +257,7 @@ fn a_jitter_of_a_minute_changes_no_outcome() {
     for (i, name) in SCENARIOS.iter().enumerate() {
         survives(name, 60_000, false, 64, i as u8 + 11);
     }
+    figures("a minute of jitter");
 }
 
 /// Copies that come back a day later (EventBridge retries for up to 24 h): each
@@ -291,6 +310,7 @@ fn copies_arriving_up_to_a_day_later_change_nothing() {
                         });
                     }
                 }
+                count(&arrivals);
                 let got = run(&all, with_ticks(arrivals), JITTER_MS);
                 same_outcome(name, &baseline, &got)?;
                 prop_assert_eq!(
@@ -303,4 +323,5 @@ fn copies_arriving_up_to_a_day_later_change_nothing() {
             })
             .unwrap_or_else(|e| panic!("{name}: {e}"));
     }
+    figures("copies a day later");
 }
