@@ -206,6 +206,25 @@ async fn a_store_failure_is_retryable_and_changes_nothing() {
     }
 }
 
+/// A payload that can never be used (not JSON, not an AWS shape, or naming nothing
+/// in the topology) is not retryable: Lambda's retries would only repeat it, and
+/// it belongs in the dead-letter queue. Nothing is read or written for it.
+#[tokio::test]
+async fn a_payload_that_cannot_be_used_is_not_retryable_and_touches_nothing() {
+    let plan = FaultPlan::none();
+    let engine = engine(&plan);
+    let unknown_member = br#"{"version":"0","id":"x","detail-type":"Mirror Member Status","source":"mirrorgate.iris","account":"123456789012","time":"2026-11-25T03:00:00Z","region":"us-east-1","resources":[],"detail":{"mirror":"HSPROD","member":"NOPE","status":"Primary"}}"#;
+    for payload in [&b"{not json"[..], &b"{\"hello\":\"world\"}"[..], &unknown_member[..]] {
+        let err = engine.ingest(payload, t(0)).await.expect_err("refused");
+        assert!(!err.is_retryable(), "{err}");
+    }
+    assert_eq!(
+        plan.calls(Call::Load) + plan.calls(Call::Save),
+        0,
+        "the store was not touched"
+    );
+}
+
 /// GIVEN the loss about to be confirmed, WHEN the write succeeds but its answer is
 /// lost, THEN the delivery fails (retryable) though the state moved on; the retry
 /// finds nothing left to do, and the alert of that transition, never sent, goes
