@@ -850,3 +850,134 @@ async fn the_health_poll_ticks_on_when_route53_fails() {
         );
     }
 }
+
+// ---- SSM failing behind the real SDK client ------------------------------------------
+
+/// A stand-in for SSM and EventBridge on 127.0.0.1: PutEvents succeeds, SendCommand
+/// always answers 500 InternalFailure. Returns the endpoint and how many SendCommand
+/// calls it received.
+#[cfg(feature = "aws")]
+async fn failing_ssm() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let endpoint = format!("http://{}", listener.local_addr().expect("addr"));
+    let sends = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = sends.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let mut buffer = Vec::new();
+                loop {
+                    let head_end = loop {
+                        if let Some(i) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+                            break i + 4;
+                        }
+                        let mut chunk = [0u8; 4096];
+                        match socket.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+                        }
+                    };
+                    let head = String::from_utf8_lossy(&buffer[..head_end]).to_lowercase();
+                    let length: usize = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length: "))
+                        .and_then(|v| v.trim().parse().ok())
+                        .unwrap_or(0);
+                    while buffer.len() < head_end + length {
+                        let mut chunk = [0u8; 4096];
+                        match socket.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    buffer.drain(..head_end + length);
+                    let (status, body) = if head.contains("amazonssm.sendcommand") {
+                        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        (
+                            "500 Internal Server Error",
+                            r#"{"__type":"InternalFailure","message":"injected"}"#,
+                        )
+                    } else {
+                        ("200 OK", r#"{"FailedEntryCount":0,"Entries":[{"EventId":"e-1"}]}"#)
+                    };
+                    let answer = format!(
+                        "HTTP/1.1 {status}\r\ncontent-type: application/x-amz-json-1.1\r\ncontent-length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    if socket.write_all(answer.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (endpoint, sends)
+}
+
+/// GIVEN an approved promotion, WHEN SSM keeps failing behind the real SDK client
+/// (its retries exhausted), THEN `promotion_failed` goes out through SNS (the
+/// emulator), saying the promote script was not started, and nothing sends the
+/// command again: not an hour of ticks, not a redelivered order.
+#[cfg(feature = "aws")]
+#[tokio::test]
+async fn an_ssm_failure_behind_the_real_client_is_reported_and_never_retried_by_mirrorgate() {
+    let deps = aws_support::deps().await;
+    let (endpoint, sends) = failing_ssm().await;
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(&endpoint)
+        .region(aws_config::Region::new("us-west-2"))
+        .credentials_provider(aws_sdk_ssm::config::Credentials::new(
+            "testing", "testing", None, None, "test",
+        ))
+        .retry_config(shared::adapters::aws::retry_config(3))
+        .load()
+        .await;
+    let actions = shared::adapters::aws::AwsPromotionActions::new(
+        aws_sdk_ssm::Client::new(&config),
+        aws_sdk_eventbridge::Client::new(&config),
+    );
+    let mirror = aws_support::unique("SSMFAIL");
+    let plan = FaultPlan::none();
+    let engine = wrap(topology_named(&mirror), deps.store(), deps.notifier(), actions, &plan);
+    let deliveries: Vec<Delivery> = scenario("region-outage.jsonl")
+        .into_iter()
+        .take_while(|d| d.at <= t(9 * 60 + 30))
+        .collect();
+    let story = play(&engine, &mirror, &deliveries, 60).await;
+    assert_eq!(
+        sends.load(std::sync::atomic::Ordering::SeqCst),
+        3,
+        "the SDK's three attempts, once"
+    );
+    let kinds: Vec<&str> = story.delivered.values().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "promotion_failed").count(),
+        1,
+        "{kinds:?}"
+    );
+    assert!(!kinds.contains(&"promotion_timed_out"), "{kinds:?}");
+    let state = engine.state(&mirror, t(9000)).await.expect("state");
+    let request = state.latest_request().expect("request");
+    assert_eq!(request.status, RequestStatus::Failed);
+    assert!(
+        request
+            .outcome
+            .as_deref()
+            .is_some_and(|o| o.contains("the promote script was not started")),
+        "{:?}",
+        request.outcome
+    );
+    let order = shared::ports::PromotionOrder {
+        mirror: mirror.clone(),
+        request: request.id.clone(),
+        candidate: request.candidate.clone(),
+        epoch: request.epoch,
+    };
+    engine.execute_order(order, t(9000)).await.expect("late order");
+    assert_eq!(sends.load(std::sync::atomic::Ordering::SeqCst), 3, "never sent again");
+}
