@@ -64,7 +64,7 @@ impl Function {
     pub async fn from_env(hand_off: bool) -> Result<Function, StartError> {
         let text = std::env::var(ENV_TOPOLOGY).map_err(|_| StartError::NoTopology)?;
         let topology = Arc::new(Topology::parse(ENV_TOPOLOGY, &text)?);
-        let deps = Deps::from_env().await?;
+        let deps = Deps::from_lambda_env().await?;
         let public_url = std::env::var(ENV_PUBLIC_URL).unwrap_or_default();
         let event_bus = std::env::var(ENV_EVENT_BUS).unwrap_or_else(|_| "default".into());
         Ok(Function::new(topology, deps, &public_url, &event_bus, hand_off))

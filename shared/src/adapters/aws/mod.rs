@@ -10,15 +10,17 @@
 
 use std::time::Duration;
 
+use aws_config::environment::EnvironmentVariableCredentialsProvider;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_config::{BehaviorVersion, ConfigLoader, Region, SdkConfig};
 
 pub mod dynamodb;
 pub mod metrics;
 pub mod promotion;
 pub mod route53;
 pub mod sns;
+pub mod tls;
 
 pub use dynamodb::DynamoStore;
 pub use metrics::{emf_line, Counts, Heartbeat};
@@ -87,9 +89,21 @@ pub struct Deps {
 }
 
 impl Deps {
-    /// Production and `mirrorgate --backend aws`: the standard AWS chain for region,
-    /// endpoint and credentials, and the `MIRRORGATE_*` names.
+    /// `mirrorgate --backend aws`: the standard AWS chain for region, endpoint and
+    /// credentials, and the `MIRRORGATE_*` names.
     pub async fn from_env() -> Result<Deps, ConfigError> {
+        Deps::load(load_sdk_config).await
+    }
+
+    /// The Lambda functions: the same, with the cold start kept short (see
+    /// [`load_lambda_sdk_config`]).
+    pub async fn from_lambda_env() -> Result<Deps, ConfigError> {
+        Deps::load(load_lambda_sdk_config).await
+    }
+
+    async fn load<F: std::future::Future<Output = SdkConfig>>(
+        load_config: impl FnOnce(u32) -> F,
+    ) -> Result<Deps, ConfigError> {
         let var = |name: &str| std::env::var(name).ok();
         let names = Names::from_vars(var)?;
         let attempts = match var(ENV_MAX_ATTEMPTS) {
@@ -103,7 +117,7 @@ impl Deps {
                     ConfigError::Invalid(ENV_MAX_ATTEMPTS, format!("{v:?} is not a whole number from 1 to 20"))
                 })?,
         };
-        let config = load_sdk_config(attempts).await;
+        let config = load_config(attempts).await;
         if config.region().is_none() {
             return Err(ConfigError::Missing(
                 "AWS_REGION",
@@ -155,6 +169,37 @@ impl Deps {
 /// jitter (a random wait up to 100 ms × 2^n, at most 5 s) on throttling, 5xx and
 /// transport errors. Timeouts keep a dead endpoint from eating a Lambda's budget.
 pub async fn load_sdk_config(attempts: u32) -> SdkConfig {
+    loader(attempts).load().await
+}
+
+/// [`load_sdk_config`] for a Lambda function, without the work a cold start does
+/// not need; the configuration it gives is the same:
+///
+/// - Lambda puts the execution role's credentials and the region in the
+///   environment: when they are there, they are read from there directly instead
+///   of through the default chains, whose web-identity provider alone builds an STS
+///   client (and with it a TLS setup) at load time;
+/// - the HTTPS client trusts the Amazon Trust Services roots instead of reading the
+///   whole system store, where that is safe ([`tls`]).
+pub async fn load_lambda_sdk_config(attempts: u32) -> SdkConfig {
+    let vars: Vec<(String, String)> = std::env::vars().collect();
+    let var = |name: &str| {
+        vars.iter()
+            .find(|(k, v)| k == name && !v.trim().is_empty())
+            .map(|(_, v)| v.clone())
+    };
+    let mut loader = loader(attempts).http_client(tls::https_client(tls::Roots::for_env(vars.iter().cloned())));
+    // The default chain would take these same variables first.
+    if var("AWS_ACCESS_KEY_ID").is_some() && var("AWS_SECRET_ACCESS_KEY").is_some() {
+        loader = loader.credentials_provider(EnvironmentVariableCredentialsProvider::new());
+    }
+    if let Some(region) = var("AWS_REGION") {
+        loader = loader.region(Region::new(region));
+    }
+    loader.load().await
+}
+
+fn loader(attempts: u32) -> ConfigLoader {
     aws_config::defaults(BehaviorVersion::latest())
         .retry_config(retry_config(attempts))
         .timeout_config(
@@ -164,8 +209,6 @@ pub async fn load_sdk_config(attempts: u32) -> SdkConfig {
                 .operation_timeout(Duration::from_secs(30))
                 .build(),
         )
-        .load()
-        .await
 }
 
 /// The retry policy every client uses.
