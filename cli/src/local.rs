@@ -87,12 +87,12 @@ impl Store for LocalStore {
         }
     }
 
-    async fn save(&self, state: &MirrorState, expected: u64) -> Result<(), SaveError> {
+    async fn save(&self, state: &MirrorState, expected: u64, delivery: Option<&str>) -> Result<(), SaveError> {
         match self {
-            LocalStore::Memory(s) => s.save(state, expected).await,
-            LocalStore::File(s) => s.save(state, expected).await,
+            LocalStore::Memory(s) => s.save(state, expected, delivery).await,
+            LocalStore::File(s) => s.save(state, expected, delivery).await,
             #[cfg(feature = "aws")]
-            LocalStore::Dynamo(s) => s.save(state, expected).await,
+            LocalStore::Dynamo(s) => s.save(state, expected, delivery).await,
         }
     }
 

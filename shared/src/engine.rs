@@ -366,8 +366,19 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
             }
             let mut next = decided.state;
             next.version = state.version + 1;
-            match self.store.save(&next, state.version).await {
+            // The delivery this write applies, if the decision remembered its id
+            // (periodic signals are idempotent by their times and are not remembered).
+            let delivery = signal.id.as_deref().filter(|id| next.has_seen(id));
+            match self.store.save(&next, state.version, delivery).await {
                 Ok(()) => return Ok(self.carry_out(next, decided.effects, decided.verdict).await),
+                Err(SaveError::Duplicate) => {
+                    tracing::info!(mirror = %mirror.name, "a delivery applied before, beyond the state's own list of seen ids: nothing to do");
+                    return Ok(Applied {
+                        verdict: Verdict::Duplicate,
+                        reports: Vec::new(),
+                        orders: Vec::new(),
+                    });
+                }
                 Err(SaveError::Conflict { current }) => {
                     tracing::debug!(mirror = %mirror.name, "conditional write lost; deciding again on the current state");
                     state = current

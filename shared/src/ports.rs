@@ -19,22 +19,44 @@ pub enum SaveError {
     /// Someone else wrote first; `current` is what is stored now (None: nothing is).
     #[error("conflict: the mirror's state changed since it was read")]
     Conflict { current: Option<Box<MirrorState>> },
+    /// The write's delivery was already applied by an earlier write: nothing to do.
+    #[error("duplicate: this delivery was already applied")]
+    Duplicate,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
+
+/// How long a store remembers the deliveries it applied (`save`'s `delivery`): longer
+/// than any retry of the event sources (EventBridge retries for up to 24 hours,
+/// Lambda's asynchronous retries for up to 6).
+pub const DEDUPE_WINDOW_HOURS: i64 = 48;
+
+/// How long a store that keeps history lines of its own (DynamoDB) keeps them.
+pub const HISTORY_RETENTION_DAYS: i64 = 400;
 
 /// The mirror state store.
 ///
 /// Contract (the store contract tests check every implementation):
 /// - `load` MUST return the latest successfully saved state (strongly consistent).
-/// - `save(state, expected)` MUST write only if the stored version equals
+/// - `save(state, expected, delivery)` MUST write only if the stored version equals
 ///   `expected` (0: nothing stored yet), and MUST then store `state` whose version
 ///   is `expected + 1`. Otherwise it MUST NOT write and MUST return
 ///   `SaveError::Conflict` with the state stored now, so the loser needs no second read.
+/// - `delivery` is the id of the delivery the write applies (None for periodic
+///   signals and writes of the engine's own). If an earlier write of the same mirror
+///   carried the same id within [`DEDUPE_WINDOW_HOURS`], `save` MUST NOT write and
+///   MUST return `SaveError::Duplicate` (whatever `expected` is): the state's own list
+///   of seen ids is bounded by count, this is bounded by time. The check and the
+///   write are one atomic step.
 /// - A saved state MUST survive the process (and, for the embedded store, a restart).
 pub trait Store: Send + Sync {
     fn load(&self, mirror: &str) -> impl Future<Output = Result<Option<MirrorState>, StoreError>> + Send;
-    fn save(&self, state: &MirrorState, expected: u64) -> impl Future<Output = Result<(), SaveError>> + Send;
+    fn save(
+        &self,
+        state: &MirrorState,
+        expected: u64,
+        delivery: Option<&str>,
+    ) -> impl Future<Output = Result<(), SaveError>> + Send;
     /// The names of the mirrors that have a stored state.
     fn mirrors(&self) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
 }

@@ -192,8 +192,13 @@ impl<S: Store> Store for Counted<S> {
         self.inner.load(mirror).await
     }
 
-    async fn save(&self, state: &MirrorState, expected: u64) -> Result<(), shared::ports::SaveError> {
-        let result = self.inner.save(state, expected).await;
+    async fn save(
+        &self,
+        state: &MirrorState,
+        expected: u64,
+        delivery: Option<&str>,
+    ) -> Result<(), shared::ports::SaveError> {
+        let result = self.inner.save(state, expected, delivery).await;
         if matches!(result, Err(shared::ports::SaveError::Conflict { .. })) {
             self.conflicts.fetch_add(1, Ordering::SeqCst);
         }

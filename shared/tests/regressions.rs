@@ -325,3 +325,35 @@ async fn a_policy_duration_beyond_a_year_is_refused_by_field() {
         assert!(err.to_string().contains("at most 31622400 (a year)"), "{err}");
     }
 }
+
+/// GIVEN a delivery applied, then more other deliveries than the state's own list
+/// of seen ids holds, WHEN the first is delivered again (a retry hours later) THEN
+/// the store's dedupe record catches it in the write: a duplicate, nothing written.
+#[tokio::test]
+async fn a_delivery_the_state_has_forgotten_is_still_a_duplicate() {
+    let engine = engine();
+    let start = t(0);
+    let first = status("HSPROD-DR2", MemberStatus::Connected, start);
+    engine.handle(first.clone(), start).await.expect("first delivery");
+    for i in 1..=200 {
+        let at = start + Duration::seconds(i);
+        let status_now = if i % 2 == 0 {
+            MemberStatus::Connected
+        } else {
+            MemberStatus::Synchronizing
+        };
+        engine
+            .handle(status("HSPROD-DR1", status_now, at), at)
+            .await
+            .expect("another delivery");
+    }
+    let now = start + Duration::hours(3);
+    let before = engine.state("HSPROD", now).await.expect("state");
+    let id = first.id.clone().expect("the delivery has an id");
+    assert!(!before.has_seen(&id), "the state's own list has forgotten it");
+    let again = engine.handle(first, now).await.expect("delivered again");
+    assert_eq!(again.verdict, Verdict::Duplicate);
+    assert!(again.reports.is_empty(), "{:?}", again.reports);
+    let after = engine.state("HSPROD", now).await.expect("state");
+    assert_eq!(after.version, before.version, "nothing written");
+}

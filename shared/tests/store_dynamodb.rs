@@ -54,6 +54,133 @@ async fn racing_writers_have_exactly_one_winner() {
     contract::racing_writers_have_exactly_one_winner(store().await, &aws_support::unique("M"), 50).await;
 }
 
+#[tokio::test]
+async fn a_delivery_applied_before_is_a_duplicate() {
+    let (a, b) = (aws_support::unique("M"), aws_support::unique("M"));
+    contract::a_delivery_applied_before_is_a_duplicate(&*store().await, &a, &b).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_copies_of_a_delivery_apply_once() {
+    contract::racing_copies_of_a_delivery_apply_once(store().await, &aws_support::unique("M"), 20).await;
+}
+
+/// The items under a mirror's key, by sort key.
+async fn items_of(
+    deps: &shared::adapters::aws::Deps,
+    mirror: &str,
+) -> Vec<std::collections::HashMap<String, AttributeValue>> {
+    deps.dynamodb
+        .query()
+        .table_name(&deps.names.table)
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(":pk", AttributeValue::S(format!("MIRROR#{mirror}")))
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("Query")
+        .items
+        .unwrap_or_default()
+}
+
+fn epoch_seconds(item: &std::collections::HashMap<String, AttributeValue>) -> i64 {
+    item["expires_at"]
+        .as_n()
+        .expect("expires_at is a number")
+        .parse()
+        .expect("epoch seconds")
+}
+
+/// GIVEN writes that apply a delivery and add history lines WHEN reading the table
+/// THEN each history line is an item `HIST#<version>#<n>` that expires after 400
+/// days and each delivery an item `SEEN#<id>` that expires after 48 hours, while a
+/// write with neither (a heartbeat's) leaves only the state item.
+#[tokio::test]
+async fn history_and_dedupe_items_expire_by_ttl() {
+    let deps = aws_support::deps().await;
+    let store = deps.store();
+    let mirror = aws_support::unique("M");
+    let before = chrono::Utc::now().timestamp();
+    store
+        .save(&contract::state(&mirror, 1, Phase::Normal), 0, Some("evt-1"))
+        .await
+        .expect("v1");
+    let mut v2 = contract::state(&mirror, 2, Phase::PrimaryLost);
+    v2.history = store.load(&mirror).await.expect("load").expect("v1").history;
+    v2.version = 1;
+    v2.record(contract::at("2026-11-25T03:01:00Z"), "primary lost");
+    v2.record(contract::at("2026-11-25T03:01:00Z"), "promotion requested");
+    v2.version = 2;
+    store.save(&v2, 1, None).await.expect("v2: history, no delivery");
+    let mut v3 = v2.clone();
+    v3.version = 3;
+    store
+        .save(&v3, 2, None)
+        .await
+        .expect("v3: a heartbeat's write, nothing new");
+    let after = chrono::Utc::now().timestamp();
+
+    let items = items_of(&deps, &mirror).await;
+    let keys: Vec<&str> = items.iter().map(|i| i["sk"].as_s().expect("sk").as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "HIST#000000000001#000",
+            "HIST#000000000002#000",
+            "HIST#000000000002#001",
+            "SEEN#evt-1",
+            "STATE"
+        ]
+    );
+    let day = 24 * 3600;
+    for item in &items[..3] {
+        let expires = epoch_seconds(item);
+        assert!(
+            (before + 400 * day..=after + 400 * day).contains(&expires),
+            "history expires in 400 days: {item:?}"
+        );
+    }
+    assert_eq!(items[2]["what"], AttributeValue::S("promotion requested".into()));
+    assert_eq!(items[2]["version"], AttributeValue::N("2".into()));
+    assert_eq!(items[2]["at"], AttributeValue::S("2026-11-25T03:01:00Z".into()));
+    let seen = &items[3];
+    assert!(
+        (before + 2 * day..=after + 2 * day).contains(&epoch_seconds(seen)),
+        "{seen:?}"
+    );
+    assert_eq!(seen["delivery"], AttributeValue::S("evt-1".into()));
+    assert_eq!(seen["version"], AttributeValue::N("1".into()));
+    assert!(!items[4].contains_key("expires_at"), "the state item never expires");
+}
+
+/// A lost transactional write still hands the loser the current state from the
+/// same answer (the cancellation reason carries the item), and writes no journal item.
+#[tokio::test]
+async fn a_lost_write_with_a_journal_learns_the_state_and_leaves_no_items() {
+    let deps = aws_support::deps().await;
+    let store = deps.store();
+    let mirror = aws_support::unique("M");
+    store
+        .save(&contract::state(&mirror, 1, Phase::Normal), 0, None)
+        .await
+        .expect("v1");
+    let v2 = contract::state(&mirror, 2, Phase::Degraded);
+    store.save(&v2, 1, None).await.expect("v2");
+    let lost = store
+        .save(&contract::state(&mirror, 2, Phase::PrimaryLost), 1, Some("evt-late"))
+        .await;
+    match lost {
+        Err(SaveError::Conflict { current: Some(current) }) => assert_eq!(*current, v2),
+        other => panic!("expected a conflict with the current state, got {other:?}"),
+    }
+    let keys: Vec<String> = items_of(&deps, &mirror)
+        .await
+        .iter()
+        .map(|i| i["sk"].as_s().expect("sk").clone())
+        .collect();
+    assert_eq!(keys, ["HIST#000000000001#000", "HIST#000000000002#000", "STATE"]);
+}
+
 /// GIVEN a saved state WHEN reading the table directly THEN the item has the
 /// documented keys, the version, the readable copies and no expiry.
 #[tokio::test]
@@ -62,7 +189,7 @@ async fn the_state_item_is_laid_out_as_documented() {
     let store = deps.store();
     let mirror = aws_support::unique("M");
     store
-        .save(&contract::state(&mirror, 1, Phase::PrimaryLost), 0)
+        .save(&contract::state(&mirror, 1, Phase::PrimaryLost), 0, None)
         .await
         .expect("v1");
     let item = deps
@@ -139,8 +266,9 @@ async fn a_missing_table_is_a_store_error_not_a_conflict() {
     let store = DynamoStore::new(deps.dynamodb.clone(), &aws_support::unique("no-such-table"));
     let err = store.load("M").await.expect_err("no table");
     assert!(err.to_string().contains("DynamoDB GetItem"), "{err}");
-    match store.save(&contract::state("M", 1, Phase::Normal), 0).await {
-        Err(SaveError::Store(e)) => assert!(e.to_string().contains("DynamoDB PutItem"), "{e}"),
+    match store.save(&contract::state("M", 1, Phase::Normal), 0, None).await {
+        // The state with its history line: the write is a transaction.
+        Err(SaveError::Store(e)) => assert!(e.to_string().contains("DynamoDB TransactWriteItems"), "{e}"),
         other => panic!("expected a store error, got {other:?}"),
     }
 }

@@ -54,6 +54,18 @@ macro_rules! contract_suite {
                 let (store, _keep) = $make;
                 contract::racing_writers_have_exactly_one_winner(store, "M1", 50).await;
             }
+
+            #[tokio::test]
+            async fn a_delivery_applied_before_is_a_duplicate() {
+                let (store, _keep) = $make;
+                contract::a_delivery_applied_before_is_a_duplicate(&*store, "M1", "M2").await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn racing_copies_of_a_delivery_apply_once() {
+                let (store, _keep) = $make;
+                contract::racing_copies_of_a_delivery_apply_once(store, "M1", 20).await;
+            }
         }
     };
 }
@@ -70,11 +82,11 @@ async fn file_store_survives_a_restart() {
     {
         let store = FileStore::open(dir.path()).expect("open");
         store
-            .save(&contract::state("M1", 1, Phase::Normal), 0)
+            .save(&contract::state("M1", 1, Phase::Normal), 0, None)
             .await
             .expect("v1");
         store
-            .save(&contract::state("M1", 2, Phase::PrimaryLost), 1)
+            .save(&contract::state("M1", 2, Phase::PrimaryLost), 1, None)
             .await
             .expect("v2");
     }
@@ -91,14 +103,14 @@ async fn two_file_stores_on_one_directory_see_each_other_and_conflict() {
     let dir = tempfile::tempdir().expect("temp dir");
     let a = FileStore::open(dir.path()).expect("a");
     let b = FileStore::open(dir.path()).expect("b");
-    a.save(&contract::state("M1", 1, Phase::Normal), 0)
+    a.save(&contract::state("M1", 1, Phase::Normal), 0, None)
         .await
         .expect("a writes v1");
     assert_eq!(b.load("M1").await.expect("b reads").map(|s| s.version), Some(1));
-    b.save(&contract::state("M1", 2, Phase::Degraded), 1)
+    b.save(&contract::state("M1", 2, Phase::Degraded), 1, None)
         .await
         .expect("b writes v2");
-    let lost = a.save(&contract::state("M1", 2, Phase::PrimaryLost), 1).await;
+    let lost = a.save(&contract::state("M1", 2, Phase::PrimaryLost), 1, None).await;
     assert!(
         matches!(lost, Err(shared::ports::SaveError::Conflict { current: Some(ref c) }) if c.phase == Phase::Degraded),
         "{lost:?}"
@@ -112,7 +124,7 @@ async fn file_store_compacts_its_log_when_reopened() {
         let store = FileStore::open(dir.path()).expect("open");
         for v in 1..=300 {
             store
-                .save(&contract::state("M1", v, Phase::Normal), v - 1)
+                .save(&contract::state("M1", v, Phase::Normal), v - 1, None)
                 .await
                 .expect("write");
         }
@@ -130,4 +142,57 @@ async fn a_damaged_log_is_reported_not_ignored() {
     std::fs::write(dir.path().join("state.jsonl"), "{not json}\n").expect("write");
     let err = FileStore::open(dir.path()).err().expect("refused");
     assert!(err.to_string().contains("damaged"), "{err}");
+}
+
+#[tokio::test]
+async fn file_store_remembers_deliveries_across_a_restart_and_a_compaction() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    {
+        let store = FileStore::open(dir.path()).expect("open");
+        for v in 1..=300 {
+            let delivery = format!("evt-{v}");
+            store
+                .save(&contract::state("M1", v, Phase::Normal), v - 1, Some(&delivery))
+                .await
+                .expect("write");
+        }
+    }
+    let store = FileStore::open(dir.path()).expect("reopen (compacts)");
+    let lines = std::fs::read_to_string(dir.path().join("state.jsonl")).expect("log");
+    assert_eq!(lines.lines().count(), 1, "compacted to one line per mirror");
+    for v in [1, 150, 300] {
+        let again = store
+            .save(
+                &contract::state("M1", 301, Phase::Normal),
+                300,
+                Some(&format!("evt-{v}")),
+            )
+            .await;
+        assert!(
+            matches!(again, Err(shared::ports::SaveError::Duplicate)),
+            "evt-{v}: {again:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn file_store_forgets_a_delivery_whose_time_is_up() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let state = serde_json::to_string(&contract::state("M1", 1, Phase::Normal)).expect("json");
+    std::fs::write(
+        dir.path().join("state.jsonl"),
+        format!(
+            "{{\"mirror\":\"M1\",\"state\":{state},\"deliveries\":[{{\"id\":\"evt-old\",\"expires_at\":\"2020-01-01T00:00:00Z\"}},{{\"id\":\"evt-new\",\"expires_at\":\"2999-01-01T00:00:00Z\"}}]}}\n"
+        ),
+    )
+    .expect("log");
+    let store = FileStore::open(dir.path()).expect("open");
+    let recent = store
+        .save(&contract::state("M1", 2, Phase::Degraded), 1, Some("evt-new"))
+        .await;
+    assert!(matches!(recent, Err(shared::ports::SaveError::Duplicate)), "{recent:?}");
+    store
+        .save(&contract::state("M1", 2, Phase::Degraded), 1, Some("evt-old"))
+        .await
+        .expect("a delivery past its window is applied again");
 }

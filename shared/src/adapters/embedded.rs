@@ -9,11 +9,14 @@ use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use chrono::{DateTime, Utc};
 use fs4::fs_std::FileExt;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{Alert, MirrorState};
-use crate::ports::{ActionError, NotifyError, PromotionActions, PromotionOrder, SaveError, Store, StoreError};
+use crate::ports::{
+    ActionError, NotifyError, PromotionActions, PromotionOrder, SaveError, Store, StoreError, DEDUPE_WINDOW_HOURS,
+};
 use crate::topology::{Member, Mirror};
 
 fn conflict(current: Option<&MirrorState>) -> SaveError {
@@ -38,41 +41,127 @@ fn check_write(current: Option<&MirrorState>, state: &MirrorState, expected: u64
     Ok(())
 }
 
+/// The deliveries a store has applied, each remembered until its expiry (wall clock,
+/// as DynamoDB's TTL): `save`'s duplicate check.
+#[derive(Debug, Default)]
+struct Deliveries(HashMap<(String, String), DateTime<Utc>>);
+
+impl Deliveries {
+    fn applied(&self, mirror: &str, id: &str, now: DateTime<Utc>) -> bool {
+        self.0
+            .get(&(mirror.to_string(), id.to_string()))
+            .is_some_and(|expires_at| *expires_at > now)
+    }
+
+    fn insert(&mut self, mirror: &str, delivered: Delivered) {
+        self.0.insert((mirror.to_string(), delivered.id), delivered.expires_at);
+    }
+
+    fn forget_expired(&mut self, now: DateTime<Utc>) {
+        self.0.retain(|_, expires_at| *expires_at > now);
+    }
+
+    fn of(&self, mirror: &str) -> Vec<Delivered> {
+        let mut of: Vec<Delivered> = self
+            .0
+            .iter()
+            .filter(|((m, _), _)| m == mirror)
+            .map(|((_, id), expires_at)| Delivered {
+                id: id.clone(),
+                expires_at: *expires_at,
+            })
+            .collect();
+        of.sort_by(|a, b| (a.expires_at, &a.id).cmp(&(b.expires_at, &b.id)));
+        of
+    }
+}
+
+/// A delivery a write applied, and until when it is remembered.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Delivered {
+    id: String,
+    expires_at: DateTime<Utc>,
+}
+
+impl Delivered {
+    fn now(id: &str) -> Delivered {
+        Delivered {
+            id: id.to_string(),
+            expires_at: Utc::now() + chrono::Duration::hours(DEDUPE_WINDOW_HOURS),
+        }
+    }
+}
+
+/// Checks a write's delivery, then its version: the rules every store shares.
+fn check_save(
+    current: Option<&MirrorState>,
+    deliveries: &Deliveries,
+    state: &MirrorState,
+    expected: u64,
+    delivery: Option<&str>,
+) -> Result<(), SaveError> {
+    if let Some(id) = delivery {
+        if deliveries.applied(&state.mirror, id, Utc::now()) {
+            return Err(SaveError::Duplicate);
+        }
+    }
+    check_write(current, state, expected)
+}
+
 /// Mirror states in memory: for tests and for `replay` without `--data`.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
-    states: Mutex<HashMap<String, MirrorState>>,
+    inner: Mutex<MemoryInner>,
+}
+
+#[derive(Debug, Default)]
+struct MemoryInner {
+    states: HashMap<String, MirrorState>,
+    deliveries: Deliveries,
 }
 
 impl MemoryStore {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, MirrorState>> {
-        self.states.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    fn lock(&self) -> std::sync::MutexGuard<'_, MemoryInner> {
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
 impl Store for MemoryStore {
     async fn load(&self, mirror: &str) -> Result<Option<MirrorState>, StoreError> {
-        Ok(self.lock().get(mirror).cloned())
+        Ok(self.lock().states.get(mirror).cloned())
     }
 
-    async fn save(&self, state: &MirrorState, expected: u64) -> Result<(), SaveError> {
-        let mut states = self.lock();
-        check_write(states.get(&state.mirror), state, expected)?;
-        states.insert(state.mirror.clone(), state.clone());
+    async fn save(&self, state: &MirrorState, expected: u64, delivery: Option<&str>) -> Result<(), SaveError> {
+        let mut inner = self.lock();
+        check_save(
+            inner.states.get(&state.mirror),
+            &inner.deliveries,
+            state,
+            expected,
+            delivery,
+        )?;
+        inner.states.insert(state.mirror.clone(), state.clone());
+        if let Some(id) = delivery {
+            inner.deliveries.insert(&state.mirror, Delivered::now(id));
+        }
         Ok(())
     }
 
     async fn mirrors(&self) -> Result<Vec<String>, StoreError> {
-        let mut names: Vec<String> = self.lock().keys().cloned().collect();
+        let mut names: Vec<String> = self.lock().states.keys().cloned().collect();
         names.sort();
         Ok(names)
     }
 }
 
+/// One line of the file store's log: a mirror's whole state, with the deliveries the
+/// write applied (compaction puts every delivery still remembered on the mirror's line).
 #[derive(Serialize, Deserialize)]
 struct LogLine {
     mirror: String,
     state: MirrorState,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    deliveries: Vec<Delivered>,
 }
 
 /// A file-backed store in a directory: an append-only log of whole states
@@ -90,6 +179,7 @@ struct FileInner {
     offset: u64,
     inode: u64,
     states: HashMap<String, MirrorState>,
+    deliveries: Deliveries,
 }
 
 impl FileStore {
@@ -111,6 +201,7 @@ impl FileStore {
                 offset: 0,
                 inode: 0,
                 states: HashMap::new(),
+                deliveries: Deliveries::default(),
             }),
         };
         store.with_lock(|inner, log| {
@@ -150,6 +241,7 @@ impl FileInner {
                 self.offset = 0;
                 self.inode = 0;
                 self.states.clear();
+                self.deliveries = Deliveries::default();
                 return Ok(());
             }
             Err(e) => return Err(StoreError(format!("cannot read {}: {e}", log.display()))),
@@ -158,6 +250,7 @@ impl FileInner {
             self.offset = 0;
             self.inode = meta.ino();
             self.states.clear();
+            self.deliveries = Deliveries::default();
         }
         if meta.len() == self.offset {
             return Ok(());
@@ -184,15 +277,20 @@ impl FileInner {
                 ))
             })?;
             self.offset += n as u64;
-            self.states.insert(entry.mirror.clone(), entry.state);
+            for delivered in entry.deliveries {
+                self.deliveries.insert(&entry.mirror, delivered);
+            }
+            self.states.insert(entry.mirror, entry.state);
         }
         Ok(())
     }
 
-    fn append(&mut self, log: &Path, state: &MirrorState) -> Result<(), StoreError> {
+    fn append(&mut self, log: &Path, state: &MirrorState, delivery: Option<&str>) -> Result<(), StoreError> {
+        let delivered: Vec<Delivered> = delivery.map(Delivered::now).into_iter().collect();
         let mut line = serde_json::to_string(&LogLine {
             mirror: state.mirror.clone(),
             state: state.clone(),
+            deliveries: delivered.clone(),
         })
         .map_err(|e| StoreError(format!("cannot encode the state: {e}")))?;
         line.push('\n');
@@ -208,15 +306,20 @@ impl FileInner {
         self.inode = meta.ino();
         self.offset += line.len() as u64;
         self.states.insert(state.mirror.clone(), state.clone());
+        for delivered in delivered {
+            self.deliveries.insert(&state.mirror, delivered);
+        }
         Ok(())
     }
 
-    /// Rewrites the log with one line per mirror when it has grown.
+    /// Rewrites the log with one line per mirror when it has grown, leaving out
+    /// the deliveries whose time is up.
     fn compact(&mut self, log: &Path) -> Result<(), StoreError> {
         let lines_estimate = self.offset / 512;
         if lines_estimate < (self.states.len() as u64) * 4 + 64 {
             return Ok(());
         }
+        self.deliveries.forget_expired(Utc::now());
         let tmp = log.with_extension("jsonl.tmp");
         let mut out = String::new();
         let mut names: Vec<&String> = self.states.keys().collect();
@@ -226,6 +329,7 @@ impl FileInner {
                 let line = serde_json::to_string(&LogLine {
                     mirror: name.clone(),
                     state: state.clone(),
+                    deliveries: self.deliveries.of(name),
                 })
                 .map_err(|e| StoreError(e.to_string()))?;
                 out.push_str(&line);
@@ -249,13 +353,19 @@ impl Store for FileStore {
         })
     }
 
-    async fn save(&self, state: &MirrorState, expected: u64) -> Result<(), SaveError> {
+    async fn save(&self, state: &MirrorState, expected: u64, delivery: Option<&str>) -> Result<(), SaveError> {
         let mut outcome = Ok(());
         self.with_lock(|inner, log| {
             inner.refresh(log)?;
-            outcome = check_write(inner.states.get(&state.mirror), state, expected);
+            outcome = check_save(
+                inner.states.get(&state.mirror),
+                &inner.deliveries,
+                state,
+                expected,
+                delivery,
+            );
             if outcome.is_ok() {
-                inner.append(log, state)?;
+                inner.append(log, state, delivery)?;
             }
             Ok(())
         })?;

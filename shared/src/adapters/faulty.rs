@@ -196,14 +196,14 @@ impl<S: Store> Store for Faulty<S> {
         }
     }
 
-    async fn save(&self, state: &MirrorState, expected: u64) -> Result<(), SaveError> {
+    async fn save(&self, state: &MirrorState, expected: u64, delivery: Option<&str>) -> Result<(), SaveError> {
         match self.plan.next(Call::Save) {
             Some(Fault::LostAnswer) => {
-                let _ = self.inner.save(state, expected).await;
+                let _ = self.inner.save(state, expected, delivery).await;
                 Err(SaveError::Store(StoreError(Fault::LostAnswer.message(Call::Save))))
             }
             Some(f) => Err(SaveError::Store(StoreError(f.message(Call::Save)))),
-            None => self.inner.save(state, expected).await,
+            None => self.inner.save(state, expected, delivery).await,
         }
     }
 

@@ -194,6 +194,10 @@ pub struct HistoryEntry {
     pub at: DateTime<Utc>,
     pub epoch: u64,
     pub what: String,
+    /// The version of the state whose write added this line: a store that keeps
+    /// history items of its own (DynamoDB) writes the lines of the version it saves.
+    #[serde(default)]
+    pub version: u64,
 }
 
 /// An alert decided but not yet confirmed delivered. Links are never kept here:
@@ -310,15 +314,22 @@ impl MirrorState {
             .find(|r| r.tokens.iter().any(|t| crate::token::hashes_equal(&t.hash, token_hash)))
     }
 
+    /// Adds a line to the history; it belongs to the next write (version + 1).
     pub fn record(&mut self, at: DateTime<Utc>, what: impl Into<String>) {
         self.history.push_back(HistoryEntry {
             at,
             epoch: self.epoch,
             what: what.into(),
+            version: self.version + 1,
         });
         while self.history.len() > MAX_HISTORY {
             self.history.pop_front();
         }
+    }
+
+    /// The history lines the write of this state's version added.
+    pub fn new_history(&self) -> impl Iterator<Item = &HistoryEntry> {
+        self.history.iter().filter(|entry| entry.version == self.version)
     }
 
     pub fn has_seen(&self, id: &str) -> bool {

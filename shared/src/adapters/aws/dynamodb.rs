@@ -1,5 +1,5 @@
 //! The state store on DynamoDB: one item per mirror in a single table
-//! (docs/storage.md), one conditional `PutItem` per state change.
+//! (docs/storage.md), one conditional write per state change.
 //!
 //! - `pk = MIRROR#<name>`, `sk = STATE`; the whole `MirrorState` as JSON in `state`,
 //!   its `version` as a number (the write condition), and `phase`, `epoch`,
@@ -8,17 +8,22 @@
 //!   `version = :expected` after that. A lost write asks for the stored item back
 //!   (`ReturnValuesOnConditionCheckFailure = ALL_OLD`), so the loser learns the
 //!   current state from the same answer, without a second read.
+//! - A write that applies a delivery or adds history lines also writes their items
+//!   (`SEEN#<id>`, expiring after 48 hours; `HIST#<version>#<n>`, after 400 days) in
+//!   the same `TransactWriteItems`; the dedupe item must not exist yet, so a
+//!   duplicate the state's own list has forgotten is caught by the same write.
 //! - Reads are strongly consistent.
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 
 use super::describe;
 use crate::domain::MirrorState;
-use crate::ports::{SaveError, Store, StoreError};
+use crate::ports::{SaveError, Store, StoreError, DEDUPE_WINDOW_HOURS, HISTORY_RETENTION_DAYS};
 
 /// The sort key of a mirror's state item.
 pub const STATE_SK: &str = "STATE";
@@ -46,6 +51,147 @@ impl DynamoStore {
     pub fn table(&self) -> &str {
         &self.table
     }
+
+    /// The common case: the state item alone, one conditional `PutItem`.
+    async fn put_state(&self, state: &MirrorState, item: Item, expected: u64) -> Result<(), SaveError> {
+        let (condition, names, values) = version_condition(expected);
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .set_expression_attribute_names(names)
+            .set_expression_attribute_values(values)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        match put.send().await {
+            Ok(_) => Ok(()),
+            Err(err) => match err.as_service_error() {
+                Some(PutItemError::ConditionalCheckFailedException(lost)) => {
+                    Err(self.conflict(&state.mirror, lost.item()).await?)
+                }
+                _ => Err(SaveError::Store(StoreError(describe("DynamoDB PutItem", &err)))),
+            },
+        }
+    }
+
+    /// The state item with its journal: the delivery's dedupe item (which must not
+    /// exist yet) and the history lines of this version, all or nothing in one
+    /// `TransactWriteItems`.
+    async fn put_state_with_journal(
+        &self,
+        state: &MirrorState,
+        item: Item,
+        expected: u64,
+        delivery: Option<&str>,
+        history: Vec<Item>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), SaveError> {
+        let (condition, names, values) = version_condition(expected);
+        let mut puts = vec![Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .set_expression_attribute_names(names)
+            .set_expression_attribute_values(values)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)];
+        if let Some(id) = delivery {
+            puts.push(
+                Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(seen_item(state, id, now)))
+                    .condition_expression("attribute_not_exists(pk)"),
+            );
+        }
+        for line in history {
+            puts.push(Put::builder().table_name(&self.table).set_item(Some(line)));
+        }
+        let mut items = Vec::with_capacity(puts.len());
+        for put in puts {
+            let put = put
+                .build()
+                .map_err(|e| StoreError(format!("cannot build the write of {}: {e}", state.mirror)))?;
+            items.push(TransactWriteItem::builder().put(put).build());
+        }
+        let write = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            // The SDK's own retries of this call repeat the token: a retry of a write
+            // that happened succeeds instead of losing to itself.
+            .client_request_token(request_token()?);
+        let err = match write.send().await {
+            Ok(_) => return Ok(()),
+            Err(err) => err,
+        };
+        let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) = err.as_service_error() else {
+            return Err(SaveError::Store(StoreError(describe(
+                "DynamoDB TransactWriteItems",
+                &err,
+            ))));
+        };
+        let reasons = cancelled.cancellation_reasons();
+        let code = |i: usize| reasons.get(i).and_then(|r| r.code()).unwrap_or("None");
+        if delivery.is_some() && code(1) == "ConditionalCheckFailed" {
+            return Err(SaveError::Duplicate);
+        }
+        match code(0) {
+            "ConditionalCheckFailed" => Err(self
+                .conflict(&state.mirror, reasons.first().and_then(|r| r.item()))
+                .await?),
+            // Another write of the same item was in progress: as good as losing the race.
+            "TransactionConflict" => Err(self.conflict(&state.mirror, None).await?),
+            _ => Err(SaveError::Store(StoreError(format!(
+                "DynamoDB TransactWriteItems was cancelled: {}",
+                reasons
+                    .iter()
+                    .map(|r| r.message().unwrap_or(r.code().unwrap_or("?")))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )))),
+        }
+    }
+
+    /// A lost write: the current state from the item DynamoDB sent back, or (only if
+    /// it sent none) from a read.
+    async fn conflict(&self, mirror: &str, item: Option<&Item>) -> Result<SaveError, StoreError> {
+        let current = match item {
+            Some(item) => Some(state_from_item(item)?),
+            None => self.load(mirror).await?,
+        };
+        Ok(SaveError::Conflict {
+            current: current.map(Box::new),
+        })
+    }
+}
+
+type Condition = (
+    &'static str,
+    Option<HashMap<String, String>>,
+    Option<HashMap<String, AttributeValue>>,
+);
+
+/// The write condition: nothing stored yet, or the version the writer read.
+fn version_condition(expected: u64) -> Condition {
+    if expected == 0 {
+        ("attribute_not_exists(pk)", None, None)
+    } else {
+        (
+            "#version = :expected",
+            Some(HashMap::from([("#version".to_string(), "version".to_string())])),
+            Some(HashMap::from([(
+                ":expected".to_string(),
+                AttributeValue::N(expected.to_string()),
+            )])),
+        )
+    }
+}
+
+/// 128 random bits, hex: a `ClientRequestToken` (at most 36 characters).
+fn request_token() -> Result<String, StoreError> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|e| StoreError(format!("no random source for a request token: {e}")))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 type Item = HashMap<String, AttributeValue>;
@@ -77,6 +223,81 @@ pub fn state_item(state: &MirrorState, updated_at: chrono::DateTime<chrono::Utc>
     );
     item.insert("state".into(), AttributeValue::S(json));
     Ok(item)
+}
+
+/// The sort key of a history line: by version, then by its place in the write.
+pub fn history_sk(version: u64, index: usize) -> String {
+    format!("HIST#{version:012}#{index:03}")
+}
+
+/// The sort key of a delivery's dedupe item. Ids longer than a key can reasonably
+/// hold are kept by their SHA-256.
+pub fn seen_sk(id: &str) -> String {
+    if id.len() <= 512 {
+        format!("SEEN#{id}")
+    } else {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(id.as_bytes());
+        format!(
+            "SEEN#sha256:{}",
+            digest.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        )
+    }
+}
+
+/// At most this many history items go with one write (a transaction holds 100 items).
+const MAX_HISTORY_ITEMS: usize = 90;
+
+fn expires_at(at: chrono::DateTime<chrono::Utc>) -> AttributeValue {
+    AttributeValue::N(at.timestamp().to_string())
+}
+
+/// The history lines the write of `state` adds, as items that expire after
+/// [`HISTORY_RETENTION_DAYS`].
+pub fn history_items(state: &MirrorState, now: chrono::DateTime<chrono::Utc>) -> Vec<Item> {
+    let lines: Vec<_> = state.new_history().collect();
+    let skip = lines.len().saturating_sub(MAX_HISTORY_ITEMS);
+    let expiry = expires_at(now + chrono::Duration::days(HISTORY_RETENTION_DAYS));
+    lines
+        .into_iter()
+        .enumerate()
+        .skip(skip)
+        .map(|(index, line)| {
+            Item::from([
+                ("pk".to_string(), AttributeValue::S(mirror_pk(&state.mirror))),
+                ("sk".to_string(), AttributeValue::S(history_sk(state.version, index))),
+                ("mirror".to_string(), AttributeValue::S(state.mirror.clone())),
+                ("version".to_string(), AttributeValue::N(state.version.to_string())),
+                ("epoch".to_string(), AttributeValue::N(line.epoch.to_string())),
+                (
+                    "at".to_string(),
+                    AttributeValue::S(line.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+                ),
+                ("what".to_string(), AttributeValue::S(line.what.clone())),
+                ("expires_at".to_string(), expiry.clone()),
+            ])
+        })
+        .collect()
+}
+
+/// The dedupe item of a delivery the write of `state` applies; expires after
+/// [`DEDUPE_WINDOW_HOURS`].
+pub fn seen_item(state: &MirrorState, id: &str, now: chrono::DateTime<chrono::Utc>) -> Item {
+    Item::from([
+        ("pk".to_string(), AttributeValue::S(mirror_pk(&state.mirror))),
+        ("sk".to_string(), AttributeValue::S(seen_sk(id))),
+        ("mirror".to_string(), AttributeValue::S(state.mirror.clone())),
+        ("delivery".to_string(), AttributeValue::S(id.to_string())),
+        ("version".to_string(), AttributeValue::N(state.version.to_string())),
+        (
+            "seen_at".to_string(),
+            AttributeValue::S(now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        ),
+        (
+            "expires_at".to_string(),
+            expires_at(now + chrono::Duration::hours(DEDUPE_WINDOW_HOURS)),
+        ),
+    ])
 }
 
 /// Reads a state item back; a damaged item is an error, never a silent default.
@@ -120,7 +341,7 @@ impl Store for DynamoStore {
         out.item.as_ref().map(state_from_item).transpose()
     }
 
-    async fn save(&self, state: &MirrorState, expected: u64) -> Result<(), SaveError> {
+    async fn save(&self, state: &MirrorState, expected: u64, delivery: Option<&str>) -> Result<(), SaveError> {
         if state.version != expected + 1 {
             return Err(SaveError::Store(StoreError(format!(
                 "a write must carry version {} (expected + 1), not {}",
@@ -128,35 +349,14 @@ impl Store for DynamoStore {
                 state.version
             ))));
         }
-        let put = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(state_item(state, chrono::Utc::now())?))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-        let put = if expected == 0 {
-            put.condition_expression("attribute_not_exists(pk)")
-        } else {
-            put.condition_expression("#version = :expected")
-                .expression_attribute_names("#version", "version")
-                .expression_attribute_values(":expected", AttributeValue::N(expected.to_string()))
-        };
-        match put.send().await {
-            Ok(_) => Ok(()),
-            Err(err) => match err.as_service_error() {
-                Some(PutItemError::ConditionalCheckFailedException(lost)) => {
-                    let current = match lost.item() {
-                        Some(item) => Some(state_from_item(item)?),
-                        // Only if the service did not send the item back: read it.
-                        None => self.load(&state.mirror).await?,
-                    };
-                    Err(SaveError::Conflict {
-                        current: current.map(Box::new),
-                    })
-                }
-                _ => Err(SaveError::Store(StoreError(describe("DynamoDB PutItem", &err)))),
-            },
+        let now = chrono::Utc::now();
+        let item = state_item(state, now)?;
+        let history = history_items(state, now);
+        if delivery.is_none() && history.is_empty() {
+            return self.put_state(state, item, expected).await;
         }
+        self.put_state_with_journal(state, item, expected, delivery, history, now)
+            .await
     }
 
     async fn mirrors(&self) -> Result<Vec<String>, StoreError> {
