@@ -482,7 +482,7 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
             }
             let expected = state.version;
             state.version += 1;
-            match self.store.save(&state, expected).await {
+            match self.store.save(&state, expected, None).await {
                 Ok(()) => return,
                 Err(SaveError::Conflict { current: Some(current) }) => state = *current,
                 Err(e) => {
