@@ -93,7 +93,7 @@ async fn an_alert_is_one_sns_message_with_texts_subject_and_filter_attributes() 
         next_step: "Open the link, check the data-loss estimate, approve or reject".into(),
         link: Some("http://127.0.0.1:8080/a/abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG".into()),
     };
-    SnsNotifier::new(deps.sns.clone(), &deps.names.topic_arn)
+    SnsNotifier::new(deps.sns.get().clone(), &deps.names.topic_arn)
         .publish(&alert)
         .await
         .expect("published");
@@ -145,7 +145,7 @@ async fn publishing_to_a_missing_topic_fails_loudly() {
         next_step: "look".into(),
         link: None,
     };
-    let err = SnsNotifier::new(deps.sns.clone(), &arn)
+    let err = SnsNotifier::new(deps.sns.get().clone(), &arn)
         .publish(&alert)
         .await
         .expect_err("no topic");
@@ -314,7 +314,7 @@ async fn the_heartbeat_is_a_metric_datum_read_back_from_cloudwatch() {
     let deps = deps().await;
     let deployment = unique("deployment");
     let now = Utc::now();
-    let heartbeat = Heartbeat::new(deps.cloudwatch.clone(), &deployment);
+    let heartbeat = Heartbeat::new(deps.cloudwatch.get().clone(), &deployment);
     heartbeat.beat(now).await.expect("first beat");
     heartbeat.beat(now).await.expect("second beat");
 

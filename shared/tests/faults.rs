@@ -788,7 +788,7 @@ async fn the_health_poll_ticks_on_when_route53_fails() {
             )
             .load()
             .await;
-        deps.route53 = aws_sdk_route53::Client::new(&config);
+        deps.route53 = aws_sdk_route53::Client::new(&config).into();
         let mirror = aws_support::unique("R53");
         let function = Function::new(
             topology_named(&mirror),

@@ -263,7 +263,7 @@ async fn the_table_has_the_documented_schema_and_ttl() {
 #[tokio::test]
 async fn a_missing_table_is_a_store_error_not_a_conflict() {
     let deps = aws_support::deps().await;
-    let store = DynamoStore::new(deps.dynamodb.clone(), &aws_support::unique("no-such-table"));
+    let store = DynamoStore::new(deps.dynamodb.get().clone(), &aws_support::unique("no-such-table"));
     let err = store.load("M").await.expect_err("no table");
     assert!(err.to_string().contains("DynamoDB GetItem"), "{err}");
     match store.save(&contract::state("M", 1, Phase::Normal), 0, None).await {

@@ -3,7 +3,8 @@
 //! embedded-metric-format lines.
 //!
 //! One `SdkConfig` is loaded once (standard AWS chain: `AWS_REGION`,
-//! `AWS_ENDPOINT_URL`, credentials) and every client is built from it, with the
+//! `AWS_ENDPOINT_URL`, credentials) and every client is built from it when first
+//! used ([`lazy`]), with the
 //! SDK's standard retry mode: exponential backoff with full jitter on throttling,
 //! 5xx and transport errors. SDK error types never leave this module: they become
 //! the ports' errors (`StoreError`, `NotifyError`, `ActionError`) or [`AwsError`].
@@ -16,6 +17,7 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, ConfigLoader, Region, SdkConfig};
 
 pub mod dynamodb;
+pub mod lazy;
 pub mod metrics;
 pub mod promotion;
 pub mod route53;
@@ -23,6 +25,7 @@ pub mod sns;
 pub mod tls;
 
 pub use dynamodb::DynamoStore;
+pub use lazy::LazyClient;
 pub use metrics::{emf_line, Counts, Heartbeat};
 pub use promotion::AwsPromotionActions;
 pub use route53::{fold_observations, FailoverRecord, FailoverRole, Fold, Route53Health};
@@ -75,17 +78,18 @@ impl Names {
     }
 }
 
-/// Everything the AWS adapters need, built once: the clients share one `SdkConfig`.
+/// Everything the AWS adapters need, loaded once: the clients share one `SdkConfig`
+/// and each is built when first used, so a function builds only those it calls.
 #[derive(Clone, Debug)]
 pub struct Deps {
     pub config: SdkConfig,
     pub names: Names,
-    pub dynamodb: aws_sdk_dynamodb::Client,
-    pub sns: aws_sdk_sns::Client,
-    pub route53: aws_sdk_route53::Client,
-    pub ssm: aws_sdk_ssm::Client,
-    pub events: aws_sdk_eventbridge::Client,
-    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub dynamodb: LazyClient<aws_sdk_dynamodb::Client>,
+    pub sns: LazyClient<aws_sdk_sns::Client>,
+    pub route53: LazyClient<aws_sdk_route53::Client>,
+    pub ssm: LazyClient<aws_sdk_ssm::Client>,
+    pub events: LazyClient<aws_sdk_eventbridge::Client>,
+    pub cloudwatch: LazyClient<aws_sdk_cloudwatch::Client>,
 }
 
 impl Deps {
@@ -127,39 +131,46 @@ impl Deps {
         Ok(Deps::new(config, names))
     }
 
-    /// Builds every client from one loaded configuration (tests use this too).
+    /// Every client, from one loaded configuration, each built on first use (tests
+    /// use this too).
     pub fn new(config: SdkConfig, names: Names) -> Deps {
         Deps {
-            dynamodb: aws_sdk_dynamodb::Client::new(&config),
-            sns: aws_sdk_sns::Client::new(&config),
-            route53: aws_sdk_route53::Client::new(&config),
-            ssm: aws_sdk_ssm::Client::new(&config),
-            events: aws_sdk_eventbridge::Client::new(&config),
-            cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
+            dynamodb: LazyClient::new(&config, aws_sdk_dynamodb::Client::new),
+            sns: LazyClient::new(&config, aws_sdk_sns::Client::new),
+            route53: LazyClient::new(&config, aws_sdk_route53::Client::new),
+            ssm: LazyClient::new(&config, aws_sdk_ssm::Client::new),
+            events: LazyClient::new(&config, aws_sdk_eventbridge::Client::new),
+            cloudwatch: LazyClient::new(&config, aws_sdk_cloudwatch::Client::new),
             config,
             names,
         }
     }
 
+    /// The store (builds the DynamoDB client).
     pub fn store(&self) -> DynamoStore {
-        DynamoStore::new(self.dynamodb.clone(), &self.names.table)
+        DynamoStore::new(self.dynamodb.get().clone(), &self.names.table)
     }
 
+    /// The notifier (builds the SNS client).
     pub fn notifier(&self) -> SnsNotifier {
-        SnsNotifier::new(self.sns.clone(), &self.names.topic_arn)
+        SnsNotifier::new(self.sns.get().clone(), &self.names.topic_arn)
     }
 
+    /// The promotion actions; their SSM and EventBridge clients are built when a
+    /// promotion first needs them.
     pub fn actions(&self) -> AwsPromotionActions {
         AwsPromotionActions::new(self.ssm.clone(), self.events.clone())
     }
 
+    /// The Route 53 health poll (builds the Route 53 client).
     pub fn route53(&self) -> Route53Health {
-        Route53Health::new(self.route53.clone())
+        Route53Health::new(self.route53.get().clone())
     }
 
-    /// The heartbeat of this deployment, named after its table.
+    /// The heartbeat of this deployment, named after its table (builds the
+    /// CloudWatch client).
     pub fn heartbeat(&self) -> Heartbeat {
-        Heartbeat::new(self.cloudwatch.clone(), &self.names.table)
+        Heartbeat::new(self.cloudwatch.get().clone(), &self.names.table)
     }
 }
 

@@ -14,7 +14,7 @@ use std::time::Duration;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use serde::Serialize;
 
-use super::{describe, DEFAULT_MAX_ATTEMPTS};
+use super::{describe, LazyClient, DEFAULT_MAX_ATTEMPTS};
 use crate::ports::{ActionError, PromotionActions, PromotionOrder};
 use crate::topology::{Member, Mirror};
 
@@ -81,17 +81,21 @@ fn retryable_entry_error(code: &str) -> bool {
 }
 
 pub struct AwsPromotionActions {
-    ssm: aws_sdk_ssm::Client,
-    events: aws_sdk_eventbridge::Client,
+    ssm: LazyClient<aws_sdk_ssm::Client>,
+    events: LazyClient<aws_sdk_eventbridge::Client>,
     attempts: u32,
     announce_approval: bool,
 }
 
 impl AwsPromotionActions {
-    pub fn new(ssm: aws_sdk_ssm::Client, events: aws_sdk_eventbridge::Client) -> AwsPromotionActions {
+    /// From the clients, built or [`LazyClient`]s built when a promotion first needs them.
+    pub fn new(
+        ssm: impl Into<LazyClient<aws_sdk_ssm::Client>>,
+        events: impl Into<LazyClient<aws_sdk_eventbridge::Client>>,
+    ) -> AwsPromotionActions {
         AwsPromotionActions {
-            ssm,
-            events,
+            ssm: ssm.into(),
+            events: events.into(),
             attempts: DEFAULT_MAX_ATTEMPTS,
             announce_approval: true,
         }

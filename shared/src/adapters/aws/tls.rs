@@ -14,13 +14,20 @@
 //! region is outside the commercial partition (China, GovCloud, ISO and sovereign
 //! partitions may use other roots). `mirrorgate --backend aws` does not use this:
 //! it keeps the system store, which may hold a company's own roots.
+//!
+//! The connector (with its rustls configuration: the roots parsed, aws-lc's
+//! provider set up) is built once, by the first call. The SDK's own client also
+//! builds one and throws it away each time an SDK client is built, to load the
+//! system store early; that check is left out here (see [`ConnectorOnFirstCall`]).
 
 use std::collections::HashMap;
 
 use aws_smithy_http_client::proxy::ProxyConfig;
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
-use aws_smithy_http_client::{Builder, ConnectorBuilder};
-use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use aws_smithy_http_client::{Builder, Connector, ConnectorBuilder};
+use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
+use aws_smithy_runtime_api::client::http::{HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 
 /// Amazon Root CA 1-4 and Starfield Services Root CA G2, in PEM.
 pub const AMAZON_TRUST_SERVICES: &str = include_str!("amazon-trust-services.pem");
@@ -78,16 +85,47 @@ pub fn https_client(roots: Roots) -> SharedHttpClient {
     let context = TlsContext::builder().with_trust_store(roots.trust_store()).build();
     // Building a context from a trust store cannot fail; fall back to the default if it ever does.
     let context = context.unwrap_or_default();
-    Builder::new().build_with_connector_fn(move |settings, components| {
-        let mut connector = ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc));
-        connector.set_connector_settings(settings.cloned());
-        if let Some(components) = components {
-            connector.set_sleep_impl(components.sleep_impl());
-        }
-        connector.set_proxy_config(Some(ProxyConfig::from_env()));
-        connector.set_tls_context(context.clone());
-        connector.build()
-    })
+    let client =
+        Builder::new().build_with_connector_fn(move |settings, components| connector(&context, settings, components));
+    SharedHttpClient::new(ConnectorOnFirstCall(client))
+}
+
+/// The connector for one set of connector settings: what the first call with these
+/// settings builds and every later one reuses.
+fn connector(
+    context: &TlsContext,
+    settings: Option<&HttpConnectorSettings>,
+    components: Option<&RuntimeComponents>,
+) -> Connector {
+    let mut connector = ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc));
+    connector.set_connector_settings(settings.cloned());
+    if let Some(components) = components {
+        connector.set_sleep_impl(components.sleep_impl());
+    }
+    connector.set_proxy_config(Some(ProxyConfig::from_env()));
+    connector.set_tls_context(context.clone());
+    connector.build()
+}
+
+/// The SDK's client, without its check at SDK-client build time.
+///
+/// That check builds a whole connector (the roots parsed into a rustls
+/// configuration) and drops it, for every SDK client built, so that the system
+/// store is read at start rather than on the first call. The connector a call uses
+/// is built and cached by the first call either way, so the check only repeated
+/// that work once per SDK client. Nothing can fail in it that the first call would
+/// not report: the roots are fixed ([`Roots`], tested below).
+#[derive(Debug)]
+struct ConnectorOnFirstCall(SharedHttpClient);
+
+impl HttpClient for ConnectorOnFirstCall {
+    fn http_connector(&self, settings: &HttpConnectorSettings, components: &RuntimeComponents) -> SharedHttpConnector {
+        self.0.http_connector(settings, components)
+    }
+
+    fn connector_metadata(&self) -> Option<ConnectorMetadata> {
+        self.0.connector_metadata()
+    }
 }
 
 #[cfg(test)]
@@ -139,10 +177,12 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_client_builds_its_connector_with_the_built_in_roots() {
-        // Building a client validates its HTTP client, which builds a connector and
-        // parses the roots: a malformed certificate would panic here, not in a function.
+    async fn a_connector_is_built_with_the_built_in_roots() {
+        // Building a connector parses the roots: a malformed certificate would panic
+        // here, not in a function's first call.
         for roots in [Roots::AmazonTrustServices, Roots::System] {
+            let context = TlsContext::builder().with_trust_store(roots.trust_store()).build();
+            let _ = connector(&context.expect("a TLS context"), None, None);
             let config = aws_config::SdkConfig::builder()
                 .behavior_version(aws_config::BehaviorVersion::latest())
                 .region(aws_config::Region::new("us-west-2"))
