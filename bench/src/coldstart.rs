@@ -46,6 +46,9 @@ pub struct Args {
     /// An extra variable for every subject, for experiments (KEY=VALUE; repeatable).
     #[arg(long = "env", value_name = "KEY=VALUE", value_parser = key_value)]
     pub extra_env: Vec<(String, String)>,
+    /// Only these functions besides hello-lambda (repeatable; default: all five).
+    #[arg(long = "only", value_name = "FUNCTION")]
+    pub only: Vec<String>,
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
 }
@@ -74,7 +77,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         event_name: "alarm".into(),
         event: alarm.clone(),
     }];
+    if let Some(unknown) = args.only.iter().find(|n| !env::FUNCTIONS.iter().any(|(f, _)| f == n)) {
+        bail!("--only {unknown}: not one of the functions");
+    }
     for (name, event) in env::FUNCTIONS {
+        if !args.only.is_empty() && !args.only.iter().any(|n| n == name) {
+            continue;
+        }
         runners.push(Runner {
             name: name.into(),
             kind: Kind::Function,
