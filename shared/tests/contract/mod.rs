@@ -95,13 +95,14 @@ pub async fn mirrors_are_independent_and_listed(store: &impl Store, a: &str, b: 
     );
 }
 
-/// Of many writers racing from the same version (on separate tasks of a
-/// multi-thread runtime), exactly one wins; every loser learns the winner's state.
-pub async fn racing_writers_have_exactly_one_winner<S: Store + 'static>(
-    store: std::sync::Arc<S>,
+/// Stores version 1, then `writers` tasks (of a multi-thread runtime) each try to
+/// write version 2 (epoch 100 + their number) at the same moment, with `delivery`.
+async fn race_from_version_1<S: Store + 'static>(
+    store: &std::sync::Arc<S>,
     mirror: &str,
     writers: u64,
-) {
+    delivery: Option<&'static str>,
+) -> Vec<(u64, Result<(), SaveError>)> {
     store.save(&state(mirror, 1, Phase::Normal), 0, None).await.expect("v1");
     let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(writers as usize));
     let mut tasks = Vec::new();
@@ -112,13 +113,24 @@ pub async fn racing_writers_have_exactly_one_winner<S: Store + 'static>(
         s.epoch = 100 + i;
         tasks.push(tokio::spawn(async move {
             barrier.wait().await;
-            (i, store.save(&s, 1, None).await)
+            (i, store.save(&s, 1, delivery).await)
         }));
     }
     let mut results = Vec::new();
     for t in tasks {
         results.push(t.await.expect("writer task"));
     }
+    results
+}
+
+/// Of many writers racing from the same version (on separate tasks of a
+/// multi-thread runtime), exactly one wins; every loser learns the winner's state.
+pub async fn racing_writers_have_exactly_one_winner<S: Store + 'static>(
+    store: std::sync::Arc<S>,
+    mirror: &str,
+    writers: u64,
+) {
+    let results = race_from_version_1(&store, mirror, writers, None).await;
     let winners: Vec<u64> = results.iter().filter(|(_, r)| r.is_ok()).map(|(i, _)| *i).collect();
     assert_eq!(winners.len(), 1, "exactly one writer wins: {winners:?}");
     let stored = store.load(mirror).await.expect("load").expect("stored");
@@ -185,22 +197,10 @@ pub async fn racing_copies_of_a_delivery_apply_once<S: Store + 'static>(
     mirror: &str,
     copies: u64,
 ) {
-    store.save(&state(mirror, 1, Phase::Normal), 0, None).await.expect("v1");
-    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(copies as usize));
-    let mut tasks = Vec::new();
-    for i in 0..copies {
-        let store = store.clone();
-        let barrier = barrier.clone();
-        let mut s = state(mirror, 2, Phase::PrimaryLost);
-        s.epoch = 100 + i;
-        tasks.push(tokio::spawn(async move {
-            barrier.wait().await;
-            store.save(&s, 1, Some("evt-raced")).await
-        }));
-    }
+    let results = race_from_version_1(&store, mirror, copies, Some("evt-raced")).await;
     let mut applied = 0;
-    for t in tasks {
-        match t.await.expect("copy task") {
+    for (_, result) in results {
+        match result {
             Ok(()) => applied += 1,
             Err(SaveError::Conflict { current }) => {
                 assert_eq!(

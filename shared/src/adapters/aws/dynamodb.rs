@@ -236,12 +236,7 @@ pub fn seen_sk(id: &str) -> String {
     if id.len() <= 512 {
         format!("SEEN#{id}")
     } else {
-        use sha2::Digest;
-        let digest = sha2::Sha256::digest(id.as_bytes());
-        format!(
-            "SEEN#sha256:{}",
-            digest.iter().map(|b| format!("{b:02x}")).collect::<String>()
-        )
+        format!("SEEN#sha256:{}", crate::token::hash_token(id))
     }
 }
 
