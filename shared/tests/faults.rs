@@ -663,6 +663,13 @@ async fn a_real_failed_promotion_action_is_reported_through_sns_and_never_run_ag
         "{:?}",
         request.outcome
     );
+    // What the operator reads in the alert: EventBridge's own words, no HTTP dump.
+    let outcome = request.outcome.as_deref().unwrap_or_default();
+    assert!(outcome.contains("ResourceNotFoundException"), "{outcome}");
+    assert!(
+        !outcome.contains("SdkBody") && !outcome.contains("headers"),
+        "{outcome}"
+    );
     for minute in 1..=60 {
         let now = t(600) + Duration::minutes(minute);
         deliver_once(&engine, &mirror, &What::Tick, now).await.expect("tick");

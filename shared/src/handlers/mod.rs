@@ -122,10 +122,9 @@ impl Function {
                     )));
                 }
                 Err(e) => {
-                    return Err(HandlerError::Retry(format!(
-                        "hand-off of {}: {}",
-                        order.request,
-                        aws_sdk_eventbridge::error::DisplayErrorContext(&e)
+                    return Err(HandlerError::Retry(crate::adapters::aws::describe(
+                        &format!("hand-off of {} (EventBridge PutEvents)", order.request),
+                        &e,
                     )))
                 }
             }

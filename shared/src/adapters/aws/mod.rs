@@ -15,6 +15,7 @@ use aws_config::environment::EnvironmentVariableCredentialsProvider;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, ConfigLoader, Region, SdkConfig};
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 
 pub mod dynamodb;
 pub mod lazy;
@@ -230,9 +231,48 @@ pub fn retry_config(attempts: u32) -> RetryConfig {
         .with_max_backoff(Duration::from_secs(5))
 }
 
-/// An SDK error in words (the whole cause chain), for the ports' error types.
-pub(crate) fn describe<E: std::error::Error>(call: &str, error: &E) -> String {
-    format!("{call}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(error))
+/// An SDK error in words an operator can act on, for the ports' error types and the
+/// alerts that quote them: for an error response, the service's error code and
+/// message and the AWS request id (what AWS Support asks for); for anything else,
+/// what went wrong on the way and its causes (`dispatch failure: io error: …
+/// Connection refused`). Never the raw HTTP response, which the SDK's own
+/// rendering of an error appends.
+pub(crate) fn describe<E, R>(call: &str, error: &SdkError<E, R>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let meta = error.meta();
+    match error {
+        SdkError::ServiceError(_) => {
+            let code = meta.code().unwrap_or("an error response without an error code");
+            let mut text = format!("{call}: {code}");
+            if let Some(message) = meta.message().filter(|m| !m.trim().is_empty()) {
+                text.push_str(": ");
+                text.push_str(message);
+            }
+            if let Some(id) = meta.extra("aws_request_id") {
+                text.push_str(&format!(" (AWS request id {id})"));
+            }
+            text
+        }
+        _ => format!("{call}: {}", causes(error)),
+    }
+}
+
+/// An error and its sources, each in its own words, joined by `: `.
+fn causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let words = cause.to_string();
+        if !text.ends_with(&words) {
+            text.push_str(": ");
+            text.push_str(&words);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 #[cfg(test)]
@@ -261,6 +301,44 @@ mod tests {
         let names = Names::from_vars(|name| Some(format!("{name}-value"))).expect("names");
         assert_eq!(names.table, "MIRRORGATE_TABLE-value");
         assert_eq!(names.topic_arn, "MIRRORGATE_TOPIC_ARN-value");
+    }
+
+    #[test]
+    fn an_error_response_is_told_by_its_code_message_and_request_id_not_its_raw_http() {
+        use aws_sdk_dynamodb::error::ErrorMetadata;
+        use aws_sdk_dynamodb::operation::get_item::GetItemError;
+        let meta = ErrorMetadata::builder()
+            .code("AccessDeniedException")
+            .message("User: arn:aws:sts::123456789012:assumed-role/x is not authorized to perform: dynamodb:GetItem")
+            .custom("aws_request_id", "R4ND0M")
+            .build();
+        let error = SdkError::service_error(GetItemError::generic(meta), "HTTP/1.1 400 headers and body");
+        assert_eq!(
+            describe("DynamoDB GetItem", &error),
+            "DynamoDB GetItem: AccessDeniedException: User: arn:aws:sts::123456789012:assumed-role/x \
+             is not authorized to perform: dynamodb:GetItem (AWS request id R4ND0M)"
+        );
+    }
+
+    #[test]
+    fn a_failure_on_the_way_is_told_with_its_causes() {
+        use aws_sdk_dynamodb::error::ConnectorError;
+        use aws_sdk_dynamodb::operation::get_item::GetItemError;
+        let refused = std::io::Error::new(
+            std::io::ErrorKind::ConnectionRefused,
+            "Connection refused (os error 111)",
+        );
+        let error: SdkError<GetItemError, String> = SdkError::dispatch_failure(ConnectorError::io(refused.into()));
+        assert_eq!(
+            describe("DynamoDB GetItem", &error),
+            "DynamoDB GetItem: dispatch failure: io error: Connection refused (os error 111)"
+        );
+        let unnamed: SdkError<GetItemError, String> =
+            SdkError::service_error(GetItemError::generic(Default::default()), "raw".to_string());
+        assert_eq!(
+            describe("DynamoDB GetItem", &unnamed),
+            "DynamoDB GetItem: an error response without an error code"
+        );
     }
 
     #[test]
