@@ -114,8 +114,8 @@ pub fn run(mut args: ServeArgs) -> anyhow::Result<ExitCode> {
             }
         });
         let router = Router::new()
-            .route("/", get(status_page))
-            .route("/status.json", get(status_json))
+            .route("/", get(status_page).fallback(read_only))
+            .route("/status.json", get(status_json).fallback(read_only))
             .route("/events", post(events).fallback(method_not_allowed))
             .route("/a/{token}", any(approval_page))
             .fallback(not_found)
@@ -148,6 +148,18 @@ async fn method_not_allowed() -> Response {
     );
     r.headers_mut()
         .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+    r
+}
+
+/// A method other than GET or HEAD on the status page or its JSON.
+async fn read_only() -> Response {
+    let mut r = json_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method",
+        "the status is read-only: GET / or /status.json; POST AWS payloads to /events",
+    );
+    r.headers_mut()
+        .insert(header::ALLOW, header::HeaderValue::from_static("GET, HEAD"));
     r
 }
 

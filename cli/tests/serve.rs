@@ -186,6 +186,15 @@ fn events_change_the_status_and_bad_input_is_refused_clearly() {
     assert_eq!(too_big.status, 413, "{}", too_big.body);
     let wrong_method = http(port, "GET", "/events", None, b"");
     assert_eq!(wrong_method.status, 405);
+    for path in ["/", "/status.json"] {
+        let posted = http(port, "POST", path, Some("application/json"), &fixture("schedule.json"));
+        assert_eq!(posted.status, 405, "{path}");
+        assert!(
+            posted.body.contains("POST AWS payloads to /events"),
+            "{path}: {}",
+            posted.body
+        );
+    }
     let unknown = http(port, "GET", "/nope", None, b"");
     assert_eq!(unknown.status, 404);
     assert_eq!(
