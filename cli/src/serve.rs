@@ -140,27 +140,24 @@ fn json_error(status: StatusCode, kind: &str, message: &str) -> Response {
         .into_response()
 }
 
-async fn method_not_allowed() -> Response {
-    let mut r = json_error(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method",
-        "POST an AWS payload (application/json) to /events",
-    );
+/// A 405 with the methods the path takes and what to do instead.
+fn wrong_method(allow: &'static str, message: &str) -> Response {
+    let mut r = json_error(StatusCode::METHOD_NOT_ALLOWED, "method", message);
     r.headers_mut()
-        .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+        .insert(header::ALLOW, header::HeaderValue::from_static(allow));
     r
+}
+
+async fn method_not_allowed() -> Response {
+    wrong_method("POST", "POST an AWS payload (application/json) to /events")
 }
 
 /// A method other than GET or HEAD on the status page or its JSON.
 async fn read_only() -> Response {
-    let mut r = json_error(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method",
+    wrong_method(
+        "GET, HEAD",
         "the status is read-only: GET / or /status.json; POST AWS payloads to /events",
-    );
-    r.headers_mut()
-        .insert(header::ALLOW, header::HeaderValue::from_static("GET, HEAD"));
-    r
+    )
 }
 
 async fn not_found() -> Response {

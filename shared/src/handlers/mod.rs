@@ -14,7 +14,9 @@ use lambda_runtime::Diagnostic;
 use serde_json::Value;
 
 use crate::adapters::aws::promotion::PromotionEvent;
-use crate::adapters::aws::{emf_line, AwsPromotionActions, ConfigError, Counts, Deps, DynamoStore, SnsNotifier};
+use crate::adapters::aws::{
+    describe, emf_line, AwsPromotionActions, ConfigError, Counts, Deps, DynamoStore, SnsNotifier,
+};
 use crate::engine::{Engine, EngineError, Outcome, Report};
 use crate::ports::PromotionOrder;
 use crate::topology::Topology;
@@ -122,7 +124,7 @@ impl Function {
                     )));
                 }
                 Err(e) => {
-                    return Err(HandlerError::Retry(crate::adapters::aws::describe(
+                    return Err(HandlerError::Retry(describe(
                         &format!("hand-off of {} (EventBridge PutEvents)", order.request),
                         &e,
                     )))

@@ -16,6 +16,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, ConfigLoader, Region, SdkConfig};
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::RequestId;
 
 pub mod dynamodb;
 pub mod lazy;
@@ -242,16 +243,16 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    let meta = error.meta();
     match error {
         SdkError::ServiceError(_) => {
+            let meta = error.meta();
             let code = meta.code().unwrap_or("an error response without an error code");
             let mut text = format!("{call}: {code}");
             if let Some(message) = meta.message().filter(|m| !m.trim().is_empty()) {
                 text.push_str(": ");
                 text.push_str(message);
             }
-            if let Some(id) = meta.extra("aws_request_id") {
+            if let Some(id) = meta.request_id() {
                 text.push_str(&format!(" (AWS request id {id})"));
             }
             text
