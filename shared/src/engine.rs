@@ -573,6 +573,7 @@ pub fn refusal_code(refusal: &Refusal) -> &'static str {
         Refusal::NoOpenRequest => "no_open_request",
         Refusal::RequestClosed { .. } => "request_closed",
         Refusal::PrimaryBack { .. } => "primary_back",
+        Refusal::PrimaryExists { .. } => "primary_exists",
         Refusal::CandidateUnhealthy { .. } => "candidate_unhealthy",
         Refusal::LatencyOverPolicy { .. } => "latency_over_policy",
         Refusal::AnotherRequestWon { .. } => "another_request_won",

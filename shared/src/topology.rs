@@ -44,17 +44,38 @@ pub enum Observer {
     Instance,
     /// The member's own heartbeats and role events.
     Heartbeat,
+    /// `mirror_status.cxw` probed by `health-poll` from the control plane's own region
+    /// (healthy = 200 SUCCESS: reachable from there and primary). It lives outside the
+    /// primary region, so it still speaks when that region is gone.
+    Probe,
+    /// The async members' own view: Connected proves a primary exists (reachable from
+    /// where the async runs); none Connected any more says the primary is gone or cut off.
+    Asyncs,
 }
 
 impl Observer {
-    pub const ALL: [Observer; 3] = [Observer::Route53, Observer::Instance, Observer::Heartbeat];
+    pub const ALL: [Observer; 5] = [
+        Observer::Route53,
+        Observer::Instance,
+        Observer::Heartbeat,
+        Observer::Probe,
+        Observer::Asyncs,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Observer::Route53 => "route53",
             Observer::Instance => "instance",
             Observer::Heartbeat => "heartbeat",
+            Observer::Probe => "probe",
+            Observer::Asyncs => "asyncs",
         }
+    }
+
+    /// Whether the observer lives in the primary region (or, for Route 53's metrics,
+    /// in us-east-1): when that region is gone, it says nothing more.
+    pub fn in_primary_region(self) -> bool {
+        matches!(self, Observer::Route53 | Observer::Instance)
     }
 }
 
@@ -69,6 +90,10 @@ pub struct Member {
     pub instance_id: Option<String>,
     #[serde(default)]
     pub health_check_id: Option<String>,
+    /// The member's `mirror_status.cxw` as the control plane's region reaches it
+    /// (e.g. `https://10.1.2.3/csp/user/mirror_status.cxw`): `health-poll` probes it.
+    #[serde(default)]
+    pub status_url: Option<String>,
 }
 
 /// An alarm matched by its name rather than by a dimension.
@@ -99,6 +124,12 @@ pub struct Policy {
     pub approvers_required: usize,
     pub heartbeat_stale_secs: u64,
     pub promotion_timeout_secs: u64,
+    /// How long positive evidence (a check seen healthy, Primary, Backup or Connected
+    /// heard) proves a primary without being confirmed again.
+    pub evidence_fresh_secs: u64,
+    /// How long two members may both answer as primary (evidence lags a failover)
+    /// before it is alerted as two primaries.
+    pub split_brain_grace_secs: u64,
 }
 
 impl Default for Policy {
@@ -113,6 +144,8 @@ impl Default for Policy {
             approvers_required: 1,
             heartbeat_stale_secs: 180,
             promotion_timeout_secs: 600,
+            evidence_fresh_secs: 180,
+            split_brain_grace_secs: 180,
         }
     }
 }
@@ -398,6 +431,18 @@ impl Topology {
                         ));
                     }
                 }
+                if let Some(url) = &member.status_url {
+                    if !is_status_url(url) {
+                        return Err(self.err(
+                            m,
+                            field("status_url"),
+                            format!(
+                                "{url:?} is not an http:// or https:// URL of mirror_status.cxw \
+                                 (like https://10.1.2.3/csp/user/mirror_status.cxw)"
+                            ),
+                        ));
+                    }
+                }
                 if let Some(id) = &member.health_check_id {
                     if !is_uuid(id) {
                         return Err(self.err(
@@ -432,11 +477,12 @@ impl Topology {
                         format!("{:?} is not a member of this mirror", alarm.member),
                     ));
                 };
-                if alarm.observer == Observer::Heartbeat {
+                if !alarm.observer.in_primary_region() {
                     return Err(self.err(
                         m,
                         format!("alarm[{i}] ({}).observer", alarm.name),
-                        "an alarm observes route53 or instance; heartbeats come from mirror events",
+                        "an alarm observes route53 or instance; heartbeats and the asyncs' view come from \
+                         mirror events, probes from health-poll",
                     ));
                 }
                 let r = MemberRef {
@@ -473,18 +519,21 @@ impl Topology {
             ("policy.reminder_interval_secs", p.reminder_interval_secs),
             ("policy.heartbeat_stale_secs", p.heartbeat_stale_secs),
             ("policy.promotion_timeout_secs", p.promotion_timeout_secs),
+            ("policy.evidence_fresh_secs", p.evidence_fresh_secs),
         ];
         for (field, value) in positive {
             if value == 0 {
                 return Err(self.err(m, field, "must be greater than 0"));
             }
         }
-        if !(1..=3).contains(&p.min_observers) {
+        if !(1..=Observer::ALL.len()).contains(&p.min_observers) {
             return Err(self.err(
                 m,
                 "policy.min_observers",
                 format!(
-                    "must be 1, 2 or 3 (route53, instance, heartbeat); got {}",
+                    "must be between 1 and {} ({}); got {}",
+                    Observer::ALL.len(),
+                    Observer::ALL.map(Observer::as_str).join(", "),
                     p.min_observers
                 ),
             ));
@@ -503,6 +552,8 @@ impl Topology {
             ("policy.cool_down_secs", p.cool_down_secs),
             ("policy.heartbeat_stale_secs", p.heartbeat_stale_secs),
             ("policy.promotion_timeout_secs", p.promotion_timeout_secs),
+            ("policy.evidence_fresh_secs", p.evidence_fresh_secs),
+            ("policy.split_brain_grace_secs", p.split_brain_grace_secs),
         ];
         for (field, value) in durations {
             if value > MAX_POLICY_SECS {
@@ -543,6 +594,14 @@ fn is_region(s: &str) -> bool {
 fn is_instance_id(s: &str) -> bool {
     s.strip_prefix("i-")
         .is_some_and(|hex| matches!(hex.len(), 8 | 17) && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+fn is_status_url(s: &str) -> bool {
+    let rest = s.strip_prefix("https://").or_else(|| s.strip_prefix("http://"));
+    rest.is_some_and(|r| {
+        let host = r.split('/').next().unwrap_or("");
+        !host.is_empty() && s.len() <= 2048 && s.bytes().all(|b| b.is_ascii_graphic())
+    })
 }
 
 fn is_uuid(s: &str) -> bool {

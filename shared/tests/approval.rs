@@ -66,6 +66,8 @@ fn signal_for(mirror: &str, at: DateTime<Utc>, kind: SignalKind) -> Signal {
 
 fn observation(member: &str, observer: Observer, healthy: bool) -> SignalKind {
     SignalKind::Observation {
+        alarm_arn: None,
+        since: None,
         member: member.into(),
         observer,
         healthy,
@@ -75,6 +77,7 @@ fn observation(member: &str, observer: Observer, healthy: bool) -> SignalKind {
 
 fn status(member: &str, status: MemberStatus) -> SignalKind {
     SignalKind::Status {
+        reason: None,
         member: member.into(),
         status,
         heartbeat: true,
@@ -91,6 +94,7 @@ async fn open_request<S: Store>(engine: &TestEngine<S>) -> String {
 async fn open_request_for<S: Store>(engine: &TestEngine<S>, mirror: &str) -> String {
     let t = t0();
     let latency = |secs: f64| shared::domain::JournalLatency {
+        received_at: None,
         seconds: secs,
         bytes: None,
         files: None,
@@ -100,6 +104,7 @@ async fn open_request_for<S: Store>(engine: &TestEngine<S>, mirror: &str) -> Str
         observation("HSPROD-A", Observer::Route53, true),
         status("HSPROD-A", MemberStatus::Primary),
         SignalKind::Status {
+            reason: None,
             member: "HSPROD-DR1".into(),
             status: MemberStatus::Connected,
             heartbeat: true,
@@ -378,6 +383,7 @@ async fn latency_over_policy_needs_the_explicit_acceptance() {
     let link = open_request(&engine).await;
     let at = now_after_request();
     let late = shared::domain::JournalLatency {
+        received_at: None,
         seconds: 95.0,
         bytes: Some(12_000_000),
         files: None,

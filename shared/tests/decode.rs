@@ -163,6 +163,8 @@ fn observation(
         id: Some(id.into()),
         at: at(when),
         kind: SignalKind::Observation {
+            alarm_arn: None,
+            since: None,
             member: member.into(),
             observer,
             healthy,
@@ -546,6 +548,7 @@ fn mirror_status_event_reports_a_role_change() {
             id: Some("eb:0d6a2d0e-1f5e-4a4e-9f3e-6c1c3b2a9d01".into()),
             at: at("2025-03-14T09:28:02Z"),
             kind: SignalKind::Status {
+                reason: None,
                 member: "HSPROD-B".into(),
                 status: MemberStatus::Primary,
                 heartbeat: false,
@@ -565,10 +568,12 @@ fn mirror_heartbeat_carries_the_status_and_journal_latency() {
             id: Some("eb:7f3e2d1c-0b9a-4876-a543-210fedcba987".into()),
             at: at("2025-03-14T09:30:00Z"),
             kind: SignalKind::Status {
+                reason: None,
                 member: "HSPROD-DR1".into(),
                 status: MemberStatus::Connected,
                 heartbeat: true,
                 journal_latency: Some(JournalLatency {
+                    received_at: None,
                     seconds: 1.8,
                     bytes: Some(524_288),
                     files: Some(0),
@@ -591,6 +596,7 @@ fn journal_latency_event_reports_how_far_behind_a_dr_member_is() {
             kind: SignalKind::JournalLatency {
                 member: "HSPROD-DR2".into(),
                 latency: JournalLatency {
+                    received_at: None,
                     seconds: 12.5,
                     bytes: Some(8_388_608),
                     files: Some(1),
@@ -611,6 +617,7 @@ fn latency_measured_at_defaults_to_the_event_time_and_optional_fields_may_go() {
         SignalKind::JournalLatency {
             member: "HSPROD-DR2".into(),
             latency: JournalLatency {
+                received_at: None,
                 seconds: 3.0,
                 bytes: None,
                 files: None,

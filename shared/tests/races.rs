@@ -87,10 +87,12 @@ fn heartbeats(mirror: &str) -> Vec<Signal> {
                     Some(format!("hb-{member}-{k}")),
                     at,
                     SignalKind::Status {
+                        reason: None,
                         member: member.into(),
                         status: MemberStatus::Connected,
                         heartbeat: true,
                         journal_latency: Some(JournalLatency {
+                            received_at: None,
                             seconds: 1.0 + k as f64 / 10.0,
                             bytes: None,
                             files: None,
@@ -116,6 +118,8 @@ fn observations(mirror: &str, i: usize) -> Vec<Signal> {
                 Some(format!("obs-{i}-{k}")),
                 t(300) + Duration::seconds(k * INSTANCES as i64 + i as i64),
                 SignalKind::Observation {
+                    alarm_arn: None,
+                    since: None,
                     member: member.into(),
                     observer: shared::topology::Observer::Route53,
                     healthy: false,
@@ -319,6 +323,7 @@ where
                     Some("dr1-primary".into()),
                     t(460),
                     SignalKind::Status {
+                        reason: None,
                         member: "HSPROD-DR1".into(),
                         status: MemberStatus::Primary,
                         heartbeat: false,

@@ -61,6 +61,7 @@ fn status(member: &str, status: MemberStatus, at: chrono::DateTime<chrono::Utc>)
         id: Some(format!("{member}-{status:?}-{at}")),
         at,
         kind: SignalKind::Status {
+            reason: None,
             member: member.into(),
             status,
             heartbeat: false,
@@ -148,6 +149,8 @@ fn observed(
         id: None,
         at,
         kind: SignalKind::Observation {
+            alarm_arn: None,
+            since: None,
             member: member.into(),
             observer,
             healthy,
@@ -246,6 +249,7 @@ async fn a_heartbeat_stamped_in_the_future_does_not_hide_the_loss_of_the_primary
         id: None,
         at: t(0) + Duration::days(1),
         kind: SignalKind::Status {
+            reason: None,
             member: "HSPROD-A".into(),
             status: MemberStatus::Primary,
             heartbeat: true,
@@ -262,10 +266,12 @@ async fn a_heartbeat_stamped_in_the_future_does_not_hide_the_loss_of_the_primary
         id: None,
         at: t(0),
         kind: SignalKind::Status {
+            reason: None,
             member: "HSPROD-DR1".into(),
             status: MemberStatus::Connected,
             heartbeat: true,
             journal_latency: Some(shared::domain::JournalLatency {
+                received_at: None,
                 seconds: 2.0,
                 bytes: None,
                 files: None,

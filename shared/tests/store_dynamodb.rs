@@ -344,6 +344,7 @@ zone = "us-west-2a"
         id: Some(id.to_string()),
         at: now,
         kind: SignalKind::Status {
+            reason: None,
             member: member.into(),
             status,
             heartbeat: false,

@@ -184,6 +184,8 @@ fn walk(steps: &[Step]) -> Result<Tally, TestCaseError> {
                     id: Some(format!("obs-{n}")),
                     at: now - Duration::seconds(i64::from(*late_secs)),
                     kind: SignalKind::Observation {
+                        alarm_arn: None,
+                        since: None,
                         member: MEMBERS[*member].into(),
                         observer: if *route53 {
                             Observer::Route53
@@ -207,10 +209,12 @@ fn walk(steps: &[Step]) -> Result<Tally, TestCaseError> {
                         id: Some(format!("status-{n}")),
                         at,
                         kind: SignalKind::Status {
+                            reason: None,
                             member: MEMBERS[*member].into(),
                             status: *status,
                             heartbeat: *heartbeat,
                             journal_latency: latency_secs.map(|secs| JournalLatency {
+                                received_at: None,
                                 seconds: f64::from(secs) / 2.0,
                                 bytes: None,
                                 files: None,
@@ -226,6 +230,7 @@ fn walk(steps: &[Step]) -> Result<Tally, TestCaseError> {
                     kind: SignalKind::JournalLatency {
                         member: MEMBERS[*member].into(),
                         latency: JournalLatency {
+                            received_at: None,
                             seconds: f64::from(*secs) / 2.0,
                             bytes: None,
                             files: None,

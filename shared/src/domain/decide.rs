@@ -11,7 +11,7 @@ use super::state::{
     DecisionRecord, LinkToken, MirrorState, Observation, OutboxEntry, Phase, PromotionRequest, RequestStatus,
     MAX_REQUESTS,
 };
-use super::view::View;
+use super::view::{Claim, View};
 use crate::token::TokenSource;
 use crate::topology::{MemberKind, Mirror, Observer};
 
@@ -64,6 +64,10 @@ pub enum Refusal {
     PrimaryBack {
         member: String,
     },
+    /// A member reports it is connected to a primary (Backup, Connected): one exists.
+    PrimaryExists {
+        evidence: String,
+    },
     CandidateUnhealthy {
         candidate: String,
     },
@@ -95,9 +99,10 @@ impl Refusal {
                 other => format!("This request is already closed ({}). Nothing more can be decided on it.", other.as_str()),
             },
             Refusal::PrimaryBack { member } => format!("Refused: {member} answers as primary. Promoting now would create a second primary."),
+            Refusal::PrimaryExists { evidence } => format!("Refused: {evidence}, so a primary exists. Promoting now would create a second primary."),
             Refusal::CandidateUnhealthy { candidate } => format!("Refused: the candidate {candidate} is no longer healthy. mirrorgate will propose another candidate if one is healthy."),
             Refusal::LatencyOverPolicy { seconds, max_seconds } => match seconds {
-                Some(s) => format!("Refused: the candidate is {s:.0} s behind, over the policy's {max_seconds} s. Tick \"I accept the data loss\" to promote anyway."),
+                Some(s) => format!("Refused: promoting the candidate may lose {}, over the policy's {max_seconds} s. Tick \"I accept the data loss\" to promote anyway.", super::loss::amount(*s)),
                 None => format!("Refused: the candidate's journal latency is unknown, so the policy's {max_seconds} s limit cannot be checked. Tick \"I accept the data loss\" to promote anyway."),
             },
             Refusal::AnotherRequestWon { request } => format!("Refused: promotion request {request} was already approved for this epoch."),
@@ -182,13 +187,34 @@ pub fn decide(state: &MirrorState, mirror: &Mirror, signal: &Signal, ctx: &mut C
             observer,
             healthy,
             source,
-        } => d.observe(member, *observer, *healthy, source, signal.at),
+            since,
+            alarm_arn,
+        } => d.observe(
+            member,
+            ObservedWord {
+                observer: *observer,
+                healthy: *healthy,
+                source,
+                since: *since,
+                alarm_arn: alarm_arn.as_deref(),
+            },
+            signal.at,
+        ),
         SignalKind::Status {
             member,
             status,
             journal_latency,
+            reason,
             ..
-        } => d.status(member, *status, *journal_latency, signal.at),
+        } => d.status(
+            member,
+            StatusReport {
+                status: *status,
+                latency: *journal_latency,
+                reason: reason.as_deref(),
+            },
+            signal.at,
+        ),
         SignalKind::JournalLatency { member, latency } => d.latency(member, *latency),
         SignalKind::Tick => {
             d.retry_outbox();
@@ -241,6 +267,22 @@ fn arrived_by(signal: &Signal, now: DateTime<Utc>) -> Signal {
     signal
 }
 
+/// An observer's word on a member, as a signal carries it.
+struct ObservedWord<'a> {
+    observer: Observer,
+    healthy: bool,
+    source: &'a str,
+    since: Option<DateTime<Utc>>,
+    alarm_arn: Option<&'a str>,
+}
+
+/// A member's report of its own status.
+struct StatusReport<'a> {
+    status: MemberStatus,
+    latency: Option<JournalLatency>,
+    reason: Option<&'a str>,
+}
+
 struct Decider<'a, 'c> {
     s: MirrorState,
     m: &'a Mirror,
@@ -250,14 +292,6 @@ struct Decider<'a, 'c> {
 
 fn secs(n: u64) -> Duration {
     Duration::seconds(i64::try_from(n).unwrap_or(i64::MAX / 2_000_000))
-}
-
-fn latency_words(latency: Option<&JournalLatency>) -> String {
-    match latency {
-        Some(l) if l.seconds < 10.0 => format!("{:.1} s", l.seconds),
-        Some(l) => format!("{:.0} s", l.seconds),
-        None => "unknown".into(),
-    }
 }
 
 impl Decider<'_, '_> {
@@ -271,48 +305,90 @@ impl Decider<'_, '_> {
 
     // ---- applying signals -------------------------------------------------
 
-    fn observe(&mut self, member: &str, observer: Observer, healthy: bool, source: &str, at: DateTime<Utc>) -> Verdict {
+    /// One observer's word on a member. Newer replaces older, and a late or repeated
+    /// delivery changes nothing; the same word again only confirms it (its age
+    /// restarts, the time it began stays).
+    fn observe(&mut self, member: &str, word: ObservedWord<'_>, at: DateTime<Utc>) -> Verdict {
         if !self.known(member) {
             return Verdict::Ignored {
                 why: format!("{member} is not a member of {}", self.m.name),
             };
         }
         let ms = self.s.members.entry(member.to_string()).or_default();
-        // Newer replaces older; a late or repeated delivery changes nothing.
-        if ms.observations.get(&observer).is_some_and(|o| o.at >= at) {
-            return Verdict::Applied;
+        if !word.healthy && matches!(word.observer, Observer::Route53 | Observer::Probe) {
+            ms.not_primary_at = ms.not_primary_at.max(Some(at));
         }
-        ms.observations.insert(
-            observer,
-            Observation {
-                healthy,
-                at,
-                source: source.to_string(),
-            },
-        );
+        let previous = ms.observations.get_mut(&word.observer);
+        match previous {
+            Some(o) if at <= o.last() => {}
+            Some(o) if o.healthy == word.healthy => {
+                o.confirmed_at = Some(at);
+                o.source = word.source.to_string();
+                if let Some(arn) = word.alarm_arn {
+                    o.alarm_arn = Some(arn.to_string());
+                }
+            }
+            previous => {
+                let floor = previous.map(|o| o.last());
+                let began = word
+                    .since
+                    .filter(|s| floor.is_none_or(|f| *s > f))
+                    .unwrap_or(at)
+                    .min(at);
+                ms.observations.insert(
+                    word.observer,
+                    Observation {
+                        healthy: word.healthy,
+                        at: began,
+                        source: word.source.to_string(),
+                        confirmed_at: (began < at).then_some(at),
+                        alarm_arn: word.alarm_arn.map(str::to_string),
+                    },
+                );
+            }
+        }
         Verdict::Applied
     }
 
-    fn status(
-        &mut self,
-        member: &str,
-        status: MemberStatus,
-        latency: Option<JournalLatency>,
-        at: DateTime<Utc>,
-    ) -> Verdict {
-        if !self.known(member) {
+    fn status(&mut self, member: &str, report: StatusReport<'_>, at: DateTime<Utc>) -> Verdict {
+        let Some(kind) = self.m.member(member).map(|m| m.kind) else {
             return Verdict::Ignored {
                 why: format!("{member} is not a member of {}", self.m.name),
             };
-        }
+        };
         let ms = self.s.members.entry(member.to_string()).or_default();
         if ms.last_heard.is_none_or(|h| at > h) {
             ms.last_heard = Some(at);
         }
         if ms.status.is_none_or(|(_, when)| at > when) {
-            ms.status = Some((status, at));
+            ms.status = Some((report.status, at));
+            ms.status_reason = report.reason.map(str::to_string);
         }
-        if let Some(l) = latency {
+        if !report.status.is_primary() && report.status != MemberStatus::Unknown {
+            ms.not_primary_at = ms.not_primary_at.max(Some(at));
+        }
+        // An async's link to the primary: when it was last connected, and when it
+        // was first seen without its link after that (whatever order reports arrive in).
+        if matches!(kind, MemberKind::DrAsync | MemberKind::ReportingAsync) {
+            match report.status {
+                MemberStatus::Connected => {
+                    if ms.last_connected.is_none_or(|c| at > c) {
+                        ms.last_connected = Some(at);
+                    }
+                    if ms.link_lost_at.is_some_and(|lost| lost <= at) {
+                        ms.link_lost_at = None;
+                    }
+                }
+                MemberStatus::Unknown => {}
+                _ => {
+                    let after_connected = ms.last_connected.is_none_or(|c| at > c);
+                    if after_connected && ms.link_lost_at.is_none_or(|lost| at < lost) {
+                        ms.link_lost_at = Some(at);
+                    }
+                }
+            }
+        }
+        if let Some(l) = report.latency {
             if ms.journal_latency.is_none_or(|old| l.measured_at > old.measured_at) {
                 ms.journal_latency = Some(l);
             }
@@ -465,118 +541,181 @@ impl Decider<'_, '_> {
     // ---- the rules ------------------------------------------------------------
 
     fn settle(&mut self) {
+        self.refresh_claims();
         match self.s.phase {
-            Phase::Normal | Phase::Degraded | Phase::FailedOver | Phase::PrimaryLost => self.settle_primary_region(),
+            Phase::Normal | Phase::Degraded | Phase::FailedOver | Phase::PrimaryLost | Phase::DrActive => {
+                self.settle_primary()
+            }
             Phase::PromotionPending => self.settle_pending(),
             Phase::Promoting => self.settle_promoting(),
-            Phase::DrActive => self.settle_dr_active(),
         }
         self.check_split_brain();
+    }
+
+    /// Keeps, for each member, since when it has answered as primary without a
+    /// break, and the last time the current primary was seen serving.
+    fn refresh_claims(&mut self) {
+        let view = View::new(&self.s, self.m, self.now());
+        let claims: Vec<(String, Option<DateTime<Utc>>)> = self
+            .m
+            .members
+            .iter()
+            .map(|m| (m.name.clone(), view.claim(&m.name).map(|c| c.at)))
+            .collect();
+        for (name, claim) in claims {
+            if let Some(ms) = self.s.members.get_mut(&name) {
+                match claim {
+                    Some(at) if ms.claiming_since.is_none() => ms.claiming_since = Some(at),
+                    Some(_) => {}
+                    None => ms.claiming_since = None,
+                }
+            }
+            if let (Some(at), true) = (claim, self.s.primary.as_deref() == Some(name.as_str())) {
+                if self.s.primary_seen_at.is_none_or(|seen| at > seen) {
+                    self.s.primary_seen_at = Some(at);
+                }
+            }
+        }
     }
 
     fn new_epoch(&mut self, primary: &str, at: DateTime<Utc>) {
         self.s.epoch += 1;
         self.s.epoch_started_at = Some(at);
         self.s.primary = Some(primary.to_string());
+        self.s.primary_seen_at = Some(at);
         let now = self.now();
         self.s
             .record(now, format!("epoch {}: {primary} is primary", self.s.epoch));
     }
 
-    /// The newest claim of a member other than the current primary, if that claim
-    /// is newer than everything known about the current primary.
-    fn new_primary_claim(&self) -> Option<(String, DateTime<Utc>)> {
+    /// A member other than the current primary that took over. While the current
+    /// primary still answers, only as IRIS fails over: its failover partner, seen as
+    /// not primary during this epoch, answering since after the primary's last word
+    /// (the evidence of a failed primary lags). Any other member answering as primary
+    /// beside it is a second primary, which `check_split_brain` judges.
+    fn new_primary(&self) -> Option<(String, DateTime<Utc>)> {
         let view = View::new(&self.s, self.m, self.now());
-        let claims = view.claims();
-        let newest = claims.first()?;
-        if self.s.primary.as_deref() == Some(newest.member) {
-            return None;
-        }
-        Some((newest.member.to_string(), newest.at))
+        let current = self.s.primary.as_deref();
+        let current_claim = view.claims().into_iter().find(|c| Some(c.member) == current);
+        let epoch_start = self.s.epoch_started_at;
+        let partner_took_over = |p: &Claim<'_>, c: &Claim<'_>| {
+            self.m.is_failover(p.member)
+                && self.m.is_failover(c.member)
+                && p.at < c.since
+                && self
+                    .s
+                    .members
+                    .get(c.member)
+                    .and_then(|ms| ms.not_primary_at)
+                    .is_some_and(|seen| epoch_start.is_none_or(|start| seen >= start))
+        };
+        view.claims()
+            .into_iter()
+            .filter(|c| Some(c.member) != current)
+            .filter(|c| {
+                self.m
+                    .member(c.member)
+                    .is_some_and(|m| matches!(m.kind, MemberKind::Failover | MemberKind::DrAsync))
+            })
+            .find(|c| current_claim.is_none_or(|p| partner_took_over(&p, c)))
+            .map(|c| (c.member.to_string(), c.since))
     }
 
-    fn settle_primary_region(&mut self) {
-        let now = self.now();
-        let current = self.s.primary.clone();
-        let current_claims = current
-            .as_deref()
-            .is_some_and(|p| View::new(&self.s, self.m, now).claim(p).is_some());
-
-        if let Some((member, at)) = self.new_primary_claim() {
-            let kind = self.m.member(&member).map(|m| m.kind);
-            match (current.as_deref(), kind) {
-                (None, Some(MemberKind::Failover)) => {
-                    // First sight of the primary: nothing moved, nothing to tell.
-                    self.new_epoch(&member, at);
-                }
-                (Some(_), Some(MemberKind::Failover)) if self.s.phase == Phase::FailedOver && current_claims => {
-                    // The former primary claims again before it was seen back as backup,
-                    // while the new primary still answers: IRIS never fails back that way.
-                    // Two primaries, not a failover: check_split_brain alerts.
-                }
-                (Some(old), Some(MemberKind::Failover)) => {
-                    // IRIS failed over inside the region (its arbiter guarantees one primary).
-                    self.new_epoch(&member, at);
-                    self.s.lost_since = None;
-                    self.go(Phase::FailedOver, &format!("{member} became primary in place of {old}"));
-                    let facts = vec![
-                        format!("New primary: {member} (since {})", clock(at)),
-                        format!("Former primary: {old}"),
-                        format!("Epoch: {}", self.s.epoch),
-                    ];
-                    self.alert(
-                        AlertKind::FailedOver,
-                        Severity::Warning,
-                        None,
-                        format!("{}: IRIS failed over from {old} to {member}", self.m.name),
-                        facts,
-                        format!("Nothing to approve. Find out why {old} failed and bring it back as backup to restore high availability."),
-                    );
-                }
-                (_, Some(MemberKind::DrAsync)) if !current_claims => {
-                    self.new_epoch(&member, at);
-                    self.s.lost_since = None;
-                    self.go(Phase::DrActive, &format!("{member} became primary outside mirrorgate"));
-                    self.alert(
-                        AlertKind::DrPrimary,
-                        Severity::Warning,
-                        None,
-                        format!("{}: DR member {member} is now primary (promoted outside mirrorgate)", self.m.name),
-                        vec![format!("Previous primary: {}", current.as_deref().unwrap_or("unknown"))],
-                        "Confirm the promotion was intended and fence the primary region so it cannot take traffic back.".into(),
-                    );
-                    return;
-                }
-                _ => {}
-            }
+    fn settle_primary(&mut self) {
+        if let Some((member, since)) = self.new_primary() {
+            self.take_over(&member, since);
         }
-
-        let view = View::new(&self.s, self.m, now);
-        let primary_claim = self
+        let view = View::new(&self.s, self.m, self.now());
+        let serving = self
             .s
             .primary
             .as_deref()
-            .and_then(|p| view.claim(p))
+            .and_then(|p| self.m.member(p))
+            .and_then(|p| view.claim(&p.name))
             .map(|c| c.member.to_string());
-
-        match primary_claim {
-            Some(primary) => {
-                if self.s.phase == Phase::PrimaryLost {
-                    self.s.lost_since = None;
-                    self.s.no_candidate_alerted = false;
-                    self.go(Phase::Normal, &format!("{primary} answers as primary again"));
-                    self.flap_alert(
-                        AlertKind::PrimaryBack,
-                        Severity::Info,
-                        format!("{}: primary {primary} is back", self.m.name),
-                        vec![format!("Primary: {primary}")],
-                        "Nothing to do. A later loss within the cool-down is recorded without a new alert.".into(),
-                    );
-                    self.s.cool_down_until = Some(now + secs(self.m.policy.cool_down_secs));
-                }
-                self.settle_high_availability(&primary);
-            }
+        match serving {
+            Some(primary) => self.primary_serves(&primary),
             None => self.settle_no_primary(),
+        }
+    }
+
+    /// Records that `member` became primary, and says so when it matters.
+    fn take_over(&mut self, member: &str, since: DateTime<Utc>) {
+        let old = self.s.primary.clone();
+        let old_kind = old.as_deref().and_then(|p| self.m.member(p)).map(|m| m.kind);
+        let new_kind = self.m.member(member).map(|m| m.kind);
+        self.new_epoch(member, since);
+        self.s.lost_since = None;
+        self.s.no_candidate_alerted = false;
+        let old = old.unwrap_or_else(|| "unknown".into());
+        match (old_kind, new_kind) {
+            // First sight of the primary: nothing moved, nothing to tell.
+            (None, Some(MemberKind::Failover)) => {}
+            (Some(MemberKind::Failover), Some(MemberKind::Failover)) => {
+                // IRIS failed over inside the region (its arbiter guarantees one primary).
+                self.go(Phase::FailedOver, &format!("{member} became primary in place of {old}"));
+                self.alert(
+                    AlertKind::FailedOver,
+                    Severity::Warning,
+                    None,
+                    format!("{}: IRIS failed over from {old} to {member}", self.m.name),
+                    vec![
+                        format!("New primary: {member} (since {})", clock(since)),
+                        format!("Former primary: {old}"),
+                        format!("Epoch: {}", self.s.epoch),
+                    ],
+                    format!("Nothing to approve. Find out why {old} failed and bring it back as backup to restore high availability."),
+                );
+            }
+            (Some(_), Some(MemberKind::Failover)) => {
+                self.go(Phase::Normal, &format!("failed back to {member}"));
+                self.alert(
+                    AlertKind::FailedBack,
+                    Severity::Info,
+                    None,
+                    format!("{}: failed back, {member} is primary", self.m.name),
+                    vec![format!("Former primary: {old}"), format!("Epoch: {}", self.s.epoch)],
+                    "Check that the DR members rejoin as async members.".into(),
+                );
+            }
+            _ => {
+                self.go(Phase::DrActive, &format!("{member} became primary outside mirrorgate"));
+                self.alert(
+                    AlertKind::DrPrimary,
+                    Severity::Warning,
+                    None,
+                    format!(
+                        "{}: DR member {member} is now primary (promoted outside mirrorgate)",
+                        self.m.name
+                    ),
+                    vec![format!("Previous primary: {old}"), format!("Epoch: {}", self.s.epoch)],
+                    "Confirm the promotion was intended and fence the primary region so it cannot take traffic back."
+                        .into(),
+                );
+            }
+        }
+    }
+
+    /// The primary answers: a loss being confirmed ends, and high availability is judged.
+    fn primary_serves(&mut self, primary: &str) {
+        let now = self.now();
+        let failover = self.m.is_failover(primary);
+        if self.s.phase == Phase::PrimaryLost {
+            self.s.lost_since = None;
+            self.s.no_candidate_alerted = false;
+            let to = if failover { Phase::Normal } else { Phase::DrActive };
+            self.go(to, &format!("{primary} answers as primary again"));
+            self.flap_alert(
+                AlertKind::PrimaryBack,
+                Severity::Info,
+                format!("{}: primary {primary} is back", self.m.name),
+                vec![format!("Primary: {primary}")],
+                "Nothing to do. A later loss within the cool-down is recorded without a new alert.".into(),
+            );
+            self.s.cool_down_until = Some(now + secs(self.m.policy.cool_down_secs));
+        }
+        if failover {
+            self.settle_high_availability(primary);
         }
     }
 
@@ -604,6 +743,7 @@ impl Decider<'_, '_> {
                     format!("Bring {partner} back as backup; until then a failure of {primary} needs a DR promotion."),
                 );
             }
+            (Phase::Degraded, None) if !rejoined => {}
             (Phase::Degraded | Phase::FailedOver, None) => {
                 self.go(Phase::Normal, "primary and backup are healthy");
                 self.alert(
@@ -619,39 +759,76 @@ impl Decider<'_, '_> {
         }
     }
 
+    /// A fact for people when every observer that agreed lives outside the primary
+    /// region and so does the control plane: from here a network partition between
+    /// the regions looks the same as the region's loss.
+    fn partition_note(&self, observers: &[Observer]) -> Option<String> {
+        let lost = self.s.primary.as_deref().and_then(|p| self.m.member(p));
+        let lost_far = lost.is_none_or(|p| p.region != self.m.dr_region);
+        (lost_far && observers.iter().all(|o| !o.in_primary_region())).then(|| {
+            format!(
+                "Every observer that agrees is on the DR side ({}): a network partition between {} and {} looks the same from here. Check from elsewhere that the primary is really down.",
+                self.m.dr_region, self.m.primary_region, self.m.dr_region
+            )
+        })
+    }
+
     fn settle_no_primary(&mut self) {
         let now = self.now();
         let view = View::new(&self.s, self.m, now);
+        let witnessed = view.witness().is_some();
         let agreeing = view.observers_agreeing_primary_lost();
-        let agreed = agreeing.len() >= self.m.policy.min_observers;
+        let agreed = !witnessed && agreeing.len() >= self.m.policy.min_observers;
         if self.s.phase != Phase::PrimaryLost {
             if !agreed {
                 return;
             }
             self.s.lost_since = Some(now);
             let lost = self.s.primary.clone().unwrap_or_else(|| "the primary".into());
+            // A promoted DR member has no failover partner that IRIS could fail over to.
+            let dr_primary = self
+                .s
+                .primary
+                .as_deref()
+                .is_some_and(|p| self.m.member(p).is_some_and(|m| m.kind == MemberKind::DrAsync));
             let names: Vec<&str> = agreeing.iter().map(|o| o.as_str()).collect();
             self.go(
                 Phase::PrimaryLost,
-                &format!("no failover member answers as primary ({} agree)", names.join(", ")),
+                &format!("no member answers as primary ({} agree)", names.join(", ")),
             );
             let confirm_at = now + secs(self.m.policy.confirmation_window_secs);
+            let mut facts = vec![
+                format!("Lost since: {}", clock(now)),
+                format!("Observers agreeing: {}", names.join(", ")),
+                format!("Last known primary: {lost}"),
+            ];
+            facts.extend(self.partition_note(&agreeing));
+            let (severity, next) = if dr_primary {
+                (
+                    Severity::Critical,
+                    format!(
+                        "{lost} is a promoted DR member: no failover partner can take over. If it does not answer by {}, mirrorgate asks whether to promote another DR member.",
+                        clock(confirm_at)
+                    ),
+                )
+            } else {
+                (
+                    Severity::Warning,
+                    format!(
+                        "Nothing yet. IRIS may still fail over inside the region. If no member serves by {}, mirrorgate asks for a DR promotion decision.",
+                        clock(confirm_at)
+                    ),
+                )
+            };
             self.flap_alert(
                 AlertKind::PrimaryLost,
-                Severity::Warning,
+                severity,
                 match self.s.primary.as_deref() {
                     Some(primary) => format!("{}: primary {primary} lost, confirming", self.m.name),
                     None => format!("{}: primary lost, confirming", self.m.name),
                 },
-                vec![
-                    format!("Lost since: {}", clock(now)),
-                    format!("Observers agreeing: {}", names.join(", ")),
-                    format!("Last known primary: {lost}"),
-                ],
-                format!(
-                    "Nothing yet. IRIS may still fail over inside the region. If no member serves by {}, mirrorgate asks for a DR promotion decision.",
-                    clock(confirm_at)
-                ),
+                facts,
+                next,
             );
             return;
         }
@@ -679,7 +856,7 @@ impl Decider<'_, '_> {
     fn raise_request(&mut self, lost_since: DateTime<Utc>, observers: Vec<Observer>) {
         let now = self.now();
         let view = View::new(&self.s, self.m, now);
-        let Some(candidate) = view.best_candidate().map(str::to_string) else {
+        let Some((candidate, loss)) = view.candidates().into_iter().next().map(|(c, l)| (c.to_string(), l)) else {
             if !self.s.no_candidate_alerted {
                 self.s.no_candidate_alerted = true;
                 self.alert(
@@ -695,6 +872,7 @@ impl Decider<'_, '_> {
         };
         self.s.no_candidate_alerted = false;
         let latency = self.s.members.get(&candidate).and_then(|m| m.journal_latency);
+        let dr_side_only = self.partition_note(&observers).is_some();
         self.s.request_seq += 1;
         let id = format!("{}-R{}", self.m.name, self.s.request_seq);
         let request = PromotionRequest {
@@ -708,6 +886,8 @@ impl Decider<'_, '_> {
             lost_since,
             observers: observers.clone(),
             candidate_latency: latency,
+            loss: Some(loss),
+            dr_side_only,
             tokens: Vec::new(),
             decisions: Vec::new(),
             last_reminder_at: None,
@@ -747,43 +927,52 @@ impl Decider<'_, '_> {
                 "Open the link.".into(),
             );
         };
-        let loss = latency_words(r.candidate_latency.as_ref());
+        let loss = r.loss_estimate();
         let lost = r.lost_primary.clone().unwrap_or_else(|| "the primary".into());
         let observers: Vec<&str> = r.observers.iter().map(|o| o.as_str()).collect();
-        let measured = r
-            .candidate_latency
-            .map(|l| format!("journal latency {loss}, measured at {}", clock(l.measured_at)))
-            .unwrap_or_else(|| "journal latency unknown: the data that may be lost cannot be estimated".into());
         let policy = self.m.policy.max_journal_latency_secs;
-        let over = r.candidate_latency.is_none_or(|l| l.seconds > policy as f64);
         let mut facts = vec![
             format!(
-                "Failed: {lost}; no failover member answers as primary since {} ({} ago)",
+                "Failed: {lost}; no member answers as primary since {} ({} ago)",
                 clock(r.lost_since),
                 duration_words((self.now() - r.lost_since).num_seconds())
             ),
             format!("Observers agreeing: {}", observers.join(", ")),
-            format!("Would become primary: {} ({measured})", r.candidate),
-            format!(
-                "Data that may be lost: about {loss} of transactions not yet received by {}",
-                r.candidate
-            ),
-            format!(
-                "After approval: mirrorgate runs the promotion on {} and waits for it to report primary",
-                r.candidate
-            ),
-            format!("The link expires at {}", clock(r.expires_at)),
         ];
-        if over {
+        if r.dr_side_only {
+            facts.extend(self.partition_note(&r.observers));
+        }
+        facts.push(format!("Would become primary: {}", r.candidate));
+        facts.push(format!("Data that may be lost: {}", loss.words(&r.candidate)));
+        let view = View::new(&self.s, self.m, self.now());
+        let others: Vec<String> = view
+            .candidates()
+            .into_iter()
+            .filter(|(c, _)| *c != r.candidate)
+            .map(|(c, l)| format!("{c} ({})", l.short()))
+            .collect();
+        if !others.is_empty() {
+            facts.push(format!(
+                "Other DR members that could be promoted: {}",
+                others.join(", ")
+            ));
+        }
+        facts.push(format!(
+            "After approval: mirrorgate runs the promotion on {} and waits for it to report primary",
+            r.candidate
+        ));
+        facts.push(format!("The link expires at {}", clock(r.expires_at)));
+        if loss.over(policy) {
             facts.push(format!(
                 "Over the policy's {policy} s limit: approving requires ticking \"I accept the data loss\""
             ));
         }
         let headline = format!(
-            "{} primary lost {}. Promote {}? Loss ~{loss}",
+            "{} primary lost {}. Promote {}? Loss {}",
             self.m.name,
             clock(r.lost_since),
-            r.candidate
+            r.candidate,
+            loss.short()
         );
         let next =
             "Open the link, check what will be lost, then approve or reject. Opening the link changes nothing.".into();
@@ -797,46 +986,47 @@ impl Decider<'_, '_> {
             return;
         };
         let view = View::new(&self.s, self.m, now);
-        if let Some(claim) = view.claims().into_iter().find(|c| self.m.is_failover(c.member)) {
-            let member = claim.member.to_string();
-            let at = claim.at;
-            self.close_request(
-                &open.id,
-                RequestStatus::Superseded,
-                &format!("{member} answers as primary again"),
-            );
-            if self.s.primary.as_deref() != Some(member.as_str()) {
-                self.new_epoch(&member, at);
-            }
-            self.s.lost_since = None;
-            self.go(
-                Phase::Normal,
-                &format!("{member} is primary again; {} withdrawn", open.id),
-            );
-            self.alert(
-                AlertKind::RequestWithdrawn,
-                Severity::Warning,
-                Some(&open.id),
-                format!("{}: primary {member} is back; promotion request withdrawn", self.m.name),
-                vec![format!("Request: {}", open.id), format!("Primary: {member}")],
-                "Nothing to approve: the link no longer works. Find out why the primary was unreachable.".into(),
-            );
-            self.s.cool_down_until = Some(now + secs(self.m.policy.cool_down_secs));
-            self.settle_high_availability(&member);
-            return;
-        }
+        let lost = self.s.primary.clone();
         if let Some(claim) = view.claims().into_iter().next() {
+            let member = claim.member.to_string();
+            let since = claim.since;
+            let failover = self.m.is_failover(&member);
+            if failover || lost.as_deref() == Some(member.as_str()) {
+                // The lost primary (or its failover partner) answers again.
+                self.close_request(
+                    &open.id,
+                    RequestStatus::Superseded,
+                    &format!("{member} answers as primary again"),
+                );
+                if lost.as_deref() != Some(member.as_str()) {
+                    self.new_epoch(&member, since);
+                }
+                self.s.lost_since = None;
+                let to = if failover { Phase::Normal } else { Phase::DrActive };
+                self.go(to, &format!("{member} is primary again; {} withdrawn", open.id));
+                self.alert(
+                    AlertKind::RequestWithdrawn,
+                    Severity::Warning,
+                    Some(&open.id),
+                    format!("{}: primary {member} is back; promotion request withdrawn", self.m.name),
+                    vec![format!("Request: {}", open.id), format!("Primary: {member}")],
+                    "Nothing to approve: the link no longer works. Find out why the primary was unreachable.".into(),
+                );
+                self.s.cool_down_until = Some(now + secs(self.m.policy.cool_down_secs));
+                if failover {
+                    self.settle_high_availability(&member);
+                }
+                return;
+            }
             // A DR member was promoted by hand while the request waited: the request
             // is moot, and approving it would make a second primary.
-            let member = claim.member.to_string();
-            let at = claim.at;
-            let previous = self.s.primary.clone().unwrap_or_else(|| "unknown".into());
+            let previous = lost.unwrap_or_else(|| "unknown".into());
             self.close_request(
                 &open.id,
                 RequestStatus::Superseded,
                 &format!("{member} became primary outside mirrorgate"),
             );
-            self.new_epoch(&member, at);
+            self.new_epoch(&member, since);
             self.s.lost_since = None;
             self.go(
                 Phase::DrActive,
@@ -857,6 +1047,32 @@ impl Decider<'_, '_> {
                 "Confirm the promotion was intended and fence the primary region so it cannot take traffic back."
                     .into(),
             );
+            return;
+        }
+        if let Some(witness) = view.witness() {
+            // A member reports it is connected to a primary: one exists, and promoting
+            // now would make a second.
+            let evidence = witness.words();
+            let who = witness.member.to_string();
+            self.close_request(
+                &open.id,
+                RequestStatus::Superseded,
+                &format!("{evidence}: a primary exists"),
+            );
+            self.s.lost_since = None;
+            self.go(Phase::PrimaryLost, &format!("{} withdrawn: {evidence}", open.id));
+            self.alert(
+                AlertKind::RequestWithdrawn,
+                Severity::Warning,
+                Some(&open.id),
+                format!("{}: promotion request withdrawn, {who} is connected to a primary", self.m.name),
+                vec![
+                    format!("Request: {}", open.id),
+                    format!("Evidence: {evidence}: it is connected to a primary, so one exists"),
+                ],
+                format!("Nothing to approve: the link no longer works. Find out which member is primary (the Mirror Monitor on {who}) and why mirrorgate does not hear from it."),
+            );
+            self.s.cool_down_until = Some(now + secs(self.m.policy.cool_down_secs));
             return;
         }
         // The loss stays confirmed only while the observers keep agreeing: if they
@@ -937,7 +1153,7 @@ impl Decider<'_, '_> {
         let old_primary_back = view
             .claims()
             .into_iter()
-            .find(|c| self.m.is_failover(c.member) && c.at >= approved_at)
+            .find(|c| c.member != req.candidate && c.at >= approved_at)
             .map(|c| c.member.to_string());
         if let Some(member) = old_primary_back {
             if self.s.split_brain_alerted_epoch != Some(self.s.epoch) {
@@ -953,14 +1169,15 @@ impl Decider<'_, '_> {
             }
         }
         let view = View::new(&self.s, self.m, now);
-        if let Some(claim) = view.claim(&req.candidate).filter(|c| c.at >= approved_at) {
-            let at = claim.at;
+        let candidate = self.m.member(&req.candidate).map_or("", |m| m.name.as_str());
+        if let Some(claim) = view.claim(candidate).filter(|c| c.at >= approved_at) {
+            let since = claim.since.max(approved_at);
             self.close_request(
                 &req.id,
                 RequestStatus::Succeeded,
                 &format!("{} reported primary", req.candidate),
             );
-            self.new_epoch(&req.candidate, at);
+            self.new_epoch(&req.candidate, since);
             self.go(Phase::DrActive, &format!("{} is primary", req.candidate));
             self.alert(
                 AlertKind::PromotionSucceeded,
@@ -1005,50 +1222,84 @@ impl Decider<'_, '_> {
         }
     }
 
-    fn settle_dr_active(&mut self) {
-        let now = self.now();
-        let Some(primary) = self.s.primary.clone() else { return };
-        let view = View::new(&self.s, self.m, now);
-        if view.claim(&primary).is_some() {
-            return;
-        }
-        // The DR primary stopped claiming: a failover member taking over is a failback.
-        let back = view
-            .claims()
-            .into_iter()
-            .find(|c| self.m.is_failover(c.member))
-            .map(|c| (c.member.to_string(), c.at));
-        if let Some((member, at)) = back {
-            self.new_epoch(&member, at);
-            self.go(Phase::Normal, &format!("failed back to {member}"));
-            self.alert(
-                AlertKind::FailedBack,
-                Severity::Info,
-                None,
-                format!("{}: failed back, {member} is primary", self.m.name),
-                vec![format!("Former primary: {primary}"), format!("Epoch: {}", self.s.epoch)],
-                "Check that the DR members rejoin as async members.".into(),
-            );
-            self.settle_high_availability(&member);
-        }
-    }
-
+    /// Two members both answering as primary for longer than the grace (evidence lags
+    /// a failover by a minute or two; longer than that, both take writes).
     fn check_split_brain(&mut self) {
-        let view = View::new(&self.s, self.m, self.now());
-        let claims = view.claims_this_epoch();
-        if claims.len() < 2 || self.s.split_brain_alerted_epoch == Some(self.s.epoch) {
+        if self.s.split_brain_alerted_epoch == Some(self.s.epoch) {
             return;
         }
-        let names: Vec<String> = claims.iter().map(|c| c.member.to_string()).collect();
+        let view = View::new(&self.s, self.m, self.now());
+        let claims = view.claims();
+        let grace = secs(self.m.policy.split_brain_grace_secs);
+        let both = claims
+            .iter()
+            .enumerate()
+            .flat_map(|(i, a)| claims[i + 1..].iter().map(move |b| (a, b)))
+            .find(|(a, b)| a.at.min(b.at) - a.since.max(b.since) >= grace);
+        let Some((a, b)) = both else { return };
+        let names = [a.member.to_string(), b.member.to_string()];
+        let primary = self.s.primary.clone();
+        let stale: Vec<&str> = names
+            .iter()
+            .map(String::as_str)
+            .filter(|n| Some(*n) != primary.as_deref())
+            .collect();
+        let mut facts = vec![format!(
+            "mirrorgate's primary of epoch {}: {}",
+            self.s.epoch,
+            primary.as_deref().unwrap_or("unknown")
+        )];
+        for claim in [a, b] {
+            facts.push(format!(
+                "{} ({}), primary since {}: {}",
+                claim.member,
+                self.m.member(claim.member).map_or("", |m| m.region.as_str()),
+                clock(claim.since),
+                self.traffic_paths(&view, claim.member)
+            ));
+        }
+        let fence = if stale.len() == 1 {
+            stale[0].to_string()
+        } else {
+            "all but one of them".to_string()
+        };
         self.s.split_brain_alerted_epoch = Some(self.s.epoch);
         self.alert(
             AlertKind::SplitBrain,
             Severity::Critical,
             None,
-            format!("{}: SPLIT BRAIN, {} all claim primary", self.m.name, names.join(" and ")),
-            vec![format!("Epoch: {}", self.s.epoch), format!("Claiming primary: {}", names.join(", "))],
-            "Stop application traffic to all but one of them now, then shut down IRIS on the others. Do not approve anything until one primary remains.".into(),
+            format!("{}: SPLIT BRAIN, {} both answer as primary", self.m.name, names.join(" and ")),
+            facts,
+            format!("Both take writes that diverge. Now: stop application traffic to {fence} (invert or disable its Route 53 health check, take it out of the load balancer), then fence it: shut down IRIS there, or set JoinMirror=0 in the [MirrorMember] section of its CPF. Approve nothing until one primary remains."),
         );
+    }
+
+    /// What still sends traffic to a member answering as primary, in words.
+    fn traffic_paths(&self, view: &View<'_>, member: &str) -> String {
+        let mut paths = Vec::new();
+        if let Some(o) = view.observation(member, Observer::Route53).filter(|o| o.healthy) {
+            let id = self
+                .m
+                .member(member)
+                .and_then(|m| m.health_check_id.as_deref())
+                .unwrap_or("its health check");
+            paths.push(format!(
+                "Route 53 health check {id} healthy ({}): failover routing sends clients there",
+                clock(o.last())
+            ));
+        }
+        if let Some(o) = view.observation(member, Observer::Probe).filter(|o| o.healthy) {
+            paths.push(format!(
+                "mirror_status.cxw answers 200 SUCCESS ({}): load balancers polling it send traffic there",
+                clock(o.last())
+            ));
+        }
+        if let Some((status, at)) = self.s.members.get(member).and_then(|m| m.status) {
+            if status.is_primary() {
+                paths.push(format!("IRIS reports {} ({})", status.as_str(), clock(at)));
+            }
+        }
+        paths.join("; ")
     }
 
     // ---- decisions ------------------------------------------------------------
@@ -1140,6 +1391,14 @@ impl Decider<'_, '_> {
                 },
             );
         }
+        if let Some(witness) = view.witness() {
+            return refused(
+                Some(&request.id),
+                Refusal::PrimaryExists {
+                    evidence: witness.words(),
+                },
+            );
+        }
         if let Some(winner) = self
             .s
             .requests
@@ -1179,14 +1438,13 @@ impl Decider<'_, '_> {
             );
             return refused(Some(&request.id), refusal);
         }
-        let latency = self.s.members.get(&request.candidate).and_then(|m| m.journal_latency);
+        let loss = View::new(&self.s, self.m, now).loss_estimate(&request.candidate);
         let max = self.m.policy.max_journal_latency_secs;
-        let over = latency.is_none_or(|l| l.seconds > max as f64);
-        if over && !d.accept_loss {
+        if loss.over(max) && !d.accept_loss {
             return refused(
                 Some(&request.id),
                 Refusal::LatencyOverPolicy {
-                    seconds: latency.map(|l| l.seconds),
+                    seconds: loss.seconds,
                     max_seconds: max,
                 },
             );
@@ -1250,7 +1508,7 @@ impl Decider<'_, '_> {
             ),
             vec![
                 format!("Request: {}", request.id),
-                format!("Data that may be lost: about {}", latency_words(latency.as_ref())),
+                format!("Data that may be lost: {}", loss.words(&request.candidate)),
                 format!(
                     "Accepted data loss explicitly: {}",
                     if d.accept_loss { "yes" } else { "no" }

@@ -2,6 +2,7 @@
 
 pub mod alert;
 pub mod decide;
+pub mod loss;
 pub mod signal;
 pub mod state;
 pub mod view;
@@ -11,5 +12,6 @@ mod tests;
 
 pub use alert::{Alert, AlertKind, Severity};
 pub use decide::{decide, Context, Decided, DecisionVerdict, Effect, Refusal, Verdict};
+pub use loss::{LossBasis, LossEstimate};
 pub use signal::*;
 pub use state::*;

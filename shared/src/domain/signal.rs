@@ -24,12 +24,22 @@ pub enum SignalKind {
     /// One observer's view of one member. For `route53`, healthy means the member's
     /// `mirror_status.cxw` answered 200 SUCCESS: reachable and primary. For `instance`,
     /// healthy means the instance runs and its alarms are OK.
+    /// For `probe`, healthy means `mirror_status.cxw` answered 200 SUCCESS to the
+    /// control plane's own region.
     Observation {
         member: String,
         observer: Observer,
         healthy: bool,
         /// Where it came from, for people: alarm name, EC2 state, checker agreement.
         source: String,
+        /// When the observed state began, if the observer says (an alarm's state
+        /// timestamp, when its state is read again): `at` is when it was observed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        since: Option<DateTime<Utc>>,
+        /// The ARN of the CloudWatch alarm that said it, so that `health-poll` can read
+        /// its state again (`DescribeAlarms` in the alarm's region).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        alarm_arn: Option<String>,
     },
     /// A member reports its mirror status (a role change or a heartbeat).
     Status {
@@ -38,6 +48,10 @@ pub enum SignalKind {
         /// True for a periodic heartbeat, false for a role change.
         heartbeat: bool,
         journal_latency: Option<JournalLatency>,
+        /// Why the status is what it is, when the sender says (always for `Unknown`:
+        /// why IRIS could not be asked).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
     },
     /// An async member's journal latency behind the primary.
     JournalLatency { member: String, latency: JournalLatency },
@@ -52,25 +66,39 @@ pub enum SignalKind {
     PromotionOutcome { request: String, ok: bool, detail: String },
 }
 
-/// IRIS mirror member statuses (the words of the Mirror Monitor).
+/// IRIS mirror member statuses (the words of the Mirror Monitor, InterSystems'
+/// "Mirror Member Journal Transfer and Dejournaling Status"), and `Unknown`: the
+/// host's agent could not ask IRIS. docs/events.md says what each proves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum MemberStatus {
+    /// Failover member: the current primary.
     Primary,
+    /// Failover member: connected to a primary as backup (so a primary exists).
     Backup,
+    /// Async member: connected to a primary (so a primary exists and this member reaches it).
     Connected,
+    /// Failover member: still the primary, in trouble because it lost its backup.
     #[serde(rename = "In Trouble")]
     InTrouble,
+    /// About to change; with no operating primary, a failover member becoming primary.
     Transition,
+    /// Starting up or reconnecting, catching up on journal files.
     Synchronizing,
+    /// Cannot complete an action such as becoming Primary, Backup or Connected.
     Waiting,
     #[serde(rename = "Not Initialized")]
     NotInitialized,
-    /// The member says it is shutting down or has stopped mirroring.
+    /// Not mirroring: stopped, crashed, in error, or shut down.
+    Stopped,
+    Crashed,
+    Error,
     Down,
+    /// The agent could not ask IRIS (no binary, login refused, time-out): nothing is known.
+    Unknown,
 }
 
 impl MemberStatus {
-    pub const ALL: [MemberStatus; 9] = [
+    pub const ALL: [MemberStatus; 13] = [
         MemberStatus::Primary,
         MemberStatus::Backup,
         MemberStatus::Connected,
@@ -79,7 +107,11 @@ impl MemberStatus {
         MemberStatus::Synchronizing,
         MemberStatus::Waiting,
         MemberStatus::NotInitialized,
+        MemberStatus::Stopped,
+        MemberStatus::Crashed,
+        MemberStatus::Error,
         MemberStatus::Down,
+        MemberStatus::Unknown,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -92,12 +124,40 @@ impl MemberStatus {
             MemberStatus::Synchronizing => "Synchronizing",
             MemberStatus::Waiting => "Waiting",
             MemberStatus::NotInitialized => "Not Initialized",
+            MemberStatus::Stopped => "Stopped",
+            MemberStatus::Crashed => "Crashed",
+            MemberStatus::Error => "Error",
             MemberStatus::Down => "Down",
+            MemberStatus::Unknown => "Unknown",
         }
     }
 
-    /// Parses the IRIS wording, ignoring case, spaces and underscores.
-    pub fn parse(text: &str) -> Option<MemberStatus> {
+    /// Parses the IRIS wording, ignoring case, spaces and underscores. A reporting
+    /// async in several mirrors shows `m/n Connected` (connected to m of its n
+    /// mirrors): `Connected` when m = n, otherwise `Unknown`, since it does not say
+    /// to which mirrors (the second value says why).
+    pub fn parse(text: &str) -> Option<(MemberStatus, Option<String>)> {
+        let text = text.trim();
+        if let Some((counts, rest)) = text.split_once(' ') {
+            if let Some((m, n)) = counts.split_once('/') {
+                let (Ok(m), Ok(n)) = (m.parse::<u32>(), n.parse::<u32>()) else {
+                    return None;
+                };
+                if MemberStatus::parse(rest)?.0 != MemberStatus::Connected || m > n || n == 0 {
+                    return None;
+                }
+                return Some(if m == n {
+                    (MemberStatus::Connected, None)
+                } else {
+                    (
+                        MemberStatus::Unknown,
+                        Some(format!(
+                            "{m}/{n} Connected: connected to {m} of its {n} mirrors, not said which"
+                        )),
+                    )
+                });
+            }
+        }
         let key: String = text
             .chars()
             .filter(|c| !matches!(c, ' ' | '_' | '-'))
@@ -106,6 +166,34 @@ impl MemberStatus {
         MemberStatus::ALL
             .into_iter()
             .find(|s| s.as_str().replace(' ', "").to_lowercase() == key)
+            .map(|s| (s, None))
+    }
+
+    /// Whether this status says the member is the primary (`In Trouble` is a
+    /// primary that lost its backup).
+    pub fn is_primary(self) -> bool {
+        matches!(self, MemberStatus::Primary | MemberStatus::InTrouble)
+    }
+
+    /// Whether this status proves that a primary exists: the member is one, or is
+    /// connected to one as backup or async.
+    pub fn proves_a_primary(self) -> bool {
+        matches!(
+            self,
+            MemberStatus::Primary | MemberStatus::InTrouble | MemberStatus::Backup | MemberStatus::Connected
+        )
+    }
+
+    /// Whether the member says it is not mirroring.
+    pub fn is_down(self) -> bool {
+        matches!(
+            self,
+            MemberStatus::Stopped
+                | MemberStatus::Crashed
+                | MemberStatus::Error
+                | MemberStatus::Down
+                | MemberStatus::NotInitialized
+        )
     }
 
     /// Whether the member can serve (or keep up with) the mirror in this status.
@@ -127,6 +215,10 @@ pub struct JournalLatency {
     pub files: Option<u32>,
     /// When the member measured it.
     pub measured_at: DateTime<Utc>,
+    /// When the member last received journal data from the primary, if it says:
+    /// after it lost its link, what it may lack grows with the time since then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

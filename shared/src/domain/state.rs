@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::alert::Alert;
+use super::loss::LossEstimate;
 use super::signal::{JournalLatency, MemberStatus};
 use crate::topology::Observer;
 
@@ -55,8 +56,22 @@ impl fmt::Display for Phase {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Observation {
     pub healthy: bool,
+    /// Since when the observer has said so (the change).
     pub at: DateTime<Utc>,
     pub source: String,
+    /// When the observer last said so again (a poll, an alarm's state read again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirmed_at: Option<DateTime<Utc>>,
+    /// The CloudWatch alarm that said it, when one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alarm_arn: Option<String>,
+}
+
+impl Observation {
+    /// The last time the observer said this: its age is measured from here.
+    pub fn last(&self) -> DateTime<Utc> {
+        self.confirmed_at.map_or(self.at, |c| c.max(self.at))
+    }
 }
 
 /// What mirrorgate knows of one member.
@@ -68,6 +83,23 @@ pub struct MemberState {
     /// The status the member last reported, and when.
     #[serde(default)]
     pub status: Option<(MemberStatus, DateTime<Utc>)>,
+    /// Why, when the member said (always for `Unknown`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_reason: Option<String>,
+    /// An async member: when it last reported Connected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_connected: Option<DateTime<Utc>>,
+    /// An async member: when it first reported anything but Connected after that,
+    /// i.e. when it was first seen without its link to the primary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_lost_at: Option<DateTime<Utc>>,
+    /// The last time a word said this member was not primary (its status, a failing
+    /// check or probe): a partner seen so in an epoch may take over as IRIS fails over.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_primary_at: Option<DateTime<Utc>>,
+    /// Since when the member has been answering as primary without a break.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claiming_since: Option<DateTime<Utc>>,
     /// When the member was last heard from (heartbeat or role event).
     #[serde(default)]
     pub last_heard: Option<DateTime<Utc>>,
@@ -162,6 +194,13 @@ pub struct PromotionRequest {
     pub observers: Vec<Observer>,
     /// The candidate's journal latency when the request was raised.
     pub candidate_latency: Option<JournalLatency>,
+    /// What a promotion of the candidate may lose, as estimated when the request was raised.
+    #[serde(default)]
+    pub loss: Option<LossEstimate>,
+    /// Every observer that agreed lives outside the primary region: a network
+    /// partition between the regions looks the same from here.
+    #[serde(default)]
+    pub dr_side_only: bool,
     #[serde(default)]
     pub tokens: Vec<LinkToken>,
     #[serde(default)]
@@ -179,6 +218,14 @@ pub struct PromotionRequest {
 }
 
 impl PromotionRequest {
+    /// What the promotion may lose, as estimated when the request was raised
+    /// (a request recorded before estimates were kept: from the candidate's latency).
+    pub fn loss_estimate(&self) -> LossEstimate {
+        self.loss
+            .clone()
+            .unwrap_or_else(|| LossEstimate::of(self.candidate_latency.as_ref(), None, None, self.lost_since))
+    }
+
     pub fn approvers(&self) -> Vec<&str> {
         self.decisions
             .iter()
@@ -225,6 +272,9 @@ pub struct MirrorState {
     /// The member mirrorgate believes is (or last was) primary.
     #[serde(default)]
     pub primary: Option<String>,
+    /// The last time the primary was seen answering as primary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary_seen_at: Option<DateTime<Utc>>,
     #[serde(default)]
     pub members: BTreeMap<String, MemberState>,
     /// Since when enough observers agree that no failover member serves as primary.
@@ -273,6 +323,7 @@ impl MirrorState {
             phase: Phase::Normal,
             phase_since: now,
             primary: None,
+            primary_seen_at: None,
             members: BTreeMap::new(),
             lost_since: None,
             cool_down_until: None,

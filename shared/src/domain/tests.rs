@@ -135,6 +135,8 @@ fn observed(member: &str, observer: Observer, healthy: bool, source: &str, at: i
     signal(
         at,
         SignalKind::Observation {
+            alarm_arn: None,
+            since: None,
             member,
             observer,
             healthy,
@@ -174,6 +176,7 @@ fn reported(member: &str, status: MemberStatus, heartbeat: bool, at: i64) -> Sig
     signal(
         at,
         SignalKind::Status {
+            reason: None,
             member,
             status,
             heartbeat,
@@ -184,6 +187,7 @@ fn reported(member: &str, status: MemberStatus, heartbeat: bool, at: i64) -> Sig
 
 fn latency(member: &str, seconds: f64, at: i64) -> Signal {
     let latency = JournalLatency {
+        received_at: None,
         seconds,
         bytes: None,
         files: None,
@@ -504,11 +508,12 @@ fn heartbeat_silence_counts_as_an_observer() {
     ];
     let (state, _) = run(&m, normal(&m), signals);
 
-    // WHEN B goes on beating and A stays silent up to the stale limit (180 s)
+    // WHEN B, unable to tell whether A is down, waits instead of taking over (so it
+    // no longer proves a primary), and A stays silent up to the stale limit (180 s)
     let signals = [
-        heartbeat(B, MemberStatus::Backup, 60),
-        heartbeat(B, MemberStatus::Backup, 120),
-        heartbeat(B, MemberStatus::Backup, 180),
+        heartbeat(B, MemberStatus::Waiting, 60),
+        heartbeat(B, MemberStatus::Waiting, 120),
+        heartbeat(B, MemberStatus::Waiting, 180),
         tick(180),
     ];
     let (state, effects) = run(&m, state, signals);
@@ -557,6 +562,7 @@ fn reporting_async_is_never_a_candidate() {
     // GIVEN a reporting async member only half a second behind
     let m = hsprod_with(|m| {
         m.members.push(Member {
+            status_url: None,
             name: "HSPROD-REP".into(),
             kind: MemberKind::ReportingAsync,
             region: "us-west-2".into(),
@@ -669,8 +675,9 @@ fn ha_restored_when_partner_returns() {
     // GIVEN IRIS failed over from A to B
     let (failed_over, _) = run(&m, normal(&m), [route53(A, false, 55), route53(B, true, 60)]);
 
-    // WHEN A rejoins and reports Backup
-    let (state, effects) = run(&m, failed_over, [status(A, MemberStatus::Backup, 300)]);
+    // WHEN Route 53 goes on seeing B primary, and A rejoins and reports Backup
+    let signals = [route53(B, true, 290), status(A, MemberStatus::Backup, 300)];
+    let (state, effects) = run(&m, failed_over, signals);
 
     // THEN high availability is restored
     assert_eq!(state.phase, Phase::Normal);
@@ -910,6 +917,8 @@ fn approval_refused_when_primary_came_back() {
     let m = hsprod();
     let (mut state, _) = pending(&m);
     let back = Observation {
+        alarm_arn: None,
+        confirmed_at: None,
         healthy: true,
         at: t(280),
         source: "200 SUCCESS".into(),
@@ -1187,10 +1196,25 @@ fn split_brain_is_a_critical_alert_once_per_epoch() {
         (Phase::FailedOver, 2, Some(B))
     );
 
-    // WHEN A comes back claiming primary while B still answers as primary
-    let (state, effects) = run(&m, state, [route53(A, true, 200)]);
+    // WHEN A comes back answering as primary while B still does, for less than the
+    // grace (180 s: evidence of a failover lags by a minute or two)
+    let signals = [
+        route53(A, true, 200),
+        route53(B, true, 200),
+        route53(A, true, 300),
+        route53(B, true, 300),
+    ];
+    let (state, effects) = run(&m, state, signals);
 
-    // THEN it is a split brain, said once and loudly; B stays the primary of epoch 2
+    // THEN nothing is said yet, and no failover back to A is assumed
+    assert_eq!(alert_kinds(&effects), vec![]);
+    assert_eq!((state.epoch, state.primary.as_deref()), (2, Some(B)));
+
+    // WHEN both still answer past the grace
+    let (state, effects) = run(&m, state, [route53(A, true, 380), route53(B, true, 380)]);
+
+    // THEN it is a split brain, said once and loudly, with what still sends traffic
+    // to each; B stays the primary of epoch 2
     let alert = only_alert(&effects, AlertKind::SplitBrain);
     assert_eq!(alert.severity, Severity::Critical);
     assert!(
@@ -1198,11 +1222,21 @@ fn split_brain_is_a_critical_alert_once_per_epoch() {
         "{}",
         alert.headline
     );
+    assert!(
+        alert.facts.iter().any(|f| f.starts_with("HSPROD-A (us-east-1), primary since 03:03 UTC: Route 53 health check 11111111-1111-4111-8111-111111111111 healthy")),
+        "{:#?}",
+        alert.facts
+    );
+    assert!(
+        alert.next_step.contains("stop application traffic to HSPROD-A"),
+        "{}",
+        alert.next_step
+    );
     assert_eq!(alert_kinds(&effects), vec![AlertKind::SplitBrain]);
     assert_eq!((state.epoch, state.primary.as_deref()), (2, Some(B)));
 
     // WHEN both go on claiming
-    let signals = [status(A, MemberStatus::Primary, 230), route53(B, true, 240), tick(260)];
+    let signals = [status(A, MemberStatus::Primary, 430), route53(B, true, 440), tick(460)];
     let (state, effects) = run(&m, state, signals);
 
     // THEN nobody is paged again in this epoch, and no failover ping-pong is reported
@@ -1218,16 +1252,31 @@ fn old_primary_returning_during_dr_active_is_split_brain() {
     let (state, _) = run(&m, promoting(&m), signals);
     assert_eq!((state.phase, state.epoch), (Phase::DrActive, 2));
 
-    // WHEN the primary region comes back and A answers as primary
-    let (state, effects) = run(&m, state, [route53(A, true, 700)]);
+    // WHEN the primary region comes back, its members elect A again, and both A
+    // and DR1 go on answering as primary past the grace
+    let signals = [
+        route53(DR1, true, 650),
+        route53(A, true, 700),
+        heartbeat(DR1, MemberStatus::Primary, 760),
+        heartbeat(A, MemberStatus::Primary, 760),
+        heartbeat(DR1, MemberStatus::Primary, 880),
+        heartbeat(A, MemberStatus::Primary, 880),
+    ];
+    let (state, effects) = run(&m, state, signals);
 
-    // THEN it is a split brain; DR1 stays the primary
+    // THEN it is a split brain; DR1 stays the primary, and A is the one to fence
     let alert = only_alert(&effects, AlertKind::SplitBrain);
     assert_eq!(alert.severity, Severity::Critical);
+    assert!(
+        alert.next_step.contains("stop application traffic to HSPROD-A"),
+        "{}",
+        alert.next_step
+    );
+    assert_eq!(alert_kinds(&effects), vec![AlertKind::SplitBrain], "never a failback");
     assert_eq!((state.phase, state.primary.as_deref()), (Phase::DrActive, Some(DR1)));
 
     // WHEN A says so again
-    let (_, effects) = run(&m, state, [status(A, MemberStatus::Primary, 760)]);
+    let (_, effects) = run(&m, state, [status(A, MemberStatus::Primary, 940)]);
 
     // THEN it is not said twice
     assert_eq!(alert_kinds(&effects), vec![]);

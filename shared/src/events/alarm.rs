@@ -322,6 +322,8 @@ fn signal(change: AlarmChange, topology: &Topology) -> Result<Option<Signal>, De
             observer,
             healthy,
             source: format!("alarm {} {}", change.name, change.state.as_str()),
+            since: None,
+            alarm_arn: None,
         },
     }))
 }

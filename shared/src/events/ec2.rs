@@ -54,6 +54,8 @@ pub(super) fn decode(payload: &Value, topology: &Topology) -> Result<Vec<Signal>
             observer: Observer::Instance,
             healthy,
             source: format!("EC2 instance {} {}", change.instance_id, change.state),
+            since: None,
+            alarm_arn: None,
         },
     }])
 }

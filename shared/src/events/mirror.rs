@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::{envelope, malformed, DecodeError, Envelope};
 use crate::domain::{JournalLatency, MemberStatus, Signal, SignalKind};
-use crate::topology::{Member, Mirror, Topology};
+use crate::topology::{Member, Mirror, Observer, Topology};
 
 /// The EventBridge `source` of every mirror event.
 pub const MIRROR_EVENT_SOURCE: &str = "mirrorgate.iris";
@@ -21,6 +21,53 @@ pub const DETAIL_TYPE_STATUS: &str = "Mirror Member Status";
 pub const DETAIL_TYPE_HEARTBEAT: &str = "Mirror Member Heartbeat";
 /// An async member's journal latency behind the primary.
 pub const DETAIL_TYPE_JOURNAL_LATENCY: &str = "Mirror Journal Latency";
+
+/// The EventBridge `source` of the probes `health-poll` makes of `mirror_status.cxw`.
+pub const PROBE_EVENT_SOURCE: &str = "mirrorgate.probe";
+/// One probe of one member's `mirror_status.cxw` from the control plane's region.
+pub const DETAIL_TYPE_PROBE: &str = "Mirror Status Probe";
+
+/// How a probe of `mirror_status.cxw` ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProbeResult {
+    /// 200 with `SUCCESS`: the member is reachable from here and primary.
+    Primary,
+    /// 503 (`FAILED`): reachable, and not the primary.
+    NotPrimary,
+    /// No answer in time, refused, or the connection failed.
+    Unreachable,
+    /// Any other answer (500: the server does not support the request; a 200
+    /// without `SUCCESS`): not a primary either, and worth a look.
+    Unexpected,
+}
+
+impl ProbeResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProbeResult::Primary => "primary",
+            ProbeResult::NotPrimary => "not_primary",
+            ProbeResult::Unreachable => "unreachable",
+            ProbeResult::Unexpected => "unexpected",
+        }
+    }
+}
+
+/// The detail of `Mirror Status Probe`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProbeDetail {
+    pub mirror: String,
+    pub member: String,
+    /// The URL probed.
+    pub url: String,
+    pub result: ProbeResult,
+    /// The HTTP status, when there was an answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
+    /// What happened, for people: "200 SUCCESS", "503 FAILED", "timed out after 3 s".
+    pub detail: String,
+}
 
 /// The detail of `Mirror Member Status` and `Mirror Member Heartbeat`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -35,6 +82,9 @@ pub struct MemberStatusDetail {
     pub status: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub journal_latency: Option<LatencyDetail>,
+    /// Why, in words: required with `Unknown` (why the agent could not ask IRIS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// How far a member is behind the primary.
@@ -52,6 +102,9 @@ pub struct LatencyDetail {
     /// When the member measured it; the event's time when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub measured_at: Option<DateTime<Utc>>,
+    /// When the member last received journal data from the primary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received_at: Option<DateTime<Utc>>,
 }
 
 /// The detail of `Mirror Journal Latency`: the latency fields sit directly in the detail.
@@ -67,6 +120,8 @@ pub struct JournalLatencyDetail {
     pub files: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub measured_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received_at: Option<DateTime<Utc>>,
 }
 
 impl LatencyDetail {
@@ -85,12 +140,34 @@ impl LatencyDetail {
             bytes: self.bytes,
             files: self.files,
             measured_at: self.measured_at.unwrap_or(event_time),
+            received_at: self.received_at,
         })
     }
 }
 
 fn context(detail_type: &str) -> String {
     format!("mirror event \"{detail_type}\"")
+}
+
+/// A probe result: an observation of the member by the `probe` observer.
+pub(super) fn decode_probe(payload: &Value, topology: &Topology) -> Result<Vec<Signal>, DecodeError> {
+    let context = context(DETAIL_TYPE_PROBE);
+    let event: Envelope<ProbeDetail> = envelope(payload, &context)?;
+    let d = &event.detail;
+    let (mirror, member) = member_of(topology, &d.mirror, &d.member)?;
+    Ok(vec![Signal {
+        mirror: mirror.name.clone(),
+        id: event.id,
+        at: event.at,
+        kind: SignalKind::Observation {
+            member: member.name.clone(),
+            observer: Observer::Probe,
+            healthy: d.result == ProbeResult::Primary,
+            source: format!("probe {}: {}", d.result.as_str(), d.detail),
+            since: None,
+            alarm_arn: None,
+        },
+    }])
 }
 
 pub(super) fn decode(payload: &Value, detail_type: &str, topology: &Topology) -> Result<Vec<Signal>, DecodeError> {
@@ -104,6 +181,7 @@ pub(super) fn decode(payload: &Value, detail_type: &str, topology: &Topology) ->
             bytes: d.bytes,
             files: d.files,
             measured_at: d.measured_at,
+            received_at: d.received_at,
         }
         .to_latency(event.at, &context, "detail.")?;
         return Ok(vec![Signal {
@@ -119,16 +197,29 @@ pub(super) fn decode(payload: &Value, detail_type: &str, topology: &Topology) ->
     let event: Envelope<MemberStatusDetail> = envelope(payload, &context)?;
     let d = &event.detail;
     let (mirror, member) = member_of(topology, &d.mirror, &d.member)?;
-    let status = MemberStatus::parse(&d.status).ok_or_else(|| {
+    let (status, parsed_reason) = MemberStatus::parse(&d.status).ok_or_else(|| {
         malformed(
             &context,
             format!(
-                "detail.status {:?} is not an IRIS mirror member status; expected one of {}",
+                "detail.status {:?} is not an IRIS mirror member status; expected one of {} (or m/n Connected)",
                 d.status,
                 MemberStatus::ALL.map(MemberStatus::as_str).join(", ")
             ),
         )
     })?;
+    let reason = d
+        .reason
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(|r| r.chars().take(300).collect::<String>())
+        .or(parsed_reason);
+    if status == MemberStatus::Unknown && reason.is_none() {
+        return Err(malformed(
+            &context,
+            "detail.status is Unknown without detail.reason; say why IRIS could not be asked",
+        ));
+    }
     let journal_latency = d
         .journal_latency
         .as_ref()
@@ -143,6 +234,7 @@ pub(super) fn decode(payload: &Value, detail_type: &str, topology: &Topology) ->
             status,
             heartbeat: detail_type == DETAIL_TYPE_HEARTBEAT,
             journal_latency,
+            reason,
         },
     }])
 }
@@ -169,6 +261,7 @@ mod tests {
             member: "HSPROD-B".into(),
             status: "Primary".into(),
             journal_latency: None,
+            reason: None,
         };
         let text = serde_json::to_string(&d).expect("serialises");
         assert_eq!(text, r#"{"mirror":"HSPROD","member":"HSPROD-B","status":"Primary"}"#);
@@ -184,6 +277,7 @@ mod tests {
                 bytes: None,
                 files: None,
                 measured_at: None,
+                received_at: None,
             };
             let e = l.to_latency(at, "c", "detail.").expect_err("refused");
             assert!(
@@ -196,6 +290,7 @@ mod tests {
             bytes: Some(1),
             files: Some(2),
             measured_at: None,
+            received_at: None,
         };
         assert_eq!(l.to_latency(at, "c", "").expect("fine").measured_at, at);
     }

@@ -12,6 +12,7 @@
 //! | EventBridge `EC2 Instance State-change Notification` | `detail-type` + `source: "aws.ec2"` | `ec2` |
 //! | EventBridge `Scheduled Event` | `detail-type` + `source: "aws.events"` | `schedule` |
 //! | mirrorgate mirror events | `detail-type` + `source: "mirrorgate.iris"` | `mirror` |
+//! | mirrorgate probes of `mirror_status.cxw` | `detail-type` + `source: "mirrorgate.probe"` | `mirror` |
 //!
 //! docs/events.md is the contract, for people; this module must agree with it.
 //! Decoding never panics: every problem is a [`DecodeError`] that says what was wrong
@@ -33,8 +34,8 @@ use crate::domain::Signal;
 use crate::topology::Topology;
 
 pub use mirror::{
-    JournalLatencyDetail, LatencyDetail, MemberStatusDetail, DETAIL_TYPE_HEARTBEAT, DETAIL_TYPE_JOURNAL_LATENCY,
-    DETAIL_TYPE_STATUS, MIRROR_EVENT_SOURCE,
+    JournalLatencyDetail, LatencyDetail, MemberStatusDetail, ProbeDetail, ProbeResult, DETAIL_TYPE_HEARTBEAT,
+    DETAIL_TYPE_JOURNAL_LATENCY, DETAIL_TYPE_PROBE, DETAIL_TYPE_STATUS, MIRROR_EVENT_SOURCE, PROBE_EVENT_SOURCE,
 };
 
 /// The shapes [`decode`] accepts, for error messages.
@@ -46,7 +47,7 @@ pub const ACCEPTED_SHAPES: &str = "a CloudWatch alarm Lambda action payload (ala
 pub const HANDLED_EVENTS: &str = "aws.cloudwatch / CloudWatch Alarm State Change, \
      aws.ec2 / EC2 Instance State-change Notification, aws.events / Scheduled Event, \
      mirrorgate.iris / Mirror Member Status, mirrorgate.iris / Mirror Member Heartbeat, \
-     mirrorgate.iris / Mirror Journal Latency";
+     mirrorgate.iris / Mirror Journal Latency, mirrorgate.probe / Mirror Status Probe";
 
 /// A payload that cannot be used. Retrying it will not help: it belongs in the
 /// dead-letter destination, with this message in the log.
@@ -222,6 +223,7 @@ fn decode_eventbridge(
         (MIRROR_EVENT_SOURCE, DETAIL_TYPE_STATUS | DETAIL_TYPE_HEARTBEAT | DETAIL_TYPE_JOURNAL_LATENCY) => {
             mirror::decode(payload, detail_type, topology)
         }
+        (PROBE_EVENT_SOURCE, DETAIL_TYPE_PROBE) => mirror::decode_probe(payload, topology),
         _ => Err(DecodeError::Unsupported {
             event_source: source.to_string(),
             detail_type: detail_type.to_string(),

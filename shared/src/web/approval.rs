@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use super::html::{escape, message_page, page};
 use super::{HttpRequest, HttpResponse, MAX_FORM_BYTES};
 use crate::domain::alert::{clock, duration_words};
+use crate::domain::loss::{amount, LossBasis};
 use crate::domain::view::View;
 use crate::domain::{
     Authority, Decision, DecisionAction, DecisionVerdict, MirrorState, PromotionRequest, Refusal, RequestStatus,
@@ -265,7 +266,7 @@ fn facts(mirror: &Mirror, state: &MirrorState, request: &PromotionRequest, now: 
     let view = View::new(state, mirror, now);
     let lost_member = request.lost_primary.clone().unwrap_or_else(|| "the primary".into());
     let lost = format!(
-        "{lost_member}: no failover member answers as primary since {} ({} ago)",
+        "{lost_member}: no member answers as primary since {} ({} ago)",
         clock(request.lost_since),
         duration_words((now - request.lost_since).num_seconds())
     );
@@ -276,17 +277,19 @@ fn facts(mirror: &Mirror, state: &MirrorState, request: &PromotionRequest, now: 
             crate::topology::Observer::Route53 => "Route 53 health checks",
             crate::topology::Observer::Instance => "instance state and alarms",
             crate::topology::Observer::Heartbeat => "silent heartbeats",
+            crate::topology::Observer::Probe => "mirror_status.cxw probed from the DR region",
+            crate::topology::Observer::Asyncs => "DR asyncs no longer connected to a primary",
         })
         .collect::<Vec<_>>()
         .join(", ");
-    let back = view
-        .claims()
-        .into_iter()
-        .find(|c| mirror.is_failover(c.member))
-        .map(|c| c.member.to_string());
-    let now_line = match back {
-        Some(m) => format!("{m} answers as primary again: approving will be refused"),
-        None => format!("still no primary in {}", mirror.primary_region),
+    let now_line = match (view.claims().first(), view.witness()) {
+        (Some(c), _) => format!("{} answers as primary again: approving will be refused", c.member),
+        (None, Some(w)) => format!("{}, so a primary exists: approving will be refused", w.words()),
+        (None, None) if request.dr_side_only => format!(
+            "still no primary seen, and every observer that agrees is on the DR side ({}): a network partition between {} and {} looks the same from here. Check from elsewhere that the primary is really down",
+            mirror.dr_region, mirror.primary_region, mirror.dr_region
+        ),
+        (None, None) => "still no primary seen".to_string(),
     };
     let member = mirror.member(&request.candidate);
     let candidate = match member {
@@ -299,37 +302,34 @@ fn facts(mirror: &Mirror, state: &MirrorState, request: &PromotionRequest, now: 
         ),
         None => request.candidate.clone(),
     };
-    let latency = state
+    let loss = view.loss_estimate(&request.candidate);
+    let max = mirror.policy.max_journal_latency_secs;
+    let loss_headline = match (loss.seconds, &loss.basis) {
+        (Some(s), LossBasis::LinkLost { .. }) => {
+            format!("At least {} of the most recent transactions may be lost", amount(s))
+        }
+        (Some(s), _) => format!("About {} of the most recent transactions may be lost", amount(s)),
+        (None, _) => "Unknown: the data that may be lost cannot be estimated".into(),
+    };
+    let bytes = state
         .members
         .get(&request.candidate)
         .and_then(|m| m.journal_latency)
-        .or(request.candidate_latency);
-    let max = mirror.policy.max_journal_latency_secs;
-    let (loss_headline, loss_detail, over_policy) = match latency {
-        Some(l) => (
-            format!(
-                "About {} of the most recent transactions may be lost",
-                if l.seconds < 10.0 { format!("{:.1} s", l.seconds) } else { format!("{:.0} s", l.seconds) }
-            ),
-            format!(
-                "{}'s journal latency was {:.1} s{}, measured at {} ({} ago). Transactions committed on the lost primary in that time never reached it.",
-                request.candidate,
-                l.seconds,
-                l.bytes.map(|b| format!(" ({b} bytes of journal)")).unwrap_or_default(),
-                l.measured_at.format("%H:%M:%S UTC"),
-                duration_words((now - l.measured_at).num_seconds())
-            ),
-            l.seconds > max as f64,
+        .and_then(|l| l.bytes)
+        .map(|b| format!(" Its last report said {b} bytes of journal were not yet received."))
+        .unwrap_or_default();
+    let loss_detail = match loss.seconds {
+        Some(_) => format!(
+            "Promoting {} may lose {}. Transactions committed on the lost primary in that time never reached it.{bytes}",
+            request.candidate,
+            loss.words(&request.candidate)
         ),
-        None => (
-            "Unknown: the data that may be lost cannot be estimated".into(),
-            format!(
-                "{} has not reported its journal latency, so mirrorgate cannot say how many recent transactions it is missing. Approve only if losing an unknown amount of recent work is acceptable.",
-                request.candidate
-            ),
-            true,
+        None => format!(
+            "{} has not reported its journal latency, so mirrorgate cannot say how many recent transactions it is missing. Approve only if losing an unknown amount of recent work is acceptable.",
+            request.candidate
         ),
     };
+    let over_policy = loss.over(max);
     let mut actions = Vec::new();
     if let (Some(doc), Some(m)) = (&mirror.promotion.ssm_document, member) {
         let params = mirror

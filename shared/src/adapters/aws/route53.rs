@@ -77,6 +77,8 @@ pub fn poll_signal(mirror: &str, member: &str, fold: Fold, now: DateTime<Utc>) -
             observer: Observer::Route53,
             healthy: fold.healthy,
             source: fold.source(),
+            since: None,
+            alarm_arn: None,
         },
     }
 }
@@ -324,6 +326,8 @@ mod tests {
         assert_eq!(
             signal.kind,
             SignalKind::Observation {
+                alarm_arn: None,
+                since: None,
                 member: "HSPROD-A".into(),
                 observer: Observer::Route53,
                 healthy: false,
