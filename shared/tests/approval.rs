@@ -66,6 +66,7 @@ fn signal_for(mirror: &str, at: DateTime<Utc>, kind: SignalKind) -> Signal {
 
 fn observation(member: &str, observer: Observer, healthy: bool) -> SignalKind {
     SignalKind::Observation {
+        unreachable: false,
         alarm_arn: None,
         since: None,
         member: member.into(),

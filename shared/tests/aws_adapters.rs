@@ -195,6 +195,7 @@ async fn the_health_poll_reads_each_members_check_and_folds_it_into_one_observat
     assert_eq!(
         signals[0].kind,
         SignalKind::Observation {
+            unreachable: false,
             alarm_arn: None,
             since: None,
             member: format!("{mirror}-A"),

@@ -163,6 +163,7 @@ fn observation(
         id: Some(id.into()),
         at: at(when),
         kind: SignalKind::Observation {
+            unreachable: false,
             alarm_arn: None,
             since: None,
             member: member.into(),

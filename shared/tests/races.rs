@@ -118,6 +118,7 @@ fn observations(mirror: &str, i: usize) -> Vec<Signal> {
                 Some(format!("obs-{i}-{k}")),
                 t(300) + Duration::seconds(k * INSTANCES as i64 + i as i64),
                 SignalKind::Observation {
+                    unreachable: false,
                     alarm_arn: None,
                     since: None,
                     member: member.into(),

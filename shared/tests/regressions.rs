@@ -149,6 +149,7 @@ fn observed(
         id: None,
         at,
         kind: SignalKind::Observation {
+            unreachable: false,
             alarm_arn: None,
             since: None,
             member: member.into(),

@@ -184,6 +184,7 @@ fn walk(steps: &[Step]) -> Result<Tally, TestCaseError> {
                     id: Some(format!("obs-{n}")),
                     at: now - Duration::seconds(i64::from(*late_secs)),
                     kind: SignalKind::Observation {
+                        unreachable: false,
                         alarm_arn: None,
                         since: None,
                         member: MEMBERS[*member].into(),

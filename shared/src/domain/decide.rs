@@ -189,6 +189,7 @@ pub fn decide(state: &MirrorState, mirror: &Mirror, signal: &Signal, ctx: &mut C
             source,
             since,
             alarm_arn,
+            unreachable,
         } => d.observe(
             member,
             ObservedWord {
@@ -197,6 +198,7 @@ pub fn decide(state: &MirrorState, mirror: &Mirror, signal: &Signal, ctx: &mut C
                 source,
                 since: *since,
                 alarm_arn: alarm_arn.as_deref(),
+                unreachable: *unreachable,
             },
             signal.at,
         ),
@@ -274,6 +276,7 @@ struct ObservedWord<'a> {
     source: &'a str,
     since: Option<DateTime<Utc>>,
     alarm_arn: Option<&'a str>,
+    unreachable: bool,
 }
 
 /// A member's report of its own status.
@@ -321,7 +324,7 @@ impl Decider<'_, '_> {
         let previous = ms.observations.get_mut(&word.observer);
         match previous {
             Some(o) if at <= o.last() => {}
-            Some(o) if o.healthy == word.healthy => {
+            Some(o) if o.healthy == word.healthy && o.unreachable == word.unreachable => {
                 o.confirmed_at = Some(at);
                 o.source = word.source.to_string();
                 if let Some(arn) = word.alarm_arn {
@@ -343,6 +346,7 @@ impl Decider<'_, '_> {
                         source: word.source.to_string(),
                         confirmed_at: (began < at).then_some(at),
                         alarm_arn: word.alarm_arn.map(str::to_string),
+                        unreachable: word.unreachable,
                     },
                 );
             }

@@ -40,6 +40,10 @@ pub enum SignalKind {
         /// its state again (`DescribeAlarms` in the alarm's region).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         alarm_arn: Option<String>,
+        /// The observer could not reach the member at all (no answer, refused), as
+        /// opposed to an answer that says "not primary".
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        unreachable: bool,
     },
     /// A member reports its mirror status (a role change or a heartbeat).
     Status {

@@ -65,6 +65,9 @@ pub struct Observation {
     /// The CloudWatch alarm that said it, when one did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alarm_arn: Option<String>,
+    /// The observer could not reach the member at all (since `at`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unreachable: bool,
 }
 
 impl Observation {

@@ -135,6 +135,7 @@ fn observed(member: &str, observer: Observer, healthy: bool, source: &str, at: i
     signal(
         at,
         SignalKind::Observation {
+            unreachable: false,
             alarm_arn: None,
             since: None,
             member,
@@ -917,6 +918,7 @@ fn approval_refused_when_primary_came_back() {
     let m = hsprod();
     let (mut state, _) = pending(&m);
     let back = Observation {
+        unreachable: false,
         alarm_arn: None,
         confirmed_at: None,
         healthy: true,

@@ -172,10 +172,16 @@ impl<'a> View<'a> {
                     MemberKind::DrAsync | MemberKind::ReportingAsync => status == MemberStatus::Connected,
                     MemberKind::Arbiter => false,
                 };
-                let instance_down = self
+                // Outweighed by a newer word that the member is gone: its instance
+                // down, or no answer at all from it.
+                let gone = self
                     .observation(&m.name, Observer::Instance)
-                    .is_some_and(|o| !o.healthy && o.at >= at);
-                (proves && !instance_down).then_some(Witness {
+                    .is_some_and(|o| !o.healthy && o.at >= at)
+                    || [Observer::Probe, Observer::Route53]
+                        .into_iter()
+                        .filter_map(|o| self.observation(&m.name, o))
+                        .any(|o| o.unreachable && o.at > at);
+                (proves && !gone).then_some(Witness {
                     member: m.name.as_str(),
                     status,
                     at,

@@ -324,6 +324,7 @@ fn signal(change: AlarmChange, topology: &Topology) -> Result<Option<Signal>, De
             source: format!("alarm {} {}", change.name, change.state.as_str()),
             since: None,
             alarm_arn: None,
+            unreachable: false,
         },
     }))
 }

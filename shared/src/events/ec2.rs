@@ -56,6 +56,7 @@ pub(super) fn decode(payload: &Value, topology: &Topology) -> Result<Vec<Signal>
             source: format!("EC2 instance {} {}", change.instance_id, change.state),
             since: None,
             alarm_arn: None,
+            unreachable: false,
         },
     }])
 }

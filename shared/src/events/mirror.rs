@@ -166,6 +166,7 @@ pub(super) fn decode_probe(payload: &Value, topology: &Topology) -> Result<Vec<S
             source: format!("probe {}: {}", d.result.as_str(), d.detail),
             since: None,
             alarm_arn: None,
+            unreachable: d.result == ProbeResult::Unreachable,
         },
     }])
 }

@@ -79,6 +79,7 @@ pub fn poll_signal(mirror: &str, member: &str, fold: Fold, now: DateTime<Utc>) -
             source: fold.source(),
             since: None,
             alarm_arn: None,
+            unreachable: false,
         },
     }
 }
@@ -327,6 +328,7 @@ mod tests {
             signal.kind,
             SignalKind::Observation {
                 alarm_arn: None,
+                unreachable: false,
                 since: None,
                 member: "HSPROD-A".into(),
                 observer: Observer::Route53,
