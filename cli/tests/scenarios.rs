@@ -83,9 +83,39 @@ fn transitions(reports: &[Report]) -> Vec<String> {
         .collect()
 }
 
+fn alerts(reports: &[Report]) -> Vec<String> {
+    essence(reports)
+        .into_iter()
+        .filter(|e| e.starts_with("alert"))
+        .collect()
+}
+
+/// The alert of a kind, whole.
+fn alert<'r>(reports: &'r [Report], kind: &str) -> &'r Report {
+    reports
+        .iter()
+        .find(|r| matches!(r, Report::Alert { kind: k, .. } if k.as_str() == kind))
+        .unwrap_or_else(|| panic!("no {kind} alert in {reports:#?}"))
+}
+
+/// When the alert was decided, from the last line of its email ("... at 2026-11-25 03:05:40 UTC").
+fn alert_time(reports: &[Report], kind: &str) -> String {
+    let text = email(reports, kind);
+    let last = text.lines().last().unwrap_or_default();
+    last.rsplit(' ').nth(1).unwrap_or_default().to_string()
+}
+
+fn email(reports: &[Report], kind: &str) -> String {
+    match alert(reports, kind) {
+        Report::Alert { email, .. } => email.clone(),
+        _ => unreachable!(),
+    }
+}
+
 #[test]
 fn region_outage_goes_from_loss_to_approval_to_dr_active() {
-    // GIVEN the reference mirror, WHEN both failover members are lost and an operator approves
+    // GIVEN the reference mirror, WHEN us-east-1 goes silent (no alarm, no event from
+    // there: only the DR side still speaks) and an operator approves
     let reports = replay("region-outage.jsonl", &scenario_lines("region-outage.jsonl"));
     // THEN the mirror is lost, confirmed, requested, approved, promoted and DR1 becomes primary
     assert_eq!(
@@ -111,6 +141,28 @@ fn region_outage_goes_from_loss_to_approval_to_dr_active() {
 }
 
 #[test]
+fn a_silent_primary_region_is_confirmed_from_the_dr_side_alone() {
+    // GIVEN the last heartbeat of A and B at 03:02:00, and nothing at all from
+    // us-east-1 after 03:02:05
+    let reports = replay("region-outage.jsonl", &scenario_lines("region-outage.jsonl"));
+    // THEN the DR side agrees within a minute: the probe from us-west-2 and the
+    // asyncs, which report Waiting (no longer Connected)
+    assert_eq!(alert_time(&reports, "primary_lost"), "03:02:40");
+    // AND the request follows the 3-minute confirmation window, with the silent
+    // heartbeats as a third observer
+    assert_eq!(alert_time(&reports, "promotion_requested"), "03:05:40");
+    let text = email(&reports, "promotion_requested");
+    assert!(text.contains("Observers agreeing: heartbeat, probe, asyncs"), "{text}");
+    // AND it says that a partition between the regions would look the same
+    assert!(
+        text.contains("a network partition between us-east-1 and us-west-2 looks the same from here"),
+        "{text}"
+    );
+    // AND the loss is the journal latency DR1 measured while still connected
+    assert!(text.contains("about 1.8 s of transactions not yet received by HSPROD-DR1"), "{text}");
+}
+
+#[test]
 fn in_region_failover_is_informational_and_never_requests_a_promotion() {
     let reports = replay("in-region-failover.jsonl", &scenario_lines("in-region-failover.jsonl"));
     assert_eq!(
@@ -122,10 +174,7 @@ fn in_region_failover_is_informational_and_never_requests_a_promotion() {
     );
     let e = essence(&reports);
     assert!(!e.iter().any(|x| x.starts_with("requested")), "{e:#?}");
-    assert_eq!(
-        e.iter().filter(|x| x.starts_with("alert")).cloned().collect::<Vec<_>>(),
-        vec!["alert failed_over warning", "alert ha_restored info"]
-    );
+    assert_eq!(alerts(&reports), vec!["alert failed_over warning", "alert ha_restored info"]);
 }
 
 #[test]
@@ -137,9 +186,8 @@ fn flapping_primary_alerts_once_and_never_promotes() {
             .any(|x| x.starts_with("requested") || x.starts_with("executed")),
         "{e:#?}"
     );
-    let alerts: Vec<_> = e.iter().filter(|x| x.starts_with("alert")).cloned().collect();
     assert_eq!(
-        alerts,
+        alerts(&reports),
         vec!["alert primary_lost warning", "alert primary_back info"],
         "the cool-down folds the rest"
     );
@@ -154,13 +202,91 @@ fn flapping_primary_alerts_once_and_never_promotes() {
 fn early_recovery_withdraws_the_request_and_refuses_the_late_approval() {
     let reports = replay("early-recovery.jsonl", &scenario_lines("early-recovery.jsonl"));
     let e = essence(&reports);
+    // B reports Backup again: it is connected to a primary, so one exists.
     assert!(e.contains(&"alert request_withdrawn warning".to_string()), "{e:#?}");
+    assert!(
+        email(&reports, "request_withdrawn").contains("HSPROD-B reports Backup"),
+        "{}",
+        email(&reports, "request_withdrawn")
+    );
     assert!(!e.iter().any(|x| x.starts_with("executed")), "{e:#?}");
     let refused = reports.iter().any(|r| matches!(r, Report::Decision { outcome: "refused", reason: Some(reason), .. } if reason == "request_closed"));
     assert!(refused, "the late approval is refused: {reports:#?}");
     assert_eq!(
+        transitions(&reports)[2..],
+        [
+            "transition promotion_pending->primary_lost epoch 1",
+            "transition primary_lost->normal epoch 1"
+        ]
+    );
+}
+
+#[test]
+fn a_primary_in_trouble_with_its_asyncs_connected_is_never_lost() {
+    // GIVEN B stopped, A In Trouble (still primary), both asyncs Connected to it, and
+    // Route 53 and the probe losing A's mirror_status.cxw for three minutes
+    let reports = replay(
+        "in-trouble-asyncs-connected.jsonl",
+        &scenario_lines("in-trouble-asyncs-connected.jsonl"),
+    );
+    // THEN only the lost backup is said; never a lost primary, never a request
+    assert_eq!(transitions(&reports), vec!["transition normal->degraded epoch 1"]);
+    assert_eq!(alerts(&reports), vec!["alert degraded warning"]);
+}
+
+#[test]
+fn an_async_that_lost_its_link_before_the_disaster_is_offered_with_that_loss() {
+    // GIVEN DR1 (0.3 s behind while connected) lost its link at 02:49:48, DR2 stayed
+    // connected (7.1 s behind), and us-east-1 went silent at 03:05:05
+    let reports = replay("link-dropped-async.jsonl", &scenario_lines("link-dropped-async.jsonl"));
+    // THEN DR2 is proposed: DR1 lacks everything since it lost its link
+    assert!(essence(&reports).contains(&"requested HSPROD-R1 HSPROD-DR2".to_string()));
+    let text = email(&reports, "promotion_requested");
+    assert!(text.contains("Loss ~7.1 s"), "{text}");
+    assert!(
+        text.contains("Other DR members that could be promoted: HSPROD-DR1 (>=16 min)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_promoted_primary_is_watched_and_its_loss_asks_for_the_next_dr_member() {
+    let reports = replay("promoted-primary-lost.jsonl", &scenario_lines("promoted-primary-lost.jsonl"));
+    assert_eq!(
+        transitions(&reports)[3..],
+        [
+            "transition promoting->dr_active epoch 2",
+            "transition dr_active->primary_lost epoch 2",
+            "transition primary_lost->promotion_pending epoch 2",
+            "transition promotion_pending->promoting epoch 2",
+            "transition promoting->dr_active epoch 3",
+        ]
+    );
+    // The loss of a promoted DR member is critical: no failover partner can take over.
+    let lost: Vec<String> = alerts(&reports)
+        .into_iter()
+        .filter(|a| a.starts_with("alert primary_lost"))
+        .collect();
+    assert_eq!(lost, vec!["alert primary_lost warning", "alert primary_lost critical"]);
+    let e = essence(&reports);
+    assert!(e.contains(&"requested HSPROD-R2 HSPROD-DR2".to_string()), "{e:#?}");
+    assert!(e.contains(&"executed HSPROD-R2 HSPROD-DR2".to_string()), "{e:#?}");
+}
+
+#[test]
+fn two_primaries_that_persist_are_a_split_brain() {
+    // GIVEN DR1 promoted, WHEN the old region returns and elects A primary again
+    // (nothing fenced it) while DR1 goes on as primary
+    let reports = replay("two-primaries.jsonl", &scenario_lines("two-primaries.jsonl"));
+    // THEN after the grace it is a critical split brain, and never a failback
+    assert_eq!(alert_time(&reports, "split_brain"), "03:43:40");
+    assert!(!alerts(&reports).iter().any(|a| a.contains("failed_back")));
+    let text = email(&reports, "split_brain");
+    assert!(text.contains("HSPROD-A (us-east-1), primary since 03:40 UTC: Route 53 health check 11111111-1111-4111-8111-111111111111 healthy"), "{text}");
+    assert!(text.contains("stop application traffic to HSPROD-A"), "{text}");
+    assert_eq!(
         transitions(&reports).last().map(String::as_str),
-        Some("transition promotion_pending->normal epoch 1")
+        Some("transition promoting->dr_active epoch 2")
     );
 }
 
@@ -189,11 +315,15 @@ fn a_bad_line_is_named_and_nothing_runs() {
     assert!(format!("{err:#}").contains("NOPE"), "{err:#}");
 }
 
-const SCENARIOS: [&str; 4] = [
+const SCENARIOS: [&str; 8] = [
     "region-outage.jsonl",
     "in-region-failover.jsonl",
     "flapping-primary.jsonl",
     "early-recovery.jsonl",
+    "in-trouble-asyncs-connected.jsonl",
+    "link-dropped-async.jsonl",
+    "promoted-primary-lost.jsonl",
+    "two-primaries.jsonl",
 ];
 
 /// Duplicates every line `copies[i % len]` times and shuffles lines of equal `at`
