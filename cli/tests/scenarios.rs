@@ -159,7 +159,10 @@ fn a_silent_primary_region_is_confirmed_from_the_dr_side_alone() {
         "{text}"
     );
     // AND the loss is the journal latency DR1 measured while still connected
-    assert!(text.contains("about 1.8 s of transactions not yet received by HSPROD-DR1"), "{text}");
+    assert!(
+        text.contains("about 1.8 s of transactions not yet received by HSPROD-DR1"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -174,7 +177,10 @@ fn in_region_failover_is_informational_and_never_requests_a_promotion() {
     );
     let e = essence(&reports);
     assert!(!e.iter().any(|x| x.starts_with("requested")), "{e:#?}");
-    assert_eq!(alerts(&reports), vec!["alert failed_over warning", "alert ha_restored info"]);
+    assert_eq!(
+        alerts(&reports),
+        vec!["alert failed_over warning", "alert ha_restored info"]
+    );
 }
 
 #[test]
@@ -251,7 +257,10 @@ fn an_async_that_lost_its_link_before_the_disaster_is_offered_with_that_loss() {
 
 #[test]
 fn the_promoted_primary_is_watched_and_its_loss_asks_for_the_next_dr_member() {
-    let reports = replay("promoted-primary-lost.jsonl", &scenario_lines("promoted-primary-lost.jsonl"));
+    let reports = replay(
+        "promoted-primary-lost.jsonl",
+        &scenario_lines("promoted-primary-lost.jsonl"),
+    );
     assert_eq!(
         transitions(&reports)[3..],
         [

@@ -130,11 +130,20 @@ async fn open_request_for<S: Store>(engine: &TestEngine<S>, mirror: &str) -> Str
         )
         .await
         .expect("instance");
+    // DR1 loses its link with the primary: it waits for one (were it still
+    // Connected, a primary would exist and nothing would be lost).
+    engine
+        .handle(
+            signal_for(mirror, lost, status("HSPROD-DR1", MemberStatus::Waiting)),
+            lost,
+        )
+        .await
+        .expect("dr1 waiting");
     let confirmed = lost + Duration::seconds(180);
     // Keep DR1 heard from, so it stays a healthy candidate.
     let mut outcomes = vec![engine
         .handle(
-            signal_for(mirror, confirmed, status("HSPROD-DR1", MemberStatus::Connected)),
+            signal_for(mirror, confirmed, status("HSPROD-DR1", MemberStatus::Waiting)),
             confirmed,
         )
         .await

@@ -649,11 +649,108 @@ fn member_status_accepts_every_iris_wording() {
         ] {
             let mut event = ours_json("mirror-status-primary.json");
             event["detail"]["status"] = json!(text);
+            if status == MemberStatus::Unknown {
+                event["detail"]["reason"] = json!("iris session timed out after 20 s");
+            }
             let signals = decoded(&to_bytes(&event), reference());
             let SignalKind::Status { status: got, .. } = &signals[0].kind else {
                 panic!("{signals:?}")
             };
             assert_eq!(*got, status, "{text}");
+        }
+    }
+}
+
+#[test]
+fn a_reporting_async_in_several_mirrors_is_connected_only_when_connected_to_all() {
+    for (text, status, reason) in [
+        ("2/2 Connected", MemberStatus::Connected, None),
+        (
+            "1/2 Connected",
+            MemberStatus::Unknown,
+            Some("1/2 Connected: connected to 1 of its 2 mirrors, not said which"),
+        ),
+    ] {
+        let mut event = ours_json("mirror-status-primary.json");
+        event["detail"]["status"] = json!(text);
+        let signals = decoded(&to_bytes(&event), reference());
+        let SignalKind::Status {
+            status: got,
+            reason: got_reason,
+            ..
+        } = &signals[0].kind
+        else {
+            panic!("{signals:?}")
+        };
+        assert_eq!((*got, got_reason.as_deref()), (status, reason), "{text}");
+    }
+    for bad in ["3/2 Connected", "1/0 Connected", "1/2 Waiting", "x/2 Connected"] {
+        let mut event = ours_json("mirror-status-primary.json");
+        event["detail"]["status"] = json!(bad);
+        let e = refused(&to_bytes(&event), reference());
+        assert!(
+            e.to_string().contains("is not an IRIS mirror member status"),
+            "{bad}: {e}"
+        );
+    }
+}
+
+#[test]
+fn an_agent_that_could_not_ask_iris_says_why_and_is_never_down() {
+    let mut event = ours_json("mirror-status-primary.json");
+    event["detail"]["status"] = json!("Unknown");
+    let e = refused(&to_bytes(&event), reference());
+    assert_eq!(
+        e.to_string(),
+        "malformed mirror event \"Mirror Member Status\": detail.status is Unknown without detail.reason; say why IRIS could not be asked"
+    );
+    event["detail"]["reason"] = json!("login refused: OS authentication is not enabled for the agent's user");
+    let signals = decoded(&to_bytes(&event), reference());
+    let SignalKind::Status { status, reason, .. } = &signals[0].kind else {
+        panic!("{signals:?}")
+    };
+    assert_eq!(*status, MemberStatus::Unknown);
+    assert!(!status.is_down() && !status.is_primary() && !status.proves_a_primary());
+    assert_eq!(
+        reason.as_deref(),
+        Some("login refused: OS authentication is not enabled for the agent's user")
+    );
+}
+
+#[test]
+fn a_probe_result_is_an_observation_by_the_probe() {
+    for (result, healthy, unreachable) in [
+        ("primary", true, false),
+        ("not_primary", false, false),
+        ("unreachable", false, true),
+        ("unexpected", false, false),
+    ] {
+        let event = json!({
+            "version": "0", "id": "7c3b1f0e-1d2a-4a8e-9b61-5d1f2c3e4a5b", "detail-type": "Mirror Status Probe",
+            "source": "mirrorgate.probe", "account": "123456789012", "time": "2026-11-25T03:02:40Z",
+            "region": "us-west-2", "resources": [],
+            "detail": {"mirror": "HSPROD", "member": "HSPROD-A", "url": "https://10.10.1.10/csp/user/mirror_status.cxw",
+                       "result": result, "detail": "what happened"}
+        });
+        let signals = decoded(&to_bytes(&event), reference());
+        assert_eq!(signals.len(), 1);
+        match &signals[0].kind {
+            SignalKind::Observation {
+                member,
+                observer,
+                healthy: h,
+                unreachable: u,
+                source,
+                ..
+            } => {
+                assert_eq!(
+                    (member.as_str(), *observer, *h, *u),
+                    ("HSPROD-A", Observer::Probe, healthy, unreachable),
+                    "{result}"
+                );
+                assert_eq!(source, &format!("probe {result}: what happened"));
+            }
+            other => panic!("{other:?}"),
         }
     }
 }
@@ -820,13 +917,13 @@ fn malformed_fields_are_named_with_their_path() {
             Box::new(|e| e["detail"]["status"] = json!("Primray")),
             "malformed mirror event \"Mirror Member Status\": detail.status \"Primray\" is not an IRIS mirror member \
              status; expected one of Primary, Backup, Connected, In Trouble, Transition, Synchronizing, Waiting, Not \
-             Initialized, Down",
+             Initialized, Stopped, Crashed, Error, Down, Unknown (or m/n Connected)",
         ),
         (
             "mirror-heartbeat.json",
             Box::new(|e| e["detail"]["journal_latancy"] = json!({"seconds": 1})),
             "malformed mirror event \"Mirror Member Heartbeat\", field detail: unknown field `journal_latancy`, \
-             expected one of `mirror`, `member`, `status`, `journal_latency`",
+             expected one of `mirror`, `member`, `status`, `journal_latency`, `reason`",
         ),
         (
             "mirror-heartbeat.json",

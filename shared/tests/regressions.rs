@@ -281,7 +281,21 @@ async fn a_heartbeat_stamped_in_the_future_does_not_hide_the_loss_of_the_primary
         },
     };
     engine.handle(dr1, t(0)).await.expect("handled");
-    // The primary is lost: Route 53 and the instance agree, its heartbeats stop.
+    // The primary is lost: Route 53 and the instance agree, its heartbeats stop, and
+    // DR1 no longer reaches it.
+    let waiting = Signal {
+        mirror: "HSPROD".into(),
+        id: None,
+        at: t(60),
+        kind: SignalKind::Status {
+            reason: None,
+            member: "HSPROD-DR1".into(),
+            status: MemberStatus::Waiting,
+            heartbeat: false,
+            journal_latency: None,
+        },
+    };
+    engine.handle(waiting, t(60)).await.expect("handled");
     engine
         .handle(observed("HSPROD-A", Route53, false, t(60)), t(60))
         .await

@@ -245,6 +245,9 @@ pub fn decide(state: &MirrorState, mirror: &Mirror, signal: &Signal, ctx: &mut C
             break;
         }
     }
+    // What the rules changed (a new primary) is reflected in the claims now, so
+    // that a repeated delivery finds nothing left to record.
+    d.refresh_claims();
     Decided {
         state: d.s,
         effects: d.effects,
