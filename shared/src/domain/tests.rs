@@ -15,6 +15,7 @@ use super::alert::{Alert, AlertKind, Severity, MAX_SMS, MAX_SUBJECT};
 use super::decide::{decide, Context, Decided, DecisionVerdict, Effect, Refusal, Verdict};
 use super::signal::{Authority, Decision, DecisionAction, JournalLatency, MemberStatus, Signal, SignalKind};
 use super::state::{MirrorState, Observation, Phase, RequestStatus};
+use super::view::View;
 use crate::token::{hash_token, CountingTokens};
 use crate::topology::{Member, MemberKind, Mirror, Observer, Topology};
 
@@ -201,6 +202,42 @@ fn latency(member: &str, seconds: f64, at: i64) -> Signal {
             latency,
         },
     )
+}
+
+/// The DR region's probe of `mirror_status.cxw`: 200 SUCCESS, 503, or no answer.
+fn probe(member: &str, answer: Probe, at: i64) -> Signal {
+    let (healthy, unreachable, source) = match answer {
+        Probe::Primary => (true, false, "probe primary: 200 SUCCESS"),
+        Probe::NotPrimary => (false, false, "probe not_primary: 503 FAILED"),
+        Probe::NoAnswer => (false, true, "probe unreachable: no answer within 3 s"),
+    };
+    let mut s = observed(member, Observer::Probe, healthy, source, at);
+    if let SignalKind::Observation { unreachable: u, .. } = &mut s.kind {
+        *u = unreachable;
+    }
+    s
+}
+
+#[derive(Clone, Copy)]
+enum Probe {
+    Primary,
+    NotPrimary,
+    NoAnswer,
+}
+
+/// An async's report with what it measured, and when it last received journal data.
+fn async_report(member: &str, status: MemberStatus, seconds: f64, received: Option<i64>, at: i64) -> Signal {
+    let mut s = heartbeat(member, status, at);
+    if let SignalKind::Status { journal_latency, .. } = &mut s.kind {
+        *journal_latency = Some(JournalLatency {
+            received_at: received.map(t),
+            seconds,
+            bytes: None,
+            files: None,
+            measured_at: t(at),
+        });
+    }
+    s
 }
 
 fn tick(at: i64) -> Signal {
@@ -1399,4 +1436,425 @@ fn signal_for_unknown_member_is_ignored() {
     );
     assert_eq!(decided.effects, vec![]);
     assert_eq!(decided.state, before);
+}
+
+// ---- how IRIS and AWS really fail ---------------------------------------------------
+
+/// A, B and both asyncs as their agents report them each minute, with the DR
+/// region's probes: the mirror as it runs, up to `until`.
+fn reporting(until: i64) -> Vec<Signal> {
+    let mut signals = Vec::new();
+    for at in (0..=until).step_by(60) {
+        signals.extend([
+            heartbeat(A, MemberStatus::Primary, at),
+            heartbeat(B, MemberStatus::Backup, at),
+            async_report(DR1, MemberStatus::Connected, 1.8, None, at),
+            async_report(DR2, MemberStatus::Connected, 6.9, None, at),
+            probe(A, Probe::Primary, at + 40),
+            probe(B, Probe::NotPrimary, at + 40),
+        ]);
+    }
+    signals
+}
+
+/// The primary region went silent after the reports of 120 s: the DR side only.
+fn silent_region(from: i64, to: i64) -> Vec<Signal> {
+    let mut signals = vec![
+        status(DR1, MemberStatus::Waiting, from + 25),
+        status(DR2, MemberStatus::Waiting, from + 25),
+    ];
+    for at in (from + 35..=to).step_by(60) {
+        signals.extend([probe(A, Probe::NoAnswer, at), probe(B, Probe::NoAnswer, at)]);
+        signals.extend([
+            heartbeat(DR1, MemberStatus::Waiting, at + 20),
+            heartbeat(DR2, MemberStatus::Waiting, at + 20),
+        ]);
+        signals.push(tick(at + 30));
+    }
+    signals
+}
+
+#[test]
+fn in_trouble_is_a_primary_that_lost_its_backup() {
+    // GIVEN the mirror as it runs
+    let m = hsprod();
+    let (state, _) = run(&m, MirrorState::new("HSPROD", t(0)), reporting(60));
+
+    // WHEN B stops and A reports In Trouble, with both asyncs still Connected to it
+    let signals = [
+        instance(B, false, 70),
+        status(A, MemberStatus::InTrouble, 75),
+        heartbeat(A, MemberStatus::InTrouble, 120),
+        async_report(DR1, MemberStatus::Connected, 1.9, None, 120),
+    ];
+    let (state, effects) = run(&m, state, signals);
+
+    // THEN A is still the primary; only the lost backup is said
+    assert_eq!((state.phase, state.primary.as_deref()), (Phase::Degraded, Some(A)));
+    assert_eq!(alert_kinds(&effects), vec![AlertKind::Degraded]);
+}
+
+#[test]
+fn an_async_connected_proves_a_primary_and_vetoes_a_loss() {
+    // GIVEN the mirror as it runs, A In Trouble after B stopped
+    let m = hsprod();
+    let (state, _) = run(&m, MirrorState::new("HSPROD", t(0)), reporting(60));
+    let (state, _) = run(
+        &m,
+        state,
+        [instance(B, false, 70), status(A, MemberStatus::InTrouble, 75)],
+    );
+
+    // WHEN Route 53 and the probe lose A for five minutes, while both asyncs keep
+    // reporting Connected to it (A's own agent hangs: nothing from it)
+    let mut signals = vec![route53(A, false, 80)];
+    for at in (100..=400).step_by(60) {
+        signals.extend([
+            probe(A, Probe::NoAnswer, at),
+            probe(B, Probe::NoAnswer, at),
+            async_report(DR1, MemberStatus::Connected, 1.9, None, at + 5),
+            async_report(DR2, MemberStatus::Connected, 7.0, None, at + 5),
+            tick(at + 10),
+        ]);
+    }
+    let (state, effects) = run(&m, state, signals);
+
+    // THEN a primary exists: never lost, never a request
+    assert_ne!(state.phase, Phase::PrimaryLost);
+    assert_eq!(requested(&effects), vec![]);
+    assert!(!alert_kinds(&effects).contains(&AlertKind::PrimaryLost));
+}
+
+#[test]
+fn a_silent_primary_region_is_confirmed_from_the_dr_side() {
+    // GIVEN the mirror as it runs until 120 s, then nothing at all from us-east-1
+    let m = hsprod();
+    let (state, _) = run(&m, MirrorState::new("HSPROD", t(0)), reporting(120));
+
+    // WHEN the asyncs wait for a primary and the DR region's probes get no answer
+    let (state, effects) = run(&m, state, silent_region(130, 500));
+
+    // THEN the DR side alone confirms the loss, and says a partition looks the same
+    let lost = only_alert(&effects, AlertKind::PrimaryLost);
+    assert_eq!(lost.at, t(165));
+    assert!(
+        lost.facts.iter().any(|f| f == "Observers agreeing: probe, asyncs"),
+        "{:?}",
+        lost.facts
+    );
+    assert!(
+        lost.facts
+            .iter()
+            .any(|f| f.contains("a network partition between us-east-1 and us-west-2 looks the same from here")),
+        "{:?}",
+        lost.facts
+    );
+    assert_eq!(requested(&effects), vec![(R1, DR1)]);
+    let request = state.request(R1).expect("R1");
+    assert_eq!(request.created_at, t(345));
+    assert!(request.dr_side_only);
+    assert_eq!(
+        request.observers,
+        vec![Observer::Heartbeat, Observer::Probe, Observer::Asyncs]
+    );
+}
+
+#[test]
+fn positive_evidence_ages_into_unknown() {
+    // GIVEN Route 53 saw A primary at 0 s, and nothing confirmed it since
+    let m = hsprod();
+    let (state, _) = run(&m, MirrorState::new("HSPROD", t(0)), [route53(A, true, 0)]);
+    assert_eq!(state.primary.as_deref(), Some(A));
+
+    // WHEN the evidence is older than evidence_fresh_secs (180 s)
+    let view_at = |at: i64| {
+        let v = View::new(&state, &m, t(at));
+        (v.claim(A).is_some(), v.observers_agreeing_primary_lost())
+    };
+
+    // THEN A no longer answers as primary, and Route 53 says nothing either way
+    assert_eq!(view_at(180), (true, vec![]));
+    assert_eq!(view_at(181), (false, vec![]));
+}
+
+#[test]
+fn the_same_word_again_confirms_it_and_keeps_when_it_began() {
+    let m = hsprod();
+    let (state, _) = run(
+        &m,
+        MirrorState::new("HSPROD", t(0)),
+        [route53(A, true, 0), route53(A, true, 60), route53(A, true, 120)],
+    );
+    let o = &state.members[A].observations[&Observer::Route53];
+    assert_eq!((o.at, o.last()), (t(0), t(120)));
+
+    // A word read again with the time its state began (an alarm's state timestamp)
+    let mut again = route53(A, false, 200);
+    if let SignalKind::Observation { since, .. } = &mut again.kind {
+        *since = Some(t(190));
+    }
+    let (state, _) = run(&m, state, [again]);
+    let o = &state.members[A].observations[&Observer::Route53];
+    assert_eq!((o.healthy, o.at, o.last()), (false, t(190), t(200)));
+}
+
+#[test]
+fn an_agent_that_cannot_ask_iris_knows_nothing_and_is_never_down() {
+    // GIVEN the mirror as it runs
+    let m = hsprod();
+    let (state, _) = run(&m, MirrorState::new("HSPROD", t(0)), reporting(60));
+
+    // WHEN A's agent cannot log in to IRIS, and DR1's cannot either
+    let mut unknown = heartbeat(A, MemberStatus::Unknown, 70);
+    if let SignalKind::Status { reason, .. } = &mut unknown.kind {
+        *reason = Some("login refused".into());
+    }
+    let dr1 = heartbeat(DR1, MemberStatus::Unknown, 70);
+    let (state, effects) = run(&m, state, [unknown, dr1, probe(A, Probe::Primary, 100)]);
+
+    // THEN A still answers as primary (the probe), its agent is not a vote for the
+    // loss, and DR1 is not down: it stays a candidate
+    assert_eq!((state.phase, alert_kinds(&effects)), (Phase::Normal, vec![]));
+    let view = View::new(&state, &m, t(100));
+    assert!(view.claim(A).is_some());
+    assert!(!view.is_down(DR1));
+    assert_eq!(state.members[A].status_reason.as_deref(), Some("login refused"));
+}
+
+#[test]
+fn a_waiting_request_is_withdrawn_when_an_async_reports_connected() {
+    // GIVEN a request raised from the DR side alone
+    let m = hsprod();
+    let (state, _) = run(&m, MirrorState::new("HSPROD", t(0)), reporting(120));
+    let (state, _) = run(&m, state, silent_region(130, 400));
+    assert_eq!(state.phase, Phase::PromotionPending);
+
+    // WHEN DR2 reports Connected again (the partition healed; A never stopped)
+    let (state, effects) = run(&m, state, [async_report(DR2, MemberStatus::Connected, 4.0, None, 420)]);
+
+    // THEN the request is withdrawn with the reason, and its link no longer decides
+    let withdrawn = only_alert(&effects, AlertKind::RequestWithdrawn);
+    assert!(
+        withdrawn
+            .facts
+            .iter()
+            .any(|f| f.starts_with("Evidence: HSPROD-DR2 reports Connected")),
+        "{:?}",
+        withdrawn.facts
+    );
+    assert_eq!(request_status(&state, R1), RequestStatus::Superseded);
+    assert_eq!(state.phase, Phase::PrimaryLost);
+}
+
+#[test]
+fn approval_is_refused_while_a_member_proves_a_primary() {
+    // GIVEN a request raised from the DR side alone
+    let m = hsprod();
+    let (state, _) = run(&m, MirrorState::new("HSPROD", t(0)), reporting(120));
+    let (state, _) = run(&m, state, silent_region(130, 400));
+
+    // WHEN B reports Backup and, in the same instant, an approval arrives first
+    let approval = approve(R1, "Dana Whitfield", 420);
+    let mut with_backup = state.clone();
+    with_backup.members.get_mut(B).expect("B").status = Some((MemberStatus::Backup, t(420)));
+    with_backup.members.get_mut(B).expect("B").last_heard = Some(t(420));
+    let decided = decide_at(&m, &with_backup, &approval, t(420));
+
+    // THEN it is refused: a backup is connected to a primary, so one exists
+    assert!(
+        matches!(refusal(&decided), Refusal::PrimaryExists { evidence } if evidence.starts_with("HSPROD-B reports Backup")),
+        "{:?}",
+        refusal(&decided)
+    );
+    assert_eq!(executed(&decided.effects), Vec::<&str>::new());
+}
+
+#[test]
+fn the_loss_counts_what_the_candidate_has_not_received() {
+    // GIVEN DR1 (0.3 s behind while connected) lost its link at 300 s and says it last
+    // received journal data at 298 s; DR2 stays connected 7 s behind
+    let m = hsprod();
+    let mut signals = Vec::new();
+    for at in (0..=1200).step_by(60) {
+        signals.extend([
+            heartbeat(A, MemberStatus::Primary, at),
+            heartbeat(B, MemberStatus::Backup, at),
+        ]);
+        if at < 300 {
+            signals.push(async_report(DR1, MemberStatus::Connected, 0.3, None, at));
+        } else {
+            signals.push(heartbeat(DR1, MemberStatus::Waiting, at));
+        }
+        signals.push(async_report(DR2, MemberStatus::Connected, 7.0, None, at));
+    }
+    signals.push(async_report(DR1, MemberStatus::Waiting, 0.3, Some(298), 299));
+    signals.sort_by_key(|s| s.at);
+    let (state, _) = run(&m, MirrorState::new("HSPROD", t(0)), signals);
+
+    // WHEN the primary region goes silent after 1200 s
+    let (state, effects) = run(&m, state, silent_region(1210, 1600));
+
+    // THEN DR2 is proposed; DR1 would lose the 15 minutes since its link dropped
+    assert_eq!(requested(&effects), vec![(R1, DR2)]);
+    let loss = state.request(R1).expect("R1").loss_estimate();
+    assert_eq!(loss.seconds, Some(7.0));
+    let request = only_alert(&effects, AlertKind::PromotionRequested);
+    assert!(
+        request
+            .facts
+            .contains(&"Other DR members that could be promoted: HSPROD-DR1 (>=15 min)".to_string()),
+        "{:?}",
+        request.facts
+    );
+    let view = View::new(&state, &m, t(1600));
+    let dr1 = view.loss_estimate(DR1);
+    assert_eq!(dr1.seconds, Some(1200.0 - 298.0 + 0.3));
+    assert!(dr1
+        .words(DR1)
+        .contains("lost its link to the primary at 03:04 UTC, 15 min before the primary"));
+}
+
+#[test]
+fn the_policy_limit_applies_to_the_estimated_loss() {
+    // GIVEN only DR1 can be promoted, and it lost its link after 240 s (its last
+    // Connected), 16 minutes before the primary was last seen
+    let m = hsprod();
+    let mut signals = Vec::new();
+    for at in (0..=1200).step_by(60) {
+        signals.extend([
+            heartbeat(A, MemberStatus::Primary, at),
+            heartbeat(B, MemberStatus::Backup, at),
+        ]);
+        signals.push(if at < 300 {
+            async_report(DR1, MemberStatus::Connected, 0.3, None, at)
+        } else {
+            heartbeat(DR1, MemberStatus::Waiting, at)
+        });
+    }
+    signals.push(instance(DR2, false, 10));
+    signals.sort_by_key(|s| s.at);
+    let (state, _) = run(&m, MirrorState::new("HSPROD", t(0)), signals);
+    let (state, effects) = run(&m, state, silent_region(1210, 1600));
+    assert_eq!(requested(&effects), vec![(R1, DR1)]);
+    assert_eq!(
+        only_alert(&effects, AlertKind::PromotionRequested).headline,
+        "HSPROD primary lost 03:20 UTC. Promote HSPROD-DR1? Loss >=16 min"
+    );
+
+    // WHEN someone approves without accepting the loss, then with it
+    let refused = decide_at(&m, &state, &approve(R1, "Dana Whitfield", 1620), t(1620));
+    let accepted = decide_at(
+        &m,
+        &state,
+        &accepting_loss(approve(R1, "Dana Whitfield", 1620)),
+        t(1620),
+    );
+
+    // THEN the estimate, not the stale 0.3 s, is held against the 60 s limit
+    assert!(
+        matches!(refusal(&refused), Refusal::LatencyOverPolicy { seconds: Some(s), max_seconds: 60 } if s > 900.0),
+        "{:?}",
+        refusal(&refused)
+    );
+    assert_eq!(executed(&accepted.effects), vec![R1]);
+}
+
+#[test]
+fn the_promoted_primary_is_watched_like_any_primary() {
+    // GIVEN DR1 promoted and answering as primary (epoch 2), DR2 connected to it
+    let m = hsprod();
+    let mut signals = vec![status(DR1, MemberStatus::Primary, 400)];
+    for at in (420..=600).step_by(60) {
+        signals.extend([
+            heartbeat(DR1, MemberStatus::Primary, at),
+            async_report(DR2, MemberStatus::Connected, 0.4, None, at),
+        ]);
+    }
+    let (state, _) = run(&m, promoting(&m), signals);
+    assert_eq!(
+        (state.phase, state.epoch, state.primary.as_deref()),
+        (Phase::DrActive, 2, Some(DR1))
+    );
+
+    // WHEN DR1's instance stops and DR2 waits for a primary
+    let mut signals = vec![instance(DR1, false, 610), status(DR2, MemberStatus::Waiting, 620)];
+    for at in (660..=900).step_by(60) {
+        signals.extend([heartbeat(DR2, MemberStatus::Waiting, at), tick(at)]);
+    }
+    let (state, effects) = run(&m, state, signals);
+
+    // THEN its loss is critical, and promoting DR2 is asked for in the new epoch
+    let lost = only_alert(&effects, AlertKind::PrimaryLost);
+    assert_eq!(lost.severity, Severity::Critical);
+    assert!(
+        lost.next_step.contains("no failover partner can take over"),
+        "{}",
+        lost.next_step
+    );
+    assert_eq!(requested(&effects), vec![("HSPROD-R2", DR2)]);
+    assert_eq!(state.request("HSPROD-R2").map(|r| r.epoch), Some(2));
+}
+
+#[test]
+fn a_failover_seen_late_is_not_two_primaries() {
+    // GIVEN A answering as primary, its last word at 60 s
+    let m = hsprod();
+    let (state, _) = run(
+        &m,
+        normal(&m),
+        [
+            heartbeat(A, MemberStatus::Primary, 60),
+            heartbeat(B, MemberStatus::Backup, 60),
+        ],
+    );
+
+    // WHEN B reports Primary at 90 s, while A's last word is still fresh
+    let (state, effects) = run(&m, state, [status(B, MemberStatus::Primary, 90), tick(300)]);
+
+    // THEN IRIS failed over: a new epoch, no split brain
+    assert_eq!(
+        (state.phase, state.epoch, state.primary.as_deref()),
+        (Phase::FailedOver, 2, Some(B))
+    );
+    assert_eq!(alert_kinds(&effects), vec![AlertKind::FailedOver]);
+}
+
+#[test]
+fn high_availability_is_restored_only_on_evidence() {
+    // GIVEN B's instance stopped: degraded
+    let m = hsprod();
+    let signals = [
+        route53(A, true, 50),
+        heartbeat(B, MemberStatus::Backup, 50),
+        instance(B, false, 60),
+    ];
+    let (state, _) = run(&m, normal(&m), signals);
+    assert_eq!(state.phase, Phase::Degraded);
+
+    // WHEN B's instance is seen running again, but B says it is still synchronizing
+    let (state, effects) = run(
+        &m,
+        state,
+        [
+            instance(B, true, 100),
+            heartbeat(B, MemberStatus::Synchronizing, 110),
+            route53(A, true, 110),
+        ],
+    );
+
+    // THEN high availability is not back yet: B is not a backup
+    assert_eq!((state.phase, alert_kinds(&effects)), (Phase::Degraded, vec![]));
+
+    // WHEN B reports Backup
+    let (state, effects) = run(
+        &m,
+        state,
+        [heartbeat(B, MemberStatus::Backup, 170), route53(A, true, 170)],
+    );
+
+    // THEN it is
+    assert_eq!(
+        (state.phase, alert_kinds(&effects)),
+        (Phase::Normal, vec![AlertKind::HaRestored])
+    );
 }

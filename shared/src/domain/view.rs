@@ -336,25 +336,31 @@ impl<'a> View<'a> {
     }
 
     /// Whether every other failover member was seen working again, not as primary,
-    /// since the epoch began (it reported Backup or Connected lately, or its instance
-    /// ran with its alarms OK), and nothing says it is down. No evidence, no claim
-    /// that high availability is back.
+    /// since the epoch or the phase began (it reported Backup lately, or, where no agent reports,
+    /// its instance ran with its alarms OK), and nothing says it is down. No
+    /// evidence, no claim that high availability is back.
     pub fn partners_rejoined(&self, primary: &str) -> bool {
-        let since = self.state.epoch_started_at.unwrap_or(self.state.phase_since);
+        // Since the failover or the loss of the backup began, not what it said before.
+        let since = self
+            .state
+            .epoch_started_at
+            .map_or(self.state.phase_since, |e| e.max(self.state.phase_since));
         self.mirror
             .failover_members()
             .map(|m| m.name.as_str())
             .filter(|m| *m != primary)
             .all(|m| {
                 let Some(ms) = self.member(m) else { return false };
-                let reported = ms
-                    .status
-                    .is_some_and(|(s, at)| at >= since && self.is_fresh(at) && s.is_working() && !s.is_primary());
-                let running = ms
-                    .observations
-                    .get(&Observer::Instance)
-                    .is_some_and(|o| o.healthy && o.last() >= since);
-                (reported || running) && !self.is_down(m) && self.claim(m).is_none()
+                // Its own word decides when it has one (Synchronizing is not a backup
+                // yet); a running instance counts only where no agent reports.
+                let back = match self.fresh_status(m) {
+                    Some((s, at)) => at >= since && s.is_working() && !s.is_primary(),
+                    None => ms
+                        .observations
+                        .get(&Observer::Instance)
+                        .is_some_and(|o| o.healthy && o.last() >= since),
+                };
+                back && !self.is_down(m) && self.claim(m).is_none()
             })
     }
 
