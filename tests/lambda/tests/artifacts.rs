@@ -345,9 +345,11 @@ async fn health_poll_ticks_the_mirror_and_beats_the_heartbeat_metric() {
 
 // ------------------------------------------------------------------ across the functions
 
-/// The region-outage scenario (examples/scenarios/region-outage.jsonl) through the
-/// deployed functions: alarm-ingest and mirror-events take its events, health-poll its
-/// ticks and raises the promotion request (a critical SNS alert with the link),
+/// The region-outage scenario (examples/scenarios/region-outage.jsonl: the primary
+/// region goes silent) through the deployed functions: alarm-ingest and mirror-events
+/// take its events (mirror-events also its probe results, which health-poll makes in
+/// AWS), health-poll its ticks and raises the promotion request (a critical SNS alert
+/// with the link),
 /// approval-api serves the link (a function URL request: GET shows, POST approves) and
 /// hands the promotion to the bus, promotion-executor runs it once (SSM) however often
 /// the event is delivered, and mirror-events sees the candidate become primary.
@@ -355,15 +357,20 @@ async fn health_poll_ticks_the_mirror_and_beats_the_heartbeat_metric() {
 /// The functions decide on the wall clock, so the scenario is moved to now: its lines
 /// up to the approval are shifted to end a second ago and replayed in a few seconds.
 /// Because of that compression the test topology confirms a loss after 1 s instead of
-/// 180 s, and counts a member silent after 15 minutes instead of 3 (the scenario's
-/// nine minutes pass in seconds here, so its heartbeats would all look stale at once).
+/// 180 s, and counts a member silent, and evidence old, after 15 minutes instead of 3
+/// (the scenario's nine minutes pass in seconds here, so its heartbeats and probes would
+/// all look stale at once).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn region_outage_runs_across_the_functions_from_the_first_alarm_to_one_promotion() {
+async fn region_outage_runs_across_the_functions_from_the_silence_to_one_promotion() {
     let aws = aws().await;
     let mirror = unique("RO");
     let topology = with_policy(
-        &with_policy(&topology(&mirror), "confirmation_window_secs", 1),
-        "heartbeat_stale_secs",
+        &with_policy(
+            &with_policy(&topology(&mirror), "confirmation_window_secs", 1),
+            "heartbeat_stale_secs",
+            900,
+        ),
+        "evidence_fresh_secs",
         900,
     );
     let alarms = Lambda::start("alarm-ingest", &topology, &[]).await;
@@ -394,7 +401,7 @@ async fn region_outage_runs_across_the_functions_from_the_first_alarm_to_one_pro
             let event = &line["event"];
             match event["source"].as_str() {
                 Some("aws.cloudwatch") => ("alarm-ingest", alarms.ok(event).await),
-                Some("mirrorgate.iris") => ("mirror-events", events.ok(event).await),
+                Some("mirrorgate.iris" | "mirrorgate.probe") => ("mirror-events", events.ok(event).await),
                 other => panic!("no function takes {other:?}: {line}"),
             }
         }
