@@ -337,10 +337,10 @@ async fn status_page(State(app): State<Arc<App>>) -> Response {
             v.epoch,
             escape(v.primary.as_deref().unwrap_or("unknown"))
         ));
-        body.push_str("<div class=\"scroll\"><table><tr><th>member</th><th>kind</th><th>zone</th><th>status</th><th>Route 53</th><th>instance</th><th>heartbeat</th><th>journal latency</th></tr>");
+        body.push_str("<div class=\"scroll\"><table><tr><th>member</th><th>kind</th><th>zone</th><th>status</th><th>Route 53</th><th>probe</th><th>instance</th><th>heartbeat</th><th>journal latency</th><th>may lose</th></tr>");
         for m in &v.members {
             body.push_str(&format!(
-                "<tr><td>{}{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td>{}{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 escape(&m.name),
                 if m.claims_primary {
                     " <strong>(primary)</strong>"
@@ -349,8 +349,12 @@ async fn status_page(State(app): State<Arc<App>>) -> Response {
                 },
                 escape(&m.kind.replace('_', " ")),
                 escape(&m.zone),
-                escape(m.status.unwrap_or("-")),
+                escape(&match (&m.status, &m.status_reason) {
+                    (Some(status), Some(reason)) => format!("{status} ({reason})"),
+                    (status, _) => status.unwrap_or("-").to_string(),
+                }),
                 tri(m.route53, "primary", "not primary"),
+                tri(m.probe, "primary", "not primary"),
                 tri(m.instance_up, "up", "DOWN"),
                 tri(m.heartbeat_fresh, "fresh", "SILENT"),
                 m.journal_latency_seconds
@@ -361,6 +365,7 @@ async fn status_page(State(app): State<Arc<App>>) -> Response {
                             .unwrap_or_default()
                     ))
                     .unwrap_or_else(|| "-".into()),
+                escape(m.may_lose.as_deref().unwrap_or("-")),
             ));
         }
         body.push_str("</table></div>");

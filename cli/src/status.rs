@@ -7,7 +7,7 @@ use clap::Args;
 use serde::Serialize;
 use shared::domain::view::View;
 use shared::domain::MirrorState;
-use shared::topology::{Mirror, Observer};
+use shared::topology::{MemberKind, Mirror, Observer};
 
 use crate::local::{self, LocalArgs};
 
@@ -27,14 +27,20 @@ pub struct MemberView {
     pub zone: String,
     /// The status the member last reported (IRIS wording).
     pub status: Option<&'static str>,
+    /// Why, when the member said (an agent that could not ask IRIS says why).
+    pub status_reason: Option<String>,
     pub claims_primary: bool,
     /// Route 53 health of mirror_status.cxw: true = answers as primary.
     pub route53: Option<bool>,
     pub instance_up: Option<bool>,
+    /// The DR region's probe of mirror_status.cxw: true = answers 200 SUCCESS.
+    pub probe: Option<bool>,
     pub heartbeat_fresh: Option<bool>,
     pub last_heard: Option<DateTime<Utc>>,
     pub journal_latency_seconds: Option<f64>,
     pub journal_latency_measured_at: Option<DateTime<Utc>>,
+    /// A DR async: what promoting it now may lose (`~1.8 s`, `>=16 min`, `unknown`).
+    pub may_lose: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -74,13 +80,16 @@ pub fn mirror_view(state: &MirrorState, mirror: &Mirror, now: DateTime<Utc>) -> 
                 kind: m.kind.as_str(),
                 zone: m.zone.clone(),
                 status: view.status(&m.name).map(|s| s.as_str()),
+                status_reason: ms.and_then(|s| s.status_reason.clone()),
                 claims_primary: view.claim(&m.name).is_some(),
                 route53: view.observation(&m.name, Observer::Route53).map(|o| o.healthy),
                 instance_up: view.observation(&m.name, Observer::Instance).map(|o| o.healthy),
+                probe: view.observation(&m.name, Observer::Probe).map(|o| o.healthy),
                 heartbeat_fresh: view.heartbeat_fresh(&m.name),
                 last_heard: ms.and_then(|s| s.last_heard),
                 journal_latency_seconds: ms.and_then(|s| s.journal_latency).map(|l| l.seconds),
                 journal_latency_measured_at: ms.and_then(|s| s.journal_latency).map(|l| l.measured_at),
+                may_lose: (m.kind == MemberKind::DrAsync).then(|| view.loss_estimate(&m.name).short()),
             }
         })
         .collect();
@@ -155,22 +164,25 @@ pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
             v.primary.as_deref().unwrap_or("unknown")
         );
         println!(
-            "  {:<12} {:<16} {:<11} {:<16} {:<9} {:<9} {:<10} journal latency",
-            "member", "kind", "zone", "status", "route53", "instance", "heartbeat"
+            "  {:<12} {:<16} {:<11} {:<16} {:<9} {:<9} {:<9} {:<10} may lose",
+            "member", "kind", "zone", "status", "route53", "probe", "instance", "heartbeat"
         );
         for m in &v.members {
             println!(
-                "  {:<12} {:<16} {:<11} {:<16} {:<9} {:<9} {:<10} {}",
+                "  {:<12} {:<16} {:<11} {:<16} {:<9} {:<9} {:<9} {:<10} {}",
                 m.name,
                 m.kind,
                 m.zone,
                 m.status.unwrap_or("-"),
                 yes_no(m.route53, "primary", "no"),
+                yes_no(m.probe, "primary", "no"),
                 yes_no(m.instance_up, "up", "DOWN"),
                 yes_no(m.heartbeat_fresh, "fresh", "SILENT"),
-                m.journal_latency_seconds
-                    .map_or("-".to_string(), |s| format!("{s:.0} s")),
+                m.may_lose.as_deref().unwrap_or("-"),
             );
+            if let Some(reason) = &m.status_reason {
+                println!("  {:<12} ({reason})", "");
+            }
         }
         if v.requests.is_empty() {
             println!("  no promotion requests");

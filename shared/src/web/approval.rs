@@ -316,15 +316,26 @@ fn facts(mirror: &Mirror, state: &MirrorState, request: &PromotionRequest, now: 
         .get(&request.candidate)
         .and_then(|m| m.journal_latency)
         .and_then(|l| l.bytes)
-        .map(|b| format!(" Its last report said {b} bytes of journal were not yet received."))
+        .map(|b| format!(" ({b} bytes of journal)"))
         .unwrap_or_default();
-    let loss_detail = match loss.seconds {
-        Some(_) => format!(
-            "Promoting {} may lose {}. Transactions committed on the lost primary in that time never reached it.{bytes}",
+    let seconds_clock = |at: DateTime<Utc>| at.format("%H:%M:%S UTC").to_string();
+    let loss_detail = match (loss.seconds, &loss.basis) {
+        (Some(s), LossBasis::Latency { measured_at }) => format!(
+            "{}'s journal latency was {}{bytes}, measured at {} ({} ago) while it was connected to the primary. Transactions committed on the lost primary in that time never reached it.",
             request.candidate,
-            loss.words(&request.candidate)
+            amount(s),
+            seconds_clock(*measured_at),
+            duration_words((now - *measured_at).num_seconds())
         ),
-        None => format!(
+        (Some(s), LossBasis::LinkLost { since, primary_until }) => format!(
+            "{} lost its link to the primary at {}, {} before the primary was last seen serving ({}). Everything committed on the primary in between never reached it: at least {}, more if the primary served longer than mirrorgate saw.",
+            request.candidate,
+            seconds_clock(*since),
+            duration_words((*primary_until - *since).num_seconds()),
+            seconds_clock(*primary_until),
+            amount(s)
+        ),
+        _ => format!(
             "{} has not reported its journal latency, so mirrorgate cannot say how many recent transactions it is missing. Approve only if losing an unknown amount of recent work is acceptable.",
             request.candidate
         ),
