@@ -61,6 +61,22 @@ fn engine() -> FuzzEngine {
         observer,
         healthy,
         source: "fuzz".into(),
+        since: None,
+        alarm_arn: None,
+        unreachable: false,
+    };
+    // The primary region is lost: DR1 waits for a primary (Connected would prove one).
+    let waiting = |at: i64| {
+        signal(
+            at,
+            SignalKind::Status {
+                member: "HSPROD-DR1".into(),
+                status: MemberStatus::Waiting,
+                heartbeat: true,
+                journal_latency: None,
+                reason: None,
+            },
+        )
     };
     let steps = [
         signal(0, observe("HSPROD-A", Observer::Route53, true)),
@@ -75,12 +91,16 @@ fn engine() -> FuzzEngine {
                     bytes: None,
                     files: None,
                     measured_at: t(0),
+                    received_at: None,
                 }),
+                reason: None,
             },
         ),
         signal(60, observe("HSPROD-A", Observer::Route53, false)),
         signal(60, observe("HSPROD-A", Observer::Instance, false)),
+        waiting(60),
         signal(100, SignalKind::Tick),
+        waiting(240),
         signal(240, SignalKind::Tick),
     ];
     for step in steps {
