@@ -36,6 +36,8 @@ pub use sns::{sns_message, SnsMessage, SnsNotifier};
 /// The environment variables the AWS backend reads (besides the standard AWS ones).
 pub const ENV_TABLE: &str = "MIRRORGATE_TABLE";
 pub const ENV_TOPIC_ARN: &str = "MIRRORGATE_TOPIC_ARN";
+/// The alert topic's display name, which SNS puts before every SMS (optional).
+pub const ENV_SMS_SENDER: &str = "MIRRORGATE_SMS_SENDER";
 /// Optional: attempts per AWS call, first try included (default [`DEFAULT_MAX_ATTEMPTS`]).
 pub const ENV_MAX_ATTEMPTS: &str = "MIRRORGATE_MAX_ATTEMPTS";
 
@@ -63,6 +65,8 @@ pub struct Names {
     pub table: String,
     /// The SNS topic alerts go to (`MIRRORGATE_TOPIC_ARN`).
     pub topic_arn: String,
+    /// The topic's display name (`MIRRORGATE_SMS_SENDER`), counted in every SMS.
+    pub sms_sender: Option<String>,
 }
 
 impl Names {
@@ -76,6 +80,7 @@ impl Names {
         Ok(Names {
             table: required(ENV_TABLE, "the DynamoDB table that holds the mirror state")?,
             topic_arn: required(ENV_TOPIC_ARN, "the ARN of the SNS topic alerts are published to")?,
+            sms_sender: var(ENV_SMS_SENDER).filter(|v| !v.trim().is_empty()),
         })
     }
 }
@@ -155,7 +160,7 @@ impl Deps {
 
     /// The notifier (builds the SNS client).
     pub fn notifier(&self) -> SnsNotifier {
-        SnsNotifier::new(self.sns.get().clone(), &self.names.topic_arn)
+        SnsNotifier::new(self.sns.get().clone(), &self.names.topic_arn).with_sms_sender(self.names.sms_sender.as_deref())
     }
 
     /// The promotion actions; their SSM and EventBridge clients are built when a
