@@ -273,6 +273,19 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
             tracing::info!(mirror = %order.mirror, request = %order.request, "promotion already started elsewhere; not run again");
             return Ok((reports, orders));
         }
+        // What runs is what was approved: the candidate and epoch of the stored
+        // request, whatever the order that handed it over says.
+        let stored = claimed.state.as_ref().and_then(|s| s.request(&order.request));
+        let order = match stored {
+            Some(r) => PromotionOrder {
+                mirror: order.mirror,
+                request: order.request,
+                candidate: r.candidate.clone(),
+                epoch: r.epoch,
+                resume: r.claims > 1,
+            },
+            None => order,
+        };
         let mirror = self
             .topology
             .mirror(&order.mirror)
@@ -354,6 +367,7 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
                             request,
                             candidate,
                             epoch,
+                            resume: false,
                         }),
                         _ => None,
                     })
@@ -362,6 +376,7 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
                     verdict: decided.verdict,
                     reports,
                     orders,
+                    state: Some(state),
                 });
             }
             let mut next = decided.state;
@@ -377,6 +392,7 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
                         verdict: Verdict::Duplicate,
                         reports: Vec::new(),
                         orders: Vec::new(),
+                        state: None,
                     });
                 }
                 Err(SaveError::Conflict { current }) => {
@@ -426,6 +442,7 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
                     epoch,
                 } => {
                     orders.push(PromotionOrder {
+                        resume: false,
                         mirror: mirror.clone(),
                         request,
                         candidate,
@@ -462,12 +479,13 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
         }
         reports.extend(decision_report(&mirror, &verdict));
         if !delivered.is_empty() {
-            self.clear_outbox(state, &delivered).await;
+            self.clear_outbox(state.clone(), &delivered).await;
         }
         Applied {
             verdict,
             reports,
             orders,
+            state: Some(state),
         }
     }
 
@@ -531,6 +549,8 @@ struct Applied {
     verdict: Verdict,
     reports: Vec<Report>,
     orders: Vec<PromotionOrder>,
+    /// The state as written (or found unchanged).
+    state: Option<MirrorState>,
 }
 
 fn decision_report(mirror: &str, verdict: &Verdict) -> Option<Report> {

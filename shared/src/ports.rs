@@ -82,6 +82,10 @@ pub struct PromotionOrder {
     pub request: String,
     pub candidate: String,
     pub epoch: u64,
+    /// An executor claimed this promotion before and stopped without recording how
+    /// its actions went: check what it already did before doing anything again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub resume: bool,
 }
 
 /// Carries out an approved promotion (SSM Run Command and an EventBridge event in

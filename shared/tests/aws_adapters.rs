@@ -63,6 +63,7 @@ fn instance_id() -> String {
 
 fn order(mirror: &str) -> PromotionOrder {
     PromotionOrder {
+        resume: false,
         mirror: mirror.to_string(),
         request: format!("{mirror}-r1"),
         candidate: format!("{mirror}-DR1"),
@@ -472,6 +473,57 @@ async fn an_approved_promotion_runs_the_ssm_document_and_announces_it_on_the_bus
         "nothing was run when approval was announced"
     );
     assert_eq!(events[1]["detail"]["command_id"], command_id.as_str());
+}
+
+/// GIVEN an executor that sent the promote command and stopped before recording it
+/// WHEN the promotion is resumed THEN the command it sent is found and not sent again;
+/// and a resumption that finds none sends it.
+#[tokio::test]
+async fn a_resumed_promotion_never_sends_the_promote_command_twice() {
+    let deps = deps().await;
+    let document = create_document(&deps).await;
+    let mirror = unique("RES");
+    let instance = instance_id();
+    let topology = topology(
+        &mirror,
+        "0e0e0e0e-0e0e-4e0e-8e0e-0e0e0e0e0e0e",
+        &document,
+        &instance,
+        None,
+    );
+    let m = topology.mirror(&mirror).expect("mirror");
+    let candidate = m.member(&format!("{mirror}-DR1")).expect("candidate");
+    let sent_for = |deps: &shared::adapters::aws::Deps| {
+        let ssm = deps.ssm.get().clone();
+        let instance = instance.clone();
+        async move {
+            ssm.list_commands()
+                .instance_id(&instance)
+                .send()
+                .await
+                .expect("ListCommands")
+                .commands()
+                .len()
+        }
+    };
+
+    let mut resumed = order(&mirror);
+    resumed.resume = true;
+    // A resumption with nothing sent before sends it.
+    let first = deps.actions().execute(m, candidate, &resumed).await.expect("executed");
+    assert!(!first.contains("not sent again"), "{first}");
+    assert_eq!(sent_for(&deps).await, 1);
+
+    // A second resumption finds it and sends nothing.
+    let second = deps.actions().execute(m, candidate, &resumed).await.expect("executed");
+    assert!(second.contains("not sent again"), "{second}");
+    let id = first
+        .split("command ")
+        .nth(1)
+        .and_then(|r| r.split(';').next())
+        .expect("id");
+    assert!(second.contains(id), "{second} names {id}");
+    assert_eq!(sent_for(&deps).await, 1, "the promote script was sent once");
 }
 
 /// A bus that does not exist: the action fails with a message that says nothing ran.

@@ -292,6 +292,7 @@ async fn a_failed_promotion_action_is_reported_and_never_run_again() {
             );
         }
         let order = shared::ports::PromotionOrder {
+            resume: false,
             mirror: "HSPROD".into(),
             request: "HSPROD-R1".into(),
             candidate: "HSPROD-DR1".into(),
@@ -675,6 +676,7 @@ async fn a_real_failed_promotion_action_is_reported_through_sns_and_never_run_ag
         deliver_once(&engine, &mirror, &What::Tick, now).await.expect("tick");
     }
     let order = shared::ports::PromotionOrder {
+        resume: false,
         mirror: mirror.clone(),
         request: request.id.clone(),
         candidate: request.candidate.clone(),
@@ -980,6 +982,7 @@ async fn an_ssm_failure_behind_the_real_client_is_reported_and_never_retried_by_
         request.outcome
     );
     let order = shared::ports::PromotionOrder {
+        resume: false,
         mirror: mirror.clone(),
         request: request.id.clone(),
         candidate: request.candidate.clone(),

@@ -154,6 +154,11 @@ pub struct Decided {
 /// How long an undelivered alert waits in the outbox before a tick sends it again.
 pub const OUTBOX_RETRY_AFTER_SECS: i64 = 60;
 
+/// How long after an executor claimed a promotion, without recording how its actions
+/// went, the next tick hands it over again: longer than the promotion executor's
+/// Lambda timeout (180 s in template.yaml), so a running executor is never doubled.
+pub const EXECUTION_STALE_SECS: i64 = 300;
+
 /// The whole decision: apply the signal, then the rules.
 pub fn decide(state: &MirrorState, mirror: &Mirror, signal: &Signal, ctx: &mut Context<'_>) -> Decided {
     let signal = &arrived_by(signal, ctx.now);
@@ -899,6 +904,8 @@ impl Decider<'_, '_> {
             decisions: Vec::new(),
             last_reminder_at: None,
             started_at: None,
+            claims: 0,
+            actions_done_at: None,
             closed_at: None,
             outcome: None,
         };
@@ -1565,10 +1572,27 @@ impl Decider<'_, '_> {
 
     fn promotion_started(&mut self, request: &str) -> Verdict {
         let now = self.now();
+        let stale = Duration::seconds(EXECUTION_STALE_SECS);
         match self.s.request_mut(request) {
             Some(r) if r.status == RequestStatus::Approved && r.started_at.is_none() => {
                 r.started_at = Some(now);
+                r.claims = 1;
                 self.s.record(now, format!("promotion of {request} started"));
+                Verdict::Applied
+            }
+            // The executor that claimed it stopped before recording how the actions went:
+            // the next one resumes it (and checks first what was already done).
+            Some(r)
+                if r.status == RequestStatus::Approved
+                    && r.actions_done_at.is_none()
+                    && r.started_at.is_some_and(|at| now - at >= stale) =>
+            {
+                r.started_at = Some(now);
+                r.claims = r.claims.max(1) + 1;
+                self.s.record(
+                    now,
+                    format!("promotion of {request} resumed: the executor that started it stopped before it finished"),
+                );
                 Verdict::Applied
             }
             Some(r) => Verdict::Ignored {
@@ -1589,15 +1613,18 @@ impl Decider<'_, '_> {
     }
 
     /// An approved promotion whose execution nobody claimed (the process that
-    /// approved it stopped before handing it over) is handed over again.
+    /// approved it stopped before handing it over), or whose executor stopped before
+    /// it recorded how the actions went, is handed over again.
     fn retry_unstarted_promotion(&mut self) {
         let now = self.now();
+        let stale = Duration::seconds(EXECUTION_STALE_SECS);
         let stuck = self.s.requests.iter().find(|r| {
-            r.status == RequestStatus::Approved
-                && r.started_at.is_none()
+            let unclaimed = r.started_at.is_none()
                 && r.decisions
                     .last()
-                    .is_some_and(|d| now - d.at >= Duration::seconds(OUTBOX_RETRY_AFTER_SECS))
+                    .is_some_and(|d| now - d.at >= Duration::seconds(OUTBOX_RETRY_AFTER_SECS));
+            let abandoned = r.actions_done_at.is_none() && r.started_at.is_some_and(|at| now - at >= stale);
+            r.status == RequestStatus::Approved && (unclaimed || abandoned)
         });
         if let Some(r) = stuck {
             self.effects.push(Effect::ExecutePromotion {
@@ -1616,6 +1643,9 @@ impl Decider<'_, '_> {
             };
         };
         if ok {
+            if let Some(r) = self.s.request_mut(request) {
+                r.actions_done_at.get_or_insert(now);
+            }
             self.s
                 .record(now, format!("promotion actions for {request} done: {detail}"));
             return Verdict::Applied;

@@ -213,6 +213,14 @@ pub struct PromotionRequest {
     /// When the promotion executor claimed the execution: it runs once, by whoever claims first.
     #[serde(default)]
     pub started_at: Option<DateTime<Utc>>,
+    /// How many times the execution was claimed: more than once only when an executor
+    /// stopped (its time ran out) before it recorded how the actions went, and the
+    /// next one resumed, checking first what the first had already done.
+    #[serde(default)]
+    pub claims: u32,
+    /// When the promotion actions were recorded done.
+    #[serde(default)]
+    pub actions_done_at: Option<DateTime<Utc>>,
     #[serde(default)]
     pub closed_at: Option<DateTime<Utc>>,
     /// Why it was closed, in words for people.

@@ -1858,3 +1858,34 @@ fn high_availability_is_restored_only_on_evidence() {
         (Phase::Normal, vec![AlertKind::HaRestored])
     );
 }
+
+#[test]
+fn an_executor_that_stopped_after_its_claim_is_resumed_once_after_the_stale_time() {
+    // GIVEN R1 approved and claimed at 300 s, and the executor stopped before it recorded anything
+    let m = hsprod();
+    let state = promoting(&m);
+    assert_eq!(state.request(R1).map(|r| r.claims), Some(1));
+
+    // WHEN ticks come before the stale time (300 s after the claim)
+    let (state, effects) = run(&m, state, [tick(400), tick(599)]);
+
+    // THEN nothing is handed over: the executor may still be running
+    assert_eq!(executed(&effects), Vec::<&str>::new());
+
+    // WHEN a tick comes after it
+    let (state, effects) = run(&m, state, [tick(600)]);
+
+    // THEN it is handed over again, and the next claim is a resumption
+    assert_eq!(executed(&effects), vec![R1]);
+    let resumed = step(&m, &state, started(R1, 610));
+    assert_eq!(resumed.verdict, Verdict::Applied);
+    assert_eq!(resumed.state.request(R1).map(|r| r.claims), Some(2));
+    // AND a second executor racing for the same resumption is turned away
+    let again = step(&m, &resumed.state, started(R1, 611));
+    assert!(matches!(again.verdict, Verdict::Ignored { .. }), "{:?}", again.verdict);
+
+    // WHEN the actions are recorded done, THEN no tick hands it over any more
+    let (state, _) = run(&m, resumed.state, [outcome(R1, true, "SSM command c-1", 620)]);
+    let (_, effects) = run(&m, state, [tick(1000)]);
+    assert_eq!(executed(&effects), Vec::<&str>::new());
+}

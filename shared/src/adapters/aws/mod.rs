@@ -160,7 +160,8 @@ impl Deps {
 
     /// The notifier (builds the SNS client).
     pub fn notifier(&self) -> SnsNotifier {
-        SnsNotifier::new(self.sns.get().clone(), &self.names.topic_arn).with_sms_sender(self.names.sms_sender.as_deref())
+        SnsNotifier::new(self.sns.get().clone(), &self.names.topic_arn)
+            .with_sms_sender(self.names.sms_sender.as_deref())
     }
 
     /// The promotion actions; their SSM and EventBridge clients are built when a

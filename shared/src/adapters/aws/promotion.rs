@@ -133,6 +133,44 @@ impl AwsPromotionActions {
             .ok_or_else(|| format!("SSM SendCommand {document} on {instance_id}: the answer has no command id"))
     }
 
+    /// The command an earlier executor already sent for this promotion, if any: found
+    /// by its comment, which names the request and the epoch, among the instance's
+    /// commands of that document.
+    async fn command_sent_before(
+        &self,
+        document: &str,
+        instance_id: &str,
+        order: &PromotionOrder,
+    ) -> Result<Option<String>, String> {
+        let comment = command_comment(order);
+        let what = format!("SSM ListCommands {document} on {instance_id}");
+        let mut pages = self
+            .ssm
+            .list_commands()
+            .instance_id(instance_id)
+            .filters(
+                aws_sdk_ssm::types::CommandFilter::builder()
+                    .key(aws_sdk_ssm::types::CommandFilterKey::DocumentName)
+                    .value(document)
+                    .build()
+                    .map_err(|e| format!("{what}: {e}"))?,
+            )
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| describe(&what, &e))?;
+            if let Some(id) = page
+                .commands()
+                .iter()
+                .find(|c| c.comment() == Some(comment.as_str()))
+                .and_then(|c| c.command_id())
+            {
+                return Ok(Some(id.to_string()));
+            }
+        }
+        Ok(None)
+    }
+
     /// Publishes one event on `bus`, retrying refused entries that may succeed later.
     async fn put_event(&self, bus: &str, detail_type: &str, detail: &PromotionEvent) -> Result<(), String> {
         let detail_json =
@@ -208,17 +246,29 @@ impl PromotionActions for AwsPromotionActions {
             done.push(format!("event {PROMOTION_APPROVED} on bus {bus}"));
         }
         if let (Some(document), Some(instance_id)) = (document, instance_id) {
-            let command_id = self
-                .send_command(mirror, document, instance_id, order)
-                .await
-                .map_err(|e| {
-                    let before = if done.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" (done: {})", done.join(", "))
-                    };
-                    ActionError(format!("{e}; the promote script was not started{before}"))
-                })?;
+            // An executor that stopped after sending may have sent it: never twice.
+            let before = match order.resume {
+                true => self
+                    .command_sent_before(document, instance_id, order)
+                    .await
+                    .map_err(|e| ActionError(format!("{e}; cannot tell whether the promote script was already started, so it was not started again: check the instance's Run Command history")))?,
+                false => None,
+            };
+            let sent = match before {
+                Some(id) => {
+                    done.push(format!("(an earlier executor had sent command {id}; not sent again)"));
+                    Ok(id)
+                }
+                None => self.send_command(mirror, document, instance_id, order).await,
+            };
+            let command_id = sent.map_err(|e| {
+                let before = if done.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (done: {})", done.join(", "))
+                };
+                ActionError(format!("{e}; the promote script was not started{before}"))
+            })?;
             done.insert(
                 0,
                 format!(
@@ -259,6 +309,7 @@ mod tests {
     #[test]
     fn the_comment_names_the_request_within_100_characters() {
         let order = PromotionOrder {
+            resume: false,
             mirror: "HSPROD".into(),
             request: "HSPROD-r1".into(),
             candidate: "HSPROD-DR1".into(),

@@ -297,7 +297,11 @@ mod tests {
                     serde_json::from_str(&sns_message(&a, Some(sender)).message).expect("json");
                 let sms = body["sms"].as_str().expect("sms");
                 let delivered = format!("{}> {sms}", sender.to_uppercase());
-                assert!(delivered.chars().count() <= MAX_SMS, "{} chars: {delivered}", delivered.chars().count());
+                assert!(
+                    delivered.chars().count() <= MAX_SMS,
+                    "{} chars: {delivered}",
+                    delivered.chars().count()
+                );
                 assert!(is_gsm_basic(&delivered), "not GSM-7 basic: {delivered}");
                 if let Some(link) = link {
                     assert!(sms.ends_with(link), "the link is whole: {sms}");
@@ -306,6 +310,9 @@ mod tests {
         }
         assert_eq!(sms_budget(Some(sender)), 160 - 17);
         assert_eq!(sms_budget(None), 160);
-        assert_eq!(sns_message(&alert("x", None), None).attributes["AWS.SNS.SMS.SMSType"], "Transactional");
+        assert_eq!(
+            sns_message(&alert("x", None), None).attributes["AWS.SNS.SMS.SMSType"],
+            "Transactional"
+        );
     }
 }
