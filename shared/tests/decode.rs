@@ -648,6 +648,10 @@ fn member_status_accepts_every_iris_wording() {
         ] {
             let mut event = ours_json("mirror-status-primary.json");
             event["detail"]["status"] = json!(text);
+            if status == MemberStatus::Unknown {
+                // Unknown says nothing without why IRIS could not be asked.
+                event["detail"]["reason"] = json!("iris session timed out after 20 s");
+            }
             let signals = decoded(&to_bytes(&event), reference());
             let SignalKind::Status { status: got, .. } = &signals[0].kind else {
                 panic!("{signals:?}")
@@ -819,13 +823,13 @@ fn malformed_fields_are_named_with_their_path() {
             Box::new(|e| e["detail"]["status"] = json!("Primray")),
             "malformed mirror event \"Mirror Member Status\": detail.status \"Primray\" is not an IRIS mirror member \
              status; expected one of Primary, Backup, Connected, In Trouble, Transition, Synchronizing, Waiting, Not \
-             Initialized, Down",
+             Initialized, Stopped, Crashed, Error, Down, Unknown (or m/n Connected)",
         ),
         (
             "mirror-heartbeat.json",
             Box::new(|e| e["detail"]["journal_latancy"] = json!({"seconds": 1})),
             "malformed mirror event \"Mirror Member Heartbeat\", field detail: unknown field `journal_latancy`, \
-             expected one of `mirror`, `member`, `status`, `journal_latency`",
+             expected one of `mirror`, `member`, `status`, `journal_latency`, `reason`",
         ),
         (
             "mirror-heartbeat.json",
