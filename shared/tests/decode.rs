@@ -10,8 +10,9 @@ use chrono::{DateTime, Utc};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
+use shared::adapters::probe::{Answer, Probe};
 use shared::domain::{JournalLatency, MemberStatus, Signal, SignalKind};
-use shared::events::{decode, decode_value, DecodeError};
+use shared::events::{decode, decode_value, DecodeError, ProbeResult};
 use shared::topology::{Observer, Topology};
 
 // ---------------------------------------------------------------- fixtures
@@ -559,6 +560,106 @@ fn mirror_status_event_reports_a_role_change() {
 }
 
 #[test]
+fn a_probe_that_gets_no_answer_is_an_unhealthy_probe_observation() {
+    let signals = decoded(&ours("mirror-status-probe.json"), reference());
+    assert_eq!(
+        signals,
+        vec![Signal {
+            mirror: "HSPROD".into(),
+            // No id: probes repeat every minute and only their time matters.
+            id: None,
+            at: at("2025-03-14T09:27:00Z"),
+            kind: SignalKind::Observation {
+                member: "HSPROD-A".into(),
+                observer: Observer::Probe,
+                healthy: false,
+                source: "probe unreachable: timed out after 3 s".into(),
+                since: None,
+                alarm_arn: None,
+            },
+        }]
+    );
+}
+
+#[test]
+fn a_probe_result_is_the_event_health_poll_writes_and_decodes_to_the_same_signal() {
+    let url = "https://10.0.1.10/csp/user/mirror_status.cxw";
+    let probed = at("2025-03-14T09:27:00Z");
+    // The documented example is exactly what health-poll writes for that probe.
+    let timed_out = Probe::new(
+        "HSPROD",
+        "HSPROD-A",
+        url,
+        probed,
+        &Answer::TimedOut(std::time::Duration::from_secs(3)),
+    );
+    assert_eq!(
+        timed_out.event(Some("us-west-2")).expect("serialises"),
+        ours_json("mirror-status-probe.json")
+    );
+    let answers = [
+        (
+            Answer::Http {
+                status: 200,
+                body: b"SUCCESS".to_vec(),
+            },
+            ProbeResult::Primary,
+            true,
+        ),
+        (
+            Answer::Http {
+                status: 503,
+                body: b"FAILED".to_vec(),
+            },
+            ProbeResult::NotPrimary,
+            false,
+        ),
+        (
+            Answer::Http {
+                status: 500,
+                body: Vec::new(),
+            },
+            ProbeResult::Unexpected,
+            false,
+        ),
+        (
+            Answer::Http {
+                status: 200,
+                body: b"<html>".to_vec(),
+            },
+            ProbeResult::Unexpected,
+            false,
+        ),
+        (Answer::Refused, ProbeResult::Unreachable, false),
+    ];
+    for (answer, result, healthy) in answers {
+        let probe = Probe::new("HSPROD", "HSPROD-DR1", url, probed, &answer);
+        assert_eq!(probe.detail.result, result, "{answer:?}");
+        let event = probe.event(None).expect("serialises");
+        let signals = decoded(&to_bytes(&event), reference());
+        assert_eq!(signals, vec![probe.signal()], "{event}");
+        assert!(
+            matches!(&signals[0].kind, SignalKind::Observation { healthy: h, observer: Observer::Probe, .. } if *h == healthy),
+            "{signals:?}"
+        );
+    }
+}
+
+#[test]
+fn a_probe_event_of_no_member_or_with_a_misspelt_field_is_refused() {
+    let mut event = ours_json("mirror-status-probe.json");
+    event["detail"]["member"] = json!("HSPROD-Z");
+    assert_eq!(refused(&to_bytes(&event), reference()).kind(), "unknown_member");
+    let mut event = ours_json("mirror-status-probe.json");
+    event["detail"]["result"] = json!("maybe");
+    assert_eq!(refused(&to_bytes(&event), reference()).kind(), "malformed");
+    let mut event = ours_json("mirror-status-probe.json");
+    event["detail"]["http_stauts"] = json!(200);
+    let e = refused(&to_bytes(&event), reference());
+    assert!(e.to_string().contains("unknown field `http_stauts`"), "{e}");
+}
+
+#[test]
 fn mirror_heartbeat_carries_the_status_and_journal_latency() {
     let signals = decoded(&ours("mirror-heartbeat.json"), reference());
     assert_eq!(
@@ -743,6 +844,7 @@ fn the_documentation_shows_the_example_events_verbatim() {
         "mirror-journal-latency.json",
         "ec2-stopped-hsprod-a.json",
         "schedule.json",
+        "mirror-status-probe.json",
     ] {
         let text = String::from_utf8(ours(name)).expect("UTF-8");
         let block = format!("```json\n{}\n```", text.trim_end());
