@@ -174,6 +174,15 @@ fn observation(
     }
 }
 
+/// The observation as said by the alarm with this ARN (kept so that `health-poll`
+/// can read the alarm again).
+fn said_by(mut signal: Signal, arn: &str) -> Signal {
+    if let SignalKind::Observation { alarm_arn, .. } = &mut signal.kind {
+        *alarm_arn = Some(arn.to_string());
+    }
+    signal
+}
+
 fn decoded(payload: &[u8], topology: &Topology) -> Vec<Signal> {
     decode(payload, topology).unwrap_or_else(|e| panic!("decodes: {e}"))
 }
@@ -418,14 +427,17 @@ fn aws_documentation_alarm_state_changes_decode() {
         let signals = decoded(&ours(file), samples_topology());
         assert_eq!(
             signals,
-            vec![observation(
-                "SAMPLES",
-                "S-B",
-                Observer::Instance,
-                false,
-                when,
-                &format!("alarm:{alarm}:{when}"),
-                &format!("alarm {alarm} ALARM"),
+            vec![said_by(
+                observation(
+                    "SAMPLES",
+                    "S-B",
+                    Observer::Instance,
+                    false,
+                    when,
+                    &format!("alarm:{alarm}:{when}"),
+                    &format!("alarm {alarm} ALARM"),
+                ),
+                &format!("arn:aws:cloudwatch:us-east-1:123456789012:alarm:{alarm}"),
             )],
             "{file}"
         );
@@ -439,14 +451,17 @@ fn route53_alarm_on_hsprod_a_says_it_no_longer_answers_as_primary() {
     let signals = decoded(&ours("alarm-route53-hsprod-a.json"), reference());
     assert_eq!(
         signals,
-        vec![observation(
-            "HSPROD",
-            "HSPROD-A",
-            Observer::Route53,
-            false,
-            "2025-03-14T09:26:40.989Z",
-            "alarm:HSPROD-A-mirror-status:2025-03-14T09:26:40.989Z",
-            "alarm HSPROD-A-mirror-status ALARM",
+        vec![said_by(
+            observation(
+                "HSPROD",
+                "HSPROD-A",
+                Observer::Route53,
+                false,
+                "2025-03-14T09:26:40.989Z",
+                "alarm:HSPROD-A-mirror-status:2025-03-14T09:26:40.989Z",
+                "alarm HSPROD-A-mirror-status ALARM",
+            ),
+            "arn:aws:cloudwatch:us-east-1:123456789012:alarm:HSPROD-A-mirror-status",
         )]
     );
 }
@@ -456,14 +471,17 @@ fn instance_alarm_action_on_hsprod_a_marks_its_instance_unhealthy() {
     let signals = decoded(&ours("alarm-action-instance-hsprod-a.json"), reference());
     assert_eq!(
         signals,
-        vec![observation(
-            "HSPROD",
-            "HSPROD-A",
-            Observer::Instance,
-            false,
-            "2025-03-14T09:27:15.490Z",
-            "alarm:HSPROD-A-instance-status:2025-03-14T09:27:15.490Z",
-            "alarm HSPROD-A-instance-status ALARM",
+        vec![said_by(
+            observation(
+                "HSPROD",
+                "HSPROD-A",
+                Observer::Instance,
+                false,
+                "2025-03-14T09:27:15.490Z",
+                "alarm:HSPROD-A-instance-status:2025-03-14T09:27:15.490Z",
+                "alarm HSPROD-A-instance-status ALARM",
+            ),
+            "arn:aws:cloudwatch:us-east-1:123456789012:alarm:HSPROD-A-instance-status",
         )]
     );
 }
@@ -473,14 +491,17 @@ fn sns_alarm_back_to_ok_marks_hsprod_b_healthy() {
     let signals = decoded(&ours("sns-alarm-hsprod-b.json"), reference());
     assert_eq!(
         signals,
-        vec![observation(
-            "HSPROD",
-            "HSPROD-B",
-            Observer::Instance,
-            true,
-            "2025-03-14T09:29:12.123Z",
-            "alarm:HSPROD-B-instance-status:2025-03-14T09:29:12.123Z",
-            "alarm HSPROD-B-instance-status OK",
+        vec![said_by(
+            observation(
+                "HSPROD",
+                "HSPROD-B",
+                Observer::Instance,
+                true,
+                "2025-03-14T09:29:12.123Z",
+                "alarm:HSPROD-B-instance-status:2025-03-14T09:29:12.123Z",
+                "alarm HSPROD-B-instance-status OK",
+            ),
+            "arn:aws:cloudwatch:us-east-1:123456789012:alarm:HSPROD-B-instance-status",
         )]
     );
 }
@@ -794,12 +815,16 @@ fn one_alarm_transition_through_three_paths_has_one_id() {
     // The same transition of HSPROD-A-instance-status as the alarm action payload, as
     // the EventBridge event and as the SNS notification.
     let action = ours_json("alarm-action-instance-hsprod-a.json");
+    let arn = "arn:aws:cloudwatch:us-east-1:123456789012:alarm:HSPROD-A-instance-status";
+    assert_eq!(action["alarmArn"], arn);
     let mut eventbridge = ours_json("alarm-route53-hsprod-a.json");
     eventbridge["detail"] = action["alarmData"].clone();
+    eventbridge["resources"] = json!([arn]);
     let mut sns = ours_json("sns-alarm-hsprod-b.json");
     let mut message: Value =
         serde_json::from_str(sns["Records"][0]["Sns"]["Message"].as_str().expect("Message")).expect("JSON");
     message["AlarmName"] = json!("HSPROD-A-instance-status");
+    message["AlarmArn"] = json!(arn);
     message["NewStateValue"] = json!("ALARM");
     message["StateChangeTime"] = json!("2025-03-14T09:27:15.490+0000");
     message["Trigger"]["Dimensions"] = json!([{"value": "i-0aaaaaaaaaaaaaaa1", "name": "InstanceId"}]);
@@ -815,6 +840,40 @@ fn one_alarm_transition_through_three_paths_has_one_id() {
     assert_eq!(
         signals[0][0].id.as_deref(),
         Some("alarm:HSPROD-A-instance-status:2025-03-14T09:27:15.490Z")
+    );
+    // Each path carries the alarm's ARN: alarmArn, resources[0], AlarmArn.
+    let SignalKind::Observation { alarm_arn, .. } = &signals[0][0].kind else {
+        panic!("{signals:?}")
+    };
+    assert_eq!(alarm_arn.as_deref(), Some(arn));
+}
+
+#[test]
+fn an_arn_that_is_not_the_alarms_own_is_left_out() {
+    let arn_of = |payload: &Value| -> Option<String> {
+        match &decoded(&to_bytes(payload), reference())[0].kind {
+            SignalKind::Observation { alarm_arn, .. } => alarm_arn.clone(),
+            other => panic!("{other:?}"),
+        }
+    };
+    let mut eventbridge = ours_json("alarm-route53-hsprod-a.json");
+    eventbridge["resources"] = json!(["arn:aws:cloudwatch:us-east-1:123456789012:alarm:another-alarm"]);
+    assert_eq!(arn_of(&eventbridge), None);
+    eventbridge["resources"] = json!([]);
+    assert_eq!(arn_of(&eventbridge), None);
+    eventbridge.as_object_mut().expect("event").remove("resources");
+    assert_eq!(arn_of(&eventbridge), None);
+    let mut action = ours_json("alarm-action-instance-hsprod-a.json");
+    action["alarmArn"] = json!("not an arn");
+    assert_eq!(arn_of(&action), None);
+    // The crate's own samples carry placeholder ARNs ("REGION:ACCOUNT_NUMBER"): left out.
+    let signals = decoded(
+        &sample("example-cloudwatch-alarm-sns-payload-single-metric.json"),
+        samples_topology(),
+    );
+    assert!(
+        matches!(&signals[0].kind, SignalKind::Observation { alarm_arn: None, .. }),
+        "{signals:?}"
     );
 }
 
