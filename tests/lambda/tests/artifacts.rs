@@ -389,8 +389,9 @@ async fn health_poll_probes_every_member_and_keeps_what_each_answered() {
     let took = started.elapsed();
     assert_handled(&answer, &mirror, 5);
     assert!(
-        took >= PROBE_TIMEOUT && took < PROBE_TIMEOUT + Duration::from_secs(4) && took < PROBE_BUDGET,
-        "the hung member costs the probe's timeout ({PROBE_TIMEOUT:?}), within the budget: took {took:?}"
+        took >= PROBE_TIMEOUT && took < PROBE_BUDGET,
+        "the hung member costs the probe's timeout ({PROBE_TIMEOUT:?}), within the budget ({PROBE_BUDGET:?}): \
+         took {took:?}"
     );
 
     let state = state(&aws, &mirror).await.expect("the state item");
@@ -662,7 +663,7 @@ async fn health_poll_gives_nothing_for_a_region_that_fails_and_keeps_the_others(
     let took = started.elapsed();
     assert_handled(&answer, &mirror, 2);
     assert!(
-        took < ALARMS_BUDGET + Duration::from_secs(4),
+        took < ALARMS_BUDGET + Duration::from_secs(5),
         "the region that does not answer costs the budget ({ALARMS_BUDGET:?}) at most: took {took:?}"
     );
 
