@@ -10,8 +10,9 @@ use chrono::{DateTime, Utc};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
+use shared::adapters::probe::{Answer, Probe};
 use shared::domain::{JournalLatency, MemberStatus, Signal, SignalKind};
-use shared::events::{decode, decode_value, DecodeError};
+use shared::events::{decode, decode_value, DecodeError, ProbeResult};
 use shared::topology::{Observer, Topology};
 
 // ---------------------------------------------------------------- fixtures
@@ -172,6 +173,15 @@ fn observation(
             source: source.into(),
         },
     }
+}
+
+/// The observation as said by the alarm with this ARN (kept so that `health-poll`
+/// can read the alarm again).
+fn said_by(mut signal: Signal, arn: &str) -> Signal {
+    if let SignalKind::Observation { alarm_arn, .. } = &mut signal.kind {
+        *alarm_arn = Some(arn.to_string());
+    }
+    signal
 }
 
 fn decoded(payload: &[u8], topology: &Topology) -> Vec<Signal> {
@@ -418,14 +428,17 @@ fn aws_documentation_alarm_state_changes_decode() {
         let signals = decoded(&ours(file), samples_topology());
         assert_eq!(
             signals,
-            vec![observation(
-                "SAMPLES",
-                "S-B",
-                Observer::Instance,
-                false,
-                when,
-                &format!("alarm:{alarm}:{when}"),
-                &format!("alarm {alarm} ALARM"),
+            vec![said_by(
+                observation(
+                    "SAMPLES",
+                    "S-B",
+                    Observer::Instance,
+                    false,
+                    when,
+                    &format!("alarm:{alarm}:{when}"),
+                    &format!("alarm {alarm} ALARM"),
+                ),
+                &format!("arn:aws:cloudwatch:us-east-1:123456789012:alarm:{alarm}"),
             )],
             "{file}"
         );
@@ -439,14 +452,17 @@ fn route53_alarm_on_hsprod_a_says_it_no_longer_answers_as_primary() {
     let signals = decoded(&ours("alarm-route53-hsprod-a.json"), reference());
     assert_eq!(
         signals,
-        vec![observation(
-            "HSPROD",
-            "HSPROD-A",
-            Observer::Route53,
-            false,
-            "2025-03-14T09:26:40.989Z",
-            "alarm:HSPROD-A-mirror-status:2025-03-14T09:26:40.989Z",
-            "alarm HSPROD-A-mirror-status ALARM",
+        vec![said_by(
+            observation(
+                "HSPROD",
+                "HSPROD-A",
+                Observer::Route53,
+                false,
+                "2025-03-14T09:26:40.989Z",
+                "alarm:HSPROD-A-mirror-status:2025-03-14T09:26:40.989Z",
+                "alarm HSPROD-A-mirror-status ALARM",
+            ),
+            "arn:aws:cloudwatch:us-east-1:123456789012:alarm:HSPROD-A-mirror-status",
         )]
     );
 }
@@ -456,14 +472,17 @@ fn instance_alarm_action_on_hsprod_a_marks_its_instance_unhealthy() {
     let signals = decoded(&ours("alarm-action-instance-hsprod-a.json"), reference());
     assert_eq!(
         signals,
-        vec![observation(
-            "HSPROD",
-            "HSPROD-A",
-            Observer::Instance,
-            false,
-            "2025-03-14T09:27:15.490Z",
-            "alarm:HSPROD-A-instance-status:2025-03-14T09:27:15.490Z",
-            "alarm HSPROD-A-instance-status ALARM",
+        vec![said_by(
+            observation(
+                "HSPROD",
+                "HSPROD-A",
+                Observer::Instance,
+                false,
+                "2025-03-14T09:27:15.490Z",
+                "alarm:HSPROD-A-instance-status:2025-03-14T09:27:15.490Z",
+                "alarm HSPROD-A-instance-status ALARM",
+            ),
+            "arn:aws:cloudwatch:us-east-1:123456789012:alarm:HSPROD-A-instance-status",
         )]
     );
 }
@@ -473,14 +492,17 @@ fn sns_alarm_back_to_ok_marks_hsprod_b_healthy() {
     let signals = decoded(&ours("sns-alarm-hsprod-b.json"), reference());
     assert_eq!(
         signals,
-        vec![observation(
-            "HSPROD",
-            "HSPROD-B",
-            Observer::Instance,
-            true,
-            "2025-03-14T09:29:12.123Z",
-            "alarm:HSPROD-B-instance-status:2025-03-14T09:29:12.123Z",
-            "alarm HSPROD-B-instance-status OK",
+        vec![said_by(
+            observation(
+                "HSPROD",
+                "HSPROD-B",
+                Observer::Instance,
+                true,
+                "2025-03-14T09:29:12.123Z",
+                "alarm:HSPROD-B-instance-status:2025-03-14T09:29:12.123Z",
+                "alarm HSPROD-B-instance-status OK",
+            ),
+            "arn:aws:cloudwatch:us-east-1:123456789012:alarm:HSPROD-B-instance-status",
         )]
     );
 }
@@ -557,6 +579,107 @@ fn mirror_status_event_reports_a_role_change() {
             },
         }]
     );
+}
+
+#[test]
+fn a_probe_that_gets_no_answer_is_an_unhealthy_probe_observation() {
+    let signals = decoded(&ours("mirror-status-probe.json"), reference());
+    assert_eq!(
+        signals,
+        vec![Signal {
+            mirror: "HSPROD".into(),
+            // No id: probes repeat every minute and only their time matters.
+            id: None,
+            at: at("2025-03-14T09:27:00Z"),
+            kind: SignalKind::Observation {
+                unreachable: true,
+                member: "HSPROD-A".into(),
+                observer: Observer::Probe,
+                healthy: false,
+                source: "probe unreachable: timed out after 3 s".into(),
+                since: None,
+                alarm_arn: None,
+            },
+        }]
+    );
+}
+
+#[test]
+fn a_probe_result_is_the_event_health_poll_writes_and_decodes_to_the_same_signal() {
+    let url = "https://10.0.1.10/csp/user/mirror_status.cxw";
+    let probed = at("2025-03-14T09:27:00Z");
+    // The documented example is exactly what health-poll writes for that probe.
+    let timed_out = Probe::new(
+        "HSPROD",
+        "HSPROD-A",
+        url,
+        probed,
+        &Answer::TimedOut(std::time::Duration::from_secs(3)),
+    );
+    assert_eq!(
+        timed_out.event(Some("us-west-2")).expect("serialises"),
+        ours_json("mirror-status-probe.json")
+    );
+    let answers = [
+        (
+            Answer::Http {
+                status: 200,
+                body: b"SUCCESS".to_vec(),
+            },
+            ProbeResult::Primary,
+            true,
+        ),
+        (
+            Answer::Http {
+                status: 503,
+                body: b"FAILED".to_vec(),
+            },
+            ProbeResult::NotPrimary,
+            false,
+        ),
+        (
+            Answer::Http {
+                status: 500,
+                body: Vec::new(),
+            },
+            ProbeResult::Unexpected,
+            false,
+        ),
+        (
+            Answer::Http {
+                status: 200,
+                body: b"<html>".to_vec(),
+            },
+            ProbeResult::Unexpected,
+            false,
+        ),
+        (Answer::Refused, ProbeResult::Unreachable, false),
+    ];
+    for (answer, result, healthy) in answers {
+        let probe = Probe::new("HSPROD", "HSPROD-DR1", url, probed, &answer);
+        assert_eq!(probe.detail.result, result, "{answer:?}");
+        let event = probe.event(None).expect("serialises");
+        let signals = decoded(&to_bytes(&event), reference());
+        assert_eq!(signals, vec![probe.signal()], "{event}");
+        assert!(
+            matches!(&signals[0].kind, SignalKind::Observation { healthy: h, observer: Observer::Probe, .. } if *h == healthy),
+            "{signals:?}"
+        );
+    }
+}
+
+#[test]
+fn a_probe_event_of_no_member_or_with_a_misspelt_field_is_refused() {
+    let mut event = ours_json("mirror-status-probe.json");
+    event["detail"]["member"] = json!("HSPROD-Z");
+    assert_eq!(refused(&to_bytes(&event), reference()).kind(), "unknown_member");
+    let mut event = ours_json("mirror-status-probe.json");
+    event["detail"]["result"] = json!("maybe");
+    assert_eq!(refused(&to_bytes(&event), reference()).kind(), "malformed");
+    let mut event = ours_json("mirror-status-probe.json");
+    event["detail"]["http_stauts"] = json!(200);
+    let e = refused(&to_bytes(&event), reference());
+    assert!(e.to_string().contains("unknown field `http_stauts`"), "{e}");
 }
 
 #[test]
@@ -650,6 +773,7 @@ fn member_status_accepts_every_iris_wording() {
             let mut event = ours_json("mirror-status-primary.json");
             event["detail"]["status"] = json!(text);
             if status == MemberStatus::Unknown {
+                // Unknown says nothing without why IRIS could not be asked.
                 event["detail"]["reason"] = json!("iris session timed out after 20 s");
             }
             let signals = decoded(&to_bytes(&event), reference());
@@ -787,12 +911,16 @@ fn one_alarm_transition_through_three_paths_has_one_id() {
     // The same transition of HSPROD-A-instance-status as the alarm action payload, as
     // the EventBridge event and as the SNS notification.
     let action = ours_json("alarm-action-instance-hsprod-a.json");
+    let arn = "arn:aws:cloudwatch:us-east-1:123456789012:alarm:HSPROD-A-instance-status";
+    assert_eq!(action["alarmArn"], arn);
     let mut eventbridge = ours_json("alarm-route53-hsprod-a.json");
     eventbridge["detail"] = action["alarmData"].clone();
+    eventbridge["resources"] = json!([arn]);
     let mut sns = ours_json("sns-alarm-hsprod-b.json");
     let mut message: Value =
         serde_json::from_str(sns["Records"][0]["Sns"]["Message"].as_str().expect("Message")).expect("JSON");
     message["AlarmName"] = json!("HSPROD-A-instance-status");
+    message["AlarmArn"] = json!(arn);
     message["NewStateValue"] = json!("ALARM");
     message["StateChangeTime"] = json!("2025-03-14T09:27:15.490+0000");
     message["Trigger"]["Dimensions"] = json!([{"value": "i-0aaaaaaaaaaaaaaa1", "name": "InstanceId"}]);
@@ -808,6 +936,40 @@ fn one_alarm_transition_through_three_paths_has_one_id() {
     assert_eq!(
         signals[0][0].id.as_deref(),
         Some("alarm:HSPROD-A-instance-status:2025-03-14T09:27:15.490Z")
+    );
+    // Each path carries the alarm's ARN: alarmArn, resources[0], AlarmArn.
+    let SignalKind::Observation { alarm_arn, .. } = &signals[0][0].kind else {
+        panic!("{signals:?}")
+    };
+    assert_eq!(alarm_arn.as_deref(), Some(arn));
+}
+
+#[test]
+fn an_arn_that_is_not_the_alarms_own_is_left_out() {
+    let arn_of = |payload: &Value| -> Option<String> {
+        match &decoded(&to_bytes(payload), reference())[0].kind {
+            SignalKind::Observation { alarm_arn, .. } => alarm_arn.clone(),
+            other => panic!("{other:?}"),
+        }
+    };
+    let mut eventbridge = ours_json("alarm-route53-hsprod-a.json");
+    eventbridge["resources"] = json!(["arn:aws:cloudwatch:us-east-1:123456789012:alarm:another-alarm"]);
+    assert_eq!(arn_of(&eventbridge), None);
+    eventbridge["resources"] = json!([]);
+    assert_eq!(arn_of(&eventbridge), None);
+    eventbridge.as_object_mut().expect("event").remove("resources");
+    assert_eq!(arn_of(&eventbridge), None);
+    let mut action = ours_json("alarm-action-instance-hsprod-a.json");
+    action["alarmArn"] = json!("not an arn");
+    assert_eq!(arn_of(&action), None);
+    // The crate's own samples carry placeholder ARNs ("REGION:ACCOUNT_NUMBER"): left out.
+    let signals = decoded(
+        &sample("example-cloudwatch-alarm-sns-payload-single-metric.json"),
+        samples_topology(),
+    );
+    assert!(
+        matches!(&signals[0].kind, SignalKind::Observation { alarm_arn: None, .. }),
+        "{signals:?}"
     );
 }
 
@@ -837,6 +999,7 @@ fn the_documentation_shows_the_example_events_verbatim() {
         "mirror-journal-latency.json",
         "ec2-stopped-hsprod-a.json",
         "schedule.json",
+        "mirror-status-probe.json",
     ] {
         let text = String::from_utf8(ours(name)).expect("UTF-8");
         let block = format!("```json\n{}\n```", text.trim_end());

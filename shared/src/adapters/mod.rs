@@ -3,6 +3,8 @@
 pub mod embedded;
 /// Fault injection around the ports, for the reliability tests.
 pub mod faulty;
+/// The probe of each member's `mirror_status.cxw` (its HTTP client with the feature `aws`).
+pub mod probe;
 
 #[cfg(feature = "aws")]
 pub mod aws;

@@ -62,6 +62,60 @@ struct AlarmChange {
     at: DateTime<Utc>,
     /// Every metric dimension of the alarm, in order.
     dimensions: Vec<(String, String)>,
+    /// The alarm's ARN, when the payload carries it and it names this alarm.
+    arn: Option<String>,
+}
+
+/// The parts of a CloudWatch alarm ARN,
+/// `arn:PARTITION:cloudwatch:REGION:ACCOUNT:alarm:NAME` (the name may itself hold `:`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AlarmArn<'a> {
+    pub partition: &'a str,
+    pub region: &'a str,
+    pub account: &'a str,
+    pub name: &'a str,
+}
+
+impl<'a> AlarmArn<'a> {
+    /// `None` for anything but a CloudWatch alarm ARN with a region, a 12-digit
+    /// account and a name.
+    pub fn parse(arn: &'a str) -> Option<AlarmArn<'a>> {
+        let mut parts = arn.splitn(7, ':');
+        let (Some("arn"), Some(partition), Some("cloudwatch"), Some(region), Some(account), Some("alarm"), Some(name)) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
+            return None;
+        };
+        let word = |s: &str| {
+            !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        };
+        (word(partition)
+            && word(region)
+            && account.len() == 12
+            && account.bytes().all(|b| b.is_ascii_digit())
+            && !name.is_empty())
+        .then_some(AlarmArn {
+            partition,
+            region,
+            account,
+            name,
+        })
+    }
+}
+
+/// The ARN a payload carries, kept only if it is the ARN of the alarm it speaks of
+/// (anything else is ignored: it only serves to read the alarm's state again).
+fn own_arn(arn: Option<&str>, name: &str) -> Option<String> {
+    let arn = arn?.trim();
+    AlarmArn::parse(arn).filter(|a| a.name == name).map(|_| arn.to_string())
 }
 
 /// The alarm Lambda action payload (`alarmData`, `source: "aws.cloudwatch"`).
@@ -92,15 +146,18 @@ pub(super) fn decode_action(
         }
     }
     let alarm = CloudWatchAlarm::<Value, Value>::deserialize(payload).map_err(|e| malformed(ACTION_CONTEXT, e))?;
-    let change = from_alarm_data(alarm.alarm_data, object.get("alarmData"), ACTION_CONTEXT, "alarmData")?;
+    let mut change = from_alarm_data(alarm.alarm_data, object.get("alarmData"), ACTION_CONTEXT, "alarmData")?;
+    change.arn = own_arn(alarm.alarm_arn.as_deref(), &change.name);
     signal(change, topology).map(|s| s.into_iter().collect())
 }
 
 /// The EventBridge `CloudWatch Alarm State Change` event: its detail has the same
-/// shape as the action payload's `alarmData`.
+/// shape as the action payload's `alarmData`; `resources[0]` is the alarm's ARN.
 pub(super) fn decode_eventbridge(payload: &Value, topology: &Topology) -> Result<Vec<Signal>, DecodeError> {
     let event = envelope::<CloudWatchAlarmData<Value, Value>>(payload, EVENTBRIDGE_CONTEXT)?;
-    let change = from_alarm_data(event.detail, payload.get("detail"), EVENTBRIDGE_CONTEXT, "detail")?;
+    let mut change = from_alarm_data(event.detail, payload.get("detail"), EVENTBRIDGE_CONTEXT, "detail")?;
+    let resource = payload.get("resources").and_then(|r| r.get(0)).and_then(Value::as_str);
+    change.arn = own_arn(resource, &change.name);
     signal(change, topology).map(|s| s.into_iter().collect())
 }
 
@@ -142,6 +199,7 @@ fn from_alarm_data(
         state: state_value,
         at: state.timestamp,
         dimensions,
+        arn: None,
     })
 }
 
@@ -293,11 +351,13 @@ fn sns_alarm(record: usize, message: &str) -> Result<AlarmChange, DecodeError> {
             dimensions.extend(stat.metric.dimensions.into_iter().map(|d| (d.name, d.value)));
         }
     }
+    let arn = own_arn(Some(&alarm.alarm_arn), &alarm.alarm_name);
     Ok(AlarmChange {
         name: alarm.alarm_name,
         state,
         at,
         dimensions,
+        arn,
     })
 }
 
@@ -323,7 +383,7 @@ fn signal(change: AlarmChange, topology: &Topology) -> Result<Option<Signal>, De
             healthy,
             source: format!("alarm {} {}", change.name, change.state.as_str()),
             since: None,
-            alarm_arn: None,
+            alarm_arn: change.arn,
             unreachable: false,
         },
     }))
@@ -399,6 +459,45 @@ mod tests {
 
     fn who(r: Result<(&Mirror, &Member, Observer), DecodeError>) -> Result<(String, Observer), String> {
         r.map(|(_, m, o)| (m.name.clone(), o)).map_err(|e| e.kind().to_string())
+    }
+
+    #[test]
+    fn alarm_arns_are_read_into_their_parts() {
+        assert_eq!(
+            AlarmArn::parse("arn:aws:cloudwatch:us-east-1:123456789012:alarm:HSPROD-A-mirror-status"),
+            Some(AlarmArn {
+                partition: "aws",
+                region: "us-east-1",
+                account: "123456789012",
+                name: "HSPROD-A-mirror-status",
+            })
+        );
+        // A name may hold colons; other partitions have other words.
+        let arn = AlarmArn::parse("arn:aws-us-gov:cloudwatch:us-gov-west-1:123456789012:alarm:a:b").expect("parses");
+        assert_eq!(
+            (arn.partition, arn.region, arn.name),
+            ("aws-us-gov", "us-gov-west-1", "a:b")
+        );
+        for bad in [
+            "",
+            "arn:aws:cloudwatch:us-east-1:123456789012:alarm:",
+            "arn:aws:cloudwatch::123456789012:alarm:x",
+            "arn:aws:cloudwatch:us-east-1:1234:alarm:x",
+            "arn:aws:sns:us-east-1:123456789012:alarm:x",
+            "arn:aws:cloudwatch:us-east-1:123456789012:dashboard/x",
+            "arn:aws:cloudwatch:US-EAST-1:123456789012:alarm:x",
+        ] {
+            assert_eq!(AlarmArn::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn only_the_arn_of_the_alarm_spoken_of_is_kept() {
+        let arn = "arn:aws:cloudwatch:us-east-1:123456789012:alarm:HSPROD-A-mirror-status";
+        assert_eq!(own_arn(Some(arn), "HSPROD-A-mirror-status"), Some(arn.to_string()));
+        assert_eq!(own_arn(Some(arn), "HSPROD-B-mirror-status"), None);
+        assert_eq!(own_arn(Some(""), "x"), None);
+        assert_eq!(own_arn(None, "x"), None);
     }
 
     #[test]

@@ -69,6 +69,23 @@ pub struct ProbeDetail {
     pub detail: String,
 }
 
+impl ProbeDetail {
+    /// Whether the member answered as primary: the probe's observation is healthy.
+    pub fn healthy(&self) -> bool {
+        self.result == ProbeResult::Primary
+    }
+
+    /// Whether there was no answer at all (as opposed to an answer that says "not primary").
+    pub fn unreachable(&self) -> bool {
+        self.result == ProbeResult::Unreachable
+    }
+
+    /// The observation's source, for people: `probe primary: 200 SUCCESS`.
+    pub fn source(&self) -> String {
+        format!("probe {}: {}", self.result.as_str(), self.detail)
+    }
+}
+
 /// The detail of `Mirror Member Status` and `Mirror Member Heartbeat`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -162,8 +179,8 @@ pub(super) fn decode_probe(payload: &Value, topology: &Topology) -> Result<Vec<S
         kind: SignalKind::Observation {
             member: member.name.clone(),
             observer: Observer::Probe,
-            healthy: d.result == ProbeResult::Primary,
-            source: format!("probe {}: {}", d.result.as_str(), d.detail),
+            healthy: d.healthy(),
+            source: d.source(),
             since: None,
             alarm_arn: None,
             unreachable: d.result == ProbeResult::Unreachable,

@@ -33,6 +33,7 @@ use serde_json::{Map, Value};
 use crate::domain::Signal;
 use crate::topology::Topology;
 
+pub use alarm::AlarmArn;
 pub use mirror::{
     JournalLatencyDetail, LatencyDetail, MemberStatusDetail, ProbeDetail, ProbeResult, DETAIL_TYPE_HEARTBEAT,
     DETAIL_TYPE_JOURNAL_LATENCY, DETAIL_TYPE_PROBE, DETAIL_TYPE_STATUS, MIRROR_EVENT_SOURCE, PROBE_EVENT_SOURCE,

@@ -1,16 +1,29 @@
-//! `health-poll`: the schedule. Reads every member's Route 53 health check, drives
-//! the time-based rules (confirmation, expiry, reminders, silent heartbeats) and
-//! reports the control plane's own heartbeat metric.
+//! `health-poll`: the schedule. Drives the time-based rules (confirmation, expiry,
+//! reminders, silent heartbeats), then gathers what can be asked rather than waited
+//! for: every member's Route 53 health check, every member's `mirror_status.cxw`
+//! probed from this region, and the CloudWatch alarms behind the stored observations
+//! read again in their own regions. Last, the control plane's own heartbeat metric.
+
+use std::time::Duration;
 
 use chrono::Utc;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::Value;
+use tokio::time::Instant;
 
 use super::{finish, summary, Function, HandlerError};
+use crate::adapters::aws::alarms;
+use crate::domain::Signal;
+use crate::events;
+use crate::ports::Store;
 
 /// The most the Route 53 poll may take of a run (the function times out at 55 s).
-pub const ROUTE53_BUDGET: std::time::Duration = std::time::Duration::from_secs(15);
-use crate::events;
+pub const ROUTE53_BUDGET: Duration = Duration::from_secs(15);
+/// The most the probes of `mirror_status.cxw` may take together (each has its own
+/// shorter timeout, `MIRRORGATE_PROBE_TIMEOUT_SECS`).
+pub const PROBE_BUDGET: Duration = Duration::from_secs(10);
+/// The most reading the alarms again may take, every region at once.
+pub const ALARMS_BUDGET: Duration = Duration::from_secs(10);
 
 pub async fn handle(function: &Function, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
     let now = Utc::now();
@@ -25,25 +38,98 @@ pub async fn handle(function: &Function, event: LambdaEvent<Value>) -> Result<Va
     for tick in ticks {
         outcomes.push(function.engine.handle(tick, now).await.map_err(HandlerError::from)?);
     }
-    // Route 53 is one observer among several and never on the critical path: the
-    // whole poll gets a short budget, and a failed or slow poll is logged and skipped.
-    let poll = function.deps.route53();
-    let polled = tokio::time::timeout(ROUTE53_BUDGET, poll.poll_health(function.engine.topology(), now)).await;
-    match polled {
-        Ok(Ok(signals)) => {
-            for signal in signals {
-                outcomes.push(function.engine.handle(signal, now).await.map_err(HandlerError::from)?);
-            }
-        }
-        Ok(Err(e)) => tracing::warn!(error = %e, "Route 53 health poll failed; skipped this minute"),
-        Err(_) => tracing::warn!(
-            budget_secs = ROUTE53_BUDGET.as_secs(),
-            "Route 53 health poll too slow; skipped this minute"
-        ),
+    // Then the observers that are asked, all at once, each within its own budget.
+    // None is on the critical path: one that fails or is slow is logged and gives
+    // nothing this minute (and what it said before keeps ageing); what did answer
+    // is kept.
+    let (route53, probes, alarms) = tokio::join!(
+        route53_poll(function, now),
+        probe_members(function),
+        read_alarms_again(function)
+    );
+    for signal in route53.into_iter().chain(probes).chain(alarms) {
+        outcomes.push(
+            function
+                .engine
+                .handle(signal, Utc::now())
+                .await
+                .map_err(HandlerError::from)?,
+        );
     }
     if let Err(e) = function.deps.heartbeat().beat(now).await {
         tracing::warn!(error = %e, "heartbeat metric not sent");
     }
     finish(function, "health-poll", &outcomes).await?;
     Ok(summary(&outcomes))
+}
+
+/// Every member's Route 53 health check, within [`ROUTE53_BUDGET`].
+async fn route53_poll(function: &Function, now: chrono::DateTime<Utc>) -> Vec<Signal> {
+    let poll = function.deps.route53();
+    let polled = tokio::time::timeout(ROUTE53_BUDGET, poll.poll_health(function.engine.topology(), now)).await;
+    match polled {
+        Ok(Ok(signals)) => signals,
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "Route 53 health poll failed; skipped this minute");
+            Vec::new()
+        }
+        Err(_) => {
+            tracing::warn!(
+                budget_secs = ROUTE53_BUDGET.as_secs(),
+                "Route 53 health poll too slow; skipped this minute"
+            );
+            Vec::new()
+        }
+    }
+}
+
+/// Every member with a `status_url` probed from this region, within [`PROBE_BUDGET`].
+/// Each result is logged as the `Mirror Status Probe` event it is, so that it can
+/// be read back, replayed or posted to `mirrorgate serve`.
+async fn probe_members(function: &Function) -> Vec<Signal> {
+    let probes = function
+        .prober
+        .probe_all(function.engine.topology(), Instant::now() + PROBE_BUDGET)
+        .await;
+    let region = function.deps.config.region().map(|r| r.as_ref().to_string());
+    probes
+        .iter()
+        .map(|probe| {
+            let d = &probe.detail;
+            match probe.event(region.as_deref()) {
+                Ok(event) => tracing::info!(
+                    mirror = %d.mirror, member = %d.member, result = d.result.as_str(), detail = %d.detail,
+                    event = %event, "mirror_status.cxw probed"
+                ),
+                Err(e) => tracing::warn!(mirror = %d.mirror, member = %d.member, error = %e, "probe event not written"),
+            }
+            probe.signal()
+        })
+        .collect()
+}
+
+/// The alarms behind the stored observations read again in their own regions, all
+/// within [`ALARMS_BUDGET`] (reading the states included).
+async fn read_alarms_again(function: &Function) -> Vec<Signal> {
+    let deadline = Instant::now() + ALARMS_BUDGET;
+    let mut states = Vec::new();
+    for mirror in &function.engine.topology().mirrors {
+        match tokio::time::timeout_at(deadline, function.engine.store().load(&mirror.name)).await {
+            Ok(Ok(Some(state))) => states.push(state),
+            Ok(Ok(None)) => {}
+            Ok(Err(e)) => {
+                tracing::warn!(mirror = %mirror.name, error = %e, "state not read; its alarms are not read again this minute")
+            }
+            Err(_) => {
+                tracing::warn!("states not read in time; alarms not read again this minute");
+                return Vec::new();
+            }
+        }
+    }
+    let watched = alarms::watched(&states);
+    if watched.is_empty() {
+        return Vec::new();
+    }
+    let readings = function.deps.alarms.read_again(&watched, deadline).await;
+    alarms::reconfirmations(&watched, &readings)
 }

@@ -17,6 +17,7 @@ use crate::adapters::aws::promotion::PromotionEvent;
 use crate::adapters::aws::{
     describe, emf_line, AwsPromotionActions, ConfigError, Counts, Deps, DynamoStore, SnsNotifier,
 };
+use crate::adapters::probe::Prober;
 use crate::engine::{Engine, EngineError, Outcome, Report};
 use crate::ports::PromotionOrder;
 use crate::topology::Topology;
@@ -39,6 +40,9 @@ pub struct Function {
     pub engine: AwsEngine,
     pub deps: Deps,
     pub event_bus: String,
+    /// Asks the members' `mirror_status.cxw` (`health-poll`); its HTTP client is
+    /// built by the first probe.
+    pub prober: Prober,
 }
 
 /// Why a function cannot start; the message names what to fix.
@@ -67,9 +71,12 @@ impl Function {
         let text = std::env::var(ENV_TOPOLOGY).map_err(|_| StartError::NoTopology)?;
         let topology = Arc::new(Topology::parse(ENV_TOPOLOGY, &text)?);
         let deps = Deps::from_lambda_env().await?;
+        let prober = Prober::from_vars(|name| std::env::var(name).ok())?;
         let public_url = std::env::var(ENV_PUBLIC_URL).unwrap_or_default();
         let event_bus = std::env::var(ENV_EVENT_BUS).unwrap_or_else(|_| "default".into());
-        Ok(Function::new(topology, deps, &public_url, &event_bus, hand_off))
+        let mut function = Function::new(topology, deps, &public_url, &event_bus, hand_off);
+        function.prober = prober;
+        Ok(function)
     }
 
     pub fn new(topology: Arc<Topology>, deps: Deps, public_url: &str, event_bus: &str, hand_off: bool) -> Function {
@@ -82,6 +89,7 @@ impl Function {
             engine,
             deps,
             event_bus: event_bus.to_string(),
+            prober: Prober::new(crate::adapters::probe::DEFAULT_TIMEOUT),
         }
     }
 

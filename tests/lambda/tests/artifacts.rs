@@ -343,6 +343,363 @@ async fn health_poll_ticks_the_mirror_and_beats_the_heartbeat_metric() {
     );
 }
 
+/// The probe's timeout and budget in `health-poll` (shared::handlers::health_poll and
+/// shared::adapters::probe): what the tests below hold the function to.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+const PROBE_BUDGET: Duration = Duration::from_secs(10);
+const ALARMS_BUDGET: Duration = Duration::from_secs(10);
+
+/// The probe observation of a member: its health and its source.
+fn probe_of(state: &Value, mirror: &str, suffix: &str) -> (bool, String) {
+    let o = &member(state, mirror, suffix)["observations"]["probe"];
+    assert!(o.is_object(), "no probe observation of {suffix}: {state}");
+    (
+        o["healthy"].as_bool().expect("healthy"),
+        o["source"].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+/// GIVEN members whose `mirror_status.cxw` (local servers) answers 200 SUCCESS, answers
+/// 503 FAILED, hangs, or refuses the connection WHEN health-poll runs on the schedule
+/// THEN each member has the probe's observation in the state item (healthy only for
+/// SUCCESS, each with what happened), the hung member cost the probe's timeout and no
+/// more, and each result is in the log as its `Mirror Status Probe` event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_poll_probes_every_member_and_keeps_what_each_answered() {
+    let aws = aws().await;
+    let mirror = unique("PR");
+    let primary = StatusServer::start(StatusPage::Answers(PRIMARY_PAGE));
+    let backup = StatusServer::start(StatusPage::Answers(NOT_PRIMARY_PAGE));
+    let hung = StatusServer::start(StatusPage::Hangs);
+    let refused = refusing_url();
+    let topology = with_status_urls(
+        &topology(&mirror),
+        &mirror,
+        &[
+            ("A", &primary.url()),
+            ("B", &backup.url()),
+            ("DR1", &hung.url()),
+            ("DR2", &refused),
+        ],
+    );
+    let function = Lambda::start("health-poll", &topology, &[]).await;
+
+    let started = std::time::Instant::now();
+    let answer = function.ok(&schedule_event(Utc::now())).await;
+    let took = started.elapsed();
+    assert_handled(&answer, &mirror, 5);
+    assert!(
+        took >= PROBE_TIMEOUT && took < PROBE_BUDGET,
+        "the hung member costs the probe's timeout ({PROBE_TIMEOUT:?}), within the budget ({PROBE_BUDGET:?}): \
+         took {took:?}"
+    );
+
+    let state = state(&aws, &mirror).await.expect("the state item");
+    assert_eq!(
+        probe_of(&state, &mirror, "A"),
+        (true, "probe primary: 200 SUCCESS".into())
+    );
+    assert_eq!(
+        probe_of(&state, &mirror, "B"),
+        (false, "probe not_primary: 503 FAILED".into())
+    );
+    assert_eq!(
+        probe_of(&state, &mirror, "DR1"),
+        (false, "probe unreachable: timed out after 3 s".into())
+    );
+    assert_eq!(
+        probe_of(&state, &mirror, "DR2"),
+        (false, "probe unreachable: connection refused".into())
+    );
+    let arbiter = &state["members"][format!("{mirror}-ARB")]["observations"]["probe"];
+    assert!(arbiter.is_null(), "the arbiter has no status_url: {state}");
+
+    for server in [&primary, &backup, &hung] {
+        let requests = server.requests();
+        assert_eq!(requests.len(), 1, "one probe each: {requests:?}");
+        let head = requests[0].to_ascii_lowercase();
+        assert!(
+            head.starts_with("get /csp/user/mirror_status.cxw http/1.1\r\n"),
+            "{head}"
+        );
+        assert!(head.contains("connection: close\r\n"), "{head}");
+    }
+
+    let log = function.process.stdout();
+    let events: Vec<Value> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l["fields"]["message"] == "mirror_status.cxw probed")
+        .map(|l| serde_json::from_str(l["fields"]["event"].as_str().expect("the event")).expect("JSON"))
+        .collect();
+    let results: Vec<(String, String)> = events
+        .iter()
+        .map(|e| {
+            assert_eq!(
+                (&e["source"], &e["detail-type"], &e["region"]),
+                (
+                    &json!("mirrorgate.probe"),
+                    &json!("Mirror Status Probe"),
+                    &json!(env("AWS_REGION"))
+                ),
+                "{e}"
+            );
+            (
+                e["detail"]["member"].as_str().unwrap_or_default().to_string(),
+                e["detail"]["result"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, String)> = [
+        ("A", "primary"),
+        ("B", "not_primary"),
+        ("DR1", "unreachable"),
+        ("DR2", "unreachable"),
+    ]
+    .iter()
+    .map(|(m, r)| (format!("{mirror}-{m}"), r.to_string()))
+    .collect();
+    assert_eq!(results, expected, "one event per probe in the log:\n{log}");
+}
+
+/// A CloudWatch client of one region (the emulator serves them all on one endpoint).
+fn cloudwatch_in(aws: &aws_config::SdkConfig, region: &str) -> aws_sdk_cloudwatch::Client {
+    let config = aws_sdk_cloudwatch::config::Builder::from(aws)
+        .region(aws_config::Region::new(region.to_string()))
+        .build();
+    aws_sdk_cloudwatch::Client::from_conf(config)
+}
+
+/// Creates a metric alarm in `region`, sets its state, and returns when it entered it.
+async fn alarm_in(
+    aws: &aws_config::SdkConfig,
+    region: &str,
+    name: &str,
+    state: aws_sdk_cloudwatch::types::StateValue,
+) -> chrono::DateTime<Utc> {
+    use aws_sdk_cloudwatch::types::{ComparisonOperator, Statistic};
+    let cloudwatch = cloudwatch_in(aws, region);
+    cloudwatch
+        .put_metric_alarm()
+        .alarm_name(name)
+        .namespace("AWS/EC2")
+        .metric_name("StatusCheckFailed")
+        .statistic(Statistic::Maximum)
+        .period(60)
+        .evaluation_periods(1)
+        .threshold(1.0)
+        .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
+        .send()
+        .await
+        .expect("PutMetricAlarm");
+    cloudwatch
+        .set_alarm_state()
+        .alarm_name(name)
+        .state_value(state)
+        .state_reason("set by the test")
+        .send()
+        .await
+        .expect("SetAlarmState");
+    let described = cloudwatch
+        .describe_alarms()
+        .alarm_names(name)
+        .send()
+        .await
+        .expect("DescribeAlarms");
+    let since = described.metric_alarms()[0]
+        .state_updated_timestamp()
+        .expect("StateUpdatedTimestamp");
+    chrono::DateTime::from_timestamp(since.secs(), since.subsec_nanos()).expect("a time")
+}
+
+/// The alarm events of the fixtures for `mirror`, their ARNs moved to other regions:
+/// (the Route 53 alarm of A, the instance alarm of A, the instance alarm of B).
+fn alarm_events(mirror: &str, regions: [&str; 3]) -> [Value; 3] {
+    let moved = |arn: &str, region: &str| arn.replace(":us-east-1:", &format!(":{region}:"));
+    let mut route53 = event("alarm-route53-hsprod-a.json", mirror);
+    route53["resources"][0] = json!(moved(route53["resources"][0].as_str().expect("ARN"), regions[0]));
+    let mut action = event("alarm-action-instance-hsprod-a.json", mirror);
+    action["alarmArn"] = json!(moved(action["alarmArn"].as_str().expect("ARN"), regions[1]));
+    let mut sns = event("sns-alarm-hsprod-b.json", mirror);
+    let message = sns["Records"][0]["Sns"]["Message"].as_str().expect("Message");
+    sns["Records"][0]["Sns"]["Message"] = json!(message.replace(
+        "arn:aws:cloudwatch:us-east-1:",
+        &format!("arn:aws:cloudwatch:{}:", regions[2])
+    ));
+    [route53, action, sns]
+}
+
+fn observation_of<'a>(state: &'a Value, mirror: &str, suffix: &str, observer: &str) -> &'a Value {
+    let o = &member(state, mirror, suffix)["observations"][observer];
+    assert!(o.is_object(), "no {observer} observation of {suffix}: {state}");
+    o
+}
+
+/// GIVEN three alarm observations stored with their alarms' ARNs (in all three shapes),
+/// and in CloudWatch the first alarm now OK (its OK event never came), the second still
+/// OK, the third INSUFFICIENT_DATA WHEN health-poll runs THEN it reads them again: the
+/// first observation becomes healthy as from the alarm's StateUpdatedTimestamp, the second
+/// is confirmed (same start, confirmed now), the third is left as it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_poll_reads_the_alarms_again_and_confirms_or_corrects_what_they_said() {
+    use aws_sdk_cloudwatch::types::StateValue;
+    let aws = aws().await;
+    let mirror = unique("AA");
+    let topology = topology(&mirror);
+    let alarms = Lambda::start("alarm-ingest", &topology, &[]).await;
+    let poll = Lambda::start("health-poll", &topology, &[]).await;
+
+    let region = "us-east-1";
+    let [route53, action, sns] = alarm_events(&mirror, [region; 3]);
+    for payload in [&route53, &action, &sns] {
+        assert_handled(&alarms.ok(payload).await, &mirror, 1);
+    }
+    let before = state(&aws, &mirror).await.expect("the state item");
+    for (suffix, observer) in [("A", "route53"), ("A", "instance"), ("B", "instance")] {
+        let o = observation_of(&before, &mirror, suffix, observer);
+        assert!(
+            o["alarm_arn"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("arn:aws:cloudwatch:us-east-1:"),
+            "the alarm's ARN is kept: {o}"
+        );
+    }
+    let now_ok = alarm_in(&aws, region, &format!("{mirror}-A-mirror-status"), StateValue::Ok).await;
+    alarm_in(&aws, region, &format!("{mirror}-B-instance-status"), StateValue::Ok).await;
+    alarm_in(
+        &aws,
+        region,
+        &format!("{mirror}-A-instance-status"),
+        StateValue::InsufficientData,
+    )
+    .await;
+
+    let polled_at = Utc::now();
+    let answer = poll.ok(&schedule_event(polled_at)).await;
+    assert_handled(&answer, &mirror, 3);
+
+    let after = state(&aws, &mirror).await.expect("the state item");
+    let a = observation_of(&after, &mirror, "A", "route53");
+    assert_eq!(a["healthy"], true, "{a}");
+    assert_eq!(
+        a["source"],
+        format!("alarm {mirror}-A-mirror-status OK (read again)"),
+        "{a}"
+    );
+    assert_eq!(
+        parse_time(a["at"].as_str().expect("at")),
+        now_ok,
+        "as from the alarm's state time: {a}"
+    );
+    assert!(
+        parse_time(a["confirmed_at"].as_str().expect("confirmed_at")) >= polled_at - chrono::Duration::seconds(1),
+        "{a}"
+    );
+    assert_eq!(
+        a["alarm_arn"],
+        observation_of(&before, &mirror, "A", "route53")["alarm_arn"]
+    );
+
+    let b = observation_of(&after, &mirror, "B", "instance");
+    assert_eq!(b["healthy"], true, "{b}");
+    assert_eq!(b["source"], format!("alarm {mirror}-B-instance-status OK (read again)"));
+    assert_eq!(
+        parse_time(b["at"].as_str().expect("at")),
+        parse_time("2025-03-14T09:29:12.123Z"),
+        "the same word: it began when it began"
+    );
+    assert!(
+        parse_time(b["confirmed_at"].as_str().expect("confirmed_at")) >= polled_at - chrono::Duration::seconds(1),
+        "{b}"
+    );
+
+    assert_eq!(
+        observation_of(&after, &mirror, "A", "instance"),
+        observation_of(&before, &mirror, "A", "instance"),
+        "INSUFFICIENT_DATA teaches nothing"
+    );
+}
+
+/// GIVEN alarm observations whose alarms are in three regions, one of which does not
+/// answer and one of which drops every connection (a fault-injecting layer in front of
+/// the emulator, given to health-poll as its CloudWatch endpoint), and all three alarms
+/// OK WHEN health-poll runs THEN it answers as usual within the alarms' budget: the
+/// alarm of the region that answered confirms its observation, the other two give
+/// nothing (their observations are left to age), and the log says which regions failed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_poll_gives_nothing_for_a_region_that_fails_and_keeps_the_others() {
+    use aws_sdk_cloudwatch::types::StateValue;
+    let aws = aws().await;
+    let mirror = unique("AF");
+    let topology = topology(&mirror);
+    let regions = ["us-east-1", "eu-west-1", "ap-southeast-2"];
+    let faults = RegionFaults::start(&[
+        ("eu-west-1", RegionFault::Hangs),
+        ("ap-southeast-2", RegionFault::Drops),
+    ]);
+    let alarms = Lambda::start("alarm-ingest", &topology, &[]).await;
+    let poll = Lambda::start(
+        "health-poll",
+        &topology,
+        &[("AWS_ENDPOINT_URL_CLOUDWATCH", &faults.url())],
+    )
+    .await;
+
+    for payload in alarm_events(&mirror, regions) {
+        assert_handled(&alarms.ok(&payload).await, &mirror, 1);
+    }
+    // Every alarm is OK, so a region that wrongly answered would show.
+    for (region, name) in regions
+        .iter()
+        .zip(["A-mirror-status", "A-instance-status", "B-instance-status"])
+    {
+        alarm_in(&aws, region, &format!("{mirror}-{name}"), StateValue::Ok).await;
+    }
+    let before = state(&aws, &mirror).await.expect("the state item");
+
+    let started = std::time::Instant::now();
+    let answer = poll.ok(&schedule_event(Utc::now())).await;
+    let took = started.elapsed();
+    assert_handled(&answer, &mirror, 2);
+    assert!(
+        took < ALARMS_BUDGET + Duration::from_secs(5),
+        "the region that does not answer costs the budget ({ALARMS_BUDGET:?}) at most: took {took:?}"
+    );
+
+    let after = state(&aws, &mirror).await.expect("the state item");
+    let a = observation_of(&after, &mirror, "A", "route53");
+    assert_eq!(
+        (&a["healthy"], &a["source"]),
+        (
+            &json!(true),
+            &json!(format!("alarm {mirror}-A-mirror-status OK (read again)"))
+        ),
+        "{a}"
+    );
+    for (suffix, observer) in [("A", "instance"), ("B", "instance")] {
+        assert_eq!(
+            observation_of(&after, &mirror, suffix, observer),
+            observation_of(&before, &mirror, suffix, observer),
+            "{suffix} {observer}: its region gave nothing"
+        );
+    }
+    let seen = faults.regions();
+    for region in regions {
+        assert!(seen.iter().any(|r| r == region), "DescribeAlarms in {region}: {seen:?}");
+    }
+    let log = poll.process.stdout();
+    assert!(
+        log.contains("alarms not read again in time"),
+        "the region that did not answer is logged:\n{log}"
+    );
+    assert!(
+        log.lines()
+            .any(|l| l.contains("ap-southeast-2") && l.contains("alarms not read again in this region")),
+        "the region that failed is logged:\n{log}"
+    );
+}
+
 // ------------------------------------------------------------------ across the functions
 
 /// The region-outage scenario (examples/scenarios/region-outage.jsonl: the primary

@@ -1,6 +1,6 @@
 //! The AWS adapters (cargo feature `aws`): the ports on DynamoDB, SNS, SSM and
-//! EventBridge, plus the Route 53 health poll, the heartbeat metric and the
-//! embedded-metric-format lines.
+//! EventBridge, plus the Route 53 health poll, the alarms read again in their own
+//! regions, the heartbeat metric and the embedded-metric-format lines.
 //!
 //! One `SdkConfig` is loaded once (standard AWS chain: `AWS_REGION`,
 //! `AWS_ENDPOINT_URL`, credentials) and every client is built from it when first
@@ -18,6 +18,7 @@ use aws_config::{BehaviorVersion, ConfigLoader, Region, SdkConfig};
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::RequestId;
 
+pub mod alarms;
 pub mod dynamodb;
 pub mod lazy;
 pub mod metrics;
@@ -26,6 +27,7 @@ pub mod route53;
 pub mod sns;
 pub mod tls;
 
+pub use alarms::AlarmReader;
 pub use dynamodb::DynamoStore;
 pub use lazy::LazyClient;
 pub use metrics::{emf_line, Counts, Heartbeat};
@@ -97,6 +99,8 @@ pub struct Deps {
     pub ssm: LazyClient<aws_sdk_ssm::Client>,
     pub events: LazyClient<aws_sdk_eventbridge::Client>,
     pub cloudwatch: LazyClient<aws_sdk_cloudwatch::Client>,
+    /// CloudWatch in each alarm's own region, for reading alarms again.
+    pub alarms: AlarmReader,
 }
 
 impl Deps {
@@ -148,6 +152,7 @@ impl Deps {
             ssm: LazyClient::new(&config, aws_sdk_ssm::Client::new),
             events: LazyClient::new(&config, aws_sdk_eventbridge::Client::new),
             cloudwatch: LazyClient::new(&config, aws_sdk_cloudwatch::Client::new),
+            alarms: AlarmReader::new(&config),
             config,
             names,
         }

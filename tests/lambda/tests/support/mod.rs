@@ -150,12 +150,31 @@ pub fn read(path: impl AsRef<Path>) -> String {
 /// test has a state item of its own in the shared table. Member, alarm and parameter
 /// names follow the mirror's; instance and health check ids stay as they are (they map
 /// to members inside one topology only); the SSM document keeps the name the emulator
-/// created it under.
+/// created it under. The example's `status_url`s are documentation addresses that no
+/// test may contact: they are left out ([`with_status_urls`] gives members local ones).
 pub fn topology(mirror: &str) -> String {
-    rename(&read("examples/topology.toml"), mirror).replace(
+    let renamed = rename(&read("examples/topology.toml"), mirror).replace(
         &format!("{mirror}{}", &REFERENCE_DOCUMENT[REFERENCE_MIRROR.len()..]),
         REFERENCE_DOCUMENT,
-    )
+    );
+    renamed
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("status_url"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Gives members (by the suffix of their name: `A`, `DR1`) a `status_url`.
+pub fn with_status_urls(topology: &str, mirror: &str, urls: &[(&str, &str)]) -> String {
+    let mut text = topology.to_string();
+    for (suffix, url) in urls {
+        let line = format!("name = \"{mirror}-{suffix}\"\n");
+        let at = text
+            .find(&line)
+            .unwrap_or_else(|| panic!("no member {mirror}-{suffix} in the topology"));
+        text.insert_str(at + line.len(), &format!("status_url = \"{url}\"\n"));
+    }
+    text
 }
 
 /// Sets `key = value` in the topology's `[mirror.policy]` table.
@@ -564,4 +583,193 @@ pub async fn commands(config: &aws_config::SdkConfig, mirror: &str) -> Vec<aws_s
         .filter(|c| c.comment().is_some_and(|t| t.starts_with(&prefix)))
         .cloned()
         .collect()
+}
+
+// ------------------------------------------------------------------ members' mirror_status.cxw
+
+/// How a local stand-in for a member's `mirror_status.cxw` behaves.
+#[derive(Debug, Clone, Copy)]
+pub enum StatusPage {
+    /// Answers every request with this whole HTTP response.
+    Answers(&'static str),
+    /// Reads the request and never answers (a member that hangs).
+    Hangs,
+}
+
+/// The CSP Gateway's answer on the primary.
+pub const PRIMARY_PAGE: &str =
+    "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 7\r\nConnection: close\r\n\r\nSUCCESS";
+/// Its answer on any other member.
+pub const NOT_PRIMARY_PAGE: &str =
+    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 6\r\nConnection: close\r\n\r\nFAILED";
+
+/// A member's `mirror_status.cxw` on 127.0.0.1, keeping the request heads it read.
+pub struct StatusServer {
+    pub addr: std::net::SocketAddr,
+    requests: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl StatusServer {
+    pub fn start(page: StatusPage) -> StatusServer {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a local port");
+        let addr = listener.local_addr().expect("its address");
+        let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = std::sync::Arc::clone(&requests);
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let Some(head) = read_head(&mut stream) else { continue };
+                seen.lock().unwrap_or_else(|e| e.into_inner()).push(head);
+                match page {
+                    StatusPage::Answers(text) => {
+                        let _ = stream.write_all(text.as_bytes());
+                    }
+                    StatusPage::Hangs => held.push(stream),
+                }
+            }
+        });
+        StatusServer { addr, requests }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}/csp/user/mirror_status.cxw", self.addr)
+    }
+
+    /// The request heads received so far.
+    pub fn requests(&self) -> Vec<String> {
+        self.requests.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+/// A `mirror_status.cxw` URL on a local port nothing listens on: the connection is refused.
+pub fn refusing_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a local port");
+    let addr = listener.local_addr().expect("its address");
+    drop(listener);
+    format!("http://{addr}/csp/user/mirror_status.cxw")
+}
+
+/// One HTTP request head (up to the blank line), or None at the end of the stream.
+fn read_head(stream: &mut TcpStream) -> Option<String> {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        match stream.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            _ => return None,
+        }
+    }
+    Some(String::from_utf8_lossy(&head).into_owned())
+}
+
+// ------------------------------------------------------------------ a region that fails
+
+/// What [`RegionFaults`] does with the requests signed for one region.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegionFault {
+    /// Reads the request and never answers: the region does not answer in time.
+    Hangs,
+    /// Closes the connection without an answer: the region fails.
+    Drops,
+}
+
+/// A fault-injecting layer in front of the emulator, which has one endpoint for every
+/// region: requests signed (SigV4) for a region with a fault get it, every other one is
+/// passed to the emulator. Give a function its address as a service's endpoint
+/// (`AWS_ENDPOINT_URL_CLOUDWATCH`). One request per connection.
+pub struct RegionFaults {
+    pub addr: std::net::SocketAddr,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl RegionFaults {
+    pub fn start(faults: &[(&str, RegionFault)]) -> RegionFaults {
+        let upstream = endpoint().trim_start_matches("http://").to_string();
+        let faults: std::collections::HashMap<String, RegionFault> =
+            faults.iter().map(|(r, f)| (r.to_string(), *f)).collect();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a local port");
+        let addr = listener.local_addr().expect("its address");
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let regions = std::sync::Arc::clone(&seen);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { return };
+                let (upstream, faults, regions) = (upstream.clone(), faults.clone(), std::sync::Arc::clone(&regions));
+                std::thread::spawn(move || pass_or_fail(stream, &upstream, &faults, &regions));
+            }
+        });
+        RegionFaults { addr, seen }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The region of every request received, in order.
+    pub fn regions(&self) -> Vec<String> {
+        self.seen.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+fn pass_or_fail(
+    mut client: TcpStream,
+    upstream: &str,
+    faults: &std::collections::HashMap<String, RegionFault>,
+    regions: &std::sync::Mutex<Vec<String>>,
+) {
+    let Some(head) = read_head(&mut client) else { return };
+    let header = |name: &str| {
+        head.lines().find_map(|l| {
+            let (n, v) = l.split_once(':')?;
+            n.trim().eq_ignore_ascii_case(name).then(|| v.trim().to_string())
+        })
+    };
+    let length: usize = header("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
+    let mut body = vec![0u8; length];
+    if client.read_exact(&mut body).is_err() {
+        return;
+    }
+    // Authorization: AWS4-HMAC-SHA256 Credential=AKID/20261202/us-east-1/monitoring/aws4_request, ...
+    let region = header("authorization")
+        .and_then(|a| a.split("Credential=").nth(1).map(str::to_string))
+        .and_then(|c| c.split('/').nth(2).map(str::to_string))
+        .unwrap_or_default();
+    regions.lock().unwrap_or_else(|e| e.into_inner()).push(region.clone());
+    match faults.get(&region) {
+        Some(RegionFault::Hangs) => {
+            std::thread::sleep(Duration::from_secs(120));
+            return;
+        }
+        Some(RegionFault::Drops) => return,
+        None => {}
+    }
+    // Passed on with Connection: close both ways, so that every request has its own
+    // connection and is seen here.
+    let close = |head: &str| -> String {
+        let mut lines: Vec<&str> = head
+            .trim_end()
+            .lines()
+            .filter(|l| {
+                let name = l.split(':').next().unwrap_or_default().trim();
+                !name.eq_ignore_ascii_case("connection") && !name.eq_ignore_ascii_case("keep-alive")
+            })
+            .collect();
+        lines.push("Connection: close");
+        format!("{}\r\n\r\n", lines.join("\r\n"))
+    };
+    let Ok(mut server) = TcpStream::connect(upstream) else {
+        return;
+    };
+    if server.write_all(close(&head).as_bytes()).is_err() || server.write_all(&body).is_err() {
+        return;
+    }
+    let mut answer = Vec::new();
+    let _ = server.read_to_end(&mut answer);
+    let Some(split) = answer.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return;
+    };
+    let head = String::from_utf8_lossy(&answer[..split + 4]).into_owned();
+    let _ = client.write_all(close(&head).as_bytes());
+    let _ = client.write_all(&answer[split + 4..]);
 }
