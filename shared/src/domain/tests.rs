@@ -879,12 +879,17 @@ fn approval_executes_exactly_once() {
     assert_eq!(approved.state.phase, Phase::Promoting);
     assert_eq!(executed(&approved.effects), vec![R1]);
 
-    // WHEN a second click arrives, and the executor claims the order, and time passes
+    // WHEN a second click arrives, and the executor claims the order and carries it
+    // out, and time passes
     let second = step(&m, &approved.state, approve(R1, "Lee Okafor", 301));
     let (_, later) = run(
         &m,
         second.state.clone(),
-        [vec![started(R1, 302)], ticks(360, 840)].concat(),
+        [
+            vec![started(R1, 302), outcome(R1, true, "SSM command c-1", 303)],
+            ticks(360, 840),
+        ]
+        .concat(),
     );
 
     // THEN the second click is refused, and no promotion is ordered again
