@@ -13,6 +13,7 @@ pub struct Host {
     pub member: String,
     pub product: &'static str,
     pub timeout_secs: u64,
+    pub event_bus: String,
     pub extra_config: String,
 }
 
@@ -33,6 +34,7 @@ impl Host {
             member: member.to_string(),
             product: "iris",
             timeout_secs: 10,
+            event_bus: "default".into(),
             extra_config: String::new(),
         }
     }
@@ -70,9 +72,10 @@ impl Host {
 
     pub fn config_text(&self) -> String {
         format!(
-            "mirror = \"HSPROD\"\nmember = \"{}\"\ninstance = \"IRIS\"\nproduct = \"{}\"\nregion = \"us-west-2\"\nevent_bus = \"default\"\niris_timeout_secs = {}\nstate_file = \"{}\"\n{}",
+            "mirror = \"HSPROD\"\nmember = \"{}\"\ninstance = \"IRIS\"\nproduct = \"{}\"\nregion = \"us-west-2\"\nevent_bus = \"{}\"\niris_timeout_secs = {}\nstate_file = \"{}\"\n{}",
             self.member,
             self.product,
+            self.event_bus,
             self.timeout_secs,
             self.path("state.json").display(),
             self.extra_config,
