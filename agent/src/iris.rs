@@ -214,20 +214,27 @@ fn kill_group(child: &mut Child) {
 pub fn interpret(words: &str, run: &Run, timeout_secs: u64) -> Answer {
     let output = run.output.replace('\r', "");
     let lines: Vec<&str> = output.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    // A session that prompted and then exited by itself (its input is empty) is a
+    // login prompt too, whichever was noticed first.
+    let prompted = match &run.ending {
+        Ending::Prompted(prompt) => Some(*prompt),
+        Ending::Exited(_) => PROMPTS.into_iter().find(|p| output.contains(p)),
+        _ => None,
+    };
+    if let Some(prompt) = prompted {
+        return Answer::Failed(format!(
+            "`{words}` asked for a user name ({prompt:?}): OS authentication is not enabled for the agent's OS \
+             user, so IRIS could not be asked"
+        ));
+    }
     match &run.ending {
-        Ending::Prompted(prompt) => {
-            return Answer::Failed(format!(
-                "`{words}` asked for a user name ({prompt:?}): OS authentication is not enabled for the agent's OS \
-                 user, so IRIS could not be asked"
-            ))
-        }
         Ending::TimedOut => {
             return Answer::Failed(format!(
                 "`{words}` gave no answer within {timeout_secs} s and was killed"
             ))
         }
         Ending::WaitFailed(e) => return Answer::Failed(format!("waiting for `{words}` failed: {e}")),
-        Ending::Exited(_) => {}
+        Ending::Prompted(_) | Ending::Exited(_) => {}
     }
     if lines.iter().any(|l| l.contains("Access Denied")) {
         return Answer::Failed(format!("`{words}` refused the login (Access Denied)"));
@@ -416,6 +423,11 @@ mod tests {
             reason(&run(0, "<UNDEFINED>Report^ZMIRRORGATE\n")),
             "`iris session` printed no MIRRORGATE line (is ^ZMIRRORGATE loaded in %SYS on this member?); it printed: \
              <UNDEFINED>Report^ZMIRRORGATE"
+        );
+        assert_eq!(
+            reason(&run(1, "Node: a, Instance: IRIS\r\n\r\nUsername: \r\n<ENDOFFILE>\r\n")),
+            "`iris session` asked for a user name (\"Username:\"): OS authentication is not enabled for the agent's OS \
+             user, so IRIS could not be asked"
         );
         let timed_out = Run {
             ending: Ending::TimedOut,
