@@ -538,6 +538,20 @@ impl PromotionActions for RecordingActions {
         candidate: &Member,
         order: &PromotionOrder,
     ) -> Result<String, ActionError> {
+        // A resumed promotion (its executor stopped before recording the outcome)
+        // first looks for what the stopped run did: never twice.
+        if order.resume {
+            let recorded = self.recorded.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if recorded
+                .iter()
+                .any(|r| r.mirror == order.mirror && r.request == order.request && r.epoch == order.epoch)
+            {
+                return Ok(format!(
+                    "(an earlier run had recorded the promotion of {}; not recorded again)",
+                    candidate.name
+                ));
+            }
+        }
         let record = RecordedPromotion {
             mirror: order.mirror.clone(),
             request: order.request.clone(),
