@@ -1674,24 +1674,35 @@ fn approval_is_refused_while_a_member_proves_a_primary() {
     assert_eq!(executed(&decided.effects), Vec::<&str>::new());
 }
 
-#[test]
-fn the_loss_counts_what_the_candidate_has_not_received() {
-    // GIVEN DR1 (0.3 s behind while connected) lost its link at 300 s and says it last
-    // received journal data at 298 s; DR2 stays connected 7 s behind
-    let m = hsprod();
+/// A and B report every minute until 1200 s; DR1, 0.3 s behind while connected, is
+/// last Connected at 240 s and waits for a primary from 300 s on.
+fn dr1_loses_its_link_at_300() -> Vec<Signal> {
     let mut signals = Vec::new();
     for at in (0..=1200).step_by(60) {
         signals.extend([
             heartbeat(A, MemberStatus::Primary, at),
             heartbeat(B, MemberStatus::Backup, at),
+            if at < 300 {
+                async_report(DR1, MemberStatus::Connected, 0.3, None, at)
+            } else {
+                heartbeat(DR1, MemberStatus::Waiting, at)
+            },
         ]);
-        if at < 300 {
-            signals.push(async_report(DR1, MemberStatus::Connected, 0.3, None, at));
-        } else {
-            signals.push(heartbeat(DR1, MemberStatus::Waiting, at));
-        }
-        signals.push(async_report(DR2, MemberStatus::Connected, 7.0, None, at));
     }
+    signals
+}
+
+#[test]
+fn the_loss_counts_what_the_candidate_has_not_received() {
+    // GIVEN DR1 (0.3 s behind while connected) lost its link at 300 s and says it last
+    // received journal data at 298 s; DR2 stays connected 7 s behind
+    let m = hsprod();
+    let mut signals = dr1_loses_its_link_at_300();
+    signals.extend(
+        (0..=1200)
+            .step_by(60)
+            .map(|at| async_report(DR2, MemberStatus::Connected, 7.0, None, at)),
+    );
     signals.push(async_report(DR1, MemberStatus::Waiting, 0.3, Some(298), 299));
     signals.sort_by_key(|s| s.at);
     let (state, _) = run(&m, MirrorState::new("HSPROD", t(0)), signals);
@@ -1724,18 +1735,7 @@ fn the_policy_limit_applies_to_the_estimated_loss() {
     // GIVEN only DR1 can be promoted, and it lost its link after 240 s (its last
     // Connected), 16 minutes before the primary was last seen
     let m = hsprod();
-    let mut signals = Vec::new();
-    for at in (0..=1200).step_by(60) {
-        signals.extend([
-            heartbeat(A, MemberStatus::Primary, at),
-            heartbeat(B, MemberStatus::Backup, at),
-        ]);
-        signals.push(if at < 300 {
-            async_report(DR1, MemberStatus::Connected, 0.3, None, at)
-        } else {
-            heartbeat(DR1, MemberStatus::Waiting, at)
-        });
-    }
+    let mut signals = dr1_loses_its_link_at_300();
     signals.push(instance(DR2, false, 10));
     signals.sort_by_key(|s| s.at);
     let (state, _) = run(&m, MirrorState::new("HSPROD", t(0)), signals);
