@@ -94,6 +94,10 @@ pub struct Member {
     /// (e.g. `https://10.1.2.3/csp/user/mirror_status.cxw`): `health-poll` probes it.
     #[serde(default)]
     pub status_url: Option<String>,
+    /// The IRIS (or Caché) instance name on the member's host (`iris list`), which
+    /// the SSM documents run `iris session` against. Not the mirror's name.
+    #[serde(default)]
+    pub iris_instance: Option<String>,
 }
 
 /// An alarm matched by its name rather than by a dimension.
@@ -159,6 +163,33 @@ pub struct PromotionConfig {
     pub ssm_parameters: BTreeMap<String, Vec<String>>,
     /// EventBridge bus that receives `PromotionApproved` / `PromotionExecuted`.
     pub event_bus: Option<String>,
+    /// SSM document that fences a former failover member when its region comes back
+    /// after a DR promotion, so that it cannot become primary again.
+    pub fence_document: Option<String>,
+    /// How the fencing document fences (the site's policy).
+    pub fence_method: FenceMethod,
+}
+
+/// How a former failover member is fenced after a DR promotion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FenceMethod {
+    /// Keep IRIS running but out of the mirror: `JoinMirror=0` and
+    /// `ValidatedMember=0` in the member's mirror configuration, and the fence file
+    /// that `^ZMIRROR`'s `CanNodeStartToBecomePrimary` checks.
+    #[default]
+    Demote,
+    /// Stop IRIS on the member (and leave the fence file).
+    Stop,
+}
+
+impl FenceMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FenceMethod::Demote => "demote",
+            FenceMethod::Stop => "stop",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -443,6 +474,15 @@ impl Topology {
                         ));
                     }
                 }
+                if let Some(name) = &member.iris_instance {
+                    if !is_iris_instance(name) {
+                        return Err(self.err(
+                            m,
+                            field("iris_instance"),
+                            format!("{name:?} is not an IRIS instance name (letters, digits, '_' or '-', as `iris list` shows it)"),
+                        ));
+                    }
+                }
                 if let Some(id) = &member.health_check_id {
                     if !is_uuid(id) {
                         return Err(self.err(
@@ -497,13 +537,12 @@ impl Topology {
                     ));
                 }
             }
-            if let Some(doc) = &mirror.promotion.ssm_document {
-                if doc.trim().is_empty() {
-                    return Err(self.err(
-                        m,
-                        "promotion.ssm_document",
-                        "is empty; remove it or name the SSM document",
-                    ));
+            for (field, doc) in [
+                ("promotion.ssm_document", &mirror.promotion.ssm_document),
+                ("promotion.fence_document", &mirror.promotion.fence_document),
+            ] {
+                if doc.as_ref().is_some_and(|d| d.trim().is_empty()) {
+                    return Err(self.err(m, field, "is empty; remove it or name the SSM document"));
                 }
             }
         }
@@ -594,6 +633,12 @@ fn is_region(s: &str) -> bool {
 fn is_instance_id(s: &str) -> bool {
     s.strip_prefix("i-")
         .is_some_and(|hex| matches!(hex.len(), 8 | 17) && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// An IRIS or Caché instance name: what `iris list` shows (letters, digits, `_`,
+/// `-`; at most 64 here, which is more than sites use).
+fn is_iris_instance(s: &str) -> bool {
+    (1..=64).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 fn is_status_url(s: &str) -> bool {

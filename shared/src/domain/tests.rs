@@ -601,6 +601,7 @@ fn reporting_async_is_never_a_candidate() {
     let m = hsprod_with(|m| {
         m.members.push(Member {
             status_url: None,
+            iris_instance: None,
             name: "HSPROD-REP".into(),
             kind: MemberKind::ReportingAsync,
             region: "us-west-2".into(),
