@@ -1,6 +1,6 @@
 //! The decision core: `(state, topology, signal, now) -> (state, effects)`.
-//! No I/O: effects are carried out by adapters. Every rule of DESIGN.md §3–§4
-//! lives here and is tested without AWS.
+//! No I/O: effects are carried out by adapters. Every rule (the README and
+//! docs/DETECTION.md say them in words) lives here and is tested without AWS.
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;

@@ -1,4 +1,4 @@
-//! The rules of DESIGN.md §3–§4, one test each, driven through `decide` alone:
+//! The rules of the decision core (README, docs/DETECTION.md), one test each, driven through `decide` alone:
 //! no I/O, no clock, no randomness. Each test reads GIVEN / WHEN / THEN.
 //!
 //! Times are seconds after 03:00:00 UTC. The mirror is HSPROD from

@@ -3,7 +3,7 @@
 //! health check, UPSERT a failover record) used to fence the old primary region.
 //!
 //! Route 53's control plane lives in us-east-1: nothing here is on the promotion's
-//! critical path (DESIGN.md §6).
+//! critical path (docs/DEPLOY.md §1, where mirrorgate runs).
 
 use aws_sdk_route53::types::{
     Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, ResourceRecordSetFailover, RrType,
