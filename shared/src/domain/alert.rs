@@ -50,6 +50,10 @@ pub enum AlertKind {
     SplitBrain,
     DrPrimary,
     FailedBack,
+    MaintenanceStarted,
+    MaintenanceEnded,
+    /// During a maintenance window: a DR async member is down, stopped or silent.
+    DrMemberLost,
 }
 
 impl AlertKind {
@@ -75,6 +79,9 @@ impl AlertKind {
             AlertKind::SplitBrain => "split_brain",
             AlertKind::DrPrimary => "dr_primary",
             AlertKind::FailedBack => "failed_back",
+            AlertKind::MaintenanceStarted => "maintenance_started",
+            AlertKind::MaintenanceEnded => "maintenance_ended",
+            AlertKind::DrMemberLost => "dr_member_lost",
         }
     }
 

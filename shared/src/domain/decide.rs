@@ -231,6 +231,12 @@ pub fn decide(state: &MirrorState, mirror: &Mirror, signal: &Signal, ctx: &mut C
         SignalKind::Decision(decision) => Verdict::Decision(d.decision(decision)),
         SignalKind::PromotionStarted { request } => d.promotion_started(request),
         SignalKind::PromotionOutcome { request, ok, detail } => d.promotion_outcome(request, *ok, detail),
+        SignalKind::MaintenanceStart {
+            duration_secs,
+            reason,
+            by,
+        } => d.start_maintenance(*duration_secs, reason, by),
+        SignalKind::MaintenanceEnd { by } => d.end_maintenance(by),
     };
     if let Verdict::Ignored { .. } = verdict {
         // A signal about nothing this mirror has changes no state, not even the duplicate window.
@@ -240,6 +246,9 @@ pub fn decide(state: &MirrorState, mirror: &Mirror, signal: &Signal, ctx: &mut C
             verdict,
         };
     }
+    // A maintenance window whose time ran out ends before the rules run, so that
+    // they apply at once to the evidence as it stands.
+    d.expire_maintenance();
     // Settle until the phase holds: when a rule changes the phase (an expiry, a
     // time-out), the rules of the new phase apply to the same facts now, not at the
     // next signal, so a repeated delivery finds nothing left to do.
@@ -294,9 +303,9 @@ struct StatusReport<'a> {
     reason: Option<&'a str>,
 }
 
-struct Decider<'a, 'c> {
-    s: MirrorState,
-    m: &'a Mirror,
+pub(super) struct Decider<'a, 'c> {
+    pub(super) s: MirrorState,
+    pub(super) m: &'a Mirror,
     ctx: &'a mut Context<'c>,
     effects: Vec<Effect>,
 }
@@ -306,7 +315,7 @@ fn secs(n: u64) -> Duration {
 }
 
 impl Decider<'_, '_> {
-    fn now(&self) -> DateTime<Utc> {
+    pub(super) fn now(&self) -> DateTime<Utc> {
         self.ctx.now
     }
 
@@ -457,7 +466,7 @@ impl Decider<'_, '_> {
         Some(format!("{}/a/{}", self.ctx.public_url, issued.token))
     }
 
-    fn alert(
+    pub(super) fn alert(
         &mut self,
         kind: AlertKind,
         severity: Severity,
@@ -466,6 +475,7 @@ impl Decider<'_, '_> {
         facts: Vec<String>,
         next_step: String,
     ) {
+        let (severity, headline, facts) = self.as_told_during_maintenance(kind, severity, headline, facts);
         self.s.alert_seq += 1;
         let link = match request {
             Some(r) if kind.wants_link() => self.issue_link(r),
@@ -562,6 +572,7 @@ impl Decider<'_, '_> {
             Phase::Promoting => self.settle_promoting(),
         }
         self.check_split_brain();
+        self.watch_dr_members();
     }
 
     /// Keeps, for each member, since when it has answered as primary without a
@@ -808,7 +819,11 @@ impl Decider<'_, '_> {
                 Phase::PrimaryLost,
                 &format!("no member answers as primary ({} agree)", names.join(", ")),
             );
-            let confirm_at = now + secs(self.m.policy.confirmation_window_secs);
+            // During a maintenance window no request is raised before its end.
+            let confirm_at = match self.s.active_maintenance(now) {
+                Some(window) => (now + secs(self.m.policy.confirmation_window_secs)).max(window.until),
+                None => now + secs(self.m.policy.confirmation_window_secs),
+            };
             let mut facts = vec![
                 format!("Lost since: {}", clock(now)),
                 format!("Observers agreeing: {}", names.join(", ")),
@@ -858,7 +873,9 @@ impl Decider<'_, '_> {
                     .iter()
                     .any(|r| r.epoch == self.s.epoch && r.status.was_executed());
                 let allowed = !executed && self.s.requests_blocked_until().is_none_or(|until| now >= until);
-                if confirmed && allowed && self.s.open_request().is_none() {
+                // During a maintenance window no request is raised; the evidence keeps
+                // counting, so one follows at the window's end if the loss lasts.
+                if confirmed && allowed && self.s.open_request().is_none() && !self.in_maintenance() {
                     self.raise_request(since, agreeing);
                 }
             }

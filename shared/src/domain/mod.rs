@@ -3,6 +3,7 @@
 pub mod alert;
 pub mod decide;
 pub mod loss;
+pub mod maintenance;
 pub mod signal;
 pub mod state;
 pub mod view;
@@ -13,5 +14,6 @@ mod tests;
 pub use alert::{Alert, AlertKind, Severity};
 pub use decide::{decide, Context, Decided, DecisionVerdict, Effect, Refusal, Verdict};
 pub use loss::{LossBasis, LossEstimate};
+pub use maintenance::MaintenanceWindow;
 pub use signal::*;
 pub use state::*;

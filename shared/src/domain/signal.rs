@@ -68,6 +68,19 @@ pub enum SignalKind {
     PromotionStarted { request: String },
     /// The promotion adapter reports how carrying out an approved promotion went.
     PromotionOutcome { request: String, ok: bool, detail: String },
+    /// An operator starts a maintenance window on the mirror: it ends by itself
+    /// `duration_secs` after the signal's time (see `domain::maintenance`).
+    MaintenanceStart {
+        duration_secs: u64,
+        reason: String,
+        /// Who starts it.
+        by: String,
+    },
+    /// An operator ends the mirror's maintenance window early.
+    MaintenanceEnd {
+        /// Who ends it.
+        by: String,
+    },
 }
 
 /// IRIS mirror member statuses (the words of the Mirror Monitor, InterSystems'

@@ -318,6 +318,10 @@ pub struct MirrorState {
     /// Recently seen delivery ids: duplicates are folded in the same read.
     #[serde(default)]
     pub seen: VecDeque<String>,
+    /// The mirror's maintenance windows, oldest first (at most
+    /// `maintenance::MAX_WINDOWS`): the one on now, and the audit of the past ones.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub maintenance: Vec<super::maintenance::MaintenanceWindow>,
 }
 
 pub const MAX_HISTORY: usize = 100;
@@ -348,6 +352,7 @@ impl MirrorState {
             outbox: Vec::new(),
             history: VecDeque::new(),
             seen: VecDeque::new(),
+            maintenance: Vec::new(),
         }
     }
 

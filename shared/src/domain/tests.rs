@@ -19,6 +19,8 @@ use super::view::View;
 use crate::token::{hash_token, CountingTokens};
 use crate::topology::{Member, MemberKind, Mirror, Observer, Topology};
 
+mod maintenance;
+
 // ---- the mirror, the clock, the harness --------------------------------------
 
 const A: &str = "HSPROD-A";
