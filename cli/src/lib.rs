@@ -3,7 +3,9 @@
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+pub mod identity;
 pub mod local;
+pub mod operator;
 pub mod output;
 pub mod replay;
 pub mod serve;

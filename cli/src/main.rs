@@ -4,7 +4,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use mirrorgate::local::Backend;
+use mirrorgate::operator::{self, ApproveArgs, DecideArgs, HistoryArgs, MaintenanceArgs, RequestsArgs};
 use mirrorgate::{replay, serve, status};
+use shared::domain::DecisionAction;
 
 /// mirrorgate watches InterSystems IRIS / Caché mirrors and puts every
 /// disaster-recovery promotion behind a human approval.
@@ -37,11 +39,34 @@ enum Command {
     ///   {"at": "...", "tick": {}}
     ///   {"at": "...", "approve": {"mirror": "HSPROD", "by": "<name>", "accept_loss": false}}
     ///   {"at": "...", "reject": {"mirror": "HSPROD", "by": "<name>"}}
+    ///   {"at": "...", "maintenance": {"mirror": "HSPROD", "for": "2h", "reason": "<why>", "by": "<name>"}}
+    ///   {"at": "...", "maintenance_end": {"mirror": "HSPROD", "by": "<name>"}}
     /// approve and reject act on the mirror's open promotion request as a confirmed click would.
+    /// maintenance starts a window on the mirror ("for": 2h, 90m, 1h30m, 45s or 1d, at most
+    /// 7 days); maintenance_end ends it early (see `mirrorgate maintenance --help`).
     #[command(verbatim_doc_comment)]
     Replay(replay::ReplayArgs),
-    /// Show each mirror's phase, epoch, members and promotion requests.
+    /// Show each mirror's phase, epoch, maintenance, members and promotion requests.
     Status(status::StatusArgs),
+    /// Start or end a maintenance window on a mirror (planned work: no promotion
+    /// request, expected alerts told as info).
+    Maintenance(MaintenanceArgs),
+    /// Approve a promotion request, with the same rules as the approval page.
+    ///
+    /// On the local backend give your name with --by (it is trusted as typed); with
+    /// --backend aws the decision is recorded with your AWS identity
+    /// (sts:GetCallerIdentity), not a typed name.
+    Approve(ApproveArgs),
+    /// Reject a promotion request (nothing is promoted), as the approval page would.
+    ///
+    /// On the local backend give your name with --by (it is trusted as typed); with
+    /// --backend aws the decision is recorded with your AWS identity.
+    Reject(DecideArgs),
+    /// A mirror's history: transitions, alerts, decisions, maintenance windows, as
+    /// recorded in its state (the newest 100 lines).
+    History(HistoryArgs),
+    /// The promotion requests of every mirror, newest first, with their decisions.
+    Requests(RequestsArgs),
 }
 
 fn main() -> ExitCode {
@@ -59,6 +84,26 @@ fn main() -> ExitCode {
         Command::Status(mut args) => {
             args.local.backend = backend;
             status::run(args)
+        }
+        Command::Maintenance(mut args) => {
+            args.set_backend(backend);
+            operator::maintenance(args)
+        }
+        Command::Approve(mut args) => {
+            args.decide.local.backend = backend;
+            operator::decide(args.decide, DecisionAction::Approve, args.accept_loss)
+        }
+        Command::Reject(mut args) => {
+            args.local.backend = backend;
+            operator::decide(args, DecisionAction::Reject, false)
+        }
+        Command::History(mut args) => {
+            args.local.backend = backend;
+            operator::history(args)
+        }
+        Command::Requests(mut args) => {
+            args.local.backend = backend;
+            operator::requests(args)
         }
     };
     match result {

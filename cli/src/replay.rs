@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use clap::Args;
 use serde::Deserialize;
 use serde_json::Value;
+use shared::domain::maintenance::{invalid_by, invalid_start, parse_duration};
 use shared::domain::{Authority, Decision, DecisionAction, Signal, SignalKind};
 use shared::engine::Report;
 use shared::events;
@@ -43,6 +44,23 @@ struct DecisionLine {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct MaintenanceLine {
+    mirror: String,
+    #[serde(rename = "for")]
+    duration: String,
+    reason: String,
+    by: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MaintenanceEndLine {
+    mirror: String,
+    by: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Line {
     at: DateTime<Utc>,
     #[serde(default)]
@@ -53,7 +71,13 @@ struct Line {
     approve: Option<DecisionLine>,
     #[serde(default)]
     reject: Option<DecisionLine>,
+    #[serde(default)]
+    maintenance: Option<MaintenanceLine>,
+    #[serde(default)]
+    maintenance_end: Option<MaintenanceEndLine>,
 }
+
+const LINE_KINDS: &str = "\"event\", \"tick\", \"approve\", \"reject\", \"maintenance\", \"maintenance_end\"";
 
 /// One validated step of a scenario.
 #[derive(Debug)]
@@ -79,21 +103,57 @@ pub fn parse_scenario(path: &Path, text: &str, topology: &Topology) -> anyhow::R
         }
         let where_ = || format!("{}:{n}", path.display());
         let line: Line = serde_json::from_str(raw).with_context(|| {
-            format!("{}: not a scenario line; expected {{\"at\": RFC3339, and one of \"event\", \"tick\", \"approve\", \"reject\"}}", where_())
+            format!("{}: not a scenario line; expected {{\"at\": RFC3339, and one of {LINE_KINDS}}}", where_())
         })?;
         let kinds = [
             line.event.is_some(),
             line.tick.is_some(),
             line.approve.is_some(),
             line.reject.is_some(),
+            line.maintenance.is_some(),
+            line.maintenance_end.is_some(),
         ];
         if kinds.iter().filter(|k| **k).count() != 1 {
-            bail!(
-                "{}: a line holds exactly one of \"event\", \"tick\", \"approve\", \"reject\"",
-                where_()
-            );
+            bail!("{}: a line holds exactly one of {LINE_KINDS}", where_());
         }
-        let step = if let Some(event) = line.event {
+        let known = |mirror: &str| -> anyhow::Result<()> {
+            if topology.mirror(mirror).is_none() {
+                bail!(
+                    "{}: mirror {mirror:?} is not in the topology {}",
+                    where_(),
+                    topology.source()
+                );
+            }
+            Ok(())
+        };
+        let step = if let Some(m) = line.maintenance {
+            known(&m.mirror)?;
+            let duration_secs = parse_duration(&m.duration).map_err(|e| anyhow::anyhow!("{}: \"for\": {e}", where_()))?;
+            if let Some(why) = invalid_start(duration_secs, &m.reason, &m.by) {
+                bail!("{}: maintenance: {why}", where_());
+            }
+            Step::Signals(vec![Signal {
+                mirror: m.mirror,
+                id: None,
+                at: line.at,
+                kind: SignalKind::MaintenanceStart {
+                    duration_secs,
+                    reason: m.reason,
+                    by: m.by,
+                },
+            }])
+        } else if let Some(m) = line.maintenance_end {
+            known(&m.mirror)?;
+            if let Some(why) = invalid_by(&m.by) {
+                bail!("{}: maintenance_end: {why}", where_());
+            }
+            Step::Signals(vec![Signal {
+                mirror: m.mirror,
+                id: None,
+                at: line.at,
+                kind: SignalKind::MaintenanceEnd { by: m.by },
+            }])
+        } else if let Some(event) = line.event {
             let signals = events::decode_value(&event, topology)
                 .with_context(|| format!("{}: the event cannot be used", where_()))?;
             Step::Signals(signals)

@@ -16,7 +16,7 @@ use axum::routing::{any, get, post};
 use axum::Router;
 use chrono::Utc;
 use clap::Args;
-use shared::engine::{EngineError, Report};
+use shared::engine::{EngineError, Report, ReportSink};
 use shared::web::{self, approval, escape, HttpRequest, HttpResponse};
 
 use crate::local::{self, LocalArgs, LocalEngine};
@@ -46,24 +46,24 @@ pub struct ServeArgs {
 
 struct App {
     engine: LocalEngine,
-    json: bool,
     data: PathBuf,
 }
 
-impl App {
-    fn print(&self, reports: &[Report]) {
-        let now = Utc::now();
+/// Prints every effect the engine carries out, whoever caused it: an event, a tick,
+/// a decision on the approval page, a promotion.
+fn printer(json: bool) -> ReportSink {
+    Arc::new(move |at, reports: &[Report]| {
         let mut out = std::io::stdout().lock();
         for report in reports {
-            let line = if self.json {
-                output::json_line(now, report)
+            let line = if json {
+                output::json_line(at, report)
             } else {
-                output::human_lines(now, report)
+                output::human_lines(at, report)
             };
             let _ = writeln!(out, "{line}");
         }
         let _ = out.flush();
-    }
+    })
 }
 
 pub fn run(mut args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -77,10 +77,9 @@ pub fn run(mut args: ServeArgs) -> anyhow::Result<ExitCode> {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{}", args.listen));
-    let engine = local::engine(&args.local, &public_url)?;
+    let engine = local::engine(&args.local, &public_url)?.with_report_sink(printer(args.json));
     let app = Arc::new(App {
         engine,
-        json: args.json,
         data: data.clone(),
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -103,12 +102,9 @@ pub fn run(mut args: ServeArgs) -> anyhow::Result<ExitCode> {
             let mut interval = tokio::time::interval(tick_every);
             loop {
                 interval.tick().await;
+                // What a tick carries out is printed by the engine's report sink.
                 match ticker.engine.tick(Utc::now()).await {
-                    Ok(outcomes) => {
-                        for o in outcomes {
-                            ticker.print(&o.reports);
-                        }
-                    }
+                    Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "tick failed; will try again"),
                 }
             }
@@ -196,9 +192,6 @@ async fn events(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> 
                 .iter()
                 .map(|o| serde_json::json!({ "mirror": o.mirror, "verdict": o.verdict, "effects": o.reports.len() }))
                 .collect();
-            for o in &outcomes {
-                app.print(&o.reports);
-            }
             (StatusCode::OK, axum::Json(serde_json::json!({ "handled": summary }))).into_response()
         }
         Err(EngineError::Decode(e)) => {
@@ -337,6 +330,16 @@ async fn status_page(State(app): State<Arc<App>>) -> Response {
             v.epoch,
             escape(v.primary.as_deref().unwrap_or("unknown"))
         ));
+        if let Some(w) = &v.maintenance {
+            body.push_str(&format!(
+                "<div class=\"banner info\" id=\"maintenance-{}\">Maintenance until {}: {} (started by {} at {}). No promotion request is raised until then.</div>",
+                escape(&v.mirror),
+                w.until.format("%Y-%m-%d %H:%M UTC"),
+                escape(&w.reason),
+                escape(&w.by),
+                w.started_at.format("%Y-%m-%d %H:%M UTC")
+            ));
+        }
         body.push_str("<div class=\"scroll\"><table><tr><th>member</th><th>kind</th><th>zone</th><th>status</th><th>Route 53</th><th>probe</th><th>instance</th><th>heartbeat</th><th>journal latency</th><th>may lose</th></tr>");
         for m in &v.members {
             body.push_str(&format!(

@@ -55,6 +55,15 @@ pub struct RequestView {
     pub outcome: Option<String>,
 }
 
+/// The maintenance window on now.
+#[derive(Debug, Serialize)]
+pub struct MaintenanceView {
+    pub reason: String,
+    pub by: String,
+    pub started_at: DateTime<Utc>,
+    pub until: DateTime<Utc>,
+}
+
 #[derive(Debug, Serialize)]
 pub struct MirrorView {
     pub mirror: String,
@@ -62,6 +71,8 @@ pub struct MirrorView {
     pub phase_since: DateTime<Utc>,
     pub epoch: u64,
     pub primary: Option<String>,
+    /// The maintenance window on now, if any.
+    pub maintenance: Option<MaintenanceView>,
     pub members: Vec<MemberView>,
     pub requests: Vec<RequestView>,
     pub history: Vec<String>,
@@ -121,6 +132,12 @@ pub fn mirror_view(state: &MirrorState, mirror: &Mirror, now: DateTime<Utc>) -> 
         phase_since: state.phase_since,
         epoch: state.epoch,
         primary: state.primary.clone(),
+        maintenance: state.active_maintenance(now).map(|w| MaintenanceView {
+            reason: w.reason.clone(),
+            by: w.by.clone(),
+            started_at: w.started_at,
+            until: w.until,
+        }),
         members,
         requests,
         history,
@@ -163,6 +180,15 @@ pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
             v.epoch,
             v.primary.as_deref().unwrap_or("unknown")
         );
+        if let Some(w) = &v.maintenance {
+            println!(
+                "  MAINTENANCE until {}: {} (started by {} at {}); no promotion request is raised until then",
+                w.until.format("%Y-%m-%d %H:%M:%S UTC"),
+                w.reason,
+                w.by,
+                w.started_at.format("%Y-%m-%d %H:%M:%S UTC")
+            );
+        }
         println!(
             "  {:<12} {:<16} {:<11} {:<16} {:<9} {:<9} {:<9} {:<10} may lose",
             "member", "kind", "zone", "status", "route53", "probe", "instance", "heartbeat"

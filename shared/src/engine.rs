@@ -111,8 +111,12 @@ pub struct Outcome {
     pub orders: Vec<PromotionOrder>,
 }
 
+/// Told every report the engine carries out, as it happens (`serve --json` prints them).
+pub type ReportSink = Arc<dyn Fn(DateTime<Utc>, &[Report]) + Send + Sync>;
+
 pub struct Engine<S, N, A> {
     topology: Arc<Topology>,
+    reports_to: Option<ReportSink>,
     store: S,
     notifier: N,
     actions: A,
@@ -125,6 +129,7 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
     pub fn new(topology: Arc<Topology>, store: S, notifier: N, actions: A, public_url: &str) -> Self {
         Engine {
             topology,
+            reports_to: None,
             store,
             notifier,
             actions,
@@ -146,6 +151,19 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
     pub fn handing_off(mut self) -> Self {
         self.hand_off = true;
         self
+    }
+
+    /// Tells `sink` every report carried out by any caller of this engine: events,
+    /// ticks, decisions on the approval page, promotions.
+    pub fn with_report_sink(mut self, sink: ReportSink) -> Self {
+        self.reports_to = Some(sink);
+        self
+    }
+
+    fn tell(&self, now: DateTime<Utc>, reports: &[Report]) {
+        if let (Some(sink), false) = (&self.reports_to, reports.is_empty()) {
+            sink(now, reports);
+        }
     }
 
     /// Replaces the token source (tests that need predictable links).
@@ -224,6 +242,7 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
         let first = self.apply(&signal, now).await?;
         let mut reports = first.reports;
         if self.hand_off {
+            self.tell(now, &reports);
             return Ok(Outcome {
                 mirror: signal.mirror,
                 verdict: first.verdict,
@@ -237,6 +256,7 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
             reports.extend(more_reports);
             orders.extend(more_orders);
         }
+        self.tell(now, &reports);
         Ok(Outcome {
             mirror: signal.mirror,
             verdict: first.verdict,
@@ -250,6 +270,7 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
     /// order finds it claimed and runs nothing.
     pub async fn execute_order(&self, order: PromotionOrder, now: DateTime<Utc>) -> Result<Vec<Report>, EngineError> {
         let (reports, _follow_ups) = self.execute(order, now).await?;
+        self.tell(now, &reports);
         Ok(reports)
     }
 

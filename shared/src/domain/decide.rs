@@ -1363,7 +1363,7 @@ impl Decider<'_, '_> {
                 }
                 r.clone()
             }
-            Authority::Operator => match self.s.request(&d.request) {
+            Authority::Operator | Authority::AwsIdentity { .. } => match self.s.request(&d.request) {
                 Some(r) => r.clone(),
                 None => return refused(None, Refusal::NoOpenRequest),
             },
@@ -1383,6 +1383,7 @@ impl Decider<'_, '_> {
             via: match d.authority {
                 Authority::Link { .. } => "link".into(),
                 Authority::Operator => "operator".into(),
+                Authority::AwsIdentity { .. } => "aws_identity".into(),
             },
             source_ip: d.source_ip.clone(),
             user_agent: d.user_agent.clone(),

@@ -251,8 +251,12 @@ pub enum DecisionAction {
 pub enum Authority {
     /// The approval link: the SHA-256 of its token, hex. The token itself never enters state.
     Link { token_hash: String },
-    /// The operator's own tool on the control plane (`mirrorgate replay`), trusted as a confirmed click.
+    /// The operator's own tool on the control plane (`mirrorgate replay`, and
+    /// `mirrorgate approve|reject` on the local backend), trusted as a confirmed click.
     Operator,
+    /// `mirrorgate --backend aws approve|reject`: the caller's AWS identity, as
+    /// `sts:GetCallerIdentity` answered it (the ARN), which is also the decider's name.
+    AwsIdentity { arn: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

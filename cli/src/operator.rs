@@ -1,0 +1,511 @@
+//! The operator's commands: `maintenance start|end`, `approve`, `reject`,
+//! `history` and `requests`, on either backend. Each change goes through the engine
+//! (one decision, one conditional write), exactly as a signal from AWS would.
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context as _};
+use chrono::{DateTime, Utc};
+use clap::{Args, Subcommand};
+use serde::Serialize;
+use shared::domain::maintenance::{invalid_by, invalid_start, parse_duration};
+use shared::domain::{
+    Authority, Decision, DecisionAction, DecisionVerdict, MirrorState, PromotionRequest, Signal, SignalKind, Verdict,
+};
+use shared::engine::Report;
+
+use crate::local::{self, Backend, LocalArgs, LocalEngine};
+use crate::output;
+
+#[derive(Args, Debug)]
+pub struct MaintenanceArgs {
+    #[command(subcommand)]
+    pub action: MaintenanceAction,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum MaintenanceAction {
+    /// Start a maintenance window on a mirror: until it ends, no promotion request is
+    /// raised, a lost primary, a failover and a backup down are told as info (saying
+    /// "maintenance: <reason>, until <time>"), and two primaries or a DR member lost
+    /// are alerted as usual. A request already waiting stays. A window already on is
+    /// replaced by this one.
+    Start {
+        /// The mirror, as named in the topology.
+        mirror: String,
+        /// How long: 2h, 90m, 1h30m, 45s or 1d (at most 7 days). It ends by itself then.
+        #[arg(long = "for", value_name = "DURATION")]
+        duration: String,
+        /// Why: every alert during the window says it.
+        #[arg(long, value_name = "TEXT")]
+        reason: String,
+        /// Who starts it (recorded in the mirror's history).
+        #[arg(long, value_name = "NAME")]
+        by: String,
+        #[command(flatten)]
+        local: LocalArgs,
+    },
+    /// End a mirror's maintenance window now: the normal rules apply at once (a
+    /// primary lost for longer than the confirmation window asks for a promotion).
+    End {
+        mirror: String,
+        /// Who ends it (recorded in the mirror's history).
+        #[arg(long, value_name = "NAME")]
+        by: String,
+        #[command(flatten)]
+        local: LocalArgs,
+    },
+}
+
+impl MaintenanceArgs {
+    pub fn set_backend(&mut self, backend: Backend) {
+        match &mut self.action {
+            MaintenanceAction::Start { local, .. } | MaintenanceAction::End { local, .. } => local.backend = backend,
+        }
+    }
+}
+
+/// Options of `approve` and `reject`.
+#[derive(Args, Debug)]
+pub struct DecideArgs {
+    /// The promotion request, e.g. HSPROD-R1 (`mirrorgate requests --open` lists them).
+    pub request: String,
+    /// Who decides. Only on the local backend, which trusts the name as typed; with
+    /// --backend aws the decision is recorded with the caller's AWS identity
+    /// (sts:GetCallerIdentity) and this option is refused.
+    #[arg(long, value_name = "NAME")]
+    pub by: Option<String>,
+    #[command(flatten)]
+    pub local: LocalArgs,
+    /// Print the effects as JSON lines.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ApproveArgs {
+    #[command(flatten)]
+    pub decide: DecideArgs,
+    /// I accept the data loss: needed when the candidate may lose more than the
+    /// policy allows (or its loss is unknown), as on the approval page.
+    #[arg(long)]
+    pub accept_loss: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct HistoryArgs {
+    /// The mirror, as named in the topology.
+    pub mirror: String,
+    /// Only lines from this time on: a duration back from now (2h, 30m, 1d) or a
+    /// time (RFC 3339, e.g. 2026-11-25T03:00:00Z).
+    #[arg(long, value_name = "DURATION|TIME")]
+    pub since: Option<String>,
+    /// One JSON object per line.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub local: LocalArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct RequestsArgs {
+    /// Only the requests still waiting for a decision.
+    #[arg(long)]
+    pub open: bool,
+    /// One JSON object per request per line.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub local: LocalArgs,
+}
+
+/// Starts or ends a maintenance window. Bad input is refused before anything is written.
+pub fn maintenance(args: MaintenanceArgs) -> anyhow::Result<ExitCode> {
+    let now = Utc::now();
+    let (local_args, mirror, kind) = match args.action {
+        MaintenanceAction::Start {
+            mirror,
+            duration,
+            reason,
+            by,
+            local,
+        } => {
+            let duration_secs = parse_duration(&duration).map_err(|e| anyhow::anyhow!("--for: {e}"))?;
+            if let Some(why) = invalid_start(duration_secs, &reason, &by) {
+                bail!("maintenance not started: {why}");
+            }
+            (
+                local,
+                mirror,
+                SignalKind::MaintenanceStart {
+                    duration_secs,
+                    reason,
+                    by,
+                },
+            )
+        }
+        MaintenanceAction::End { mirror, by, local } => {
+            if let Some(why) = invalid_by(&by) {
+                bail!("maintenance not ended: {why}");
+            }
+            (local, mirror, SignalKind::MaintenanceEnd { by })
+        }
+    };
+    let engine = local::engine(&local_args, "http://127.0.0.1:8080")?;
+    known_mirror(&engine, &mirror)?;
+    let runtime = local::runtime()?;
+    runtime.block_on(async {
+        let signal = Signal {
+            mirror: mirror.clone(),
+            id: None,
+            at: now,
+            kind,
+        };
+        let outcome = engine.handle(signal, now).await?;
+        if let Verdict::Ignored { why } = &outcome.verdict {
+            bail!("{why}");
+        }
+        print_reports(now, &outcome.reports, false);
+        let state = engine.state(&mirror, now).await?;
+        match state.active_maintenance(now) {
+            Some(w) => println!(
+                "{mirror}: in maintenance until {} ({}, started by {})",
+                w.until.format("%Y-%m-%d %H:%M:%S UTC"),
+                w.reason,
+                w.by
+            ),
+            None => println!("{mirror}: not in maintenance; phase {}", state.phase),
+        }
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn known_mirror(engine: &LocalEngine, mirror: &str) -> anyhow::Result<()> {
+    if engine.topology().mirror(mirror).is_none() {
+        let names: Vec<&str> = engine.topology().mirrors.iter().map(|m| m.name.as_str()).collect();
+        bail!(
+            "mirror {mirror:?} is not in the topology {} (its mirrors: {})",
+            engine.topology().source(),
+            names.join(", ")
+        );
+    }
+    Ok(())
+}
+
+fn print_reports(at: DateTime<Utc>, reports: &[Report], json: bool) {
+    let mut out = std::io::stdout().lock();
+    for report in reports {
+        let line = if json {
+            output::json_line(at, report)
+        } else {
+            output::human_lines(at, report)
+        };
+        let _ = writeln!(out, "{line}");
+    }
+}
+
+/// Who decides, and how that is known.
+struct Decider {
+    by: String,
+    authority: Authority,
+    user_agent: String,
+}
+
+fn decider(args: &DecideArgs) -> anyhow::Result<Decider> {
+    match args.local.backend {
+        Backend::Embedded => {
+            let Some(by) = args.by.as_deref().map(str::trim).filter(|b| !b.is_empty()) else {
+                bail!("name who decides with --by NAME (the local backend records the name as typed)");
+            };
+            if by.chars().count() > 100 {
+                bail!("--by: at most 100 characters");
+            }
+            Ok(Decider {
+                by: by.to_string(),
+                authority: Authority::Operator,
+                user_agent: "mirrorgate CLI (local backend: name as typed)".into(),
+            })
+        }
+        Backend::Aws => {
+            if args.by.is_some() {
+                bail!("--by is for the local backend: on AWS the decision is recorded with your AWS identity (sts:GetCallerIdentity); leave --by out");
+            }
+            let arn = crate::identity::caller_arn()?;
+            Ok(Decider {
+                by: arn.clone(),
+                authority: Authority::AwsIdentity { arn },
+                user_agent: "mirrorgate CLI (AWS identity)".into(),
+            })
+        }
+    }
+}
+
+/// Finds the mirror whose state holds the request.
+async fn find_request(engine: &LocalEngine, request: &str, now: DateTime<Utc>) -> anyhow::Result<MirrorState> {
+    for state in engine.states(now).await? {
+        if state.request(request).is_some() {
+            return Ok(state);
+        }
+    }
+    bail!("no promotion request {request:?} is known (mirrorgate requests lists them)")
+}
+
+/// `approve` and `reject`: the same decision as the approval page's form, through
+/// the same rules (confirmations, approvers required, expiry, refusals).
+pub fn decide(args: DecideArgs, action: DecisionAction, accept_loss: bool) -> anyhow::Result<ExitCode> {
+    let engine = local::engine(&args.local, "http://127.0.0.1:8080")?;
+    let who = decider(&args)?;
+    let runtime = local::runtime()?;
+    let now = Utc::now();
+    runtime.block_on(async {
+        let state = find_request(&engine, &args.request, now).await?;
+        let shown = state.request(&args.request).map(shown);
+        let decision = Decision {
+            request: args.request.clone(),
+            action,
+            by: who.by.clone(),
+            accept_loss,
+            authority: who.authority,
+            source_ip: None,
+            user_agent: Some(who.user_agent),
+            shown,
+        };
+        let signal = Signal {
+            mirror: state.mirror.clone(),
+            id: None,
+            at: now,
+            kind: SignalKind::Decision(decision),
+        };
+        let outcome = engine.handle(signal, now).await?;
+        print_reports(now, &outcome.reports, args.json);
+        match outcome.verdict {
+            Verdict::Decision(DecisionVerdict::Refused { refusal, .. }) => {
+                bail!("{}: {}", args.request, refusal.message())
+            }
+            Verdict::Decision(DecisionVerdict::Approved {
+                executing: false,
+                approvals,
+                required,
+                ..
+            }) => {
+                if !args.json {
+                    println!(
+                        "{}: approval by {} recorded ({approvals} of {required}); another person must approve.",
+                        args.request, who.by
+                    );
+                }
+                Ok(())
+            }
+            Verdict::Decision(DecisionVerdict::Approved { candidate, .. }) => {
+                if !args.json {
+                    println!("{}: approved by {}; promoting {candidate}.", args.request, who.by);
+                }
+                Ok(())
+            }
+            Verdict::Decision(DecisionVerdict::Rejected { .. }) => {
+                if !args.json {
+                    println!("{}: rejected by {}; nothing will be promoted.", args.request, who.by);
+                }
+                Ok(())
+            }
+            other => bail!("{}: not decided ({other:?})", args.request),
+        }
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What the terminal showed the decider, for the audit (as the page's `shown`).
+fn shown(r: &PromotionRequest) -> String {
+    format!(
+        "request {}: promote {}; data that may be lost: {}",
+        r.id,
+        r.candidate,
+        r.loss_estimate().words(&r.candidate)
+    )
+}
+
+/// One line of a mirror's history.
+#[derive(Debug, Serialize)]
+pub struct HistoryLine {
+    pub at: DateTime<Utc>,
+    pub mirror: String,
+    pub epoch: u64,
+    pub what: String,
+}
+
+/// Reads `--since`: a duration back from `now`, or a time.
+pub fn since(text: &str, now: DateTime<Utc>) -> anyhow::Result<DateTime<Utc>> {
+    if let Ok(at) = DateTime::parse_from_rfc3339(text.trim()) {
+        return Ok(at.with_timezone(&Utc));
+    }
+    let secs = parse_duration(text).map_err(|_| {
+        anyhow::anyhow!("--since {text:?}: give a duration back from now (2h, 30m, 1d) or a time (RFC 3339, e.g. 2026-11-25T03:00:00Z)")
+    })?;
+    let secs = i64::try_from(secs).context("--since: too long")?;
+    Ok(now - chrono::Duration::seconds(secs))
+}
+
+pub fn history(args: HistoryArgs) -> anyhow::Result<ExitCode> {
+    let now = Utc::now();
+    let from = args.since.as_deref().map(|s| since(s, now)).transpose()?;
+    let engine = local::engine(&args.local, "http://127.0.0.1:8080")?;
+    known_mirror(&engine, &args.mirror)?;
+    let runtime = local::runtime()?;
+    let state = runtime.block_on(engine.state(&args.mirror, now))?;
+    let lines: Vec<HistoryLine> = state
+        .history
+        .iter()
+        .filter(|h| from.is_none_or(|from| h.at >= from))
+        .map(|h| HistoryLine {
+            at: h.at,
+            mirror: state.mirror.clone(),
+            epoch: h.epoch,
+            what: h.what.clone(),
+        })
+        .collect();
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        for line in &lines {
+            writeln!(out, "{}", serde_json::to_string(line)?)?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if lines.is_empty() {
+        writeln!(
+            out,
+            "{}: no history{} in {}",
+            args.mirror,
+            from.map(|f| format!(" since {}", f.format("%Y-%m-%d %H:%M:%S UTC")))
+                .unwrap_or_default(),
+            args.local.store_name()
+        )?;
+    }
+    for line in &lines {
+        writeln!(
+            out,
+            "{}  epoch {}  {}",
+            line.at.format("%Y-%m-%d %H:%M:%S UTC"),
+            line.epoch,
+            line.what
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One promotion request, for `requests`.
+#[derive(Debug, Serialize)]
+pub struct RequestLine {
+    pub mirror: String,
+    pub id: String,
+    pub candidate: String,
+    pub status: &'static str,
+    pub epoch: u64,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub lost_primary: Option<String>,
+    pub lost_since: DateTime<Utc>,
+    pub may_lose: String,
+    pub decisions: Vec<DecisionLine>,
+    pub outcome: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DecisionLine {
+    pub action: DecisionAction,
+    pub by: String,
+    pub at: DateTime<Utc>,
+    pub via: String,
+    pub accept_loss: bool,
+}
+
+fn request_line(mirror: &str, r: &PromotionRequest) -> RequestLine {
+    RequestLine {
+        mirror: mirror.to_string(),
+        id: r.id.clone(),
+        candidate: r.candidate.clone(),
+        status: r.status.as_str(),
+        epoch: r.epoch,
+        created_at: r.created_at,
+        expires_at: r.expires_at,
+        lost_primary: r.lost_primary.clone(),
+        lost_since: r.lost_since,
+        may_lose: r.loss_estimate().short(),
+        decisions: r
+            .decisions
+            .iter()
+            .map(|d| DecisionLine {
+                action: d.action,
+                by: d.by.clone(),
+                at: d.at,
+                via: d.via.clone(),
+                accept_loss: d.accept_loss,
+            })
+            .collect(),
+        outcome: r.outcome.clone(),
+    }
+}
+
+pub fn requests(args: RequestsArgs) -> anyhow::Result<ExitCode> {
+    let now = Utc::now();
+    let engine = local::engine(&args.local, "http://127.0.0.1:8080")?;
+    let runtime = local::runtime()?;
+    let states = runtime.block_on(engine.states(now))?;
+    let lines: Vec<RequestLine> = states
+        .iter()
+        .flat_map(|s| {
+            s.requests
+                .iter()
+                .rev()
+                .filter(|r| !args.open || r.status == shared::domain::RequestStatus::Open)
+                .map(|r| request_line(&s.mirror, r))
+        })
+        .collect();
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        for line in &lines {
+            writeln!(out, "{}", serde_json::to_string(line)?)?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if lines.is_empty() {
+        writeln!(
+            out,
+            "no {}promotion requests in {}",
+            if args.open { "open " } else { "" },
+            args.local.store_name()
+        )?;
+    }
+    for r in &lines {
+        writeln!(
+            out,
+            "{}  {}  promote {}  {}  raised {}  expires {}  may lose {}",
+            r.id,
+            r.mirror,
+            r.candidate,
+            r.status,
+            r.created_at.format("%Y-%m-%d %H:%M:%S UTC"),
+            r.expires_at.format("%H:%M:%S UTC"),
+            r.may_lose
+        )?;
+        for d in &r.decisions {
+            writeln!(
+                out,
+                "    {} {} by {} via {}{}",
+                d.at.format("%H:%M:%S UTC"),
+                match d.action {
+                    DecisionAction::Approve => "approved",
+                    DecisionAction::Reject => "rejected",
+                },
+                d.by,
+                d.via,
+                if d.accept_loss { " (accepted the data loss)" } else { "" }
+            )?;
+        }
+        if let Some(outcome) = &r.outcome {
+            writeln!(out, "    outcome: {outcome}")?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
