@@ -1371,6 +1371,15 @@ impl Decider<'_, '_> {
         if request.status != RequestStatus::Open {
             return refused(Some(&request.id), Refusal::RequestClosed { status: request.status });
         }
+        // A request past its expiry is not decided, whoever decides (a link says so above).
+        if now >= request.expires_at {
+            return refused(
+                Some(&request.id),
+                Refusal::RequestClosed {
+                    status: RequestStatus::Expired,
+                },
+            );
+        }
         let by = d.by.trim();
         if by.is_empty() {
             return refused(Some(&request.id), Refusal::NoName);
