@@ -8,10 +8,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_mirrorgate");
+mod support;
+
+use support::{moved_to_now, BIN};
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    support::root()
 }
 
 fn free_port() -> u16 {
@@ -260,4 +262,64 @@ fn a_request_raised_by_replay_is_decided_through_serve() {
     let page = http(server.port, "GET", &path, None, b"");
     assert_eq!(page.status, 410, "{}", page.body);
     assert!(page.body.contains("expired"), "{}", page.body);
+}
+
+#[test]
+fn serve_json_prints_the_effects_of_a_decision_made_on_the_approval_page() {
+    // GIVEN a request raised by a replay moved to now (so its link is still valid),
+    // in the store that `serve --json` runs on
+    let data = tempfile::tempdir().expect("temp dir");
+    let port = free_port();
+    let text = std::fs::read_to_string(root().join("examples/scenarios/region-outage-pending.jsonl")).expect("scenario");
+    let scenario = data.path().join("pending-now.jsonl");
+    std::fs::write(&scenario, moved_to_now(&text, 30)).expect("write");
+    let out = Command::new(BIN)
+        .current_dir(root())
+        .args(["replay", "--json", "--public-url", &format!("http://127.0.0.1:{port}"), "--data"])
+        .arg(data.path())
+        .arg(&scenario)
+        .output()
+        .expect("replay runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let link = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find_map(|v| v["link"].as_str().map(str::to_string))
+        .expect("the request alert has a link");
+    let path = link.trim_start_matches(&format!("http://127.0.0.1:{port}")).to_string();
+    let child = Command::new(BIN)
+        .current_dir(root())
+        .args(["serve", "--json", "--data"])
+        .arg(data.path())
+        .args(["--listen", &format!("127.0.0.1:{port}"), "--tick-secs", "3600"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("serve");
+    let mut server = Server { child, port };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "serve did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // WHEN Dana approves on the page
+    let form = b"approver=Dana+Whitfield&confirm=HSPROD&decision=approve";
+    let page = http(port, "POST", &path, Some("application/x-www-form-urlencoded"), form);
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("Promotion approved"), "{}", page.body);
+    // THEN serve printed every effect of that decision as JSON lines
+    let _ = server.child.kill();
+    let mut printed = String::new();
+    if let Some(mut stdout) = server.child.stdout.take() {
+        let _ = stdout.read_to_string(&mut printed);
+    }
+    let effects: Vec<serde_json::Value> = printed
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line: {l}: {e}")))
+        .collect();
+    let has = |effect: &str, key: &str, value: &str| effects.iter().any(|e| e["effect"] == effect && e[key] == value);
+    assert!(has("transition", "to", "promoting"), "{printed}");
+    assert!(has("alert", "kind", "promotion_approved"), "{printed}");
+    assert!(has("promotion_executed", "candidate", "HSPROD-DR1"), "{printed}");
+    assert!(has("decision", "outcome", "approved"), "{printed}");
 }
