@@ -103,7 +103,10 @@ pub fn parse_scenario(path: &Path, text: &str, topology: &Topology) -> anyhow::R
         }
         let where_ = || format!("{}:{n}", path.display());
         let line: Line = serde_json::from_str(raw).with_context(|| {
-            format!("{}: not a scenario line; expected {{\"at\": RFC3339, and one of {LINE_KINDS}}}", where_())
+            format!(
+                "{}: not a scenario line; expected {{\"at\": RFC3339, and one of {LINE_KINDS}}}",
+                where_()
+            )
         })?;
         let kinds = [
             line.event.is_some(),
@@ -128,7 +131,8 @@ pub fn parse_scenario(path: &Path, text: &str, topology: &Topology) -> anyhow::R
         };
         let step = if let Some(m) = line.maintenance {
             known(&m.mirror)?;
-            let duration_secs = parse_duration(&m.duration).map_err(|e| anyhow::anyhow!("{}: \"for\": {e}", where_()))?;
+            let duration_secs =
+                parse_duration(&m.duration).map_err(|e| anyhow::anyhow!("{}: \"for\": {e}", where_()))?;
             if let Some(why) = invalid_start(duration_secs, &m.reason, &m.by) {
                 bail!("{}: maintenance: {why}", where_());
             }

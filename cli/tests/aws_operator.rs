@@ -95,18 +95,25 @@ fn an_approval_from_the_terminal_is_recorded_with_the_callers_aws_identity() {
     assert!(out.status.success(), "{}", stderr(&out));
     let effects = json_lines(&out);
     assert!(
-        effects.iter().any(|e| e["effect"] == "decision" && e["outcome"] == "approved"),
+        effects
+            .iter()
+            .any(|e| e["effect"] == "decision" && e["outcome"] == "approved"),
         "{effects:#?}"
     );
     assert!(
-        effects.iter().any(|e| e["effect"] == "transition" && e["to"] == "promoting"),
+        effects
+            .iter()
+            .any(|e| e["effect"] == "transition" && e["to"] == "promoting"),
         "{effects:#?}"
     );
     // THEN the table's record of the decision names the caller as STS does
     let arn = caller_arn();
     assert!(arn.starts_with("arn:aws:"), "{arn}");
     let requests = json_lines(&aws(&topology, &["requests", "--json"]));
-    let decided = requests.iter().find(|r| r["id"] == request.as_str()).expect("the request");
+    let decided = requests
+        .iter()
+        .find(|r| r["id"] == request.as_str())
+        .expect("the request");
     assert_eq!(decided["decisions"][0]["by"], arn.as_str());
     assert_eq!(decided["decisions"][0]["via"], "aws_identity");
     let history = stdout(&aws(&topology, &["history", &mirror]));
@@ -121,7 +128,10 @@ fn a_rejection_from_the_terminal_is_recorded_with_the_callers_aws_identity() {
     let out = aws(&topology, &["reject", &request]);
     assert!(out.status.success(), "{}", stderr(&out));
     let requests = json_lines(&aws(&topology, &["requests", "--json"]));
-    let decided = requests.iter().find(|r| r["id"] == request.as_str()).expect("the request");
+    let decided = requests
+        .iter()
+        .find(|r| r["id"] == request.as_str())
+        .expect("the request");
     assert_eq!(decided["status"], "rejected");
     assert_eq!(decided["decisions"][0]["by"], caller_arn().as_str());
 }
@@ -133,7 +143,17 @@ fn maintenance_is_kept_in_the_table() {
     let topology = topology_named(dir.path(), &mirror);
     let out = aws(
         &topology,
-        &["maintenance", "start", &mirror, "--for", "90m", "--reason", "OS patching", "--by", "Ravi Patel"],
+        &[
+            "maintenance",
+            "start",
+            &mirror,
+            "--for",
+            "90m",
+            "--reason",
+            "OS patching",
+            "--by",
+            "Ravi Patel",
+        ],
     );
     assert!(out.status.success(), "{}", stderr(&out));
     let status: serde_json::Value =
@@ -142,6 +162,9 @@ fn maintenance_is_kept_in_the_table() {
     let out = aws(&topology, &["maintenance", "end", &mirror, "--by", "Ravi Patel"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let history = stdout(&aws(&topology, &["history", &mirror]));
-    assert!(history.contains("maintenance started by Ravi Patel: OS patching"), "{history}");
+    assert!(
+        history.contains("maintenance started by Ravi Patel: OS patching"),
+        "{history}"
+    );
     assert!(history.contains("ended early by Ravi Patel"), "{history}");
 }

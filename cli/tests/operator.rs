@@ -33,11 +33,24 @@ fn maintenance_is_started_shown_ended_and_recorded_in_the_history() {
     let data = data_arg(dir.path());
     // WHEN Ravi starts a two-hour window
     let out = mirrorgate(&[
-        "maintenance", "start", "HSPROD", "--for", "2h", "--reason", "OS patching of HSPROD-A", "--by", "Ravi Patel",
-        "--data", &data,
+        "maintenance",
+        "start",
+        "HSPROD",
+        "--for",
+        "2h",
+        "--reason",
+        "OS patching of HSPROD-A",
+        "--by",
+        "Ravi Patel",
+        "--data",
+        &data,
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).contains("HSPROD: in maintenance until"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("HSPROD: in maintenance until"),
+        "{}",
+        stdout(&out)
+    );
     // THEN status shows it, in text and JSON
     let window = &state(dir.path())["maintenance"];
     assert_eq!(window["reason"], "OS patching of HSPROD-A");
@@ -46,13 +59,24 @@ fn maintenance_is_started_shown_ended_and_recorded_in_the_history() {
     let started = support::parse_time(window["started_at"].as_str().expect("started_at"));
     assert_eq!((until - started).num_seconds(), 7200);
     let text = stdout(&mirrorgate(&["status", "--data", &data]));
-    assert!(text.contains("MAINTENANCE until") && text.contains("OS patching of HSPROD-A (started by Ravi Patel"), "{text}");
+    assert!(
+        text.contains("MAINTENANCE until") && text.contains("OS patching of HSPROD-A (started by Ravi Patel"),
+        "{text}"
+    );
     // and the info alert went to the outbox
     let outbox = std::fs::read_to_string(dir.path().join("outbox.jsonl")).expect("outbox");
     assert!(outbox.contains("maintenance_started"), "{outbox}");
 
     // WHEN Dana ends it early
-    let out = mirrorgate(&["maintenance", "end", "HSPROD", "--by", "Dana Whitfield", "--data", &data]);
+    let out = mirrorgate(&[
+        "maintenance",
+        "end",
+        "HSPROD",
+        "--by",
+        "Dana Whitfield",
+        "--data",
+        &data,
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("HSPROD: not in maintenance"), "{}", stdout(&out));
     assert!(state(dir.path())["maintenance"].is_null());
@@ -63,10 +87,25 @@ fn maintenance_is_started_shown_ended_and_recorded_in_the_history() {
         .iter()
         .map(|l| l["what"].as_str().unwrap_or_default().to_string())
         .collect();
-    assert!(what.iter().any(|w| w.starts_with("maintenance started by Ravi Patel: OS patching of HSPROD-A")), "{what:#?}");
-    assert!(what.iter().any(|w| w.contains("ended early by Dana Whitfield")), "{what:#?}");
+    assert!(
+        what.iter()
+            .any(|w| w.starts_with("maintenance started by Ravi Patel: OS patching of HSPROD-A")),
+        "{what:#?}"
+    );
+    assert!(
+        what.iter().any(|w| w.contains("ended early by Dana Whitfield")),
+        "{what:#?}"
+    );
     // and ending it again is refused, saying why
-    let out = mirrorgate(&["maintenance", "end", "HSPROD", "--by", "Dana Whitfield", "--data", &data]);
+    let out = mirrorgate(&[
+        "maintenance",
+        "end",
+        "HSPROD",
+        "--by",
+        "Dana Whitfield",
+        "--data",
+        &data,
+    ]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("no maintenance window on"), "{}", stderr(&out));
 }
@@ -76,11 +115,26 @@ fn bad_maintenance_input_is_refused_and_changes_nothing() {
     let dir = tempfile::tempdir().expect("temp dir");
     let data = data_arg(dir.path());
     let cases: [(&[&str], &str); 6] = [
-        (&["NOPE", "--for", "2h", "--reason", "x", "--by", "Ravi"], "mirror \"NOPE\" is not in the topology"),
-        (&["HSPROD", "--for", "0m", "--reason", "x", "--by", "Ravi"], "at least a second"),
-        (&["HSPROD", "--for", "8d", "--reason", "x", "--by", "Ravi"], "at most 7 days"),
-        (&["HSPROD", "--for", "2 hours", "--reason", "x", "--by", "Ravi"], "not a duration"),
-        (&["HSPROD", "--for", "2h", "--reason", " ", "--by", "Ravi"], "give the reason"),
+        (
+            &["NOPE", "--for", "2h", "--reason", "x", "--by", "Ravi"],
+            "mirror \"NOPE\" is not in the topology",
+        ),
+        (
+            &["HSPROD", "--for", "0m", "--reason", "x", "--by", "Ravi"],
+            "at least a second",
+        ),
+        (
+            &["HSPROD", "--for", "8d", "--reason", "x", "--by", "Ravi"],
+            "at most 7 days",
+        ),
+        (
+            &["HSPROD", "--for", "2 hours", "--reason", "x", "--by", "Ravi"],
+            "not a duration",
+        ),
+        (
+            &["HSPROD", "--for", "2h", "--reason", " ", "--by", "Ravi"],
+            "give the reason",
+        ),
         (&["HSPROD", "--for", "2h", "--reason", "x", "--by", ""], "--by NAME"),
     ];
     for (args, says) in cases {
@@ -109,7 +163,10 @@ fn a_request_is_listed_approved_from_the_terminal_and_audited() {
     assert!(out.status.success(), "{}", stderr(&out));
     let open = json_lines(&out);
     assert_eq!(open.len(), 1, "{open:#?}");
-    assert_eq!((open[0]["id"].as_str(), open[0]["candidate"].as_str()), (Some("HSPROD-R1"), Some("HSPROD-DR1")));
+    assert_eq!(
+        (open[0]["id"].as_str(), open[0]["candidate"].as_str()),
+        (Some("HSPROD-R1"), Some("HSPROD-DR1"))
+    );
     assert_eq!(open[0]["status"], "open");
 
     // approve without a name is refused
@@ -119,30 +176,68 @@ fn a_request_is_listed_approved_from_the_terminal_and_audited() {
     // an unknown request is refused, saying where to look
     let out = mirrorgate(&["approve", "HSPROD-R9", "--by", "Dana Whitfield", "--data", &data]);
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("no promotion request \"HSPROD-R9\""), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no promotion request \"HSPROD-R9\""),
+        "{}",
+        stderr(&out)
+    );
 
     // WHEN Dana approves from the terminal
-    let out = mirrorgate(&["approve", "HSPROD-R1", "--by", "Dana Whitfield", "--json", "--data", &data]);
+    let out = mirrorgate(&[
+        "approve",
+        "HSPROD-R1",
+        "--by",
+        "Dana Whitfield",
+        "--json",
+        "--data",
+        &data,
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let effects = json_lines(&out);
     // THEN the same path as the page runs: promoting, the approval alert, the promotion
-    assert!(effects.iter().any(|e| e["effect"] == "transition" && e["to"] == "promoting"), "{effects:#?}");
-    assert!(effects.iter().any(|e| e["effect"] == "promotion_executed" && e["candidate"] == "HSPROD-DR1"), "{effects:#?}");
-    assert!(effects.iter().any(|e| e["effect"] == "decision" && e["outcome"] == "approved"), "{effects:#?}");
+    assert!(
+        effects
+            .iter()
+            .any(|e| e["effect"] == "transition" && e["to"] == "promoting"),
+        "{effects:#?}"
+    );
+    assert!(
+        effects
+            .iter()
+            .any(|e| e["effect"] == "promotion_executed" && e["candidate"] == "HSPROD-DR1"),
+        "{effects:#?}"
+    );
+    assert!(
+        effects
+            .iter()
+            .any(|e| e["effect"] == "decision" && e["outcome"] == "approved"),
+        "{effects:#?}"
+    );
     // and the decision is recorded with who and how
     let out = mirrorgate(&["requests", "--json", "--data", &data]);
     let all = json_lines(&out);
     assert_eq!(all[0]["status"], "approved");
     assert_eq!(all[0]["decisions"][0]["by"], "Dana Whitfield");
     assert_eq!(all[0]["decisions"][0]["via"], "operator");
-    assert_eq!(json_lines(&mirrorgate(&["requests", "--open", "--json", "--data", &data])).len(), 0);
+    assert_eq!(
+        json_lines(&mirrorgate(&["requests", "--open", "--json", "--data", &data])).len(),
+        0
+    );
     // and approving again is refused with the page's words
     let out = mirrorgate(&["approve", "HSPROD-R1", "--by", "Sam Okafor", "--data", &data]);
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("already closed") || stderr(&out).contains("approved"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("already closed") || stderr(&out).contains("approved"),
+        "{}",
+        stderr(&out)
+    );
     // and the history says it
     let out = mirrorgate(&["history", "HSPROD", "--data", &data]);
-    assert!(stdout(&out).contains("Dana Whitfield approved HSPROD-R1"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("Dana Whitfield approved HSPROD-R1"),
+        "{}",
+        stdout(&out)
+    );
 }
 
 #[test]
@@ -152,7 +247,11 @@ fn a_request_is_rejected_from_the_terminal() {
     replay(dir.path(), &pending_scenario(dir.path(), "HSPROD"));
     let out = mirrorgate(&["reject", "HSPROD-R1", "--by", "Dana Whitfield", "--data", &data]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).contains("HSPROD-R1: rejected by Dana Whitfield"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("HSPROD-R1: rejected by Dana Whitfield"),
+        "{}",
+        stdout(&out)
+    );
     let all = json_lines(&mirrorgate(&["requests", "--json", "--data", &data]));
     assert_eq!(all[0]["status"], "rejected");
     assert_eq!(all[0]["decisions"][0]["action"], "reject");
@@ -166,7 +265,10 @@ fn an_expired_request_is_refused_from_the_terminal() {
     // past its 30-minute expiry for the wall clock
     let dir = tempfile::tempdir().expect("temp dir");
     let data = data_arg(dir.path());
-    replay(dir.path(), &support::root().join("examples/scenarios/region-outage-pending.jsonl"));
+    replay(
+        dir.path(),
+        &support::root().join("examples/scenarios/region-outage-pending.jsonl"),
+    );
     // WHEN it is approved from the terminal THEN it is refused as the page would refuse it
     let out = mirrorgate(&["approve", "HSPROD-R1", "--by", "Dana Whitfield", "--data", &data]);
     assert!(!out.status.success(), "{}", stdout(&out));
@@ -180,18 +282,40 @@ fn an_expired_request_is_refused_from_the_terminal() {
 fn history_since_keeps_only_the_lines_from_then_on() {
     let dir = tempfile::tempdir().expect("temp dir");
     let data = data_arg(dir.path());
-    replay(dir.path(), &support::root().join("examples/scenarios/region-outage-pending.jsonl"));
+    replay(
+        dir.path(),
+        &support::root().join("examples/scenarios/region-outage-pending.jsonl"),
+    );
     let all = json_lines(&mirrorgate(&["history", "HSPROD", "--json", "--data", &data]));
     let since = json_lines(&mirrorgate(&[
-        "history", "HSPROD", "--json", "--since", "2026-11-25T03:05:00Z", "--data", &data,
+        "history",
+        "HSPROD",
+        "--json",
+        "--since",
+        "2026-11-25T03:05:00Z",
+        "--data",
+        &data,
     ]));
-    assert!(!since.is_empty() && since.len() < all.len(), "{} of {}", since.len(), all.len());
+    assert!(
+        !since.is_empty() && since.len() < all.len(),
+        "{} of {}",
+        since.len(),
+        all.len()
+    );
     assert!(since
         .iter()
-        .all(|l| support::parse_time(l["at"].as_str().unwrap_or_default()) >= support::parse_time("2026-11-25T03:05:00Z")));
-    assert!(since.iter().any(|l| l["what"].as_str().is_some_and(|w| w.contains("HSPROD-R1"))), "{since:#?}");
+        .all(|l| support::parse_time(l["at"].as_str().unwrap_or_default())
+            >= support::parse_time("2026-11-25T03:05:00Z")));
+    assert!(
+        since
+            .iter()
+            .any(|l| l["what"].as_str().is_some_and(|w| w.contains("HSPROD-R1"))),
+        "{since:#?}"
+    );
     // a duration back from now: the replay's 2026-11-25 is more than an hour ago
-    let recent = json_lines(&mirrorgate(&["history", "HSPROD", "--json", "--since", "1h", "--data", &data]));
+    let recent = json_lines(&mirrorgate(&[
+        "history", "HSPROD", "--json", "--since", "1h", "--data", &data,
+    ]));
     assert!(recent.is_empty(), "{recent:#?}");
     let out = mirrorgate(&["history", "HSPROD", "--since", "yesterday", "--data", &data]);
     assert!(!out.status.success());

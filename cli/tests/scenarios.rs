@@ -304,7 +304,10 @@ fn patching_both_failover_members_in_a_maintenance_window_is_all_info_and_never_
     // GIVEN a two-hour window, WHEN A is stopped for its patch (IRIS fails over to B),
     // comes back as backup, then B is stopped for its patch (IRIS fails over to A) and
     // comes back, and the window is ended by hand
-    let reports = replay("maintenance-patching.jsonl", &scenario_lines("maintenance-patching.jsonl"));
+    let reports = replay(
+        "maintenance-patching.jsonl",
+        &scenario_lines("maintenance-patching.jsonl"),
+    );
     // THEN both failovers are recorded as new epochs, every alert is info, and nothing is requested
     assert_eq!(
         transitions(&reports),
@@ -342,7 +345,10 @@ fn patching_both_failover_members_in_a_maintenance_window_is_all_info_and_never_
 fn a_window_that_runs_out_while_the_primary_is_down_asks_for_a_promotion_at_once() {
     // GIVEN a 30-minute window (until 03:30:30) for planned downtime of both failover
     // members, WHEN B then A are stopped at 03:05 and 03:06 and are still down when it runs out
-    let reports = replay("maintenance-overrun.jsonl", &scenario_lines("maintenance-overrun.jsonl"));
+    let reports = replay(
+        "maintenance-overrun.jsonl",
+        &scenario_lines("maintenance-overrun.jsonl"),
+    );
     // THEN during the window the loss is info and nothing is requested; at the first
     // tick after its end the window is over (a warning: the mirror is not healthy) and,
     // the loss having been agreed on far longer than the confirmation window, the
@@ -361,7 +367,10 @@ fn a_window_that_runs_out_while_the_primary_is_down_asks_for_a_promotion_at_once
     assert_eq!(alert_time(&reports, "promotion_requested"), "03:31:00");
     assert!(essence(&reports).contains(&"requested HSPROD-R1 HSPROD-DR1".to_string()));
     let email = email(&reports, "promotion_requested");
-    assert!(email.contains("no member answers as primary since 03:06 UTC"), "{email}");
+    assert!(
+        email.contains("no member answers as primary since 03:06 UTC"),
+        "{email}"
+    );
 }
 
 #[test]

@@ -270,12 +270,19 @@ fn serve_json_prints_the_effects_of_a_decision_made_on_the_approval_page() {
     // in the store that `serve --json` runs on
     let data = tempfile::tempdir().expect("temp dir");
     let port = free_port();
-    let text = std::fs::read_to_string(root().join("examples/scenarios/region-outage-pending.jsonl")).expect("scenario");
+    let text =
+        std::fs::read_to_string(root().join("examples/scenarios/region-outage-pending.jsonl")).expect("scenario");
     let scenario = data.path().join("pending-now.jsonl");
     std::fs::write(&scenario, moved_to_now(&text, 30)).expect("write");
     let out = Command::new(BIN)
         .current_dir(root())
-        .args(["replay", "--json", "--public-url", &format!("http://127.0.0.1:{port}"), "--data"])
+        .args([
+            "replay",
+            "--json",
+            "--public-url",
+            &format!("http://127.0.0.1:{port}"),
+            "--data",
+        ])
         .arg(data.path())
         .arg(&scenario)
         .output()

@@ -62,15 +62,17 @@ pub fn moved_to_now(text: &str, ago: i64) -> String {
 fn positions(text: &str) -> impl Iterator<Item = (usize, NaiveDateTime)> + '_ {
     text.match_indices(DAY).filter_map(|(at, _)| {
         let whole = text.get(at..at + DAY.len() + 8)?;
-        NaiveDateTime::parse_from_str(whole, "%Y-%m-%dT%H:%M:%S").ok().map(|t| (at, t))
+        NaiveDateTime::parse_from_str(whole, "%Y-%m-%dT%H:%M:%S")
+            .ok()
+            .map(|t| (at, t))
     })
 }
 
 /// The region outage up to its promotion request (HSPROD-R1, DR1), moved to now
 /// and written into `dir`, with `HSPROD` renamed `mirror` in it.
 pub fn pending_scenario(dir: &Path, mirror: &str) -> PathBuf {
-    let text = std::fs::read_to_string(root().join("examples/scenarios/region-outage-pending.jsonl"))
-        .expect("scenario");
+    let text =
+        std::fs::read_to_string(root().join("examples/scenarios/region-outage-pending.jsonl")).expect("scenario");
     let path = dir.join(format!("{mirror}-pending.jsonl"));
     std::fs::write(&path, moved_to_now(&text, 30).replace("HSPROD", mirror)).expect("write the scenario");
     path
@@ -92,5 +94,7 @@ pub fn topology_named(dir: &Path, mirror: &str) -> PathBuf {
 }
 
 pub fn parse_time(text: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(text).expect("RFC 3339").with_timezone(&Utc)
+    DateTime::parse_from_rfc3339(text)
+        .expect("RFC 3339")
+        .with_timezone(&Utc)
 }

@@ -230,7 +230,10 @@ impl Decider<'_, '_> {
         let length = duration_words(i64::try_from(duration_secs).unwrap_or(i64::MAX));
         self.s.record(
             now,
-            format!("maintenance started by {by}: {reason}, until {} ({length})", until.format("%Y-%m-%d %H:%M UTC")),
+            format!(
+                "maintenance started by {by}: {reason}, until {} ({length})",
+                until.format("%Y-%m-%d %H:%M UTC")
+            ),
         );
         let mut facts = vec![
             format!("Reason: {reason}"),

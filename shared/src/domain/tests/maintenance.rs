@@ -62,7 +62,11 @@ fn no_request_is_raised_during_a_window_and_the_loss_is_info_with_the_reason() {
     assert_eq!(requested(&effects), vec![]);
     let lost = only_alert(&effects, AlertKind::PrimaryLost);
     assert_eq!(lost.severity, Severity::Info);
-    assert!(lost.headline.contains(&format!("{NOTE} 05:00 UTC")), "{}", lost.headline);
+    assert!(
+        lost.headline.contains(&format!("{NOTE} 05:00 UTC")),
+        "{}",
+        lost.headline
+    );
     assert!(lost.facts[0].contains("started by Ravi Patel"), "{:?}", lost.facts);
     // and it does not promise a request before the window's end
     assert!(lost.next_step.contains("05:00 UTC"), "{}", lost.next_step);
@@ -155,11 +159,17 @@ fn ending_a_window_early_is_audited_and_the_rules_apply_at_once() {
         (Some(t(250)), Some("Dana Whitfield"))
     );
     assert!(
-        state.history.iter().any(|h| h.what.contains("ended early by Dana Whitfield")),
+        state
+            .history
+            .iter()
+            .any(|h| h.what.contains("ended early by Dana Whitfield")),
         "{:?}",
         state.history
     );
-    assert_eq!(alert_kinds(&effects), vec![AlertKind::MaintenanceEnded, AlertKind::PromotionRequested]);
+    assert_eq!(
+        alert_kinds(&effects),
+        vec![AlertKind::MaintenanceEnded, AlertKind::PromotionRequested]
+    );
     assert_eq!(requested(&effects), vec![(R1, DR1)]);
 }
 
@@ -191,12 +201,19 @@ fn a_dr_member_lost_during_a_window_is_a_warning_once() {
     let (state, effects) = run(
         &m,
         in_maintenance(&m),
-        [status(DR1, MemberStatus::Down, 100), heartbeat(DR1, MemberStatus::Down, 160)],
+        [
+            status(DR1, MemberStatus::Down, 100),
+            heartbeat(DR1, MemberStatus::Down, 160),
+        ],
     );
     // THEN it is alerted once, as a warning: patching the failover members does not explain it
     let alert = only_alert(&effects, AlertKind::DrMemberLost);
     assert_eq!(alert.severity, Severity::Warning);
-    assert!(alert.facts.iter().any(|f| f.contains("reports Down")), "{:?}", alert.facts);
+    assert!(
+        alert.facts.iter().any(|f| f.contains("reports Down")),
+        "{:?}",
+        alert.facts
+    );
     assert_eq!(state.phase, Phase::Normal);
 }
 
@@ -217,10 +234,17 @@ fn a_request_waiting_when_a_window_starts_stays_and_is_still_critical() {
     // THEN R1 stays open, and the start says so
     assert_eq!(request_status(&state, R1), RequestStatus::Open);
     let started = only_alert(&effects, AlertKind::MaintenanceStarted);
-    assert!(started.facts.iter().any(|f| f.contains("does not withdraw it")), "{:?}", started.facts);
+    assert!(
+        started.facts.iter().any(|f| f.contains("does not withdraw it")),
+        "{:?}",
+        started.facts
+    );
     // and its reminder is still critical
     let (state, effects) = run(&m, state, [tick(800)]);
-    assert_eq!(only_alert(&effects, AlertKind::PromotionReminder).severity, Severity::Critical);
+    assert_eq!(
+        only_alert(&effects, AlertKind::PromotionReminder).severity,
+        Severity::Critical
+    );
     // and it can still be approved
     let (state, _) = run(&m, state, [approve(R1, "Dana Whitfield", 820)]);
     assert_eq!(state.phase, Phase::Promoting);
@@ -253,7 +277,11 @@ fn bad_maintenance_input_changes_nothing() {
     ];
     for s in bad {
         let decided = step(&m, &before, s.clone());
-        assert!(matches!(&decided.verdict, Verdict::Ignored { .. }), "{s:?}: {:?}", decided.verdict);
+        assert!(
+            matches!(&decided.verdict, Verdict::Ignored { .. }),
+            "{s:?}: {:?}",
+            decided.verdict
+        );
         assert_eq!(decided.state, before, "{s:?} changed the state");
         assert_eq!(decided.effects, vec![]);
     }
