@@ -152,7 +152,7 @@ pub fn maintenance(args: MaintenanceArgs) -> anyhow::Result<ExitCode> {
             (local, mirror, SignalKind::MaintenanceEnd { by })
         }
     };
-    let engine = local::engine(&local_args, "http://127.0.0.1:8080")?;
+    let engine = stored_engine(&local_args)?;
     known_mirror(&engine, &mirror)?;
     let runtime = local::runtime()?;
     runtime.block_on(async {
@@ -180,6 +180,18 @@ pub fn maintenance(args: MaintenanceArgs) -> anyhow::Result<ExitCode> {
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The engine of a command that reads or changes a stored mirror: on the embedded
+/// backend it needs the store's directory (an in-memory store would be empty, and
+/// forgotten when the command ends).
+fn stored_engine(args: &LocalArgs) -> anyhow::Result<LocalEngine> {
+    if args.backend == Backend::Embedded && args.data.is_none() {
+        bail!(
+            "give the store with --data DIR (the directory that mirrorgate serve and replay use), or use --backend aws"
+        );
+    }
+    local::engine(args, "http://127.0.0.1:8080")
 }
 
 fn known_mirror(engine: &LocalEngine, mirror: &str) -> anyhow::Result<()> {
@@ -255,7 +267,7 @@ async fn find_request(engine: &LocalEngine, request: &str, now: DateTime<Utc>) -
 /// `approve` and `reject`: the same decision as the approval page's form, through
 /// the same rules (confirmations, approvers required, expiry, refusals).
 pub fn decide(args: DecideArgs, action: DecisionAction, accept_loss: bool) -> anyhow::Result<ExitCode> {
-    let engine = local::engine(&args.local, "http://127.0.0.1:8080")?;
+    let engine = stored_engine(&args.local)?;
     let who = decider(&args)?;
     let runtime = local::runtime()?;
     let now = Utc::now();
@@ -350,7 +362,7 @@ pub fn since(text: &str, now: DateTime<Utc>) -> anyhow::Result<DateTime<Utc>> {
 pub fn history(args: HistoryArgs) -> anyhow::Result<ExitCode> {
     let now = Utc::now();
     let from = args.since.as_deref().map(|s| since(s, now)).transpose()?;
-    let engine = local::engine(&args.local, "http://127.0.0.1:8080")?;
+    let engine = stored_engine(&args.local)?;
     known_mirror(&engine, &args.mirror)?;
     let runtime = local::runtime()?;
     let state = runtime.block_on(engine.state(&args.mirror, now))?;
@@ -449,7 +461,7 @@ fn request_line(mirror: &str, r: &PromotionRequest) -> RequestLine {
 
 pub fn requests(args: RequestsArgs) -> anyhow::Result<ExitCode> {
     let now = Utc::now();
-    let engine = local::engine(&args.local, "http://127.0.0.1:8080")?;
+    let engine = stored_engine(&args.local)?;
     let runtime = local::runtime()?;
     let states = runtime.block_on(engine.states(now))?;
     let lines: Vec<RequestLine> = states

@@ -145,6 +145,20 @@ fn bad_maintenance_input_is_refused_and_changes_nothing() {
         assert!(!out.status.success(), "{args:?} was accepted");
         assert!(stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
     }
+    // Without a store there is nothing to change.
+    let out = mirrorgate(&[
+        "maintenance",
+        "start",
+        "HSPROD",
+        "--for",
+        "2h",
+        "--reason",
+        "x",
+        "--by",
+        "Ravi",
+    ]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("--data DIR"), "{}", stderr(&out));
     // Nothing was written: no state, no alert.
     assert!(state(dir.path())["maintenance"].is_null());
     assert!(!dir.path().join("outbox.jsonl").exists());

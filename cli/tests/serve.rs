@@ -330,3 +330,36 @@ fn serve_json_prints_the_effects_of_a_decision_made_on_the_approval_page() {
     assert!(has("promotion_executed", "candidate", "HSPROD-DR1"), "{printed}");
     assert!(has("decision", "outcome", "approved"), "{printed}");
 }
+
+#[test]
+fn the_status_page_shows_a_maintenance_window() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let out = support::mirrorgate(&[
+        "maintenance",
+        "start",
+        "HSPROD",
+        "--for",
+        "2h",
+        "--reason",
+        "OS patching <A & B>",
+        "--by",
+        "Ravi Patel",
+        "--data",
+        &data.path().display().to_string(),
+    ]);
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    let server = serve(data.path());
+    let page = http(server.port, "GET", "/", None, b"");
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("id=\"maintenance-HSPROD\""), "{}", page.body);
+    assert!(
+        page.body
+            .contains("OS patching &lt;A &amp; B&gt; (started by Ravi Patel"),
+        "{}",
+        page.body
+    );
+    assert_eq!(
+        status_json(server.port)["mirrors"][0]["maintenance"]["by"],
+        "Ravi Patel"
+    );
+}
