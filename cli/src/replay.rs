@@ -151,6 +151,7 @@ pub async fn run_step(engine: &LocalEngine, at: DateTime<Utc>, step: Step) -> an
             let state = engine.state(&mirror, at).await?;
             let request = state
                 .open_request()
+                .or_else(|| state.open_fencing())
                 .or_else(|| state.latest_request())
                 .map(|r| r.id.clone())
                 .unwrap_or_default();

@@ -50,6 +50,18 @@ pub enum AlertKind {
     SplitBrain,
     DrPrimary,
     FailedBack,
+    /// After a DR promotion, the former primary region is heard from again: fence it?
+    FencingRequested,
+    FencingReminder,
+    FencingApproved,
+    FencingRejected,
+    FencingExpired,
+    /// The fencing commands were accepted for every member to fence.
+    FencingSent,
+    FencingFailed,
+    /// The former primary region is heard from again and mirrorgate cannot fence it
+    /// (no fencing document, or no former failover member with an instance): by hand.
+    FormerRegionBack,
 }
 
 impl AlertKind {
@@ -75,6 +87,14 @@ impl AlertKind {
             AlertKind::SplitBrain => "split_brain",
             AlertKind::DrPrimary => "dr_primary",
             AlertKind::FailedBack => "failed_back",
+            AlertKind::FencingRequested => "fencing_requested",
+            AlertKind::FencingReminder => "fencing_reminder",
+            AlertKind::FencingApproved => "fencing_approved",
+            AlertKind::FencingRejected => "fencing_rejected",
+            AlertKind::FencingExpired => "fencing_expired",
+            AlertKind::FencingSent => "fencing_sent",
+            AlertKind::FencingFailed => "fencing_failed",
+            AlertKind::FormerRegionBack => "former_region_back",
         }
     }
 
@@ -82,7 +102,11 @@ impl AlertKind {
     pub fn wants_link(self) -> bool {
         matches!(
             self,
-            AlertKind::PromotionRequested | AlertKind::PromotionReminder | AlertKind::ApprovalRecorded
+            AlertKind::PromotionRequested
+                | AlertKind::PromotionReminder
+                | AlertKind::ApprovalRecorded
+                | AlertKind::FencingRequested
+                | AlertKind::FencingReminder
         )
     }
 }
