@@ -194,12 +194,14 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     }
     let mut alerts = 0usize;
     let mut promotions = 0usize;
+    let mut fencings = 0usize;
     runtime.block_on(async {
         for (at, step) in steps {
             for report in run_step(&engine, at, step).await? {
                 match &report {
                     Report::Alert { .. } => alerts += 1,
                     Report::PromotionExecuted { .. } => promotions += 1,
+                    Report::FencingExecuted { .. } => fencings += 1,
                     _ => {}
                 }
                 if args.json {
@@ -210,7 +212,9 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
             }
         }
         if !args.json {
-            println!("\nAfter the scenario: {alerts} alerts, {promotions} promotions executed.");
+            println!(
+                "\nAfter the scenario: {alerts} alerts, {promotions} promotions executed, {fencings} members fenced."
+            );
             for state in engine.states(Utc::now()).await? {
                 println!(
                     "  {}: phase {}, epoch {}, primary {}",

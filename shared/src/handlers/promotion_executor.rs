@@ -45,7 +45,9 @@ pub async fn handle(function: &Function, event: LambdaEvent<Value>) -> Result<Va
             .into());
         }
     };
-    let executed = reports.iter().any(|r| matches!(r, Report::PromotionExecuted { .. }));
+    let executed = reports
+        .iter()
+        .any(|r| matches!(r, Report::PromotionExecuted { .. } | Report::FencingExecuted { .. }));
     tracing::info!(mirror = %order.mirror, request = %order.request, executed, "promotion order handled");
     Ok(json!({ "mirror": order.mirror, "request": order.request, "executed": executed, "effects": reports.len() }))
 }
