@@ -219,6 +219,7 @@ pub fn essence(reports: &[Report]) -> Vec<String> {
             Report::Alert { kind, severity, .. } => Some(format!("alert {} {}", kind.as_str(), severity.as_str())),
             Report::PromotionRequested { request, candidate, .. } => Some(format!("requested {request} {candidate}")),
             Report::PromotionExecuted { request, candidate, .. } => Some(format!("executed {request} {candidate}")),
+            Report::FencingExecuted { request, member, .. } => Some(format!("fenced {request} {member}")),
             Report::Decision { .. } => None,
         })
         .collect()
