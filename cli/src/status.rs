@@ -60,6 +60,8 @@ pub struct RequestView {
     pub expires_at: DateTime<Utc>,
     pub approvers: Vec<String>,
     pub outcome: Option<String>,
+    /// A promotion: every approver accepted the loss, so it may run without partner.
+    pub accepted_without_partner: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -126,6 +128,7 @@ pub fn mirror_view(state: &MirrorState, mirror: &Mirror, now: DateTime<Utc>) -> 
             expires_at: r.expires_at,
             approvers: r.approvers().into_iter().map(str::to_string).collect(),
             outcome: r.outcome.clone(),
+            accepted_without_partner: r.accepted_without_partner,
         })
         .collect();
     let history = state

@@ -23,6 +23,10 @@ use crate::topology::{Member, Mirror};
 pub const EVENT_SOURCE: &str = "mirrorgate";
 /// `detail-type` before anything is run.
 pub const PROMOTION_APPROVED: &str = "PromotionApproved";
+/// `detail-type` of the hand-off of an approved fencing request to the executor: its
+/// `detail` is the order (`mirror`, `request`, `candidate`: the primary that stays,
+/// `epoch`). Never `PromotionApproved`, which the site's automation reads as a promotion.
+pub const FENCING_APPROVED: &str = "FencingApproved";
 /// `detail-type` once the SSM command was accepted.
 pub const PROMOTION_EXECUTED: &str = "PromotionExecuted";
 
