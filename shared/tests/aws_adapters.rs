@@ -737,7 +737,20 @@ async fn a_call_that_keeps_failing_gives_up_with_a_clear_error() {
 
 // ---------------------------------------------------------------- Fencing
 
-/// A fencing document with the parameters the fencing request passes.
+/// SSM in the former primary region, where its instances are managed.
+fn ssm_in(deps: &shared::adapters::aws::Deps, region: &str) -> aws_sdk_ssm::Client {
+    let config = deps
+        .ssm
+        .get()
+        .config()
+        .to_builder()
+        .region(aws_sdk_ssm::config::Region::new(region.to_string()))
+        .build();
+    aws_sdk_ssm::Client::from_conf(config)
+}
+
+/// A fencing document with the parameters the fencing request passes, in the former
+/// primary region (SSM documents are regional: it must be where the instances are).
 async fn create_fence_document(deps: &shared::adapters::aws::Deps) -> String {
     use aws_sdk_ssm::types::{DocumentFormat, DocumentType};
     let name = unique("Fence");
@@ -752,7 +765,7 @@ async fn create_fence_document(deps: &shared::adapters::aws::Deps) -> String {
         },
         "mainSteps": [{ "action": "aws:runShellScript", "name": "fence", "inputs": { "runCommand": ["echo fence"] } }],
     });
-    deps.ssm
+    ssm_in(deps, "us-east-1")
         .create_document()
         .name(&name)
         .content(content.to_string())
@@ -765,8 +778,8 @@ async fn create_fence_document(deps: &shared::adapters::aws::Deps) -> String {
 }
 
 /// GIVEN an approved fencing request WHEN a former failover member is fenced, twice
-/// (a resumed or repeated run) THEN one SSM command runs the fencing document on its
-/// instance with MirrorName, InstanceName (its IRIS instance), Method and Request, its
+/// (a resumed or repeated run) THEN one SSM command, in the member's own region (not
+/// mirrorgate's), runs the fencing document on its instance with MirrorName, InstanceName (its IRIS instance), Method and Request, its
 /// comment names the request and the epoch, and the second run finds it and sends nothing.
 #[tokio::test]
 async fn fencing_sends_the_fencing_document_once_per_request_and_member() {
@@ -823,14 +836,25 @@ zone = "us-west-2a"
         "{first}"
     );
 
-    let listed = deps
-        .ssm
+    let listed = ssm_in(&deps, "us-east-1")
         .list_commands()
         .instance_id(&instance)
         .send()
         .await
         .expect("ListCommands");
     assert_eq!(listed.commands().len(), 1);
+    let own_region = deps
+        .ssm
+        .list_commands()
+        .instance_id(&instance)
+        .send()
+        .await
+        .expect("ListCommands");
+    assert_eq!(
+        own_region.commands().len(),
+        0,
+        "sent in us-east-1, not in mirrorgate's region"
+    );
     let command = &listed.commands()[0];
     assert_eq!(command.command_id(), Some(command_id.as_str()));
     assert_eq!(command.document_name(), Some(document.as_str()));
@@ -854,8 +878,7 @@ zone = "us-west-2a"
         again.contains("not sent again") && again.contains(&command_id),
         "{again}"
     );
-    let listed = deps
-        .ssm
+    let listed = ssm_in(&deps, "us-east-1")
         .list_commands()
         .instance_id(&instance)
         .send()
@@ -908,8 +931,7 @@ zone = "us-west-2a"
     };
     let error = deps.actions().fence(m, member, &order).await.expect_err("refused");
     assert!(error.to_string().contains("has no iris_instance"), "{error}");
-    let listed = deps
-        .ssm
+    let listed = ssm_in(&deps, "us-east-1")
         .list_commands()
         .instance_id(&instance)
         .send()

@@ -159,20 +159,36 @@ impl AwsPromotionActions {
         instance_id: &str,
         order: &PromotionOrder,
     ) -> Result<Option<String>, String> {
-        self.command_with_comment(document, instance_id, &command_comment(order))
+        self.command_with_comment(self.ssm.get(), document, instance_id, &command_comment(order))
             .await
+    }
+
+    /// SSM in `region`: the instances of the former primary region are managed there,
+    /// and the fencing document must exist there too. Same endpoint, credentials and
+    /// retries as mirrorgate's own client.
+    fn ssm_in(&self, region: &str) -> aws_sdk_ssm::Client {
+        let own = self.ssm.get();
+        if own.config().region().is_some_and(|r| r.as_ref() == region) {
+            return own.clone();
+        }
+        let config = own
+            .config()
+            .to_builder()
+            .region(aws_config::Region::new(region.to_string()))
+            .build();
+        aws_sdk_ssm::Client::from_conf(config)
     }
 
     /// The id of the instance's command of `document` whose comment is `comment`, if any.
     async fn command_with_comment(
         &self,
+        ssm: &aws_sdk_ssm::Client,
         document: &str,
         instance_id: &str,
         comment: &str,
     ) -> Result<Option<String>, String> {
         let what = format!("SSM ListCommands {document} on {instance_id}");
-        let mut pages = self
-            .ssm
+        let mut pages = ssm
             .list_commands()
             .instance_id(instance_id)
             .filters(
@@ -203,16 +219,17 @@ impl AwsPromotionActions {
     /// resumed or repeated run never sends it twice. Returns the command id.
     async fn send_fence(
         &self,
+        region: &str,
         document: &str,
         instance_id: &str,
         parameters: FenceParameters,
         comment: &str,
     ) -> Result<(String, bool), String> {
-        if let Some(id) = self.command_with_comment(document, instance_id, comment).await? {
+        let ssm = self.ssm_in(region);
+        if let Some(id) = self.command_with_comment(&ssm, document, instance_id, comment).await? {
             return Ok((id, false));
         }
-        let out = self
-            .ssm
+        let out = ssm
             .send_command()
             .document_name(document)
             .instance_ids(instance_id)
@@ -220,7 +237,7 @@ impl AwsPromotionActions {
             .comment(comment)
             .send()
             .await
-            .map_err(|e| describe(&format!("SSM SendCommand {document} on {instance_id}"), &e))?;
+            .map_err(|e| describe(&format!("SSM SendCommand {document} on {instance_id} in {region}"), &e))?;
         out.command()
             .and_then(|c| c.command_id())
             .map(|id| (id.to_string(), true))
@@ -352,7 +369,7 @@ impl PromotionActions for AwsPromotionActions {
         };
         let parameters = fence_parameters(mirror, member, order)?;
         let (command_id, new) = self
-            .send_fence(document, instance_id, parameters, &fence_comment(order))
+            .send_fence(&member.region, document, instance_id, parameters, &fence_comment(order))
             .await
             .map_err(|e| ActionError(format!("{e}; {} was not fenced", member.name)))?;
         Ok(if new {
