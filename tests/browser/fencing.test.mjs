@@ -95,7 +95,7 @@ test('approving the fencing runs it on A and B once, never on DR1, and shows the
   assert.deepEqual(request.approvers, [APPROVER]);
 
   // The status page shows them fenced.
-  await page.goto(`${gate.base}/status`);
+  await page.goto(`${gate.base}/`);
   const table = await page.locator('table').first().innerText();
   assert.match(table, /HSPROD-A \(fenced\)/);
   assert.match(table, /HSPROD-B \(fenced\)/);

@@ -36,7 +36,7 @@ pub fn failback_steps(mirror: &Mirror, primary: &str, fenced: &[String]) -> Vec<
 /// What the method does on each member, in words.
 pub fn method_words(method: FenceMethod) -> &'static str {
     match method {
-        FenceMethod::Demote => "demote: JoinMirror=0 and ValidatedMember=0 in the [MirrorMember] section of its CPF, and the fence file /etc/mirrorgate/fenced that ^ZMIRROR checks before becoming primary; IRIS is restarted out of the mirror",
+        FenceMethod::Demote => "demote: IRIS keeps running, out of the mirror: JoinMirror=0 and ValidatedMember=0 in the [MirrorMember] section of its CPF, and the fence file /etc/mirrorgate/fenced that ^ZMIRROR checks before becoming primary",
         FenceMethod::Stop => "stop: the fence file /etc/mirrorgate/fenced, then IRIS is stopped",
     }
 }
@@ -94,7 +94,7 @@ pub fn facts(mirror: &Mirror, state: &MirrorState, request: &PromotionRequest, n
         .collect();
     FencingFacts {
         heard: format!(
-            "{} ({} ago)",
+            "{}, {} ago",
             request
                 .returned
                 .as_deref()
