@@ -274,8 +274,8 @@ pub struct PromotionRequest {
     pub outcome: Option<String>,
     /// A promotion: every approval ticked "I accept the data loss", so the promotion may
     /// run without partner (IRIS `PromoteWithNoPartner`) when no failover member's
-    /// ISCAgent answers; otherwise it must promote with partner or not at all. The
-    /// executor passes it to the promote document as `AllowNoPartner`.
+    /// ISCAgent answers; otherwise it must promote with partner or not at all. The value
+    /// for the promote document's `AllowNoPartner` parameter.
     #[serde(default)]
     pub accepted_without_partner: bool,
     /// A fencing request: the former failover members to fence (those with an instance).
