@@ -153,6 +153,7 @@ pub async fn deliver_once<S: Store, N: Notifier, A: PromotionActions>(
             let state = engine.state(mirror, now).await?;
             let request = state
                 .open_request()
+                .or_else(|| state.open_fencing())
                 .or_else(|| state.latest_request())
                 .map(|r| r.id.clone())
                 .unwrap_or_default();
