@@ -12,10 +12,10 @@ use super::state::{
     RequestStatus, MAX_REQUESTS,
 };
 use super::view::{Claim, View};
-
-mod fencing;
 use crate::token::TokenSource;
 use crate::topology::{MemberKind, Mirror, Observer};
+
+mod fencing;
 
 /// What the core needs besides state and signal: the time, where links point,
 /// and where fresh link tokens come from.
@@ -1617,7 +1617,8 @@ impl Decider<'_, '_> {
             Some(r) if r.status == RequestStatus::Approved && r.started_at.is_none() => {
                 r.started_at = Some(now);
                 r.claims = 1;
-                self.s.record(now, format!("promotion of {request} started"));
+                let what = r.kind.as_str();
+                self.s.record(now, format!("{what} of {request} started"));
                 Verdict::Applied
             }
             // The executor that claimed it stopped before recording how the actions went:
@@ -1629,9 +1630,10 @@ impl Decider<'_, '_> {
             {
                 r.started_at = Some(now);
                 r.claims = r.claims.max(1) + 1;
+                let what = r.kind.as_str();
                 self.s.record(
                     now,
-                    format!("promotion of {request} resumed: the executor that started it stopped before it finished"),
+                    format!("{what} of {request} resumed: the executor that started it stopped before it finished"),
                 );
                 Verdict::Applied
             }
