@@ -40,7 +40,7 @@ test('the fencing page says what was heard, what would be fenced, never the prim
     facts,
     /Would be fenced\s+HSPROD-A \(us-east-1, us-east-1a, i-0aaaaaaaaaaaaaaa1\); HSPROD-B \(us-east-1, us-east-1b, i-0bbbbbbbbbbbbbbb2\)/,
   );
-  assert.match(facts, /How\s+demote: JoinMirror=0 and ValidatedMember=0/);
+  assert.match(facts, /How\s+demote: IRIS keeps running, out of the mirror: JoinMirror=0 and ValidatedMember=0/);
 
   const body = await page.locator('main').innerText();
   assert.ok(
