@@ -9,7 +9,9 @@ use clap::{Args, ValueEnum};
 use shared::adapters::embedded::{FileStore, MemoryNotifier, MemoryStore, OutboxNotifier, RecordingActions};
 use shared::domain::{Alert, MirrorState};
 use shared::engine::Engine;
-use shared::ports::{ActionError, NotifyError, PromotionActions, PromotionOrder, SaveError, Store, StoreError};
+use shared::ports::{
+    ActionError, FenceOrder, NotifyError, PromotionActions, PromotionOrder, SaveError, Store, StoreError,
+};
 use shared::topology::{Member, Mirror, Topology};
 
 #[cfg(feature = "aws")]
@@ -144,6 +146,14 @@ impl PromotionActions for LocalActions {
             LocalActions::Aws(a) => a.execute(mirror, candidate, order).await,
         }
     }
+
+    async fn fence(&self, mirror: &Mirror, member: &Member, order: &FenceOrder) -> Result<String, ActionError> {
+        match self {
+            LocalActions::Recording(a) => a.fence(mirror, member, order).await,
+            #[cfg(feature = "aws")]
+            LocalActions::Aws(a) => a.fence(mirror, member, order).await,
+        }
+    }
 }
 
 pub type LocalEngine = Engine<LocalStore, LocalNotifier, LocalActions>;
@@ -161,7 +171,9 @@ pub fn engine(args: &LocalArgs, public_url: &str) -> anyhow::Result<LocalEngine>
             (
                 LocalStore::File(store),
                 LocalNotifier::Outbox(OutboxNotifier::new(dir.join("outbox.jsonl"), false)),
-                LocalActions::Recording(RecordingActions::new(Some(dir.join("promotions.jsonl")))),
+                LocalActions::Recording(
+                    RecordingActions::new(Some(dir.join("promotions.jsonl"))).with_fence_file(dir.join("fences.jsonl")),
+                ),
             )
         }
         None => (

@@ -51,7 +51,10 @@ pub fn human_lines(at: DateTime<Utc>, report: &Report) -> String {
             if let Some(link) = link {
                 out.push_str(&format!("\n{:<19}link: {link}", ""));
             }
-            if kind.wants_link() && *kind == shared::domain::AlertKind::PromotionRequested {
+            if matches!(
+                kind,
+                shared::domain::AlertKind::PromotionRequested | shared::domain::AlertKind::FencingRequested
+            ) {
                 out.push_str(&format!("\n{:<19}EMAIL:", ""));
                 for line in email.lines() {
                     out.push_str(&format!("\n{:<19}| {line}", ""));
@@ -79,6 +82,14 @@ pub fn human_lines(at: DateTime<Utc>, report: &Report) -> String {
             detail,
         } => {
             format!("{time}  {mirror:<8} PROMOTION EXECUTED {request}: {candidate} ({detail})")
+        }
+        Report::FencingExecuted {
+            mirror,
+            request,
+            member,
+            detail,
+        } => {
+            format!("{time}  {mirror:<8} FENCING SENT {request}: {member} ({detail})")
         }
         Report::Decision {
             mirror,

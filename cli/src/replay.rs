@@ -215,6 +215,7 @@ pub async fn run_step(engine: &LocalEngine, at: DateTime<Utc>, step: Step) -> an
             let state = engine.state(&mirror, at).await?;
             let request = state
                 .open_request()
+                .or_else(|| state.open_fencing())
                 .or_else(|| state.latest_request())
                 .map(|r| r.id.clone())
                 .unwrap_or_default();
@@ -257,12 +258,14 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     }
     let mut alerts = 0usize;
     let mut promotions = 0usize;
+    let mut fencings = 0usize;
     runtime.block_on(async {
         for (at, step) in steps {
             for report in run_step(&engine, at, step).await? {
                 match &report {
                     Report::Alert { .. } => alerts += 1,
                     Report::PromotionExecuted { .. } => promotions += 1,
+                    Report::FencingExecuted { .. } => fencings += 1,
                     _ => {}
                 }
                 if args.json {
@@ -273,7 +276,9 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
             }
         }
         if !args.json {
-            println!("\nAfter the scenario: {alerts} alerts, {promotions} promotions executed.");
+            println!(
+                "\nAfter the scenario: {alerts} alerts, {promotions} promotions executed, {fencings} members fenced."
+            );
             for state in engine.states(Utc::now()).await? {
                 println!(
                     "  {}: phase {}, epoch {}, primary {}",

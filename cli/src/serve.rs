@@ -345,10 +345,10 @@ async fn status_page(State(app): State<Arc<App>>) -> Response {
             body.push_str(&format!(
                 "<tr><td>{}{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 escape(&m.name),
-                if m.claims_primary {
-                    " <strong>(primary)</strong>"
-                } else {
-                    ""
+                match (m.claims_primary, &m.fenced) {
+                    (true, _) => " <strong>(primary)</strong>".to_string(),
+                    (false, Some(fenced)) => format!(" <strong class=\"fenced\" title=\"{}\">(fenced)</strong>", escape(fenced)),
+                    (false, None) => String::new(),
                 },
                 escape(&m.kind.replace('_', " ")),
                 escape(&m.zone),
@@ -373,14 +373,14 @@ async fn status_page(State(app): State<Arc<App>>) -> Response {
         }
         body.push_str("</table></div>");
         if v.requests.is_empty() {
-            body.push_str("<p>No promotion requests.</p>");
+            body.push_str("<p>No requests.</p>");
         } else {
-            body.push_str("<h3>Promotion requests</h3><div class=\"scroll\"><table><tr><th>request</th><th>candidate</th><th>status</th><th>raised</th><th>approvers</th><th>outcome</th></tr>");
+            body.push_str("<h3>Requests</h3><div class=\"scroll\"><table><tr><th>request</th><th>asks</th><th>status</th><th>raised</th><th>approvers</th><th>outcome</th></tr>");
             for r in &v.requests {
                 body.push_str(&format!(
                     "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                     escape(&r.id),
-                    escape(&r.candidate),
+                    escape(&r.asks),
                     escape(r.status),
                     r.created_at.format("%H:%M:%S"),
                     escape(&r.approvers.join(", ")),

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use clap::Args;
 use serde::Serialize;
 use shared::domain::view::View;
-use shared::domain::MirrorState;
+use shared::domain::{MirrorState, RequestKind};
 use shared::topology::{MemberKind, Mirror, Observer};
 
 use crate::local::{self, LocalArgs};
@@ -41,11 +41,18 @@ pub struct MemberView {
     pub journal_latency_measured_at: Option<DateTime<Utc>>,
     /// A DR async: what promoting it now may lose (`~1.8 s`, `>=16 min`, `unknown`).
     pub may_lose: Option<String>,
+    /// A former failover member fenced after a DR promotion: when, and by which request.
+    pub fenced: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
 pub struct RequestView {
     pub id: String,
+    /// `promotion` or `fencing`.
+    pub kind: &'static str,
+    /// What it asks, in words: "promote HSPROD-DR1", "fence HSPROD-A, HSPROD-B".
+    pub asks: String,
+    /// The member to promote; for a fencing request, the primary that stays.
     pub candidate: String,
     pub status: &'static str,
     pub epoch: u64,
@@ -53,6 +60,8 @@ pub struct RequestView {
     pub expires_at: DateTime<Utc>,
     pub approvers: Vec<String>,
     pub outcome: Option<String>,
+    /// A promotion: every approver accepted the loss, so it may run without partner.
+    pub accepted_without_partner: bool,
 }
 
 /// The maintenance window on now.
@@ -101,6 +110,14 @@ pub fn mirror_view(state: &MirrorState, mirror: &Mirror, now: DateTime<Utc>) -> 
                 journal_latency_seconds: ms.and_then(|s| s.journal_latency).map(|l| l.seconds),
                 journal_latency_measured_at: ms.and_then(|s| s.journal_latency).map(|l| l.measured_at),
                 may_lose: (m.kind == MemberKind::DrAsync).then(|| view.loss_estimate(&m.name).short()),
+                fenced: ms.and_then(|s| s.fenced.as_ref()).map(|f| {
+                    format!(
+                        "fenced at {} by {} (epoch {})",
+                        f.at.format("%Y-%m-%d %H:%M:%S UTC"),
+                        f.request,
+                        f.epoch
+                    )
+                }),
             }
         })
         .collect();
@@ -110,6 +127,11 @@ pub fn mirror_view(state: &MirrorState, mirror: &Mirror, now: DateTime<Utc>) -> 
         .rev()
         .map(|r| RequestView {
             id: r.id.clone(),
+            kind: r.kind.as_str(),
+            asks: match r.kind {
+                RequestKind::Promotion => format!("promote {}", r.candidate),
+                RequestKind::Fencing => format!("fence {}", r.fence_members.join(", ")),
+            },
             candidate: r.candidate.clone(),
             status: r.status.as_str(),
             epoch: r.epoch,
@@ -117,6 +139,7 @@ pub fn mirror_view(state: &MirrorState, mirror: &Mirror, now: DateTime<Utc>) -> 
             expires_at: r.expires_at,
             approvers: r.approvers().into_iter().map(str::to_string).collect(),
             outcome: r.outcome.clone(),
+            accepted_without_partner: r.accepted_without_partner,
         })
         .collect();
     let history = state
@@ -209,15 +232,18 @@ pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
             if let Some(reason) = &m.status_reason {
                 println!("  {:<12} ({reason})", "");
             }
+            if let Some(fenced) = &m.fenced {
+                println!("  {:<12} FENCED: {fenced}", "");
+            }
         }
         if v.requests.is_empty() {
-            println!("  no promotion requests");
+            println!("  no requests");
         }
         for r in &v.requests {
             println!(
-                "  request {} promote {} : {} (epoch {}, raised {}, approvers: {}){}",
+                "  request {} {} : {} (epoch {}, raised {}, approvers: {}){}",
                 r.id,
-                r.candidate,
+                r.asks,
                 r.status,
                 r.epoch,
                 r.created_at.format("%H:%M:%S"),

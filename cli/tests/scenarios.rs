@@ -47,15 +47,18 @@ fn steps(name: &str, lines: &[String]) -> Vec<(DateTime<Utc>, Step)> {
 }
 
 fn replay(name: &str, lines: &[String]) -> Vec<Report> {
+    replay_on(&engine(), name, lines)
+}
+
+fn replay_on(engine: &LocalEngine, name: &str, lines: &[String]) -> Vec<Report> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime");
-    let engine = engine();
     runtime.block_on(async {
         let mut reports = Vec::new();
         for (at, step) in steps(name, lines) {
-            reports.extend(run_step(&engine, at, step).await.expect("step runs"));
+            reports.extend(run_step(engine, at, step).await.expect("step runs"));
         }
         reports
     })
@@ -71,6 +74,7 @@ fn essence(reports: &[Report]) -> Vec<String> {
             Report::Alert { kind, severity, .. } => Some(format!("alert {} {}", kind.as_str(), severity.as_str())),
             Report::PromotionRequested { request, candidate, .. } => Some(format!("requested {request} {candidate}")),
             Report::PromotionExecuted { request, candidate, .. } => Some(format!("executed {request} {candidate}")),
+            Report::FencingExecuted { request, member, .. } => Some(format!("fenced {request} {member}")),
             Report::Decision { .. } => None,
         })
         .collect()
@@ -403,6 +407,85 @@ fn a_bad_maintenance_line_is_refused_before_anything_runs() {
 }
 
 #[test]
+fn the_old_region_returning_is_fenced_on_approval_and_the_promoted_primary_never_is() {
+    // GIVEN DR1 promoted after us-east-1 was lost, WHEN us-east-1 comes back at 03:40:30
+    // (the agents on A and B speak, IRIS there waits; mirror_status.cxw answers 503)
+    // and Dana approves the fencing request at 03:43:50
+    let name = "old-region-fenced.jsonl";
+    let engine = engine();
+    let reports = replay_on(&engine, name, &scenario_lines(name));
+
+    // THEN the alerts tell the whole story, the fencing request once
+    let kinds = alerts(&reports);
+    let tail: Vec<&str> = kinds
+        .iter()
+        .skip_while(|k| !k.contains("promotion_succeeded"))
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        tail,
+        vec![
+            "alert promotion_succeeded critical",
+            "alert fencing_requested critical",
+            "alert fencing_approved warning",
+            "alert fencing_sent warning",
+        ],
+        "{kinds:#?}"
+    );
+    assert_eq!(alert_time(&reports, "fencing_requested"), "03:40:30");
+    let request = email(&reports, "fencing_requested");
+    assert!(
+        request.contains("Would be fenced: HSPROD-A (i-0aaaaaaaaaaaaaaa1), HSPROD-B (i-0bbbbbbbbbbbbbbb2)"),
+        "{request}"
+    );
+    assert!(request.contains("Primary now: HSPROD-DR1"), "{request}");
+
+    // AND the fencing document was recorded for A and B, with its parameters, never for DR1
+    // (refutable when the AWS backend is built in)
+    #[allow(irrefutable_let_patterns)]
+    let LocalActions::Recording(actions) = engine.actions() else {
+        panic!("the scenario engine records its actions")
+    };
+    let fenced: Vec<(String, Option<String>)> = actions
+        .fenced()
+        .iter()
+        .map(|f| (f.member.clone(), f.instance_id.clone()))
+        .collect();
+    assert_eq!(
+        fenced,
+        vec![
+            ("HSPROD-A".to_string(), Some("i-0aaaaaaaaaaaaaaa1".to_string())),
+            ("HSPROD-B".to_string(), Some("i-0bbbbbbbbbbbbbbb2".to_string())),
+        ]
+    );
+    let first = &actions.fenced()[0];
+    assert_eq!(first.fence_document.as_deref(), Some("HSPROD-FenceMember"));
+    let parameters: Vec<(&str, &str)> = first.parameters.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert_eq!(
+        parameters,
+        vec![
+            ("InstanceName", "IRIS"),
+            ("Method", "demote"),
+            ("MirrorName", "HSPROD"),
+            ("Request", "HSPROD-R2"),
+        ]
+    );
+    assert_eq!(actions.recorded().len(), 1, "one promotion, of DR1, and nothing else");
+
+    // AND the state shows them fenced, DR1 primary, and nothing waits for a decision
+    let state = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(engine.state("HSPROD", Utc::now()))
+        .expect("state");
+    let fenced: Vec<&str> = state.fenced().map(|(name, _)| name).collect();
+    assert_eq!(fenced, vec!["HSPROD-A", "HSPROD-B"]);
+    assert_eq!(state.primary.as_deref(), Some("HSPROD-DR1"));
+    assert!(state.open_fencing().is_none() && state.open_request().is_none());
+}
+
+#[test]
 fn a_bad_line_is_named_and_nothing_runs() {
     let mut lines = scenario_lines("region-outage.jsonl");
     lines.insert(
@@ -427,7 +510,7 @@ fn a_bad_line_is_named_and_nothing_runs() {
     assert!(format!("{err:#}").contains("NOPE"), "{err:#}");
 }
 
-const SCENARIOS: [&str; 8] = [
+const SCENARIOS: [&str; 9] = [
     "region-outage.jsonl",
     "in-region-failover.jsonl",
     "flapping-primary.jsonl",
@@ -436,6 +519,7 @@ const SCENARIOS: [&str; 8] = [
     "link-dropped-async.jsonl",
     "promoted-primary-lost.jsonl",
     "two-primaries.jsonl",
+    "old-region-fenced.jsonl",
 ];
 
 /// Duplicates every line `copies[i % len]` times and shuffles lines of equal `at`

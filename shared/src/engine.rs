@@ -9,10 +9,11 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::domain::{
-    decide, Context, DecisionVerdict, Effect, MirrorState, Phase, Refusal, Severity, Signal, SignalKind, Verdict,
+    decide, Context, DecisionVerdict, Effect, MirrorState, Phase, PromotionRequest, Refusal, RequestKind, Severity,
+    Signal, SignalKind, Verdict,
 };
 use crate::events::{self, DecodeError};
-use crate::ports::{Notifier, PromotionActions, PromotionOrder, SaveError, Store, StoreError};
+use crate::ports::{FenceOrder, Notifier, PromotionActions, PromotionOrder, SaveError, Store, StoreError};
 use crate::token::{OsTokens, TokenSource};
 use crate::topology::Topology;
 
@@ -78,6 +79,13 @@ pub enum Report {
         candidate: String,
         detail: String,
     },
+    /// The fencing document was sent to one former failover member.
+    FencingExecuted {
+        mirror: String,
+        request: String,
+        member: String,
+        detail: String,
+    },
     Decision {
         mirror: String,
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -95,6 +103,7 @@ impl Report {
             | Report::Alert { mirror, .. }
             | Report::PromotionRequested { mirror, .. }
             | Report::PromotionExecuted { mirror, .. }
+            | Report::FencingExecuted { mirror, .. }
             | Report::Decision { mirror, .. } => mirror,
         }
     }
@@ -297,6 +306,12 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
         // What runs is what was approved: the candidate and epoch of the stored
         // request, whatever the order that handed it over says.
         let stored = claimed.state.as_ref().and_then(|s| s.request(&order.request));
+        if let Some(fencing) = stored.filter(|r| r.kind == RequestKind::Fencing) {
+            let (more_reports, more_orders) = self.fence(&order.mirror, fencing.clone(), now).await?;
+            reports.extend(more_reports);
+            orders.extend(more_orders);
+            return Ok((reports, orders));
+        }
         let order = match stored {
             Some(r) => PromotionOrder {
                 mirror: order.mirror,
@@ -342,12 +357,77 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
                 request: order.request.clone(),
                 ok,
                 detail,
+                fenced: Vec::new(),
             },
         };
         let reported = self.apply(&outcome, now).await?;
         reports.extend(reported.reports);
         orders.extend(reported.orders);
         Ok((reports, orders))
+    }
+
+    /// Runs the fencing document on each member of an approved (and now claimed)
+    /// fencing request, never on the current primary, and records which were fenced.
+    async fn fence(
+        &self,
+        mirror_name: &str,
+        request: PromotionRequest,
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<Report>, Vec<PromotionOrder>), EngineError> {
+        let mirror = self
+            .topology
+            .mirror(mirror_name)
+            .ok_or_else(|| EngineError::UnknownMirror(mirror_name.to_string()))?;
+        let mut reports = Vec::new();
+        let mut fenced = Vec::new();
+        let mut failures = Vec::new();
+        let mut done = Vec::new();
+        for name in request.fence_members.iter().filter(|name| **name != request.candidate) {
+            let Some(member) = mirror.member(name) else {
+                failures.push(format!("{name} is no longer in the topology"));
+                continue;
+            };
+            let order = FenceOrder {
+                mirror: mirror.name.clone(),
+                request: request.id.clone(),
+                epoch: request.epoch,
+                member: name.clone(),
+                method: mirror.promotion.fence_method,
+                resume: request.claims > 1,
+            };
+            match self.actions.fence(mirror, member, &order).await {
+                Ok(detail) => {
+                    reports.push(Report::FencingExecuted {
+                        mirror: mirror.name.clone(),
+                        request: request.id.clone(),
+                        member: name.clone(),
+                        detail: detail.clone(),
+                    });
+                    fenced.push(name.clone());
+                    done.push(format!("{name}: {detail}"));
+                }
+                Err(e) => {
+                    tracing::error!(mirror = %mirror.name, request = %request.id, member = %name, error = %e, "fencing action failed");
+                    failures.push(format!("{name}: {e}"));
+                }
+            }
+        }
+        let ok = failures.is_empty();
+        let detail = [done, failures].concat().join("; ");
+        let outcome = Signal {
+            mirror: mirror.name.clone(),
+            id: None,
+            at: now,
+            kind: SignalKind::PromotionOutcome {
+                request: request.id.clone(),
+                ok,
+                detail,
+                fenced,
+            },
+        };
+        let reported = self.apply(&outcome, now).await?;
+        reports.extend(reported.reports);
+        Ok((reports, reported.orders))
     }
 
     /// One decision and one conditional write; then the alerts.
@@ -387,6 +467,18 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
                             mirror: mirror.name.clone(),
                             request,
                             candidate,
+                            epoch,
+                            resume: false,
+                        }),
+                        Effect::ExecuteFencing {
+                            request,
+                            primary,
+                            epoch,
+                            ..
+                        } => Some(PromotionOrder {
+                            mirror: mirror.name.clone(),
+                            request,
+                            candidate: primary,
                             epoch,
                             resume: false,
                         }),
@@ -467,6 +559,22 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
                         mirror: mirror.clone(),
                         request,
                         candidate,
+                        epoch,
+                    });
+                }
+                // A fencing request is handed over like a promotion: the executor finds
+                // its kind and members in the stored request.
+                Effect::ExecuteFencing {
+                    request,
+                    primary,
+                    epoch,
+                    ..
+                } => {
+                    orders.push(PromotionOrder {
+                        resume: false,
+                        mirror: mirror.clone(),
+                        request,
+                        candidate: primary,
                         epoch,
                     });
                 }
@@ -620,5 +728,6 @@ pub fn refusal_code(refusal: &Refusal) -> &'static str {
         Refusal::AnotherRequestWon { .. } => "another_request_won",
         Refusal::SameApprover { .. } => "same_approver",
         Refusal::NoName => "no_name",
+        Refusal::FencingMoot { .. } => "fencing_moot",
     }
 }

@@ -88,8 +88,26 @@ pub struct PromotionOrder {
     pub resume: bool,
 }
 
-/// Carries out an approved promotion (SSM Run Command and an EventBridge event in
-/// AWS; recorded to a file locally).
+/// What an approved fencing request hands to the actions, for one member.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FenceOrder {
+    pub mirror: String,
+    /// The fencing request.
+    pub request: String,
+    /// The epoch of the DR primary the member is fenced for.
+    pub epoch: u64,
+    /// The former failover member to fence (never the current primary).
+    pub member: String,
+    /// `demote` or `stop` (the mirror's `promotion.fence_method`).
+    pub method: crate::topology::FenceMethod,
+    /// An executor claimed this request before and stopped without recording how its
+    /// actions went: check what it already sent before sending again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub resume: bool,
+}
+
+/// Carries out an approved promotion or fencing (SSM Run Command and an EventBridge
+/// event in AWS; recorded to a file locally).
 pub trait PromotionActions: Send + Sync {
     /// Runs the configured actions; returns what was done, in words.
     fn execute(
@@ -97,6 +115,16 @@ pub trait PromotionActions: Send + Sync {
         mirror: &Mirror,
         candidate: &Member,
         order: &PromotionOrder,
+    ) -> impl Future<Output = Result<String, ActionError>> + Send;
+
+    /// Runs the mirror's fencing document (`promotion.fence_document`) on one former
+    /// failover member; returns what was done, in words. MUST NOT send it twice for
+    /// the same request and member (a resumed run finds what was sent).
+    fn fence(
+        &self,
+        mirror: &Mirror,
+        member: &Member,
+        order: &FenceOrder,
     ) -> impl Future<Output = Result<String, ActionError>> + Send;
 }
 

@@ -16,8 +16,8 @@ use shared::adapters::aws::{
     metrics, retry_config, AwsPromotionActions, FailoverRecord, FailoverRole, Heartbeat, SnsNotifier,
 };
 use shared::domain::{Alert, AlertKind, Severity, SignalKind};
-use shared::ports::{Notifier, PromotionActions, PromotionOrder};
-use shared::topology::{Observer, Topology};
+use shared::ports::{FenceOrder, Notifier, PromotionActions, PromotionOrder};
+use shared::topology::{FenceMethod, Observer, Topology};
 
 fn topology(mirror: &str, health_check: &str, document: &str, instance: &str, bus: Option<&str>) -> Topology {
     let bus = bus.map(|b| format!("event_bus = \"{b}\"")).unwrap_or_default();
@@ -733,4 +733,209 @@ async fn a_call_that_keeps_failing_gives_up_with_a_clear_error() {
             .any(|c| c.ends_with("putevents")),
         "no PromotionExecuted"
     );
+}
+
+// ---------------------------------------------------------------- Fencing
+
+/// SSM in the former primary region, where its instances are managed.
+fn ssm_in(deps: &shared::adapters::aws::Deps, region: &str) -> aws_sdk_ssm::Client {
+    let config = deps
+        .ssm
+        .get()
+        .config()
+        .to_builder()
+        .region(aws_sdk_ssm::config::Region::new(region.to_string()))
+        .build();
+    aws_sdk_ssm::Client::from_conf(config)
+}
+
+/// A fencing document with the parameters the fencing request passes, in the former
+/// primary region (SSM documents are regional: it must be where the instances are).
+async fn create_fence_document(deps: &shared::adapters::aws::Deps) -> String {
+    use aws_sdk_ssm::types::{DocumentFormat, DocumentType};
+    let name = unique("Fence");
+    let content = serde_json::json!({
+        "schemaVersion": "2.2",
+        "description": "test fencing script",
+        "parameters": {
+            "MirrorName": { "type": "String" },
+            "InstanceName": { "type": "String" },
+            "Method": { "type": "String", "allowedValues": ["demote", "stop"] },
+            "Request": { "type": "String" },
+        },
+        "mainSteps": [{ "action": "aws:runShellScript", "name": "fence", "inputs": { "runCommand": ["echo fence"] } }],
+    });
+    ssm_in(deps, "us-east-1")
+        .create_document()
+        .name(&name)
+        .content(content.to_string())
+        .document_type(DocumentType::Command)
+        .document_format(DocumentFormat::Json)
+        .send()
+        .await
+        .expect("CreateDocument");
+    name
+}
+
+/// GIVEN an approved fencing request WHEN a former failover member is fenced, twice
+/// (a resumed or repeated run) THEN one SSM command, in the member's own region (not
+/// mirrorgate's), runs the fencing document on its instance with MirrorName, InstanceName (its IRIS instance), Method and Request, its
+/// comment names the request and the epoch, and the second run finds it and sends nothing.
+#[tokio::test]
+async fn fencing_sends_the_fencing_document_once_per_request_and_member() {
+    let deps = deps().await;
+    let document = create_fence_document(&deps).await;
+    let mirror = unique("FEN");
+    let instance = instance_id();
+    let text = format!(
+        r#"
+[[mirror]]
+name = "{mirror}"
+primary_region = "us-east-1"
+dr_region = "us-west-2"
+
+[mirror.promotion]
+fence_document = "{document}"
+fence_method = "stop"
+
+[[mirror.member]]
+name = "{mirror}-A"
+kind = "failover"
+region = "us-east-1"
+zone = "us-east-1a"
+instance_id = "{instance}"
+iris_instance = "HSPRODIRIS"
+
+[[mirror.member]]
+name = "{mirror}-DR1"
+kind = "dr_async"
+region = "us-west-2"
+zone = "us-west-2a"
+"#
+    );
+    let topology = Topology::parse("test topology", &text).unwrap_or_else(|e| panic!("{e}"));
+    let m = topology.mirror(&mirror).expect("mirror");
+    let member = m.member(&format!("{mirror}-A")).expect("member");
+    let order = FenceOrder {
+        mirror: mirror.clone(),
+        request: format!("{mirror}-R2"),
+        epoch: 2,
+        member: member.name.clone(),
+        method: FenceMethod::Stop,
+        resume: false,
+    };
+
+    let first = deps.actions().fence(m, member, &order).await.expect("fenced");
+    let command_id = first
+        .split("command ")
+        .nth(1)
+        .expect("the detail names the command")
+        .to_string();
+    assert!(
+        first.contains(&document) && first.contains(&instance) && first.contains("Method=stop"),
+        "{first}"
+    );
+
+    let listed = ssm_in(&deps, "us-east-1")
+        .list_commands()
+        .instance_id(&instance)
+        .send()
+        .await
+        .expect("ListCommands");
+    assert_eq!(listed.commands().len(), 1);
+    let own_region = deps
+        .ssm
+        .list_commands()
+        .instance_id(&instance)
+        .send()
+        .await
+        .expect("ListCommands");
+    assert_eq!(
+        own_region.commands().len(),
+        0,
+        "sent in us-east-1, not in mirrorgate's region"
+    );
+    let command = &listed.commands()[0];
+    assert_eq!(command.command_id(), Some(command_id.as_str()));
+    assert_eq!(command.document_name(), Some(document.as_str()));
+    let parameters = command.parameters().expect("parameters");
+    assert_eq!(parameters["MirrorName"], std::slice::from_ref(&mirror));
+    assert_eq!(parameters["InstanceName"], ["HSPRODIRIS".to_string()]);
+    assert_eq!(parameters["Method"], ["stop".to_string()]);
+    assert_eq!(parameters["Request"], [format!("{mirror}-R2")]);
+    assert_eq!(
+        command.comment(),
+        Some(format!("mirrorgate {mirror} request {mirror}-R2 epoch 2: fence {mirror}-A").as_str())
+    );
+
+    // The same fencing again (a resumed executor): found, not sent again.
+    let again = deps
+        .actions()
+        .fence(m, member, &FenceOrder { resume: true, ..order })
+        .await
+        .expect("fenced");
+    assert!(
+        again.contains("not sent again") && again.contains(&command_id),
+        "{again}"
+    );
+    let listed = ssm_in(&deps, "us-east-1")
+        .list_commands()
+        .instance_id(&instance)
+        .send()
+        .await
+        .expect("ListCommands");
+    assert_eq!(listed.commands().len(), 1, "the fencing document was sent once");
+}
+
+/// A member without its IRIS instance name: nothing is sent, and the error says what to add.
+#[tokio::test]
+async fn fencing_a_member_without_its_iris_instance_sends_nothing() {
+    let deps = deps().await;
+    let document = create_fence_document(&deps).await;
+    let mirror = unique("FNI");
+    let instance = instance_id();
+    let text = format!(
+        r#"
+[[mirror]]
+name = "{mirror}"
+primary_region = "us-east-1"
+dr_region = "us-west-2"
+
+[mirror.promotion]
+fence_document = "{document}"
+
+[[mirror.member]]
+name = "{mirror}-A"
+kind = "failover"
+region = "us-east-1"
+zone = "us-east-1a"
+instance_id = "{instance}"
+
+[[mirror.member]]
+name = "{mirror}-DR1"
+kind = "dr_async"
+region = "us-west-2"
+zone = "us-west-2a"
+"#
+    );
+    let topology = Topology::parse("test topology", &text).unwrap_or_else(|e| panic!("{e}"));
+    let m = topology.mirror(&mirror).expect("mirror");
+    let member = m.member(&format!("{mirror}-A")).expect("member");
+    let order = FenceOrder {
+        mirror: mirror.clone(),
+        request: format!("{mirror}-R2"),
+        epoch: 2,
+        member: member.name.clone(),
+        method: FenceMethod::Demote,
+        resume: false,
+    };
+    let error = deps.actions().fence(m, member, &order).await.expect_err("refused");
+    assert!(error.to_string().contains("has no iris_instance"), "{error}");
+    let listed = ssm_in(&deps, "us-east-1")
+        .list_commands()
+        .instance_id(&instance)
+        .send()
+        .await
+        .expect("ListCommands");
+    assert_eq!(listed.commands().len(), 0, "nothing was sent");
 }

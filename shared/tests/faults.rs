@@ -993,3 +993,57 @@ async fn an_ssm_failure_behind_the_real_client_is_reported_and_never_retried_by_
     engine.execute_order(order, t(9000)).await.expect("late order");
     assert_eq!(sends.load(std::sync::atomic::Ordering::SeqCst), 3, "never sent again");
 }
+
+/// GIVEN DR1 promoted and the former region back, its fencing request open, WHEN the
+/// fencing document is refused for the second member (an error, throttling past the
+/// SDK's retries, a timeout) THEN `fencing_failed` is alerted naming what was fenced,
+/// the first member is shown fenced and the second not, DR1 stays primary, and nothing
+/// sends the fencing again: not the ticks that follow.
+#[tokio::test]
+async fn a_fencing_that_fails_for_one_member_is_reported_and_fences_the_others() {
+    for fault in [Fault::Error, Fault::Throttled, Fault::Timeout] {
+        let plan = FaultPlan::nth(Call::Fence, 1, fault);
+        let engine = engine(&plan);
+        let now = play_until(&engine, "HSPROD", "old-region-back-pending.jsonl", |_| false).await;
+        let state = engine.state("HSPROD", now).await.expect("state");
+        let request = state
+            .open_fencing()
+            .map(|r| r.id.clone())
+            .expect("a fencing request waits");
+
+        let at = now + Duration::seconds(30);
+        let outcome = engine.handle(approve(&request, at), at).await.expect("handled");
+
+        let kinds: Vec<AlertKind> = alerts_of(&outcome.reports).iter().map(|a| a.0).collect();
+        assert_eq!(
+            kinds,
+            vec![AlertKind::FencingApproved, AlertKind::FencingFailed],
+            "{fault:?}"
+        );
+        let state = engine.state("HSPROD", at).await.expect("state");
+        let fenced: Vec<&str> = state.fenced().map(|(name, _)| name).collect();
+        assert_eq!(fenced, vec!["HSPROD-A"], "{fault:?}");
+        assert_eq!(state.request(&request).map(|r| r.status), Some(RequestStatus::Failed));
+        assert_eq!(state.primary.as_deref(), Some("HSPROD-DR1"));
+        let sent: Vec<String> = engine
+            .actions()
+            .inner()
+            .fenced()
+            .into_iter()
+            .map(|f| f.member)
+            .collect();
+        assert_eq!(sent, vec!["HSPROD-A".to_string()], "{fault:?}");
+
+        plan.set_enabled(false);
+        for minute in 1..=10 {
+            let t = at + Duration::minutes(minute);
+            let o = engine.handle(tick(t), t).await.expect("tick");
+            assert!(
+                !o.reports.iter().any(|r| matches!(r, Report::FencingExecuted { .. })),
+                "{fault:?}: {:?}",
+                o.reports
+            );
+        }
+        assert_eq!(plan.took_effect(Call::Fence), vec![format!("{request} HSPROD-A")]);
+    }
+}

@@ -16,6 +16,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const REPO = resolve(here, '..', '..');
 export const TOPOLOGY = join(REPO, 'examples', 'topology.toml');
 export const PENDING_SCENARIO = join(REPO, 'examples', 'scenarios', 'region-outage-pending.jsonl');
+/** DR1 promoted, and us-east-1 back: a fencing request waits. */
+export const FENCING_SCENARIO = join(REPO, 'examples', 'scenarios', 'old-region-back-pending.jsonl');
 export const SCREENSHOTS = join(REPO, 'docs', 'screenshots');
 export const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
 
@@ -70,8 +72,8 @@ export function shiftInstants(text, offsetMs) {
  * expired (30 min) and the candidate's last heartbeat (40 s before the request)
  * must still be fresh (180 s) when the test decides, hence a short lead.
  */
-export function shiftedScenario(leadSeconds = 60) {
-  const text = readFileSync(PENDING_SCENARIO, 'utf8');
+export function shiftedScenario(leadSeconds = 60, scenario = PENDING_SCENARIO) {
+  const text = readFileSync(scenario, 'utf8');
   const lines = text.split('\n').filter((l) => l.trim() !== '');
   const raisedAt = Date.parse(JSON.parse(lines[lines.length - 1]).at);
   const target = Math.floor(Date.now() / 1000) * 1000 - leadSeconds * 1000;
@@ -113,17 +115,18 @@ async function stop(child) {
 }
 
 /**
- * A fresh data directory with an open promotion request for HSPROD, and
+ * A fresh data directory with an open request for HSPROD (a promotion, or with
+ * `scenario: FENCING_SCENARIO` and `kind: 'fencing_requested'` a fencing), and
  * `mirrorgate serve` on it. Stopped and removed by `close()`.
  */
-export async function openRequest({ leadSeconds = 60 } = {}) {
+export async function openRequest({ leadSeconds = 60, scenario = PENDING_SCENARIO, kind } = {}) {
   const bin = mirrorgateBin();
   let lastError;
   for (let attempt = 1; attempt <= 3; attempt++) {
     const root = mkdtempSync(join(tmpdir(), 'mirrorgate-browser-'));
     const data = join(root, 'data');
-    const scenarioPath = join(root, 'region-outage-pending.jsonl');
-    const shifted = shiftedScenario(leadSeconds);
+    const scenarioPath = join(root, 'scenario.jsonl');
+    const shifted = shiftedScenario(leadSeconds, scenario);
     writeFileSync(scenarioPath, shifted.text);
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
@@ -134,7 +137,7 @@ export async function openRequest({ leadSeconds = 60 } = {}) {
       { cwd: REPO, maxBuffer: 16 * 1024 * 1024 },
     );
     const effects = replay.stdout.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l));
-    const alert = effects.find((e) => e.effect === 'alert' && e.link);
+    const alert = effects.find((e) => e.effect === 'alert' && e.link && (kind === undefined || e.kind === kind));
     if (!alert) {
       rmSync(root, { recursive: true, force: true });
       throw new Error(`replay raised no alert with a link:\n${replay.stdout}\n${replay.stderr}`);
@@ -177,6 +180,7 @@ export async function openRequest({ leadSeconds = 60 } = {}) {
       close,
       status: () => status(data),
       promotions: () => promotions(data),
+      fences: () => fences(data),
     };
   }
   throw lastError;
@@ -213,6 +217,16 @@ export async function status(data) {
 /** The promotions carried out (one JSON line each). */
 export function promotions(data) {
   const path = join(data, 'promotions.jsonl');
+  if (!existsSync(path)) return [];
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l));
+}
+
+/** The fencings carried out (one JSON line per member). */
+export function fences(data) {
+  const path = join(data, 'fences.jsonl');
   if (!existsSync(path)) return [];
   return readFileSync(path, 'utf8')
     .split('\n')

@@ -15,7 +15,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{Alert, MirrorState};
 use crate::ports::{
-    ActionError, NotifyError, PromotionActions, PromotionOrder, SaveError, Store, StoreError, DEDUPE_WINDOW_HOURS,
+    ActionError, FenceOrder, NotifyError, PromotionActions, PromotionOrder, SaveError, Store, StoreError,
+    DEDUPE_WINDOW_HOURS,
 };
 use crate::topology::{Member, Mirror};
 
@@ -508,10 +509,26 @@ pub struct RecordedPromotion {
     pub event_bus: Option<String>,
 }
 
+/// One fencing of a former failover member as recorded locally, with what AWS would
+/// have been asked to run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordedFence {
+    pub mirror: String,
+    pub request: String,
+    pub epoch: u64,
+    pub member: String,
+    pub instance_id: Option<String>,
+    pub fence_document: Option<String>,
+    /// The document's parameters: MirrorName, InstanceName, Method, Request.
+    pub parameters: std::collections::BTreeMap<String, String>,
+}
+
 /// Local promotion: records what would be run to a JSON-lines file (and in memory).
 pub struct RecordingActions {
     path: Option<PathBuf>,
+    fence_path: Option<PathBuf>,
     pub recorded: Mutex<Vec<RecordedPromotion>>,
+    pub fences: Mutex<Vec<RecordedFence>>,
 }
 
 impl RecordingActions {
@@ -519,8 +536,23 @@ impl RecordingActions {
     pub fn new(path: Option<PathBuf>) -> RecordingActions {
         RecordingActions {
             path,
+            fence_path: None,
             recorded: Mutex::new(Vec::new()),
+            fences: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Also appends each fencing to this JSON-lines file.
+    pub fn with_fence_file(mut self, path: PathBuf) -> RecordingActions {
+        self.fence_path = Some(path);
+        self
+    }
+
+    pub fn fenced(&self) -> Vec<RecordedFence> {
+        self.fences
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
     }
 
     pub fn recorded(&self) -> Vec<RecordedPromotion> {
@@ -582,4 +614,72 @@ impl PromotionActions for RecordingActions {
             _ => format!("recorded locally: promote {}", record.candidate),
         })
     }
+
+    async fn fence(&self, mirror: &Mirror, member: &Member, order: &FenceOrder) -> Result<String, ActionError> {
+        let mut fences = self.fences.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        // Never twice for the same request and member, resumed or not.
+        if fences
+            .iter()
+            .any(|f| f.mirror == order.mirror && f.request == order.request && f.member == member.name)
+        {
+            return Ok(format!(
+                "(an earlier run had recorded the fencing of {}; not recorded again)",
+                member.name
+            ));
+        }
+        let record = RecordedFence {
+            mirror: order.mirror.clone(),
+            request: order.request.clone(),
+            epoch: order.epoch,
+            member: member.name.clone(),
+            instance_id: member.instance_id.clone(),
+            fence_document: mirror.promotion.fence_document.clone(),
+            parameters: fence_parameters(mirror, member, order)?,
+        };
+        if let Some(path) = &self.fence_path {
+            let mut line = serde_json::to_string(&record).map_err(|e| ActionError(e.to_string()))?;
+            line.push('\n');
+            let mut file = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|e| ActionError(format!("cannot open {}: {e}", path.display())))?;
+            file.write_all(line.as_bytes())
+                .map_err(|e| ActionError(format!("cannot write {}: {e}", path.display())))?;
+        }
+        fences.push(record.clone());
+        Ok(match (&record.fence_document, &record.instance_id) {
+            (Some(doc), Some(id)) => format!(
+                "recorded locally: SSM document {doc} on {id} ({}) with Method={}",
+                record.member,
+                order.method.as_str()
+            ),
+            _ => format!("recorded locally: fence {}", record.member),
+        })
+    }
+}
+
+/// The fencing document's parameters for one member: the mirror's name, the member's
+/// IRIS instance (its `iris_instance`, never the mirror's name), the method and the
+/// fencing request. Each AWS SSM parameter value is a list of strings; these hold one.
+pub fn fence_parameters(
+    mirror: &Mirror,
+    member: &Member,
+    order: &FenceOrder,
+) -> Result<std::collections::BTreeMap<String, String>, ActionError> {
+    let Some(instance) = member.iris_instance.clone() else {
+        return Err(ActionError(format!(
+            "{} has no iris_instance in the topology: the fencing document needs the IRIS instance name; add it and fence by hand now",
+            member.name
+        )));
+    };
+    Ok([
+        ("MirrorName", mirror.name.clone()),
+        ("InstanceName", instance),
+        ("Method", order.method.as_str().to_string()),
+        ("Request", order.request.clone()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect())
 }

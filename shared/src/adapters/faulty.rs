@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::domain::{Alert, MirrorState};
 use crate::ports::{
-    ActionError, Notifier, NotifyError, PromotionActions, PromotionOrder, SaveError, Store, StoreError,
+    ActionError, FenceOrder, Notifier, NotifyError, PromotionActions, PromotionOrder, SaveError, Store, StoreError,
 };
 use crate::topology::{Member, Mirror};
 
@@ -22,10 +22,19 @@ pub enum Call {
     Mirrors,
     Publish,
     Execute,
+    /// The fencing document sent to one member.
+    Fence,
 }
 
 impl Call {
-    pub const ALL: [Call; 5] = [Call::Load, Call::Save, Call::Mirrors, Call::Publish, Call::Execute];
+    pub const ALL: [Call; 6] = [
+        Call::Load,
+        Call::Save,
+        Call::Mirrors,
+        Call::Publish,
+        Call::Execute,
+        Call::Fence,
+    ];
 }
 
 /// How a call fails.
@@ -261,6 +270,24 @@ impl<A: PromotionActions> PromotionActions for Faulty<A> {
         }
         match fault {
             Some(f) => Err(ActionError(f.message(Call::Execute))),
+            None => result,
+        }
+    }
+
+    async fn fence(&self, mirror: &Mirror, member: &Member, order: &FenceOrder) -> Result<String, ActionError> {
+        let fault = self.plan.next(Call::Fence);
+        if let Some(f @ (Fault::Error | Fault::Throttled | Fault::Timeout)) = fault {
+            return Err(ActionError(f.message(Call::Fence)));
+        }
+        let result = self.inner.fence(mirror, member, order).await;
+        let line = format!("{} {}", order.request, order.member);
+        // Sent once per request and member: a run sent again took no new effect.
+        let again = self.plan.took_effect(Call::Fence).contains(&line);
+        if result.is_ok() && !again {
+            self.plan.record(Call::Fence, line);
+        }
+        match fault {
+            Some(f) => Err(ActionError(f.message(Call::Fence))),
             None => result,
         }
     }

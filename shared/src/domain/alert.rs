@@ -54,6 +54,18 @@ pub enum AlertKind {
     MaintenanceEnded,
     /// During a maintenance window: a DR async member is down, stopped or silent.
     DrMemberLost,
+    /// After a DR promotion, the former primary region is heard from again: fence it?
+    FencingRequested,
+    FencingReminder,
+    FencingApproved,
+    FencingRejected,
+    FencingExpired,
+    /// The fencing commands were accepted for every member to fence.
+    FencingSent,
+    FencingFailed,
+    /// The former primary region is heard from again and mirrorgate cannot fence it
+    /// (no fencing document, or no former failover member with an instance): by hand.
+    FormerRegionBack,
 }
 
 impl AlertKind {
@@ -82,6 +94,14 @@ impl AlertKind {
             AlertKind::MaintenanceStarted => "maintenance_started",
             AlertKind::MaintenanceEnded => "maintenance_ended",
             AlertKind::DrMemberLost => "dr_member_lost",
+            AlertKind::FencingRequested => "fencing_requested",
+            AlertKind::FencingReminder => "fencing_reminder",
+            AlertKind::FencingApproved => "fencing_approved",
+            AlertKind::FencingRejected => "fencing_rejected",
+            AlertKind::FencingExpired => "fencing_expired",
+            AlertKind::FencingSent => "fencing_sent",
+            AlertKind::FencingFailed => "fencing_failed",
+            AlertKind::FormerRegionBack => "former_region_back",
         }
     }
 
@@ -89,7 +109,11 @@ impl AlertKind {
     pub fn wants_link(self) -> bool {
         matches!(
             self,
-            AlertKind::PromotionRequested | AlertKind::PromotionReminder | AlertKind::ApprovalRecorded
+            AlertKind::PromotionRequested
+                | AlertKind::PromotionReminder
+                | AlertKind::ApprovalRecorded
+                | AlertKind::FencingRequested
+                | AlertKind::FencingReminder
         )
     }
 }

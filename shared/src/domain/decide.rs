@@ -8,12 +8,14 @@ use serde::Serialize;
 use super::alert::{clock, duration_words, Alert, AlertKind, Severity};
 use super::signal::{Authority, Decision, DecisionAction, JournalLatency, MemberStatus, Signal, SignalKind};
 use super::state::{
-    DecisionRecord, LinkToken, MirrorState, Observation, OutboxEntry, Phase, PromotionRequest, RequestStatus,
-    MAX_REQUESTS,
+    DecisionRecord, LinkToken, MirrorState, Observation, OutboxEntry, Phase, PromotionRequest, RequestKind,
+    RequestStatus, MAX_REQUESTS,
 };
 use super::view::{Claim, View};
 use crate::token::TokenSource;
 use crate::topology::{MemberKind, Mirror, Observer};
+
+mod fencing;
 
 /// What the core needs besides state and signal: the time, where links point,
 /// and where fresh link tokens come from.
@@ -44,6 +46,14 @@ pub enum Effect {
     ExecutePromotion {
         request: String,
         candidate: String,
+        epoch: u64,
+    },
+    /// Carry out an approved fencing request: the fencing document on each member
+    /// named, never on `primary` (the DR primary of the epoch, which stays primary).
+    ExecuteFencing {
+        request: String,
+        members: Vec<String>,
+        primary: String,
         epoch: u64,
     },
 }
@@ -82,6 +92,11 @@ pub enum Refusal {
         by: String,
     },
     NoName,
+    /// A fencing request of an epoch that is over: the DR member it was raised for
+    /// is no longer the primary.
+    FencingMoot {
+        primary: String,
+    },
 }
 
 impl Refusal {
@@ -108,6 +123,7 @@ impl Refusal {
             Refusal::AnotherRequestWon { request } => format!("Refused: promotion request {request} was already approved for this epoch."),
             Refusal::SameApprover { by } => format!("{by} has already approved this request; the policy needs a different person."),
             Refusal::NoName => "Type your name: every decision is recorded with who made it.".into(),
+            Refusal::FencingMoot { primary } => format!("Refused: the primary changed since this fencing request was raised ({primary} now). Nothing was fenced."),
         }
     }
 }
@@ -230,7 +246,12 @@ pub fn decide(state: &MirrorState, mirror: &Mirror, signal: &Signal, ctx: &mut C
         }
         SignalKind::Decision(decision) => Verdict::Decision(d.decision(decision)),
         SignalKind::PromotionStarted { request } => d.promotion_started(request),
-        SignalKind::PromotionOutcome { request, ok, detail } => d.promotion_outcome(request, *ok, detail),
+        SignalKind::PromotionOutcome {
+            request,
+            ok,
+            detail,
+            fenced,
+        } => d.promotion_outcome(request, *ok, detail, fenced),
         SignalKind::MaintenanceStart {
             duration_secs,
             reason,
@@ -573,6 +594,7 @@ impl Decider<'_, '_> {
         }
         self.check_split_brain();
         self.watch_dr_members();
+        self.settle_fencing();
     }
 
     /// Keeps, for each member, since when it has answered as primary without a
@@ -691,6 +713,7 @@ impl Decider<'_, '_> {
                 );
             }
             (Some(_), Some(MemberKind::Failover)) => {
+                self.lift_fencing(member);
                 self.go(Phase::Normal, &format!("failed back to {member}"));
                 self.alert(
                     AlertKind::FailedBack,
@@ -867,11 +890,10 @@ impl Decider<'_, '_> {
                 let confirmed = now - since >= secs(self.m.policy.confirmation_window_secs);
                 // One promotion per epoch: after one ran (even if it failed), people
                 // take over; mirrorgate does not propose another in the same epoch.
-                let executed = self
-                    .s
-                    .requests
-                    .iter()
-                    .any(|r| r.epoch == self.s.epoch && r.status.was_executed());
+                let executed =
+                    self.s.requests.iter().any(|r| {
+                        r.kind == RequestKind::Promotion && r.epoch == self.s.epoch && r.status.was_executed()
+                    });
                 let allowed = !executed && self.s.requests_blocked_until().is_none_or(|until| now >= until);
                 // During a maintenance window no request is raised; the evidence keeps
                 // counting, so one follows at the window's end if the loss lasts.
@@ -906,6 +928,7 @@ impl Decider<'_, '_> {
         let id = format!("{}-R{}", self.m.name, self.s.request_seq);
         let request = PromotionRequest {
             id: id.clone(),
+            kind: RequestKind::Promotion,
             epoch: self.s.epoch,
             candidate: candidate.clone(),
             status: RequestStatus::Open,
@@ -925,6 +948,9 @@ impl Decider<'_, '_> {
             actions_done_at: None,
             closed_at: None,
             outcome: None,
+            accepted_without_partner: false,
+            fence_members: Vec::new(),
+            returned: None,
         };
         self.s.requests.push(request);
         if self.s.requests.len() > MAX_REQUESTS {
@@ -1174,7 +1200,7 @@ impl Decider<'_, '_> {
             .requests
             .iter()
             .rev()
-            .find(|r| r.status == RequestStatus::Approved)
+            .find(|r| r.status == RequestStatus::Approved && r.kind == RequestKind::Promotion)
             .cloned()
         else {
             return;
@@ -1398,6 +1424,9 @@ impl Decider<'_, '_> {
             user_agent: d.user_agent.clone(),
             shown: d.shown.clone(),
         };
+        if request.kind == RequestKind::Fencing {
+            return self.fencing_decision(&request, record, &d.authority);
+        }
 
         if d.action == DecisionAction::Reject {
             self.use_token(&request.id, &d.authority);
@@ -1440,12 +1469,12 @@ impl Decider<'_, '_> {
                 },
             );
         }
-        if let Some(winner) = self
-            .s
-            .requests
-            .iter()
-            .find(|r| r.epoch == request.epoch && r.id != request.id && r.status.was_executed())
-        {
+        if let Some(winner) = self.s.requests.iter().find(|r| {
+            r.kind == RequestKind::Promotion
+                && r.epoch == request.epoch
+                && r.id != request.id
+                && r.status.was_executed()
+        }) {
             return refused(
                 Some(&request.id),
                 Refusal::AnotherRequestWon {
@@ -1530,6 +1559,12 @@ impl Decider<'_, '_> {
         if let Some(r) = self.s.request_mut(&request.id) {
             r.status = RequestStatus::Approved;
             r.outcome = Some(format!("approved by {by}"));
+            // Without partner only if every approver accepted the loss.
+            r.accepted_without_partner = r
+                .decisions
+                .iter()
+                .filter(|d| d.action == DecisionAction::Approve)
+                .all(|d| d.accept_loss);
         }
         self.s.record(now, format!("request {} approved by {by}", request.id));
         self.go(Phase::Promoting, &format!("{} approved by {by}", request.id));
@@ -1554,6 +1589,11 @@ impl Decider<'_, '_> {
                     "Accepted data loss explicitly: {}",
                     if d.accept_loss { "yes" } else { "no" }
                 ),
+                if d.accept_loss {
+                    "Way: with partner if a former failover member's ISCAgent answers, otherwise without partner (accepted)".to_string()
+                } else {
+                    "Way: with partner only; if no former failover member's ISCAgent answers, nothing is promoted (loss not accepted)".to_string()
+                },
             ],
             format!("Wait for the confirmation that {} reports primary.", request.candidate),
         );
@@ -1604,7 +1644,8 @@ impl Decider<'_, '_> {
             Some(r) if r.status == RequestStatus::Approved && r.started_at.is_none() => {
                 r.started_at = Some(now);
                 r.claims = 1;
-                self.s.record(now, format!("promotion of {request} started"));
+                let what = r.kind.as_str();
+                self.s.record(now, format!("{what} of {request} started"));
                 Verdict::Applied
             }
             // The executor that claimed it stopped before recording how the actions went:
@@ -1616,9 +1657,10 @@ impl Decider<'_, '_> {
             {
                 r.started_at = Some(now);
                 r.claims = r.claims.max(1) + 1;
+                let what = r.kind.as_str();
                 self.s.record(
                     now,
-                    format!("promotion of {request} resumed: the executor that started it stopped before it finished"),
+                    format!("{what} of {request} resumed: the executor that started it stopped before it finished"),
                 );
                 Verdict::Applied
             }
@@ -1654,21 +1696,33 @@ impl Decider<'_, '_> {
             r.status == RequestStatus::Approved && (unclaimed || abandoned)
         });
         if let Some(r) = stuck {
-            self.effects.push(Effect::ExecutePromotion {
-                request: r.id.clone(),
-                candidate: r.candidate.clone(),
-                epoch: r.epoch,
-            });
+            let effect = match r.kind {
+                RequestKind::Promotion => Effect::ExecutePromotion {
+                    request: r.id.clone(),
+                    candidate: r.candidate.clone(),
+                    epoch: r.epoch,
+                },
+                RequestKind::Fencing => Effect::ExecuteFencing {
+                    request: r.id.clone(),
+                    members: r.fence_members.clone(),
+                    primary: r.candidate.clone(),
+                    epoch: r.epoch,
+                },
+            };
+            self.effects.push(effect);
         }
     }
 
-    fn promotion_outcome(&mut self, request: &str, ok: bool, detail: &str) -> Verdict {
+    fn promotion_outcome(&mut self, request: &str, ok: bool, detail: &str, fenced: &[String]) -> Verdict {
         let now = self.now();
         let Some(req) = self.s.request(request).cloned() else {
             return Verdict::Ignored {
                 why: format!("no request {request}"),
             };
         };
+        if req.kind == RequestKind::Fencing {
+            return self.fencing_outcome(&req, ok, detail, fenced);
+        }
         if ok {
             if let Some(r) = self.s.request_mut(request) {
                 r.actions_done_at.get_or_insert(now);

@@ -66,8 +66,17 @@ pub enum SignalKind {
     /// The promotion executor claims an approved request before running its actions,
     /// so that the actions run once however often the execution is triggered.
     PromotionStarted { request: String },
-    /// The promotion adapter reports how carrying out an approved promotion went.
-    PromotionOutcome { request: String, ok: bool, detail: String },
+    /// The promotion adapter reports how carrying out an approved request went (a
+    /// promotion, or a fencing).
+    PromotionOutcome {
+        request: String,
+        ok: bool,
+        detail: String,
+        /// A fencing request: the members whose fencing command was accepted (all of
+        /// them when `ok`; when not, those fenced before one failed).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        fenced: Vec<String>,
+    },
     /// An operator starts a maintenance window on the mirror: it ends by itself
     /// `duration_secs` after the signal's time (see `domain::maintenance`).
     MaintenanceStart {

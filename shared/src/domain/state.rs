@@ -108,6 +108,44 @@ pub struct MemberState {
     pub last_heard: Option<DateTime<Utc>>,
     #[serde(default)]
     pub journal_latency: Option<JournalLatency>,
+    /// A former failover member fenced after a DR promotion (one way until failback):
+    /// its evidence no longer raises fencing requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fenced: Option<Fenced>,
+}
+
+/// How and when a member was fenced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Fenced {
+    /// When the fencing command was accepted for it.
+    pub at: DateTime<Utc>,
+    /// The fencing request that fenced it.
+    pub request: String,
+    /// The epoch of the DR primary it was fenced for.
+    pub epoch: u64,
+    /// What was done, in words (the document, the method, the command id).
+    pub detail: String,
+}
+
+/// What a request asks people to decide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestKind {
+    /// Promote a DR async member to primary.
+    #[default]
+    Promotion,
+    /// Fence the former failover members after a DR promotion, when their region
+    /// is heard from again.
+    Fencing,
+}
+
+impl RequestKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestKind::Promotion => "promotion",
+            RequestKind::Fencing => "fencing",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -180,12 +218,20 @@ pub struct DecisionRecord {
     pub shown: Option<String>,
 }
 
-/// A request to promote a DR async member, awaiting people.
+/// A request awaiting people: to promote a DR async member, or (kind `fencing`) to
+/// fence the former failover members when their region returns after a DR promotion.
+/// Both go through the same gate: links, approvers, expiry, reminders and audit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PromotionRequest {
     pub id: String,
+    /// What is asked: a promotion (also when absent, as in requests recorded before
+    /// fencing requests existed) or a fencing.
+    #[serde(default)]
+    pub kind: RequestKind,
     /// The epoch this request belongs to: it can only execute in that epoch.
     pub epoch: u64,
+    /// The member to promote; for a fencing request, the DR primary that stays primary
+    /// (never fenced).
     pub candidate: String,
     pub status: RequestStatus,
     pub created_at: DateTime<Utc>,
@@ -226,6 +272,18 @@ pub struct PromotionRequest {
     /// Why it was closed, in words for people.
     #[serde(default)]
     pub outcome: Option<String>,
+    /// A promotion: every approval ticked "I accept the data loss", so the promotion may
+    /// run without partner (IRIS `PromoteWithNoPartner`) when no failover member's
+    /// ISCAgent answers; otherwise it must promote with partner or not at all. The value
+    /// for the promote document's `AllowNoPartner` parameter.
+    #[serde(default)]
+    pub accepted_without_partner: bool,
+    /// A fencing request: the former failover members to fence (those with an instance).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fence_members: Vec<String>,
+    /// A fencing request: the evidence that the former primary region lives, in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub returned: Option<String>,
 }
 
 impl PromotionRequest {
@@ -305,6 +363,13 @@ pub struct MirrorState {
     pub no_candidate_alerted: bool,
     #[serde(default)]
     pub split_brain_alerted_epoch: Option<u64>,
+    /// The epoch in which the former primary region's return was alerted without a
+    /// fencing request (no fencing document, or no member with an instance): said once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub return_alerted_epoch: Option<u64>,
+    /// No new fencing request before this time (after a rejection, expiry or failure).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_fencing_after: Option<DateTime<Utc>>,
     #[serde(default)]
     pub request_seq: u64,
     #[serde(default)]
@@ -346,6 +411,8 @@ impl MirrorState {
             folded_alerts: 0,
             no_candidate_alerted: false,
             split_brain_alerted_epoch: None,
+            return_alerted_epoch: None,
+            next_fencing_after: None,
             request_seq: 0,
             requests: Vec::new(),
             alert_seq: 0,
@@ -356,9 +423,27 @@ impl MirrorState {
         }
     }
 
-    /// The request still waiting for a decision, if any.
+    /// The promotion request still waiting for a decision, if any.
     pub fn open_request(&self) -> Option<&PromotionRequest> {
-        self.requests.iter().rev().find(|r| r.status == RequestStatus::Open)
+        self.requests
+            .iter()
+            .rev()
+            .find(|r| r.status == RequestStatus::Open && r.kind == RequestKind::Promotion)
+    }
+
+    /// The fencing request still waiting for a decision, if any.
+    pub fn open_fencing(&self) -> Option<&PromotionRequest> {
+        self.requests
+            .iter()
+            .rev()
+            .find(|r| r.status == RequestStatus::Open && r.kind == RequestKind::Fencing)
+    }
+
+    /// The members fenced after a DR promotion, by name.
+    pub fn fenced(&self) -> impl Iterator<Item = (&str, &Fenced)> {
+        self.members
+            .iter()
+            .filter_map(|(name, m)| m.fenced.as_ref().map(|f| (name.as_str(), f)))
     }
 
     pub fn request(&self, id: &str) -> Option<&PromotionRequest> {

@@ -309,7 +309,15 @@ fn started(request: &str, at: i64) -> Signal {
 
 fn outcome(request: &str, ok: bool, detail: &str, at: i64) -> Signal {
     let (request, detail) = (request.into(), detail.into());
-    signal(at, SignalKind::PromotionOutcome { request, ok, detail })
+    signal(
+        at,
+        SignalKind::PromotionOutcome {
+            request,
+            ok,
+            detail,
+            fenced: Vec::new(),
+        },
+    )
 }
 
 // ---- what came out ------------------------------------------------------------
@@ -1319,7 +1327,20 @@ fn old_primary_returning_during_dr_active_is_split_brain() {
         "{}",
         alert.next_step
     );
-    assert_eq!(alert_kinds(&effects), vec![AlertKind::SplitBrain], "never a failback");
+    // (the return of the region was offered for fencing as soon as A was heard, urgent
+    // since A answered as primary)
+    assert_eq!(
+        alert_kinds(&effects),
+        vec![AlertKind::FencingRequested, AlertKind::SplitBrain],
+        "never a failback"
+    );
+    assert!(
+        only_alert(&effects, AlertKind::FencingRequested)
+            .headline
+            .contains("URGENT"),
+        "{:?}",
+        only_alert(&effects, AlertKind::FencingRequested).headline
+    );
     assert_eq!((state.phase, state.primary.as_deref()), (Phase::DrActive, Some(DR1)));
 
     // WHEN A says so again
@@ -1896,4 +1917,346 @@ fn an_executor_that_stopped_after_its_claim_is_resumed_once_after_the_stale_time
     let (state, _) = run(&m, resumed.state, [outcome(R1, true, "SSM command c-1", 620)]);
     let (_, effects) = run(&m, state, [tick(1000)]);
     assert_eq!(executed(&effects), Vec::<&str>::new());
+}
+
+// ---- fencing the former primary region after a DR promotion ---------------------------
+
+/// DR1 answers as primary every minute from `from` to `to`.
+fn dr1_serving(from: i64, to: i64) -> Vec<Signal> {
+    (from..=to)
+        .step_by(60)
+        .flat_map(|at| [heartbeat(DR1, MemberStatus::Primary, at), tick(at + 5)])
+        .collect()
+}
+
+/// DR1 was promoted and reports primary (epoch 2) since 400 s; us-east-1 is still dark.
+fn dr_active(m: &Mirror) -> MirrorState {
+    let mut signals = vec![status(DR1, MemberStatus::Primary, 400)];
+    signals.extend(dr1_serving(420, 900));
+    let (state, _) = run(m, promoting(m), signals);
+    assert_eq!(
+        (state.phase, state.epoch, state.primary.as_deref()),
+        (Phase::DrActive, 2, Some(DR1))
+    );
+    state
+}
+
+/// us-east-1 comes back at `at`: the instances run again, and the agents on A and B
+/// speak; IRIS there waits (it takes no role on its own while DR1 is primary).
+fn region_returns(at: i64) -> Vec<Signal> {
+    vec![
+        instance(A, true, at),
+        instance(B, true, at),
+        heartbeat(A, MemberStatus::Waiting, at + 20),
+        heartbeat(B, MemberStatus::Waiting, at + 20),
+    ]
+}
+
+/// The fencing request the effects raised, by its alert.
+fn fencing_request(effects: &[Effect]) -> String {
+    only_alert(effects, AlertKind::FencingRequested)
+        .request
+        .clone()
+        .expect("a fencing request alert names its request")
+}
+
+/// (members, primary) of every fencing ordered to execute.
+fn fencings(effects: &[Effect]) -> Vec<(Vec<String>, String)> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::ExecuteFencing { members, primary, .. } => Some((members.clone(), primary.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn fenced_outcome(request: &str, members: &[&str], at: i64) -> Signal {
+    signal(
+        at,
+        SignalKind::PromotionOutcome {
+            request: request.into(),
+            ok: true,
+            detail: "SSM document HSPROD-FenceMember sent".into(),
+            fenced: members.iter().map(|m| m.to_string()).collect(),
+        },
+    )
+}
+
+#[test]
+fn the_former_region_heard_after_a_dr_promotion_is_offered_for_fencing_once() {
+    // GIVEN DR1 promoted and serving (epoch 2)
+    let m = hsprod();
+    let state = dr_active(&m);
+
+    // WHEN us-east-1 comes back at 1000 s and its agents go on speaking
+    let mut signals = region_returns(1000);
+    signals.extend(dr1_serving(960, 1500));
+    for at in (1080..=1500).step_by(60) {
+        signals.extend([
+            heartbeat(A, MemberStatus::Waiting, at),
+            heartbeat(B, MemberStatus::Waiting, at),
+        ]);
+    }
+    let (state, effects) = run(&m, state, signals);
+
+    // THEN one critical fencing request with a link, for A and B, never DR1, and DR1
+    // stays the primary of a phase that does not change
+    assert_eq!(alert_kinds(&effects), vec![AlertKind::FencingRequested]);
+    let alert = only_alert(&effects, AlertKind::FencingRequested);
+    assert_eq!(alert.severity, Severity::Critical);
+    assert!(link(alert).starts_with(PUBLIC_URL));
+    assert!(alert.headline.contains("us-east-1 is back"), "{}", alert.headline);
+    assert!(!alert.headline.contains("URGENT"), "{}", alert.headline);
+    assert_eq!(alert.at, t(1000), "raised at the first word of the region");
+    let id = fencing_request(&effects);
+    let request = state.request(&id).expect("the request is stored");
+    assert_eq!(request.kind, super::state::RequestKind::Fencing);
+    assert_eq!(request.fence_members, vec![A.to_string(), B.to_string()]);
+    assert_eq!((request.candidate.as_str(), request.epoch), (DR1, 2));
+    assert!(
+        request.returned.as_deref().is_some_and(|r| r.contains("instance runs")),
+        "{:?}",
+        request.returned
+    );
+    assert_eq!((state.phase, state.primary.as_deref()), (Phase::DrActive, Some(DR1)));
+    assert!(state.open_request().is_none(), "it is not a promotion request");
+}
+
+#[test]
+fn an_approved_fencing_runs_on_each_former_failover_member_never_on_the_primary() {
+    // GIVEN the fencing request raised when us-east-1 came back
+    let m = hsprod();
+    let mut signals = region_returns(1000);
+    signals.extend(dr1_serving(960, 1080));
+    let (state, effects) = run(&m, dr_active(&m), signals);
+    let id = fencing_request(&effects);
+    let sent = only_alert(&effects, AlertKind::FencingRequested).clone();
+
+    // WHEN Dana approves from the link
+    let decided = step(&m, &state, via(link(&sent), approve(&id, "Dana Whitfield", 1100)));
+    assert!(matches!(
+        decided.verdict,
+        Verdict::Decision(DecisionVerdict::Approved { executing: true, .. })
+    ));
+    let (state, effects) = run(&m, state, [via(link(&sent), approve(&id, "Dana Whitfield", 1100))]);
+
+    // THEN fencing is ordered once, for A and B, and the primary stays DR1
+    assert_eq!(
+        fencings(&effects),
+        vec![(vec![A.to_string(), B.to_string()], DR1.to_string())]
+    );
+    assert_eq!(alert_kinds(&effects), vec![AlertKind::FencingApproved]);
+    assert_eq!(executed(&effects), Vec::<&str>::new(), "nothing is promoted");
+    assert_eq!((state.phase, state.primary.as_deref()), (Phase::DrActive, Some(DR1)));
+    assert_eq!(request_status(&state, &id), RequestStatus::Approved);
+
+    // WHEN the executor claims it and both commands are accepted
+    let (state, effects) = run(&m, state, [started(&id, 1110), fenced_outcome(&id, &[A, B], 1120)]);
+
+    // THEN A and B are shown fenced, the request succeeded, and people are told
+    assert_eq!(alert_kinds(&effects), vec![AlertKind::FencingSent]);
+    assert_eq!(request_status(&state, &id), RequestStatus::Succeeded);
+    let fenced: Vec<&str> = state.fenced().map(|(name, _)| name).collect();
+    assert_eq!(fenced, vec![A, B]);
+    assert!(state.members.get(DR1).is_some_and(|m| m.fenced.is_none()));
+
+    // WHEN their agents go on speaking long after the cool-down
+    let mut signals = dr1_serving(1140, 3600);
+    for at in (1140..=3600).step_by(60) {
+        signals.extend([heartbeat(A, MemberStatus::Waiting, at), instance(B, true, at)]);
+    }
+    let (state, effects) = run(&m, state, signals);
+
+    // THEN fenced members raise nothing more
+    assert_eq!(alert_kinds(&effects), vec![]);
+    assert_eq!(state.open_fencing(), None);
+}
+
+#[test]
+fn a_fencing_order_handed_over_again_after_its_executor_stopped_is_the_same() {
+    // GIVEN an approved fencing request whose executor never claimed it
+    let m = hsprod();
+    let mut signals = region_returns(1000);
+    signals.extend(dr1_serving(960, 1080));
+    let (state, effects) = run(&m, dr_active(&m), signals);
+    let id = fencing_request(&effects);
+    let (state, _) = run(&m, state, [approve(&id, "Dana Whitfield", 1100)]);
+
+    // WHEN the next ticks come
+    let (_, effects) = run(&m, state, [heartbeat(DR1, MemberStatus::Primary, 1160), tick(1170)]);
+
+    // THEN the same fencing is handed over again (its claim makes it run once)
+    assert_eq!(
+        fencings(&effects),
+        vec![(vec![A.to_string(), B.to_string()], DR1.to_string())]
+    );
+}
+
+#[test]
+fn a_rejected_fencing_request_fences_nothing_and_asks_again_after_the_cool_down() {
+    // GIVEN the fencing request raised when us-east-1 came back
+    let m = hsprod();
+    let mut signals = region_returns(1000);
+    signals.extend(dr1_serving(960, 1080));
+    let (state, effects) = run(&m, dr_active(&m), signals);
+    let id = fencing_request(&effects);
+
+    // WHEN Dana rejects it
+    let (state, effects) = run(&m, state, [reject(&id, "Dana Whitfield", 1100)]);
+
+    // THEN nothing is fenced, the primary is unchanged, and people are told how to fence by hand
+    assert_eq!(fencings(&effects), vec![]);
+    let alert = only_alert(&effects, AlertKind::FencingRejected);
+    assert!(alert.next_step.contains("JoinMirror=0"), "{}", alert.next_step);
+    assert_eq!(request_status(&state, &id), RequestStatus::Rejected);
+    assert_eq!(state.phase, Phase::DrActive);
+
+    // WHEN the region goes on speaking through the cool-down (900 s) and after it
+    let mut signals = dr1_serving(1140, 2100);
+    for at in (1140..=2100).step_by(60) {
+        signals.push(heartbeat(A, MemberStatus::Waiting, at));
+    }
+    let (state, effects) = run(&m, state, signals);
+
+    // THEN it is asked again once, after the cool-down, with a new request
+    assert_eq!(alert_kinds(&effects), vec![AlertKind::FencingRequested]);
+    assert!(only_alert(&effects, AlertKind::FencingRequested).at >= t(2000));
+    let again = fencing_request(&effects);
+    assert_ne!(again, id);
+    assert_eq!(state.open_fencing().map(|r| r.id.clone()), Some(again));
+}
+
+#[test]
+fn an_unanswered_fencing_request_is_reminded_then_expires() {
+    // GIVEN the fencing request raised at 1000 s
+    let m = hsprod();
+    let mut signals = region_returns(1000);
+    signals.extend(dr1_serving(960, 1080));
+    let (state, effects) = run(&m, dr_active(&m), signals);
+    let id = fencing_request(&effects);
+
+    // WHEN nobody decides for 1800 s (the link's life)
+    let (state, effects) = run(&m, state, dr1_serving(1140, 2820));
+
+    // THEN it is reminded every 600 s with a fresh link, then expires, critically
+    assert_eq!(
+        alert_kinds(&effects),
+        vec![
+            AlertKind::FencingReminder,
+            AlertKind::FencingReminder,
+            AlertKind::FencingExpired
+        ]
+    );
+    for reminder in alerts(&effects).iter().filter(|a| a.kind == AlertKind::FencingReminder) {
+        assert!(link(reminder).starts_with(PUBLIC_URL));
+    }
+    assert_eq!(
+        only_alert(&effects, AlertKind::FencingExpired).severity,
+        Severity::Critical
+    );
+    assert_eq!(request_status(&state, &id), RequestStatus::Expired);
+    assert_eq!((state.phase, state.primary.as_deref()), (Phase::DrActive, Some(DR1)));
+}
+
+#[test]
+fn when_the_old_primary_answers_as_primary_the_fencing_offer_is_urgent() {
+    // GIVEN DR1 promoted and serving
+    let m = hsprod();
+    let state = dr_active(&m);
+
+    // WHEN us-east-1 returns and A answers as primary (nothing stopped it)
+    let mut signals = vec![heartbeat(A, MemberStatus::Primary, 1000), route53(A, true, 1000)];
+    signals.extend(dr1_serving(960, 1080));
+    let (state, effects) = run(&m, state, signals);
+
+    // THEN the fencing request says it is urgent, and DR1 is still the primary
+    let alert = only_alert(&effects, AlertKind::FencingRequested);
+    assert!(
+        alert.headline.contains("URGENT, HSPROD-A answers as primary"),
+        "{}",
+        alert.headline
+    );
+    assert!(
+        alert.facts.iter().any(|f| f.contains("split brain")),
+        "{:?}",
+        alert.facts
+    );
+    assert_eq!(state.primary.as_deref(), Some(DR1));
+}
+
+#[test]
+fn without_a_fencing_document_the_return_is_alerted_once_with_the_steps_by_hand() {
+    // GIVEN a mirror with no fencing document, DR1 promoted and serving
+    let m = hsprod_with(|m| m.promotion.fence_document = None);
+    let state = dr_active(&m);
+
+    // WHEN us-east-1 comes back and goes on speaking
+    let mut signals = region_returns(1000);
+    signals.extend(dr1_serving(960, 2500));
+    for at in (1080..=2500).step_by(60) {
+        signals.push(heartbeat(A, MemberStatus::Waiting, at));
+    }
+    let (state, effects) = run(&m, state, signals);
+
+    // THEN one critical alert, without link or request, says how to fence by hand
+    assert_eq!(alert_kinds(&effects), vec![AlertKind::FormerRegionBack]);
+    let alert = only_alert(&effects, AlertKind::FormerRegionBack);
+    assert_eq!(alert.severity, Severity::Critical);
+    assert_eq!((alert.link.as_deref(), alert.request.as_deref()), (None, None));
+    assert!(alert.next_step.contains("JoinMirror=0"), "{}", alert.next_step);
+    assert!(alert.next_step.contains("docs/DEPLOY.md"), "{}", alert.next_step);
+    assert_eq!(state.open_fencing(), None);
+}
+
+#[test]
+fn a_former_failover_member_without_an_instance_is_left_to_the_operator() {
+    // GIVEN B has no instance_id in the topology, DR1 promoted and serving
+    let m = hsprod_with(|m| {
+        if let Some(b) = m.members.iter_mut().find(|b| b.name == B) {
+            b.instance_id = None;
+        }
+    });
+    let state = dr_active(&m);
+
+    // WHEN us-east-1 comes back
+    let mut signals = region_returns(1000);
+    signals.extend(dr1_serving(960, 1080));
+    let (state, effects) = run(&m, state, signals);
+
+    // THEN only A is offered for fencing, and B is named to fence by hand
+    let id = fencing_request(&effects);
+    assert_eq!(
+        state.request(&id).map(|r| r.fence_members.clone()),
+        Some(vec![A.to_string()])
+    );
+    let alert = only_alert(&effects, AlertKind::FencingRequested);
+    assert!(
+        alert.facts.iter().any(|f| f.contains("no instance_id): HSPROD-B")),
+        "{:?}",
+        alert.facts
+    );
+}
+
+#[test]
+fn the_approval_records_whether_the_promotion_may_run_without_partner() {
+    // GIVEN R1 asks to promote DR1
+    let m = hsprod();
+    let (state, _) = pending(&m);
+
+    // WHEN Dana approves without ticking "I accept the data loss"
+    let (plain, _) = run(&m, state.clone(), [approve(R1, "Dana Whitfield", 300)]);
+    // THEN the promotion must run with partner
+    assert_eq!(plain.request(R1).map(|r| r.accepted_without_partner), Some(false));
+
+    // WHEN she ticks it
+    let (accepted, effects) = run(&m, state, [accepting_loss(approve(R1, "Dana Whitfield", 300))]);
+    // THEN it may run without partner, and the alert says which way it goes
+    assert_eq!(accepted.request(R1).map(|r| r.accepted_without_partner), Some(true));
+    let approved = only_alert(&effects, AlertKind::PromotionApproved);
+    assert!(
+        approved.facts.iter().any(|f| f.contains("otherwise without partner")),
+        "{:?}",
+        approved.facts
+    );
 }

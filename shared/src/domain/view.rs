@@ -375,4 +375,36 @@ impl<'a> View<'a> {
             .map(|m| m.name.as_str())
             .find(|m| *m != primary && (in_trouble || self.is_down(m)))
     }
+
+    /// The newest evidence, said at or after `after`, that the member lives: its agent
+    /// spoke (whatever it reported, `Unknown` included: the host runs), its instance
+    /// runs, or its `mirror_status.cxw` answered at all (Route 53 healthy, or the
+    /// probe got an answer, 200 or 503). A failing check or a stopped instance is not.
+    pub fn heard_alive(&self, name: &str, after: DateTime<Utc>) -> Option<(DateTime<Utc>, String)> {
+        let ms = self.member(name)?;
+        let mut words: Vec<(DateTime<Utc>, String)> = Vec::new();
+        if let Some((status, at)) = ms.status {
+            words.push((at, format!("its agent reports {}", status.as_str())));
+        }
+        for (observer, o) in &ms.observations {
+            let alive = match observer {
+                Observer::Instance | Observer::Route53 => o.healthy,
+                Observer::Probe => !o.unreachable,
+                Observer::Heartbeat | Observer::Asyncs => false,
+            };
+            if alive {
+                let what = match observer {
+                    Observer::Instance => format!("its instance runs ({})", o.source),
+                    Observer::Route53 => "its Route 53 health check is healthy (it answers as primary)".to_string(),
+                    _ => format!("mirror_status.cxw answers ({})", o.source),
+                };
+                words.push((o.last(), what));
+            }
+        }
+        words
+            .into_iter()
+            .filter(|(at, _)| *at >= after)
+            .max_by_key(|(at, _)| *at)
+            .map(|(at, what)| (at, format!("{name}: {what} ({})", super::alert::clock(at))))
+    }
 }

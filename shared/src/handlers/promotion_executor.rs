@@ -1,5 +1,5 @@
 //! `promotion-executor`: runs an approved promotion handed over as a
-//! `PromotionApproved` EventBridge event. It claims the request first, so a
+//! `PromotionApproved` EventBridge event (or an approved fencing, `FencingApproved`). It claims the request first, so a
 //! repeated delivery runs nothing twice.
 
 use std::time::Duration;
@@ -9,7 +9,7 @@ use chrono::Utc;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::{json, Value};
 
-use super::{Function, HandlerError, EVENT_SOURCE, PROMOTION_APPROVED};
+use super::{Function, HandlerError, EVENT_SOURCE, FENCING_APPROVED, PROMOTION_APPROVED};
 use crate::engine::Report;
 use crate::ports::PromotionOrder;
 
@@ -21,9 +21,9 @@ pub async fn handle(function: &Function, event: LambdaEvent<Value>) -> Result<Va
     let budget = time_left(&event.context).saturating_sub(DEADLINE_MARGIN);
     let event: EventBridgeEvent<PromotionOrder> = serde_json::from_value(event.payload)
         .map_err(|e| HandlerError::Rejected(format!("not a PromotionApproved event: {e}")))?;
-    if event.source != EVENT_SOURCE || event.detail_type != PROMOTION_APPROVED {
+    if event.source != EVENT_SOURCE || ![PROMOTION_APPROVED, FENCING_APPROVED].contains(&event.detail_type.as_str()) {
         return Err(HandlerError::Rejected(format!(
-            "expected source {EVENT_SOURCE:?} and detail-type {PROMOTION_APPROVED:?}, got {:?} / {:?}",
+            "expected source {EVENT_SOURCE:?} and detail-type {PROMOTION_APPROVED:?} or {FENCING_APPROVED:?}, got {:?} / {:?}",
             event.source, event.detail_type
         ))
         .into());
@@ -45,7 +45,9 @@ pub async fn handle(function: &Function, event: LambdaEvent<Value>) -> Result<Va
             .into());
         }
     };
-    let executed = reports.iter().any(|r| matches!(r, Report::PromotionExecuted { .. }));
+    let executed = reports
+        .iter()
+        .any(|r| matches!(r, Report::PromotionExecuted { .. } | Report::FencingExecuted { .. }));
     tracing::info!(mirror = %order.mirror, request = %order.request, executed, "promotion order handled");
     Ok(json!({ "mirror": order.mirror, "request": order.request, "executed": executed, "effects": reports.len() }))
 }

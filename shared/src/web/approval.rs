@@ -4,14 +4,15 @@
 
 use chrono::{DateTime, Utc};
 
+use super::fencing;
 use super::html::{escape, message_page, page};
 use super::{HttpRequest, HttpResponse, MAX_FORM_BYTES};
 use crate::domain::alert::{clock, duration_words};
 use crate::domain::loss::{amount, LossBasis};
 use crate::domain::view::View;
 use crate::domain::{
-    Authority, Decision, DecisionAction, DecisionVerdict, MirrorState, PromotionRequest, Refusal, RequestStatus,
-    Signal, SignalKind, Verdict,
+    Authority, Decision, DecisionAction, DecisionVerdict, MirrorState, PromotionRequest, Refusal, RequestKind,
+    RequestStatus, Signal, SignalKind, Verdict,
 };
 use crate::engine::{Engine, Report};
 use crate::ports::{Notifier, PromotionActions, PromotionOrder, Store};
@@ -182,12 +183,25 @@ fn closed_link_page(
             "This link has expired",
             "warn",
             &format!(
-                "The request expired at {}. Nothing was promoted.",
-                clock(request.expires_at)
+                "The request expired at {}. {}",
+                clock(request.expires_at),
+                nothing_done(request)
             ),
-            &["If the primary is still lost, mirrorgate sends a new request with a new link.".into()],
+            &[ask_again(request).into()],
         )),
         RequestStatus::Open => None,
+        RequestStatus::Superseded if request.kind == RequestKind::Fencing => Some(message(
+            410,
+            "Request withdrawn",
+            "info",
+            "The primary changed before a decision. Nothing will be fenced.",
+            &[format!(
+                "Request {} for {}: {}",
+                request.id,
+                state.mirror,
+                request.outcome.clone().unwrap_or_default()
+            )],
+        )),
         RequestStatus::Superseded => Some(message(
             410,
             "Request withdrawn",
@@ -205,11 +219,12 @@ fn closed_link_page(
             "This link has expired",
             "warn",
             &format!(
-                "Request {} expired at {} without a decision. Nothing was promoted.",
+                "Request {} expired at {} without a decision. {}",
                 request.id,
-                clock(request.expires_at)
+                clock(request.expires_at),
+                nothing_done(request)
             ),
-            &["If the primary is still lost, mirrorgate sends a new request with a new link.".into()],
+            &[ask_again(request).into()],
         )),
         _ => Some(message(
             410,
@@ -233,7 +248,36 @@ fn action_word(action: DecisionAction) -> &'static str {
     }
 }
 
+/// What a request that did not run left undone, in words.
+fn nothing_done(request: &PromotionRequest) -> &'static str {
+    match request.kind {
+        RequestKind::Promotion => "Nothing was promoted.",
+        RequestKind::Fencing => "Nothing was fenced.",
+    }
+}
+
+/// When mirrorgate asks again after a request closed without running.
+fn ask_again(request: &PromotionRequest) -> &'static str {
+    match request.kind {
+        RequestKind::Promotion => "If the primary is still lost, mirrorgate sends a new request with a new link.",
+        RequestKind::Fencing => "If the former primary region is still heard from after the cool-down, mirrorgate sends a new request with a new link; until then, fence it by hand if it must not rejoin.",
+    }
+}
+
 fn status_words(request: &PromotionRequest) -> String {
+    if request.kind == RequestKind::Fencing {
+        return match request.status {
+            RequestStatus::Open => "waiting for a decision",
+            RequestStatus::Approved => "approved; the fencing commands are being sent",
+            RequestStatus::Succeeded => "approved and done: the fencing commands were sent",
+            RequestStatus::Failed | RequestStatus::TimedOut => "approved, but sending the fencing failed",
+            RequestStatus::Rejected => "rejected: nothing was fenced",
+            RequestStatus::Expired => "expired: nothing was fenced",
+            RequestStatus::Superseded => "withdrawn: the primary changed",
+            RequestStatus::Refused => "closed: the approval was refused",
+        }
+        .to_string();
+    }
     let status = match request.status {
         RequestStatus::Open => "waiting for a decision",
         RequestStatus::Approved => "approved; the promotion is running",
@@ -413,6 +457,9 @@ fn decision_page(
     form: &Form,
     error: Option<&str>,
 ) -> String {
+    if request.kind == RequestKind::Fencing {
+        return fencing::fencing_page(mirror, state, request, now, &form.approver, &form.confirm, error);
+    }
     let f = facts(mirror, state, request, now);
     let mut body = String::new();
     body.push_str(
@@ -442,6 +489,7 @@ fn decision_page(
             String::new()
         }
     ));
+    body.push_str(&partner_box(mirror, state, request, now));
     body.push_str("<dl>");
     let rows = [
         (
@@ -486,11 +534,14 @@ fn decision_page(
         escape(&mirror.name),
         escape(&form.confirm)
     ));
-    if f.over_policy {
-        body.push_str(&format!(
-            "<label class=\"check\"><input type=\"checkbox\" id=\"accept_loss\" name=\"accept_loss\" value=\"yes\"{}> I accept the data loss described above</label>",
-            if form.accept_loss { " checked" } else { "" }
-        ));
+    // Always offered: ticked, the promotion may run without partner (and, over the
+    // policy's limit, it is required).
+    body.push_str(&format!(
+        "<label class=\"check\"><input type=\"checkbox\" id=\"accept_loss\" name=\"accept_loss\" value=\"yes\"{}> I accept the data loss described above: if no partner's ISCAgent answers, promote without partner</label>",
+        if form.accept_loss { " checked" } else { "" }
+    ));
+    if !f.over_policy {
+        body.push_str("<p class=\"muted\" id=\"accept-loss-help\">Left unticked, the promotion runs only with partner: if no former failover member's ISCAgent answers, nothing is promoted and everyone is alerted.</p>");
     }
     body.push_str(
         "<div class=\"buttons\"><button type=\"submit\" name=\"decision\" value=\"approve\" class=\"approve\">Approve promotion</button>\
@@ -500,8 +551,56 @@ fn decision_page(
     page(&format!("Promote {}?", request.candidate), &body)
 }
 
+/// Which way the promotion will go: with partner when a former failover member's
+/// ISCAgent answers at promotion time (the candidate first obtains the journal data it
+/// lacks from it), otherwise without partner; and what the evidence says now.
+fn partner_box(mirror: &Mirror, state: &MirrorState, request: &PromotionRequest, now: DateTime<Utc>) -> String {
+    let view = View::new(state, mirror, now);
+    let partners: Vec<&str> = mirror.failover_members().map(|m| m.name.as_str()).collect();
+    let fresh_since = now - chrono::Duration::seconds(i64::try_from(mirror.policy.evidence_fresh_secs).unwrap_or(180));
+    let alive: Vec<String> = partners
+        .iter()
+        .filter_map(|p| view.heard_alive(p, fresh_since).map(|(_, words)| words))
+        .collect();
+    let last: Option<(DateTime<Utc>, String)> = partners
+        .iter()
+        .filter_map(|p| view.heard_alive(p, DateTime::<Utc>::MIN_UTC))
+        .max_by_key(|(at, _)| *at);
+    let likely = if !alive.is_empty() {
+        format!(
+            "Right now a former failover member's host is heard from ({}): its ISCAgent may answer, so the promotion may go with partner.",
+            alive.join("; ")
+        )
+    } else {
+        match last {
+            Some((at, _)) => format!(
+                "Right now nothing has been heard from {} since {} ({} ago): expect the promotion to go without partner.",
+                partners.join(" or "),
+                clock(at),
+                duration_words((now - at).num_seconds())
+            ),
+            None => format!(
+                "Right now nothing is heard from {}: expect the promotion to go without partner.",
+                partners.join(" or ")
+            ),
+        }
+    };
+    let candidate = escape(&request.candidate);
+    format!(
+        "<div class=\"box\" id=\"partner\"><h2>Which way the promotion goes</h2>\
+<p><strong>With partner</strong> if, when the promotion runs, the ISCAgent of {} answers: {candidate} first obtains from it the journal data it lacks, then becomes primary. Possibly nothing is lost.</p>\
+<p><strong>Otherwise without partner</strong>: {candidate} becomes primary with only the journal data it received. What it never received (estimated above) is gone for good, unless the former primary is later rebuilt and its journals are recovered by hand. This needs the box \"I accept the data loss\" ticked below.</p>\
+<p id=\"partner-now\">{}</p></div>",
+        escape(&partners.join(" or ")),
+        escape(&likely)
+    )
+}
+
 /// One line of what the page showed, for the audit record.
 fn shown(mirror: &Mirror, state: &MirrorState, request: &PromotionRequest, now: DateTime<Utc>) -> String {
+    if request.kind == RequestKind::Fencing {
+        return fencing::shown(mirror, state, request, now);
+    }
     let f = facts(mirror, state, request, now);
     format!(
         "failed: {}; now: {}; candidate: {}; loss: {}",
@@ -596,6 +695,9 @@ async fn decide<S: Store, N: Notifier, A: PromotionActions>(
     let Verdict::Decision(verdict) = outcome.verdict else {
         return unavailable();
     };
+    if request.kind == RequestKind::Fencing {
+        return fencing_verdict_page(engine, mirror, state, request, &form, verdict, &outcome.reports, now).await;
+    }
     match verdict {
         DecisionVerdict::Approved { candidate, executing: true, .. } => {
             let executed = outcome.reports.iter().find_map(|r| match r {
@@ -663,6 +765,84 @@ async fn refused_page<S: Store, N: Notifier, A: PromotionActions>(
         "Approval refused",
         "warn",
         &refusal.message(),
-        &["Nothing was promoted.".into()],
+        &[nothing_done(request).into()],
     )
+}
+
+/// The answer to a decision on a fencing request.
+#[allow(clippy::too_many_arguments)]
+async fn fencing_verdict_page<S: Store, N: Notifier, A: PromotionActions>(
+    engine: &Engine<S, N, A>,
+    mirror: &Mirror,
+    state: &MirrorState,
+    request: &PromotionRequest,
+    form: &Form,
+    verdict: DecisionVerdict,
+    reports: &[Report],
+    now: DateTime<Utc>,
+) -> HttpResponse {
+    match verdict {
+        DecisionVerdict::Approved { executing: true, .. } => {
+            let mut lines = vec![format!("Approved by {} at {}.", form.approver, clock(now))];
+            let sent: Vec<String> = reports
+                .iter()
+                .filter_map(|r| match r {
+                    Report::FencingExecuted { member, detail, .. } => Some(format!("{member}: {detail}")),
+                    _ => None,
+                })
+                .collect();
+            if sent.is_empty() {
+                lines.push("The fencing has been handed to the promotion executor.".into());
+            } else {
+                lines.push(format!("Fencing sent: {}.", sent.join("; ")));
+            }
+            if let Some(failed) = reports.iter().find_map(|r| match r {
+                Report::Alert {
+                    kind: crate::domain::AlertKind::FencingFailed,
+                    subject,
+                    ..
+                } => Some(subject.clone()),
+                _ => None,
+            }) {
+                lines.push(format!("But: {failed}. Fence them by hand now; the alert says how."));
+            }
+            lines.push(format!(
+                "{} stays primary. Everyone on the alert list is told. You can close this page.",
+                request.candidate
+            ));
+            message(
+                200,
+                "Fencing approved",
+                "ok",
+                &format!("Fencing {} of {}", request.fence_members.join(", "), mirror.name),
+                &lines,
+            )
+        }
+        DecisionVerdict::Approved { approvals, required, .. } => message(
+            200,
+            "Approval recorded",
+            "ok",
+            &format!("Your approval is recorded: {approvals} of {required}."),
+            &["Another person must approve with the link in the new alert mirrorgate just sent. This link has been used.".into()],
+        ),
+        DecisionVerdict::Rejected { .. } => message(
+            200,
+            "Fencing rejected",
+            "info",
+            &format!("Rejected by {}. Nothing will be fenced.", form.approver),
+            &["Everyone on the alert list is told. Fence the former failover members by hand if they must not rejoin (docs/DEPLOY.md, \"Fencing and failing back\").".into()],
+        ),
+        DecisionVerdict::Refused { refusal, .. } => {
+            if matches!(refusal, Refusal::SameApprover { .. } | Refusal::NoName) {
+                let msg = format!("{} Nothing was decided.", refusal.message());
+                let current = engine.state(&mirror.name, now).await.ok();
+                let (state, request) = match current.as_ref().and_then(|s| s.request(&request.id).map(|r| (s, r))) {
+                    Some(found) => found,
+                    None => (state, request),
+                };
+                return HttpResponse::page(409, decision_page(mirror, state, request, now, form, Some(&msg)));
+            }
+            message(409, "Approval refused", "warn", &refusal.message(), &["Nothing was fenced.".into()])
+        }
+    }
 }

@@ -153,6 +153,7 @@ pub async fn deliver_once<S: Store, N: Notifier, A: PromotionActions>(
             let state = engine.state(mirror, now).await?;
             let request = state
                 .open_request()
+                .or_else(|| state.open_fencing())
                 .or_else(|| state.latest_request())
                 .map(|r| r.id.clone())
                 .unwrap_or_default();
@@ -219,6 +220,7 @@ pub fn essence(reports: &[Report]) -> Vec<String> {
             Report::Alert { kind, severity, .. } => Some(format!("alert {} {}", kind.as_str(), severity.as_str())),
             Report::PromotionRequested { request, candidate, .. } => Some(format!("requested {request} {candidate}")),
             Report::PromotionExecuted { request, candidate, .. } => Some(format!("executed {request} {candidate}")),
+            Report::FencingExecuted { request, member, .. } => Some(format!("fenced {request} {member}")),
             Report::Decision { .. } => None,
         })
         .collect()

@@ -55,6 +55,10 @@ fn member<'a>(state: &'a Value, mirror: &str, suffix: &str) -> &'a Value {
 }
 
 /// The observation one observer holds of a member.
+fn member_fenced(state: &Value, mirror: &str, suffix: &str) -> bool {
+    state["members"][format!("{mirror}-{suffix}")]["fenced"].is_object()
+}
+
 fn assert_observation(state: &Value, mirror: &str, suffix: &str, observer: &str, healthy: bool, at: &str) {
     let o = &member(state, mirror, suffix)["observations"][observer];
     assert_eq!(o["healthy"], healthy, "{observer} of {suffix}: {o}");
@@ -940,6 +944,102 @@ async fn region_outage_runs_across_the_functions_from_the_silence_to_one_promoti
         .map(|a| a.attribute("kind").to_string())
         .collect();
     assert!(kinds.contains(&"promotion_succeeded".to_string()), "{kinds:?}");
+
+    // 5. us-east-1 comes back: A's agent speaks again. One fencing request, approved
+    // through the same function URL, handed over as FencingApproved (never as
+    // PromotionApproved), and run by the executor on A and B in us-east-1, never on DR1.
+    let now = Utc::now().trunc_subsecs(0);
+    let heartbeat = json!({
+        "version": "0",
+        "id": unique("hb"),
+        "detail-type": "Mirror Member Heartbeat",
+        "source": "mirrorgate.iris",
+        "account": "123456789012",
+        "time": now.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        "region": "us-east-1",
+        "resources": [],
+        "detail": { "mirror": mirror, "member": format!("{mirror}-A"), "status": "Waiting" },
+    });
+    assert_handled(&events.ok(&heartbeat).await, &mirror, 1);
+    let s = state(&aws, &mirror).await.expect("the state item");
+    assert_eq!(s["phase"], "dr_active", "a fencing request changes no phase: {s}");
+    let fencing = s["requests"]
+        .as_array()
+        .and_then(|r| r.iter().find(|r| r["kind"] == "fencing"))
+        .expect("a fencing request")
+        .clone();
+    let fencing_id = fencing["id"].as_str().expect("its id").to_string();
+    assert_eq!(
+        fencing["fence_members"],
+        json!([format!("{mirror}-A"), format!("{mirror}-B")])
+    );
+    let alerts = published(&mirror).await;
+    let requested = alerts
+        .iter()
+        .find(|a| a.attribute("kind") == "fencing_requested")
+        .expect("fencing_requested published");
+    assert_eq!(requested.attribute("severity"), "critical");
+    let email = requested.message["email"].as_str().expect("an email text");
+    let link = email
+        .split_whitespace()
+        .find(|w| w.starts_with(&format!("https://{URL_HOST}/a/")))
+        .unwrap_or_else(|| panic!("the email carries the fencing link: {email}"));
+    let path = link.trim_start_matches(&format!("https://{URL_HOST}"));
+    let page = approval.ok(&url_request("GET", path, None)).await;
+    let html = page["body"].as_str().unwrap_or_default();
+    assert!(
+        html.contains("Approve fencing") && html.contains("Failing back later"),
+        "{html}"
+    );
+    let decided = approval.ok(&url_request("POST", path, Some(&form))).await;
+    let html = decided["body"].as_str().unwrap_or_default();
+    assert!(html.contains("Fencing approved"), "{html}");
+
+    let handed: Vec<Value> = archived_events(&mirror)
+        .await
+        .into_iter()
+        .filter(|e| e["detail-type"] == "FencingApproved")
+        .collect();
+    assert_eq!(handed.len(), 1, "one fencing hand-off: {handed:?}");
+    assert_eq!(handed[0]["detail"]["request"], fencing_id.as_str());
+    let promotions = archived_events(&mirror)
+        .await
+        .into_iter()
+        .filter(|e| e["detail-type"] == "PromotionApproved")
+        .count();
+    assert_eq!(promotions, 1, "the fencing is never announced as a promotion");
+
+    let ran = executor.ok(&delivered(&handed[0])).await;
+    assert_eq!(ran["executed"], true, "{ran}");
+    let east = aws.to_builder().region(aws_config::Region::new("us-east-1")).build();
+    let mut fenced: Vec<(String, String)> = commands(&east, &mirror)
+        .await
+        .iter()
+        .map(|c| (c.comment().unwrap_or_default().to_string(), c.instance_ids().join(",")))
+        .collect();
+    fenced.sort();
+    assert_eq!(
+        fenced,
+        vec![
+            (
+                format!("mirrorgate {mirror} request {fencing_id} epoch 2: fence {mirror}-A"),
+                "i-0aaaaaaaaaaaaaaa1".to_string()
+            ),
+            (
+                format!("mirrorgate {mirror} request {fencing_id} epoch 2: fence {mirror}-B"),
+                "i-0bbbbbbbbbbbbbbb2".to_string()
+            ),
+        ]
+    );
+    let again = executor.ok(&delivered(&handed[0])).await;
+    assert_eq!(again["executed"], false, "a second delivery sends nothing: {again}");
+    assert_eq!(commands(&east, &mirror).await.len(), 2);
+    let s = state(&aws, &mirror).await.expect("the state item");
+    assert_eq!(s["primary"], format!("{mirror}-DR1"));
+    for member in ["A", "B"] {
+        assert!(member_fenced(&s, &mirror, member), "{member} fenced: {s}");
+    }
+    assert!(!member_fenced(&s, &mirror, "DR1"), "{s}");
 
     for function in [&alarms, &events, &poll, &approval, &executor] {
         let t = function.api.timings();

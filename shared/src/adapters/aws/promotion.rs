@@ -15,13 +15,18 @@ use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use serde::Serialize;
 
 use super::{describe, LazyClient, DEFAULT_MAX_ATTEMPTS};
-use crate::ports::{ActionError, PromotionActions, PromotionOrder};
+use crate::adapters::embedded::fence_parameters;
+use crate::ports::{ActionError, FenceOrder, PromotionActions, PromotionOrder};
 use crate::topology::{Member, Mirror};
 
 /// The `source` of mirrorgate's EventBridge events.
 pub const EVENT_SOURCE: &str = "mirrorgate";
 /// `detail-type` before anything is run.
 pub const PROMOTION_APPROVED: &str = "PromotionApproved";
+/// `detail-type` of the hand-off of an approved fencing request to the executor: its
+/// `detail` is the order (`mirror`, `request`, `candidate`: the primary that stays,
+/// `epoch`). Never `PromotionApproved`, which the site's automation reads as a promotion.
+pub const FENCING_APPROVED: &str = "FencingApproved";
 /// `detail-type` once the SSM command was accepted.
 pub const PROMOTION_EXECUTED: &str = "PromotionExecuted";
 
@@ -60,6 +65,18 @@ pub fn command_comment(order: &PromotionOrder) -> String {
     );
     text.chars().take(100).collect()
 }
+
+/// The fencing command's comment (SSM allows 100 characters): the request and the
+/// epoch, so that a run sent again finds it.
+pub fn fence_comment(order: &FenceOrder) -> String {
+    let text = format!(
+        "mirrorgate {} request {} epoch {}: fence {}",
+        order.mirror, order.request, order.epoch, order.member
+    );
+    text.chars().take(100).collect()
+}
+
+type FenceParameters = std::collections::BTreeMap<String, String>;
 
 /// A wait before retry `attempt` (1, 2, ...): full jitter, uniform in
 /// `[0, min(cap, base × 2^(attempt-1))]`; `unit` is a random number in `[0, 1)`.
@@ -142,10 +159,36 @@ impl AwsPromotionActions {
         instance_id: &str,
         order: &PromotionOrder,
     ) -> Result<Option<String>, String> {
-        let comment = command_comment(order);
+        self.command_with_comment(self.ssm.get(), document, instance_id, &command_comment(order))
+            .await
+    }
+
+    /// SSM in `region`: the instances of the former primary region are managed there,
+    /// and the fencing document must exist there too. Same endpoint, credentials and
+    /// retries as mirrorgate's own client.
+    fn ssm_in(&self, region: &str) -> aws_sdk_ssm::Client {
+        let own = self.ssm.get();
+        if own.config().region().is_some_and(|r| r.as_ref() == region) {
+            return own.clone();
+        }
+        let config = own
+            .config()
+            .to_builder()
+            .region(aws_config::Region::new(region.to_string()))
+            .build();
+        aws_sdk_ssm::Client::from_conf(config)
+    }
+
+    /// The id of the instance's command of `document` whose comment is `comment`, if any.
+    async fn command_with_comment(
+        &self,
+        ssm: &aws_sdk_ssm::Client,
+        document: &str,
+        instance_id: &str,
+        comment: &str,
+    ) -> Result<Option<String>, String> {
         let what = format!("SSM ListCommands {document} on {instance_id}");
-        let mut pages = self
-            .ssm
+        let mut pages = ssm
             .list_commands()
             .instance_id(instance_id)
             .filters(
@@ -162,13 +205,43 @@ impl AwsPromotionActions {
             if let Some(id) = page
                 .commands()
                 .iter()
-                .find(|c| c.comment() == Some(comment.as_str()))
+                .find(|c| c.comment() == Some(comment))
                 .and_then(|c| c.command_id())
             {
                 return Ok(Some(id.to_string()));
             }
         }
         Ok(None)
+    }
+
+    /// Sends the fencing document to one former failover member, unless a command of
+    /// the same request and epoch was sent to it before (its comment says so): a
+    /// resumed or repeated run never sends it twice. Returns the command id.
+    async fn send_fence(
+        &self,
+        region: &str,
+        document: &str,
+        instance_id: &str,
+        parameters: FenceParameters,
+        comment: &str,
+    ) -> Result<(String, bool), String> {
+        let ssm = self.ssm_in(region);
+        if let Some(id) = self.command_with_comment(&ssm, document, instance_id, comment).await? {
+            return Ok((id, false));
+        }
+        let out = ssm
+            .send_command()
+            .document_name(document)
+            .instance_ids(instance_id)
+            .set_parameters(Some(parameters.into_iter().map(|(k, v)| (k, vec![v])).collect()))
+            .comment(comment)
+            .send()
+            .await
+            .map_err(|e| describe(&format!("SSM SendCommand {document} on {instance_id} in {region}"), &e))?;
+        out.command()
+            .and_then(|c| c.command_id())
+            .map(|id| (id.to_string(), true))
+            .ok_or_else(|| format!("SSM SendCommand {document} on {instance_id}: the answer has no command id"))
     }
 
     /// Publishes one event on `bus`, retrying refused entries that may succeed later.
@@ -285,6 +358,32 @@ impl PromotionActions for AwsPromotionActions {
             done.push(format!("event {PROMOTION_EXECUTED}"));
         }
         Ok(done.join("; "))
+    }
+
+    async fn fence(&self, mirror: &Mirror, member: &Member, order: &FenceOrder) -> Result<String, ActionError> {
+        let (Some(document), Some(instance_id)) = (&mirror.promotion.fence_document, &member.instance_id) else {
+            return Err(ActionError(format!(
+                "{}: no fencing document (promotion.fence_document) or no instance_id in the topology; nothing was sent: fence it by hand",
+                member.name
+            )));
+        };
+        let parameters = fence_parameters(mirror, member, order)?;
+        let (command_id, new) = self
+            .send_fence(&member.region, document, instance_id, parameters, &fence_comment(order))
+            .await
+            .map_err(|e| ActionError(format!("{e}; {} was not fenced", member.name)))?;
+        Ok(if new {
+            format!(
+                "SSM document {document} on {instance_id} ({}), Method={}: command {command_id}",
+                member.name,
+                order.method.as_str()
+            )
+        } else {
+            format!(
+                "(command {command_id} of {document} had been sent to {instance_id} ({}) before; not sent again)",
+                member.name
+            )
+        })
     }
 }
 
