@@ -8,3 +8,4 @@ pub mod output;
 pub mod replay;
 pub mod serve;
 pub mod status;
+pub mod topology;

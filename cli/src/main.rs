@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use mirrorgate::local::Backend;
-use mirrorgate::{replay, serve, status};
+use mirrorgate::{replay, serve, status, topology};
 
 /// mirrorgate watches InterSystems IRIS / Caché mirrors and puts every
 /// disaster-recovery promotion behind a human approval.
@@ -42,6 +42,9 @@ enum Command {
     Replay(replay::ReplayArgs),
     /// Show each mirror's phase, epoch, members and promotion requests.
     Status(status::StatusArgs),
+    /// Check a topology file here; push it to the stack's Parameter Store path (one
+    /// parameter per mirror), or show what the stack reads there (--backend aws).
+    Topology(topology::TopologyArgs),
 }
 
 fn main() -> ExitCode {
@@ -59,6 +62,10 @@ fn main() -> ExitCode {
         Command::Status(mut args) => {
             args.local.backend = backend;
             status::run(args)
+        }
+        Command::Topology(mut args) => {
+            args.backend = backend;
+            topology::run(args)
         }
     };
     match result {
