@@ -105,20 +105,32 @@ pub type HealthCheckTypes = HashMap<String, String>;
 /// comes from other checks or from a CloudWatch alarm.
 pub const UNREADABLE_TYPES: [&str; 2] = ["CALCULATED", "CLOUDWATCH_METRIC"];
 
-/// Every member's health check that health-poll cannot read: missing from the
-/// account, or of a type without checkers.
-pub fn health_check_problems(topology: &Topology, types: &HealthCheckTypes) -> Vec<String> {
-    let mut problems = Vec::new();
+/// What the cold-start look at the health checks found.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HealthCheckFindings {
+    /// Checks of a type without checkers (CALCULATED, CLOUDWATCH_METRIC): health-poll
+    /// can never read them. The function refuses to start.
+    pub unreadable: Vec<String>,
+    /// Ids the account does not have: warned about, not refused. health-poll also
+    /// runs every mirror's time-based rules, and one wrong id must not stop them for
+    /// all; each minute's poll names the id again (NoSuchHealthCheck).
+    pub missing: Vec<String>,
+}
+
+/// Every member's health check that health-poll cannot read: of a type without
+/// checkers, or missing from the account.
+pub fn health_check_problems(topology: &Topology, types: &HealthCheckTypes) -> HealthCheckFindings {
+    let mut problems = HealthCheckFindings::default();
     for mirror in &topology.mirrors {
         for member in &mirror.members {
             let Some(id) = &member.health_check_id else { continue };
             let where_ = format!("mirror {}: member {} health_check_id {id}", mirror.name, member.name);
             match types.get(id).map(String::as_str) {
-                None => problems.push(format!(
+                None => problems.missing.push(format!(
                     "{where_} is not a health check of this account (Route 53 ListHealthChecks): correct the id, \
                      or remove health_check_id"
                 )),
-                Some(kind) if UNREADABLE_TYPES.contains(&kind) => problems.push(format!(
+                Some(kind) if UNREADABLE_TYPES.contains(&kind) => problems.unreadable.push(format!(
                     "{where_} is a {kind} health check: Route 53 reports no checker status for it, so health-poll \
                      cannot read it. Name the member's own HTTPS check of mirror_status.cxw, or remove \
                      health_check_id and map a CloudWatch alarm on that check to the member ([[mirror.alarm]])"
@@ -234,13 +246,15 @@ mod tests {
             .filter_map(|m| m.health_check_id.clone())
             .map(|id| (id, "HTTPS_STR_MATCH".to_string()))
             .collect();
-        assert_eq!(health_check_problems(&t, &types), Vec::<String>::new());
+        assert_eq!(health_check_problems(&t, &types), HealthCheckFindings::default());
         types.insert("11111111-1111-4111-8111-111111111111".into(), "CALCULATED".into());
+        types.insert("22222222-2222-4222-8222-222222222222".into(), "CLOUDWATCH_METRIC".into());
         types.remove("55555555-5555-4555-8555-555555555555");
         let p = health_check_problems(&t, &types);
-        assert_eq!(p.len(), 2, "{p:#?}");
-        assert!(p[0].contains("member HSPROD-A") && p[0].contains("CALCULATED"), "{}", p[0]);
-        assert!(p[1].contains("member HSPROD-DR2") && p[1].contains("not a health check of this account"), "{}", p[1]);
+        assert_eq!((p.unreadable.len(), p.missing.len()), (2, 1), "{p:#?}");
+        assert!(p.unreadable[0].contains("member HSPROD-A") && p.unreadable[0].contains("CALCULATED"), "{p:?}");
+        assert!(p.unreadable[1].contains("member HSPROD-B") && p.unreadable[1].contains("CLOUDWATCH_METRIC"), "{p:?}");
+        assert!(p.missing[0].contains("member HSPROD-DR2") && p.missing[0].contains("not a health check of this account"), "{p:?}");
     }
 
     #[test]

@@ -158,8 +158,9 @@ impl Function {
     }
 
     /// health-poll's own cold-start check: every member's health check is one
-    /// Route 53 has checker reports for (not CALCULATED or CLOUDWATCH_METRIC) and
-    /// exists in the account. One paginated ListHealthChecks within
+    /// Route 53 has checker reports for (not CALCULATED or CLOUDWATCH_METRIC: that
+    /// refuses the start) and exists in the account (a missing one is warned about:
+    /// see [`deployment::HealthCheckFindings`]). One paginated ListHealthChecks within
     /// [`HEALTH_CHECK_LIST_BUDGET`]; when Route 53 cannot be asked (an outage of
     /// us-east-1) the function starts all the same and logs a warning: only a
     /// definite misconfiguration refuses it.
@@ -183,11 +184,14 @@ impl Function {
                 return Ok(());
             }
         };
-        let problems = deployment::health_check_problems(&topology, &types);
-        if problems.is_empty() {
+        let findings = deployment::health_check_problems(&topology, &types);
+        for missing in &findings.missing {
+            tracing::warn!(problem = %missing, "a member's health check does not exist; starting all the same");
+        }
+        if findings.unreadable.is_empty() {
             return Ok(());
         }
-        let e = StartError::Misconfigured(problems);
+        let e = StartError::Misconfigured(findings.unreadable);
         tracing::error!(error = %e, "{START_REFUSED}");
         Err(e)
     }

@@ -55,6 +55,11 @@ impl TopologyParameters {
         }
     }
 
+    /// From a loaded configuration (the operator's tool: only the SSM client).
+    pub fn from_config(config: &aws_config::SdkConfig, path: &str) -> TopologyParameters {
+        TopologyParameters::new(Client::new(config), path)
+    }
+
     pub fn path(&self) -> &str {
         &self.path
     }
