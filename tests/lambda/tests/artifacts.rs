@@ -232,6 +232,174 @@ async fn a_function_without_its_topology_stops_at_init_and_names_the_variable() 
     );
 }
 
+/// The topology text without its comments (a standard parameter holds 4 KB).
+fn without_comments(text: &str) -> String {
+    text.lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// GIVEN the topology in Parameter Store, one parameter per mirror under the stack's
+/// path, and no MIRRORGATE_TOPOLOGY WHEN alarm-ingest starts (with the template's
+/// allowed document and bus) THEN it reads the path and handles the mirror's alarm.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_function_started_with_its_topology_in_parameter_store_handles_its_mirrors() {
+    let aws = aws().await;
+    let mirror = unique("PS");
+    let path = format!("/mirrorgate/{}/mirrors", unique("stack"));
+    aws_sdk_ssm::Client::new(&aws)
+        .put_parameter()
+        .name(format!("{path}/{mirror}"))
+        .value(without_comments(&topology(&mirror)))
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .send()
+        .await
+        .expect("PutParameter");
+    let function = Lambda::start(
+        "alarm-ingest",
+        "",
+        &[
+            ("MIRRORGATE_TOPOLOGY", ""),
+            ("MIRRORGATE_TOPOLOGY_PATH", &path),
+            ("MIRRORGATE_ALLOWED_SSM_DOCUMENTS", REFERENCE_DOCUMENT),
+        ],
+    )
+    .await;
+    let answer = function.ok(&event("alarm-route53-hsprod-a.json", &mirror)).await;
+    assert_handled(&answer, &mirror, 1);
+    let output = function.process.output();
+    assert!(output.contains("topology read from Parameter Store"), "{output}");
+}
+
+/// Starts `name` with the emulator's settings and `vars`, and returns why it did
+/// not start (it must not).
+async fn refused(name: &str, vars: &[(&str, String)]) -> (mirrorgate_lambda_tests::Diag, String) {
+    let api = RuntimeApi::start().await.expect("the local Runtime API");
+    let mut env: Vec<(String, String)> = vec![
+        ("AWS_ACCESS_KEY_ID".into(), env("AWS_ACCESS_KEY_ID")),
+        ("AWS_SECRET_ACCESS_KEY".into(), env("AWS_SECRET_ACCESS_KEY")),
+        ("AWS_REGION".into(), env("AWS_REGION")),
+        ("AWS_ENDPOINT_URL".into(), endpoint()),
+        ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
+        ("MIRRORGATE_TABLE".into(), env("MIRRORGATE_TABLE")),
+        ("MIRRORGATE_TOPIC_ARN".into(), env("MIRRORGATE_TOPIC_ARN")),
+        ("MIRRORGATE_EVENT_BUS".into(), "default".into()),
+    ];
+    env.extend(vars.iter().map(|(k, v)| (k.to_string(), v.clone())));
+    let process = api.spawn_function(&binary(name), env).expect("spawn");
+    let diag = api
+        .wait_until_ready(Duration::from_secs(20))
+        .await
+        .expect_err("a misconfigured function must not start");
+    assert_eq!(diag.error_type, EXIT_ERROR, "{diag}");
+    let output = process.output();
+    assert!(
+        output.contains("mirrorgate cannot start"),
+        "the start-refused alarm counts this line: {output}"
+    );
+    (diag, output)
+}
+
+/// GIVEN a topology whose promotion names another SSM document and another bus than
+/// the stack's role allows, or whose candidates are in another region than the
+/// stack's, or both topology variables WHEN a function starts THEN it exits at init
+/// (Lambda reports Runtime.ExitError) with a message that names what to fix.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_function_refuses_to_start_when_the_stack_cannot_do_what_the_topology_asks() {
+    let mirror = unique("MC");
+    let (diag, _) = refused(
+        "promotion-executor",
+        &[
+            ("MIRRORGATE_TOPOLOGY", topology(&mirror)),
+            ("MIRRORGATE_ALLOWED_SSM_DOCUMENTS", "Site-Promote".into()),
+            ("MIRRORGATE_EVENT_BUS", "mirrorgate-bus".into()),
+        ],
+    )
+    .await;
+    let message = &diag.error_message;
+    assert!(
+        message.contains(&format!(
+            "mirror {mirror}: promotion.ssm_document {REFERENCE_DOCUMENT} is not a document this stack may run (Site-Promote)"
+        )) && message.contains(&format!("PromoteDocumentName={REFERENCE_DOCUMENT}")),
+        "{diag}"
+    );
+    assert!(
+        message.contains("promotion.event_bus default is not the bus") && message.contains("EventBusName=default"),
+        "{diag}"
+    );
+
+    let (diag, _) = refused(
+        "alarm-ingest",
+        &[("MIRRORGATE_TOPOLOGY", topology(&mirror)), ("AWS_REGION", "eu-west-1".into())],
+    )
+    .await;
+    assert!(
+        diag.error_message.contains(&format!(
+            "member {mirror}-DR1 is a promotion candidate in us-west-2, but this stack runs in eu-west-1"
+        )) && diag.error_message.contains("deploy mirrorgate in us-west-2"),
+        "{diag}"
+    );
+
+    let (diag, _) = refused(
+        "mirror-events",
+        &[
+            ("MIRRORGATE_TOPOLOGY", topology(&mirror)),
+            ("MIRRORGATE_TOPOLOGY_PATH", "/mirrorgate/x/mirrors".into()),
+        ],
+    )
+    .await;
+    assert!(
+        diag.error_message.contains("both MIRRORGATE_TOPOLOGY and MIRRORGATE_TOPOLOGY_PATH are set"),
+        "{diag}"
+    );
+}
+
+/// GIVEN a member whose health check is a CALCULATED one WHEN health-poll starts
+/// THEN it refuses, naming the member and the check; a topology path with nothing
+/// under it refuses too, saying how to push the topology.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_poll_refuses_a_calculated_health_check_and_an_empty_parameter_path() {
+    use aws_sdk_route53::types::{HealthCheckConfig, HealthCheckType};
+    let aws = aws().await;
+    let calculated = aws_sdk_route53::Client::new(&aws)
+        .create_health_check()
+        .caller_reference(unique("calc"))
+        .health_check_config(
+            HealthCheckConfig::builder()
+                .r#type(HealthCheckType::Calculated)
+                .health_threshold(1)
+                .build()
+                .expect("config"),
+        )
+        .send()
+        .await
+        .expect("CreateHealthCheck")
+        .health_check()
+        .map(|h| h.id().to_string())
+        .expect("an id");
+    let mirror = unique("HC");
+    let text = topology(&mirror).replace("11111111-1111-4111-8111-111111111111", &calculated);
+    let (diag, _) = refused("health-poll", &[("MIRRORGATE_TOPOLOGY", text)]).await;
+    assert!(
+        diag.error_message.contains(&format!(
+            "mirror {mirror}: member {mirror}-A health_check_id {calculated} is a CALCULATED health check"
+        )),
+        "{diag}"
+    );
+
+    let (diag, _) = refused(
+        "alarm-ingest",
+        &[("MIRRORGATE_TOPOLOGY_PATH", format!("/mirrorgate/{}/mirrors", unique("empty")))],
+    )
+    .await;
+    assert!(
+        diag.error_message.contains("no parameter holds a mirror here")
+            && diag.error_message.contains("mirrorgate --backend aws topology push FILE"),
+        "{diag}"
+    );
+}
+
 // ------------------------------------------------------------------ mirror-events
 
 /// GIVEN a member's role change and a heartbeat with journal latency (mirrorgate's own
