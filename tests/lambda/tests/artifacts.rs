@@ -400,6 +400,111 @@ async fn health_poll_refuses_a_calculated_health_check_and_an_empty_parameter_pa
     );
 }
 
+/// GIVEN a site of 200 mirrors (800 members, 800 Route 53 health checks) pushed to
+/// Parameter Store, one parameter per mirror WHEN health-poll starts from the path and
+/// runs on the schedule THEN it starts (20 pages read), ticks every mirror, reads the
+/// health checks at Route 53's rate within its 25 s budget and names the rest, and the
+/// run ends within the function's 55 s timeout. The figures go to docs/PERFORMANCE.md.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_site_of_200_mirrors_from_parameter_store_is_polled_within_the_budget() {
+    use aws_sdk_route53::types::{HealthCheckConfig, HealthCheckType};
+    let aws = aws().await;
+    let route53 = aws_sdk_route53::Client::new(&aws);
+    let ssm = aws_sdk_ssm::Client::new(&aws);
+    let path = format!("/mirrorgate/{}/mirrors", unique("site"));
+    let site = unique("S");
+    let fixed_checks = [
+        "11111111-1111-4111-8111-111111111111",
+        "22222222-2222-4222-8222-222222222222",
+        "44444444-4444-4444-8444-444444444444",
+        "55555555-5555-4555-8555-555555555555",
+    ];
+    let fixed_instances = [
+        "i-0aaaaaaaaaaaaaaa1",
+        "i-0bbbbbbbbbbbbbbb2",
+        "i-0ccccccccccccccc3",
+        "i-0ddddddddddddddd4",
+        "i-0eeeeeeeeeeeeeee5",
+    ];
+    let prepared = std::time::Instant::now();
+    let mut names = Vec::new();
+    for k in 0..200u32 {
+        let mirror = format!("{site}M{k:03}");
+        let mut text = without_comments(&topology(&mirror));
+        for (n, fixed) in fixed_instances.iter().enumerate() {
+            text = text.replace(fixed, &format!("i-0{:08x}{:07x}{}", k, 0, n + 1));
+        }
+        for fixed in fixed_checks {
+            let id = route53
+                .create_health_check()
+                .caller_reference(unique("site-hc"))
+                .health_check_config(
+                    HealthCheckConfig::builder()
+                        .r#type(HealthCheckType::Https)
+                        .fully_qualified_domain_name("member.example.org")
+                        .resource_path("/csp/user/mirror_status.cxw")
+                        .port(443)
+                        .build()
+                        .expect("config"),
+                )
+                .send()
+                .await
+                .expect("CreateHealthCheck")
+                .health_check()
+                .map(|h| h.id().to_string())
+                .expect("an id");
+            text = text.replace(fixed, &id);
+        }
+        ssm.put_parameter()
+            .name(format!("{path}/{mirror}"))
+            .value(text)
+            .r#type(aws_sdk_ssm::types::ParameterType::String)
+            .send()
+            .await
+            .expect("PutParameter");
+        names.push(mirror);
+    }
+    eprintln!("site of 200 mirrors prepared in {:.1} s", prepared.elapsed().as_secs_f64());
+
+    let function = Lambda::start(
+        "health-poll",
+        "",
+        &[("MIRRORGATE_TOPOLOGY", ""), ("MIRRORGATE_TOPOLOGY_PATH", &path)],
+    )
+    .await;
+    let init = function.api.timings().init().unwrap_or_default();
+    let started = std::time::Instant::now();
+    let answer = function
+        .api
+        .invoke_with_timeout(&schedule_event(Utc::now()), Duration::from_secs(55))
+        .await
+        .unwrap_or_else(|diag| panic!("health-poll failed: {diag}\n{}", function.process.output()));
+    let took = started.elapsed();
+    let handled = answer["handled"].as_array().expect("handled");
+    for name in &names {
+        assert!(handled.iter().any(|h| h["mirror"] == json!(name)), "{name} was not ticked");
+    }
+    let log = function.process.stdout();
+    assert!(log.contains("\"mirrors\":200"), "the topology of 200 mirrors was read:\n{log}");
+    let line = log
+        .lines()
+        .find(|l| l.contains("Route 53 health checks not read within the budget"))
+        .unwrap_or_else(|| panic!("800 checks cannot all be read at 1 a second in 25 s:\n{log}"));
+    let warning: Value = serde_json::from_str(line).expect("a JSON log line");
+    let read = warning["fields"]["read"].as_u64().expect("read");
+    let unread = warning["fields"]["unread"].as_u64().expect("unread");
+    assert_eq!(warning["fields"]["checks"], json!(800), "{line}");
+    assert!((20..=32).contains(&read), "3 at once then 1 a second for 25 s: {line}");
+    assert_eq!(read + unread + warning["fields"]["failed"].as_u64().unwrap_or(0), 800, "{line}");
+    assert!(took < Duration::from_secs(55), "the run took {took:?}");
+    eprintln!(
+        "200 mirrors / 800 health checks: init {} ms (20 pages of GetParametersByPath), schedule run {:.1} s, \
+         {read} health checks read, {unread} left for the next minutes",
+        init.as_millis(),
+        took.as_secs_f64()
+    );
+}
+
 // ------------------------------------------------------------------ mirror-events
 
 /// GIVEN a member's role change and a heartbeat with journal latency (mirrorgate's own
