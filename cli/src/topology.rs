@@ -169,7 +169,9 @@ fn push(file: &std::path::Path, path: &str, prune: bool) -> anyhow::Result<ExitC
             );
         }
     }
-    let written = runtime.block_on(store.push(&parameters)).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let written = runtime
+        .block_on(store.push(&parameters))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     println!(
         "{}: {} mirror(s) written under {path}",
         file.display(),
@@ -186,7 +188,9 @@ fn push(file: &std::path::Path, path: &str, prune: bool) -> anyhow::Result<ExitC
     }
     let stale_names: Vec<String> = stale.into_iter().map(|(n, _)| n).collect();
     if prune && !stale_names.is_empty() {
-        runtime.block_on(store.delete(&stale_names)).map_err(|e| anyhow::anyhow!("{e}"))?;
+        runtime
+            .block_on(store.delete(&stale_names))
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         for name in &stale_names {
             println!("  deleted {name} (not in {})", file.display());
         }
@@ -217,7 +221,12 @@ fn show(path: &str) -> anyhow::Result<ExitCode> {
                 "# {path}: {} parameter(s), a valid topology of {} mirror(s): {}",
                 parameters.len(),
                 topology.mirrors.len(),
-                topology.mirrors.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(", ")
+                topology
+                    .mirrors
+                    .iter()
+                    .map(|m| m.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
             Ok(ExitCode::SUCCESS)
         }

@@ -42,8 +42,14 @@ fn check_accepts_a_valid_file_and_says_what_each_parameter_would_hold() {
     let out = mirrorgate(&["topology", "check", "examples/topology.toml"]);
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stderr}");
-    assert!(stdout.contains("examples/topology.toml: valid, 1 mirror(s)"), "{stdout}");
-    assert!(stdout.contains("HSPROD: 5 members,") && stdout.contains("standard tier"), "{stdout}");
+    assert!(
+        stdout.contains("examples/topology.toml: valid, 1 mirror(s)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("HSPROD: 5 members,") && stdout.contains("standard tier"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -68,7 +74,13 @@ fn check_refuses_a_bad_file_naming_the_file_the_mirror_and_the_field() {
 
 #[test]
 fn push_and_show_need_the_aws_backend_and_a_path() {
-    let out = mirrorgate(&["topology", "push", "examples/topology.toml", "--path", "/mirrorgate/x/mirrors"]);
+    let out = mirrorgate(&[
+        "topology",
+        "push",
+        "examples/topology.toml",
+        "--path",
+        "/mirrorgate/x/mirrors",
+    ]);
     assert!(!out.status.success());
     assert!(text(&out).1.contains("--backend aws topology push"), "{}", text(&out).1);
     let out = Command::new(BIN)
@@ -78,9 +90,17 @@ fn push_and_show_need_the_aws_backend_and_a_path() {
         .output()
         .expect("runs");
     assert!(!out.status.success());
-    assert!(text(&out).1.contains("--path /mirrorgate/<stack>/mirrors"), "{}", text(&out).1);
+    assert!(
+        text(&out).1.contains("--path /mirrorgate/<stack>/mirrors"),
+        "{}",
+        text(&out).1
+    );
     let out = mirrorgate(&["--backend", "aws", "topology", "show", "--path", "/aws/x"]);
-    assert!(text(&out).1.contains("reserves names starting with aws"), "{}", text(&out).1);
+    assert!(
+        text(&out).1.contains("reserves names starting with aws"),
+        "{}",
+        text(&out).1
+    );
 }
 
 #[cfg(feature = "aws")]
@@ -99,7 +119,10 @@ mod emulator {
         let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| {
             panic!("AWS_ENDPOINT_URL is not set: start the emulator first: eval \"$(scripts/emulator up)\"")
         });
-        assert!(endpoint.starts_with("http://127."), "{endpoint} is not a local emulator");
+        assert!(
+            endpoint.starts_with("http://127."),
+            "{endpoint} is not a local emulator"
+        );
         let mut all = vec!["--backend", "aws"];
         all.extend_from_slice(args);
         mirrorgate(&all)
@@ -129,7 +152,10 @@ mod emulator {
         assert!(out.status.success(), "{stderr}");
         assert!(stdout.contains(&format!("# {path}/HSPROD (")), "{stdout}");
         assert!(stdout.contains("name = \"HSTEST\""), "{stdout}");
-        assert!(stdout.contains("a valid topology of 2 mirror(s): HSPROD, HSTEST"), "{stdout}");
+        assert!(
+            stdout.contains("a valid topology of 2 mirror(s): HSPROD, HSTEST"),
+            "{stdout}"
+        );
 
         // Pushed again (overwritten: version 2), without HSTEST: its parameter stays.
         let one = dir.path().join("one.toml");
@@ -138,7 +164,10 @@ mod emulator {
         let out = aws(&["topology", "push", one, "--path", &path]);
         let (stdout, stderr) = text(&out);
         assert!(out.status.success(), "{stderr}");
-        assert!(stdout.contains(&format!("wrote {path}/HSPROD (")) && stdout.contains("version 2"), "{stdout}");
+        assert!(
+            stdout.contains(&format!("wrote {path}/HSPROD (")) && stdout.contains("version 2"),
+            "{stdout}"
+        );
         assert!(stdout.contains(&format!("left {path}/HSTEST")), "{stdout}");
 
         let out = aws(&["topology", "push", one, "--path", &path, "--prune"]);
@@ -146,7 +175,11 @@ mod emulator {
         assert!(out.status.success(), "{stderr}");
         assert!(stdout.contains(&format!("deleted {path}/HSTEST")), "{stdout}");
         let out = aws(&["topology", "show", "--path", &path]);
-        assert!(text(&out).0.contains("a valid topology of 1 mirror(s): HSPROD"), "{}", text(&out).0);
+        assert!(
+            text(&out).0.contains("a valid topology of 1 mirror(s): HSPROD"),
+            "{}",
+            text(&out).0
+        );
     }
 
     /// GIVEN a stack's parameters WHEN a file is pushed whose mirror takes an instance
@@ -157,7 +190,11 @@ mod emulator {
         let path = unique_path();
         let first = dir.path().join("first.toml");
         std::fs::write(&first, second_mirror("HSTEST")).expect("write");
-        assert!(aws(&["topology", "push", first.to_str().expect("utf-8"), "--path", &path]).status.success());
+        assert!(
+            aws(&["topology", "push", first.to_str().expect("utf-8"), "--path", &path])
+                .status
+                .success()
+        );
         // HSOTHER uses HSTEST's instances (i-1...), HSTEST is not in the file.
         let clash = dir.path().join("clash.toml");
         std::fs::write(&clash, second_mirror("HSOTHER").replace("-9", "-7")).expect("write");
@@ -165,8 +202,15 @@ mod emulator {
         let (stdout, stderr) = text(&out);
         assert!(!out.status.success(), "{stdout}");
         assert!(stderr.contains("nothing was written"), "{stderr}");
-        assert!(stderr.contains("also in parameter") && stderr.contains("--prune"), "{stderr}");
+        assert!(
+            stderr.contains("also in parameter") && stderr.contains("--prune"),
+            "{stderr}"
+        );
         let out = aws(&["topology", "show", "--path", &path]);
-        assert!(text(&out).0.contains("a valid topology of 1 mirror(s): HSTEST"), "{}", text(&out).0);
+        assert!(
+            text(&out).0.contains("a valid topology of 1 mirror(s): HSTEST"),
+            "{}",
+            text(&out).0
+        );
     }
 }

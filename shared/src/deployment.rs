@@ -204,7 +204,9 @@ mod tests {
     fn the_example_fits_a_stack_in_its_dr_region() {
         assert_eq!(problems(&example(), &allowed()), Vec::<String>::new());
         let arn = Allowed {
-            ssm_documents: Some(vec!["arn:aws:ssm:us-west-2:123456789012:document/HSPROD-PromoteDrAsync".into()]),
+            ssm_documents: Some(vec![
+                "arn:aws:ssm:us-west-2:123456789012:document/HSPROD-PromoteDrAsync".into(),
+            ]),
             ..allowed()
         };
         assert_eq!(problems(&example(), &arn), Vec::<String>::new());
@@ -219,9 +221,21 @@ mod tests {
         };
         let p = problems(&example(), &stack);
         assert_eq!(p.len(), 4, "{p:#?}");
-        assert!(p[0].contains("promotion.ssm_document HSPROD-PromoteDrAsync") && p[0].contains("PromoteDocumentName="), "{}", p[0]);
-        assert!(p[1].contains("promotion.event_bus default") && p[1].contains("EventBusName=default"), "{}", p[1]);
-        assert!(p[2].contains("member HSPROD-DR1") && p[2].contains("deploy mirrorgate in us-west-2"), "{}", p[2]);
+        assert!(
+            p[0].contains("promotion.ssm_document HSPROD-PromoteDrAsync") && p[0].contains("PromoteDocumentName="),
+            "{}",
+            p[0]
+        );
+        assert!(
+            p[1].contains("promotion.event_bus default") && p[1].contains("EventBusName=default"),
+            "{}",
+            p[1]
+        );
+        assert!(
+            p[2].contains("member HSPROD-DR1") && p[2].contains("deploy mirrorgate in us-west-2"),
+            "{}",
+            p[2]
+        );
         assert!(p[3].contains("member HSPROD-DR2"), "{}", p[3]);
     }
 
@@ -248,13 +262,25 @@ mod tests {
             .collect();
         assert_eq!(health_check_problems(&t, &types), HealthCheckFindings::default());
         types.insert("11111111-1111-4111-8111-111111111111".into(), "CALCULATED".into());
-        types.insert("22222222-2222-4222-8222-222222222222".into(), "CLOUDWATCH_METRIC".into());
+        types.insert(
+            "22222222-2222-4222-8222-222222222222".into(),
+            "CLOUDWATCH_METRIC".into(),
+        );
         types.remove("55555555-5555-4555-8555-555555555555");
         let p = health_check_problems(&t, &types);
         assert_eq!((p.unreadable.len(), p.missing.len()), (2, 1), "{p:#?}");
-        assert!(p.unreadable[0].contains("member HSPROD-A") && p.unreadable[0].contains("CALCULATED"), "{p:?}");
-        assert!(p.unreadable[1].contains("member HSPROD-B") && p.unreadable[1].contains("CLOUDWATCH_METRIC"), "{p:?}");
-        assert!(p.missing[0].contains("member HSPROD-DR2") && p.missing[0].contains("not a health check of this account"), "{p:?}");
+        assert!(
+            p.unreadable[0].contains("member HSPROD-A") && p.unreadable[0].contains("CALCULATED"),
+            "{p:?}"
+        );
+        assert!(
+            p.unreadable[1].contains("member HSPROD-B") && p.unreadable[1].contains("CLOUDWATCH_METRIC"),
+            "{p:?}"
+        );
+        assert!(
+            p.missing[0].contains("member HSPROD-DR2") && p.missing[0].contains("not a health check of this account"),
+            "{p:?}"
+        );
     }
 
     #[test]

@@ -221,7 +221,13 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
     /// A tick for every mirror of the topology.
     pub async fn tick(&self, now: DateTime<Utc>) -> Result<Vec<Outcome>, EngineError> {
         let mut outcomes = Vec::new();
-        for name in self.topology().mirrors.iter().map(|m| m.name.clone()).collect::<Vec<_>>() {
+        for name in self
+            .topology()
+            .mirrors
+            .iter()
+            .map(|m| m.name.clone())
+            .collect::<Vec<_>>()
+        {
             let signal = Signal {
                 mirror: name,
                 id: None,

@@ -594,7 +594,10 @@ pub fn parameter_path(path: &str) -> Result<String, String> {
     if levels.iter().any(|l| l.is_empty()) {
         return Err(format!("{path:?} is not {hint}: it has an empty level (//)"));
     }
-    if let Some(bad) = trimmed.chars().find(|c| !(c.is_ascii_alphanumeric() || "_.-/".contains(*c))) {
+    if let Some(bad) = trimmed
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "_.-/".contains(*c)))
+    {
         return Err(format!(
             "{path:?} is not {hint}: {bad:?} is not allowed (letters, digits, _ . - and /)"
         ));
@@ -651,9 +654,8 @@ impl Topology {
     pub fn to_parameters(&self, path: &str) -> Result<Vec<MirrorParameter>, TopologyError> {
         let mut parameters = Vec::with_capacity(self.mirrors.len());
         for mirror in &self.mirrors {
-            let value = toml::to_string(&OneMirror { mirror: [mirror] }).map_err(|e| {
-                self.err(Some(&mirror.name), "(file)", format!("cannot be written as TOML: {e}"))
-            })?;
+            let value = toml::to_string(&OneMirror { mirror: [mirror] })
+                .map_err(|e| self.err(Some(&mirror.name), "(file)", format!("cannot be written as TOML: {e}")))?;
             if value.len() > ADVANCED_PARAMETER_BYTES {
                 return Err(self.err(
                     Some(&mirror.name),
@@ -713,7 +715,11 @@ impl Topology {
                         ids.push(("instance", id.clone(), format!("member {} instance_id", member.name)));
                     }
                     if let Some(id) = &member.health_check_id {
-                        ids.push(("health check", id.clone(), format!("member {} health_check_id", member.name)));
+                        ids.push((
+                            "health check",
+                            id.clone(),
+                            format!("member {} health_check_id", member.name),
+                        ));
                     }
                 }
                 for alarm in &mirror.alarms {
@@ -900,10 +906,19 @@ mod tests {
 
     #[test]
     fn a_parameter_is_named_after_its_mirror_under_the_path() {
-        assert_eq!(parameter_name("/mirrorgate/site/mirrors", "HSPROD"), "/mirrorgate/site/mirrors/HSPROD");
-        assert_eq!(parameter_name("/mirrorgate/site/mirrors/", "HSPROD"), "/mirrorgate/site/mirrors/HSPROD");
+        assert_eq!(
+            parameter_name("/mirrorgate/site/mirrors", "HSPROD"),
+            "/mirrorgate/site/mirrors/HSPROD"
+        );
+        assert_eq!(
+            parameter_name("/mirrorgate/site/mirrors/", "HSPROD"),
+            "/mirrorgate/site/mirrors/HSPROD"
+        );
         assert_eq!(default_parameter_path("site"), "/mirrorgate/site/mirrors");
-        assert_eq!(parameter_path("/mirrorgate/site/mirrors/").as_deref(), Ok("/mirrorgate/site/mirrors"));
+        assert_eq!(
+            parameter_path("/mirrorgate/site/mirrors/").as_deref(),
+            Ok("/mirrorgate/site/mirrors")
+        );
         for bad in ["mirrorgate/x", "/", "/a//b", "/a b", "/aws/x", "/SSM/x", ""] {
             let e = parameter_path(bad).expect_err(bad);
             assert!(e.contains("Parameter Store path"), "{e}");
@@ -942,7 +957,10 @@ mod tests {
         assert!(e.message.contains("8192"), "{e}");
         let mut mirrors = example().mirrors;
         mirrors[0].description = Some("x".repeat(STANDARD_PARAMETER_BYTES));
-        let p = Topology::new("big.toml", mirrors).expect("valid").to_parameters("/p").expect("fits");
+        let p = Topology::new("big.toml", mirrors)
+            .expect("valid")
+            .to_parameters("/p")
+            .expect("fits");
         assert!(p[0].needs_advanced_tier());
     }
 

@@ -137,8 +137,14 @@ async fn the_cold_start_check_names_a_calculated_and_a_missing_health_check() {
     assert_eq!(types.get(&readable).map(String::as_str), Some("HTTPS"));
     let found = health_check_problems(&topology, &types);
     assert_eq!((found.unreadable.len(), found.missing.len()), (1, 1), "{found:#?}");
-    assert!(found.unreadable[0].contains(&calculated) && found.unreadable[0].contains("CALCULATED"), "{found:?}");
-    assert!(found.missing[0].contains(&missing) && found.missing[0].contains("not a health check of this account"), "{found:?}");
+    assert!(
+        found.unreadable[0].contains(&calculated) && found.unreadable[0].contains("CALCULATED"),
+        "{found:?}"
+    );
+    assert!(
+        found.missing[0].contains(&missing) && found.missing[0].contains("not a health check of this account"),
+        "{found:?}"
+    );
 }
 
 /// Route 53 as it meters GetHealthCheckStatus (a bucket of 4, refilled at 1 a
@@ -216,7 +222,10 @@ async fn a_round_at_route53s_rate_is_never_throttled_and_keeps_what_it_read() {
     let now = Utc::now();
     let round = poll_paced(&layer, &topology, 0, limits(5), now).await;
     assert_eq!(layer.throttled(), 0, "{round:?}");
-    assert!((7..=9).contains(&round.read), "3 at once, then 1 a second for 5 s: {round:?}");
+    assert!(
+        (7..=9).contains(&round.read),
+        "3 at once, then 1 a second for 5 s: {round:?}"
+    );
     assert_eq!(round.signals.len(), round.read);
     assert_eq!(round.unread.len(), 12 - round.read);
     assert!(round.signals.iter().all(|s| s.at <= now), "{:?}", round.signals);

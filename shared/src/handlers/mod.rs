@@ -14,13 +14,13 @@ use chrono::Utc;
 use lambda_runtime::Diagnostic;
 use serde_json::Value;
 
-use crate::adapters::aws::promotion::PromotionEvent;
 use crate::adapters::aws::parameters::{ReadError, ENV_TOPOLOGY_PATH};
+use crate::adapters::aws::promotion::PromotionEvent;
 use crate::adapters::aws::{
     describe, emf_line, AwsPromotionActions, ConfigError, Counts, Deps, DynamoStore, SnsNotifier, TopologyParameters,
 };
-use crate::deployment::{self, Allowed, Refresh, REFRESH_EVERY, REFRESH_RETRY};
 use crate::adapters::probe::Prober;
+use crate::deployment::{self, Allowed, Refresh, REFRESH_EVERY, REFRESH_RETRY};
 use crate::engine::{Engine, EngineError, Outcome, Report};
 use crate::ports::PromotionOrder;
 use crate::topology::Topology;
@@ -166,7 +166,12 @@ impl Function {
     /// definite misconfiguration refuses it.
     pub async fn check_health_checks(&self) -> Result<(), StartError> {
         let topology = self.engine.topology();
-        if !topology.mirrors.iter().flat_map(|m| &m.members).any(|m| m.health_check_id.is_some()) {
+        if !topology
+            .mirrors
+            .iter()
+            .flat_map(|m| &m.members)
+            .any(|m| m.health_check_id.is_some())
+        {
             return Ok(());
         }
         let listed = tokio::time::timeout(HEALTH_CHECK_LIST_BUDGET, self.deps.route53().health_check_types()).await;

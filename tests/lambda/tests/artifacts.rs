@@ -331,7 +331,10 @@ async fn a_function_refuses_to_start_when_the_stack_cannot_do_what_the_topology_
 
     let (diag, _) = refused(
         "alarm-ingest",
-        &[("MIRRORGATE_TOPOLOGY", topology(&mirror)), ("AWS_REGION", "eu-west-1".into())],
+        &[
+            ("MIRRORGATE_TOPOLOGY", topology(&mirror)),
+            ("AWS_REGION", "eu-west-1".into()),
+        ],
     )
     .await;
     assert!(
@@ -350,7 +353,8 @@ async fn a_function_refuses_to_start_when_the_stack_cannot_do_what_the_topology_
     )
     .await;
     assert!(
-        diag.error_message.contains("both MIRRORGATE_TOPOLOGY and MIRRORGATE_TOPOLOGY_PATH are set"),
+        diag.error_message
+            .contains("both MIRRORGATE_TOPOLOGY and MIRRORGATE_TOPOLOGY_PATH are set"),
         "{diag}"
     );
 }
@@ -390,12 +394,17 @@ async fn health_poll_refuses_a_calculated_health_check_and_an_empty_parameter_pa
 
     let (diag, _) = refused(
         "alarm-ingest",
-        &[("MIRRORGATE_TOPOLOGY_PATH", format!("/mirrorgate/{}/mirrors", unique("empty")))],
+        &[(
+            "MIRRORGATE_TOPOLOGY_PATH",
+            format!("/mirrorgate/{}/mirrors", unique("empty")),
+        )],
     )
     .await;
     assert!(
         diag.error_message.contains("no parameter holds a mirror here")
-            && diag.error_message.contains("mirrorgate --backend aws topology push FILE"),
+            && diag
+                .error_message
+                .contains("mirrorgate --backend aws topology push FILE"),
         "{diag}"
     );
 }
@@ -464,7 +473,10 @@ async fn a_site_of_200_mirrors_from_parameter_store_is_polled_within_the_budget(
             .expect("PutParameter");
         names.push(mirror);
     }
-    eprintln!("site of 200 mirrors prepared in {:.1} s", prepared.elapsed().as_secs_f64());
+    eprintln!(
+        "site of 200 mirrors prepared in {:.1} s",
+        prepared.elapsed().as_secs_f64()
+    );
 
     let function = Lambda::start(
         "health-poll",
@@ -482,10 +494,16 @@ async fn a_site_of_200_mirrors_from_parameter_store_is_polled_within_the_budget(
     let took = started.elapsed();
     let handled = answer["handled"].as_array().expect("handled");
     for name in &names {
-        assert!(handled.iter().any(|h| h["mirror"] == json!(name)), "{name} was not ticked");
+        assert!(
+            handled.iter().any(|h| h["mirror"] == json!(name)),
+            "{name} was not ticked"
+        );
     }
     let log = function.process.stdout();
-    assert!(log.contains("\"mirrors\":200"), "the topology of 200 mirrors was read:\n{log}");
+    assert!(
+        log.contains("\"mirrors\":200"),
+        "the topology of 200 mirrors was read:\n{log}"
+    );
     let line = log
         .lines()
         .find(|l| l.contains("Route 53 health checks not read within the budget"))
@@ -495,7 +513,11 @@ async fn a_site_of_200_mirrors_from_parameter_store_is_polled_within_the_budget(
     let unread = warning["fields"]["unread"].as_u64().expect("unread");
     assert_eq!(warning["fields"]["checks"], json!(800), "{line}");
     assert!((20..=32).contains(&read), "3 at once then 1 a second for 25 s: {line}");
-    assert_eq!(read + unread + warning["fields"]["failed"].as_u64().unwrap_or(0), 800, "{line}");
+    assert_eq!(
+        read + unread + warning["fields"]["failed"].as_u64().unwrap_or(0),
+        800,
+        "{line}"
+    );
     assert!(took < Duration::from_secs(55), "the run took {took:?}");
     eprintln!(
         "200 mirrors / 800 health checks: init {} ms (20 pages of GetParametersByPath), schedule run {:.1} s, \

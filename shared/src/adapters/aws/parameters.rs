@@ -128,7 +128,11 @@ impl TopologyParameters {
                         if written.is_empty() {
                             "none".to_string()
                         } else {
-                            written.iter().map(|w: &Written| w.name.as_str()).collect::<Vec<_>>().join(", ")
+                            written
+                                .iter()
+                                .map(|w: &Written| w.name.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         }
                     ))
                 })?;
