@@ -19,7 +19,7 @@ pub const ENV_ALLOWED_DOCUMENTS: &str = "MIRRORGATE_ALLOWED_SSM_DOCUMENTS";
 /// What the stack allows.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Allowed {
-    /// The stack's region: promotion candidates must be here.
+    /// The stack's region: promotion candidates must be here (empty: not checked).
     pub region: String,
     /// The documents the role may run; `None`: not checked.
     pub ssm_documents: Option<Vec<String>>,
@@ -79,7 +79,7 @@ pub fn problems(topology: &Topology, allowed: &Allowed) -> Vec<String> {
                 ));
             }
         }
-        if mirror.promotion.ssm_document.is_some() {
+        if mirror.promotion.ssm_document.is_some() && !allowed.region.is_empty() {
             for member in &mirror.members {
                 if member.kind != MemberKind::DrAsync || member.instance_id.is_none() {
                     continue;
@@ -241,6 +241,7 @@ mod tests {
 
     #[test]
     fn unset_names_are_not_checked() {
+        assert_eq!(problems(&example(), &Allowed::default()), Vec::<String>::new());
         let vars = Allowed::from_vars("us-west-2", |_| None);
         assert_eq!(vars.ssm_documents, None);
         assert_eq!(problems(&example(), &vars), Vec::<String>::new());

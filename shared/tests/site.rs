@@ -8,7 +8,7 @@
 
 mod aws_support;
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_support::{deps, unique};
@@ -252,4 +252,121 @@ async fn a_round_at_route53s_rate_is_never_throttled_and_keeps_what_it_read() {
     assert!(layer.throttled() > 0, "{flood:?}");
     assert_eq!(flood.failed.len(), layer.throttled());
     assert_eq!(flood.signals.len(), flood.read);
+}
+
+// ---------------------------------------------------------------- reading it again
+
+/// GIVEN a function that read its topology from Parameter Store WHEN it is re-used
+/// after its time THEN it reads the path again and uses what was pushed since; WHEN
+/// the path then holds an invalid whole, or Parameter Store cannot be reached, THEN it
+/// keeps the topology in use (never nothing) and logs why.
+#[cfg(feature = "lambda")]
+#[tokio::test]
+async fn a_topology_read_again_replaces_the_one_in_use_and_a_failed_read_keeps_it() {
+    use shared::adapters::aws::TopologyParameters;
+    use shared::handlers::Function;
+    let deps = deps().await;
+    let path = format!("/mirrorgate/{}/mirrors", unique("again"));
+    let two = site(2, &[]).to_parameters(&path).expect("split");
+    let store = deps.topology_parameters(&path);
+    store.push(&two[..1]).await.expect("push one");
+    let first = store.read().await.expect("read");
+    assert_eq!(first.mirrors.len(), 1);
+    let function = Function::new(
+        Arc::new(first),
+        deps.clone(),
+        "https://approve.example",
+        "default",
+        true,
+    )
+    .reading_again(store.clone(), Duration::ZERO, Duration::ZERO);
+
+    // A second mirror pushed: the next invocation uses it.
+    store.push(&two[1..]).await.expect("push two");
+    function.refresh_topology().await;
+    assert_eq!(function.engine.topology().mirrors.len(), 2);
+
+    // The path now clashes (HS001 takes HS000's instance): kept, with a warning.
+    let mut clash = two[1].clone();
+    clash.value = clash.value.replace("i-00000001000000000", "i-00000000000000000");
+    store.push(&[clash]).await.expect("push a clash");
+    let logs = Logs::default();
+    {
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_writer(move || writer.clone())
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        function.refresh_topology().await;
+    }
+    assert_eq!(
+        function.engine.topology().mirrors.len(),
+        2,
+        "the topology in use is kept"
+    );
+    let logged = logs.text();
+    assert!(
+        logged.contains("the topology could not be read again; the one in use is kept")
+            && logged.contains("also in parameter"),
+        "{logged}"
+    );
+
+    // Parameter Store unreachable (nothing listens there): kept too.
+    let dead = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url("http://127.0.0.1:9")
+        .retry_config(shared::adapters::aws::retry_config(1))
+        .load()
+        .await;
+    let unreachable = Function::new(
+        function.engine.topology(),
+        deps,
+        "https://approve.example",
+        "default",
+        true,
+    )
+    .reading_again(
+        TopologyParameters::from_config(&dead, &path),
+        Duration::ZERO,
+        Duration::ZERO,
+    );
+    let logs = Logs::default();
+    {
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_writer(move || writer.clone())
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        unreachable.refresh_topology().await;
+    }
+    assert_eq!(unreachable.engine.topology().mirrors.len(), 2);
+    let logged = logs.text();
+    assert!(
+        logged.contains("the one in use is kept") && logged.contains("GetParametersByPath"),
+        "{logged}"
+    );
+}
+
+/// Log lines written through tracing, kept for the test to read.
+#[cfg(feature = "lambda")]
+#[derive(Clone, Default)]
+struct Logs(Arc<Mutex<Vec<u8>>>);
+
+#[cfg(feature = "lambda")]
+impl Logs {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("logs")).into_owned()
+    }
+}
+
+#[cfg(feature = "lambda")]
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("logs").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }

@@ -201,6 +201,14 @@ impl Function {
         Err(e)
     }
 
+    /// Reads the topology again from `parameters`, every `every` (a failed read: after
+    /// `retry`); `from_env` sets [`REFRESH_EVERY`] and [`REFRESH_RETRY`].
+    pub fn reading_again(mut self, parameters: TopologyParameters, every: Duration, retry: Duration) -> Function {
+        self.parameters = Some(parameters);
+        self.refresh = Mutex::new(Refresh::new(every, retry, std::time::Instant::now()));
+        self
+    }
+
     /// Reads the topology again from Parameter Store when it is due (every
     /// [`REFRESH_EVERY`] a function is re-used), within [`REFRESH_BUDGET`]. A read
     /// that fails, or gives a topology this stack cannot use, keeps the one in use,
@@ -250,6 +258,7 @@ impl Function {
         let actions = deps.actions().announcing_approval(hand_off);
         let engine = Engine::new(topology, deps.store(), deps.notifier(), actions, public_url);
         let engine = if hand_off { engine.handing_off() } else { engine };
+        let region = deps.config.region().map(|r| r.as_ref().to_string());
         Function {
             engine,
             deps,
@@ -257,7 +266,10 @@ impl Function {
             prober: Prober::new(crate::adapters::probe::DEFAULT_TIMEOUT),
             parameters: None,
             refresh: Mutex::new(Refresh::new(REFRESH_EVERY, REFRESH_RETRY, std::time::Instant::now())),
-            allowed: Allowed::default(),
+            allowed: Allowed {
+                region: region.unwrap_or_default(),
+                ..Allowed::default()
+            },
             route53_next: Mutex::new(None),
         }
     }
