@@ -10,3 +10,4 @@ pub mod output;
 pub mod replay;
 pub mod serve;
 pub mod status;
+pub mod topology;

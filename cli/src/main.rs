@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use mirrorgate::local::Backend;
 use mirrorgate::operator::{self, ApproveArgs, DecideArgs, HistoryArgs, MaintenanceArgs, RequestsArgs};
-use mirrorgate::{replay, serve, status};
+use mirrorgate::{replay, serve, status, topology};
 use shared::domain::DecisionAction;
 
 /// mirrorgate watches InterSystems IRIS / Caché mirrors and puts every
@@ -67,6 +67,9 @@ enum Command {
     History(HistoryArgs),
     /// The promotion requests of every mirror, newest first, with their decisions.
     Requests(RequestsArgs),
+    /// Check a topology file here; push it to the stack's Parameter Store path (one
+    /// parameter per mirror), or show what the stack reads there (--backend aws).
+    Topology(topology::TopologyArgs),
 }
 
 fn main() -> ExitCode {
@@ -104,6 +107,10 @@ fn main() -> ExitCode {
         Command::Requests(mut args) => {
             args.local.backend = backend;
             operator::requests(args)
+        }
+        Command::Topology(mut args) => {
+            args.backend = backend;
+            topology::run(args)
         }
     };
     match result {

@@ -196,7 +196,8 @@ fn stored_engine(args: &LocalArgs) -> anyhow::Result<LocalEngine> {
 
 fn known_mirror(engine: &LocalEngine, mirror: &str) -> anyhow::Result<()> {
     if engine.topology().mirror(mirror).is_none() {
-        let names: Vec<&str> = engine.topology().mirrors.iter().map(|m| m.name.as_str()).collect();
+        let topology = engine.topology();
+        let names: Vec<&str> = topology.mirrors.iter().map(|m| m.name.as_str()).collect();
         bail!(
             "mirror {mirror:?} is not in the topology {} (its mirrors: {})",
             engine.topology().source(),

@@ -245,7 +245,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let engine = local::engine(&args.local, &args.public_url)?;
     let text = std::fs::read_to_string(&args.scenario)
         .with_context(|| format!("cannot read the scenario {}", args.scenario.display()))?;
-    let steps = parse_scenario(&args.scenario, &text, engine.topology())?;
+    let steps = parse_scenario(&args.scenario, &text, &engine.topology())?;
     let runtime = local::runtime()?;
     let count = steps.len();
     if !args.json {

@@ -281,9 +281,10 @@ async fn status_json(State(app): State<Arc<App>>) -> Response {
     let now = Utc::now();
     match app.engine.states(now).await {
         Ok(states) => {
+            let topology = app.engine.topology();
             let views: Vec<_> = states
                 .iter()
-                .filter_map(|s| app.engine.topology().mirror(&s.mirror).map(|m| mirror_view(s, m, now)))
+                .filter_map(|s| topology.mirror(&s.mirror).map(|m| mirror_view(s, m, now)))
                 .collect();
             (
                 [(header::CACHE_CONTROL, "no-store")],
@@ -311,8 +312,9 @@ async fn status_page(State(app): State<Arc<App>>) -> Response {
         Err(e) => return json_error(StatusCode::SERVICE_UNAVAILABLE, "store", &e.to_string()),
     };
     let mut body = String::from("<h1>mirrorgate status</h1>");
+    let topology = app.engine.topology();
     for state in &states {
-        let Some(mirror) = app.engine.topology().mirror(&state.mirror) else {
+        let Some(mirror) = topology.mirror(&state.mirror) else {
             continue;
         };
         let v = mirror_view(state, mirror, now);

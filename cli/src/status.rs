@@ -183,9 +183,10 @@ pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
     let runtime = local::runtime()?;
     let now = Utc::now();
     let states = runtime.block_on(engine.states(now))?;
+    let topology = engine.topology();
     let views: Vec<MirrorView> = states
         .iter()
-        .filter_map(|s| engine.topology().mirror(&s.mirror).map(|m| mirror_view(s, m, now)))
+        .filter_map(|s| topology.mirror(&s.mirror).map(|m| mirror_view(s, m, now)))
         .collect();
     if args.json {
         println!(

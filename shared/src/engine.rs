@@ -124,7 +124,8 @@ pub struct Outcome {
 pub type ReportSink = Arc<dyn Fn(DateTime<Utc>, &[Report]) + Send + Sync>;
 
 pub struct Engine<S, N, A> {
-    topology: Arc<Topology>,
+    /// Swapped whole when the topology is read again (Parameter Store).
+    topology: std::sync::RwLock<Arc<Topology>>,
     reports_to: Option<ReportSink>,
     store: S,
     notifier: N,
@@ -137,7 +138,7 @@ pub struct Engine<S, N, A> {
 impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
     pub fn new(topology: Arc<Topology>, store: S, notifier: N, actions: A, public_url: &str) -> Self {
         Engine {
-            topology,
+            topology: std::sync::RwLock::new(topology),
             reports_to: None,
             store,
             notifier,
@@ -181,8 +182,21 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
         self
     }
 
-    pub fn topology(&self) -> &Topology {
-        &self.topology
+    /// The topology in use now (a later read may replace it; this one stays whole).
+    pub fn topology(&self) -> Arc<Topology> {
+        match self.topology.read() {
+            Ok(t) => Arc::clone(&t),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    /// Uses a topology read again from now on; signals being handled finish with
+    /// the one they started with.
+    pub fn replace_topology(&self, topology: Arc<Topology>) {
+        match self.topology.write() {
+            Ok(mut t) => *t = topology,
+            Err(poisoned) => *poisoned.into_inner() = topology,
+        }
     }
 
     pub fn store(&self) -> &S {
@@ -209,7 +223,7 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
 
     /// Decodes an AWS payload and handles every signal in it.
     pub async fn ingest(&self, payload: &[u8], now: DateTime<Utc>) -> Result<Vec<Outcome>, EngineError> {
-        let signals = events::decode(payload, &self.topology)?;
+        let signals = events::decode(payload, &self.topology())?;
         let mut outcomes = Vec::with_capacity(signals.len());
         for signal in signals {
             outcomes.push(self.handle(signal, now).await?);
@@ -223,7 +237,7 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
         payload: &serde_json::Value,
         now: DateTime<Utc>,
     ) -> Result<Vec<Outcome>, EngineError> {
-        let signals = events::decode_value(payload, &self.topology)?;
+        let signals = events::decode_value(payload, &self.topology())?;
         let mut outcomes = Vec::with_capacity(signals.len());
         for signal in signals {
             outcomes.push(self.handle(signal, now).await?);
@@ -234,7 +248,13 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
     /// A tick for every mirror of the topology.
     pub async fn tick(&self, now: DateTime<Utc>) -> Result<Vec<Outcome>, EngineError> {
         let mut outcomes = Vec::new();
-        for name in self.topology.mirrors.iter().map(|m| m.name.clone()).collect::<Vec<_>>() {
+        for name in self
+            .topology()
+            .mirrors
+            .iter()
+            .map(|m| m.name.clone())
+            .collect::<Vec<_>>()
+        {
             let signal = Signal {
                 mirror: name,
                 id: None,
@@ -322,8 +342,8 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
             },
             None => order,
         };
-        let mirror = self
-            .topology
+        let topology = self.topology();
+        let mirror = topology
             .mirror(&order.mirror)
             .ok_or_else(|| EngineError::UnknownMirror(order.mirror.clone()))?;
         let result = match mirror.member(&order.candidate) {
@@ -374,8 +394,8 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
         request: PromotionRequest,
         now: DateTime<Utc>,
     ) -> Result<(Vec<Report>, Vec<PromotionOrder>), EngineError> {
-        let mirror = self
-            .topology
+        let topology = self.topology();
+        let mirror = topology
             .mirror(mirror_name)
             .ok_or_else(|| EngineError::UnknownMirror(mirror_name.to_string()))?;
         let mut reports = Vec::new();
@@ -432,8 +452,8 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
 
     /// One decision and one conditional write; then the alerts.
     async fn apply(&self, signal: &Signal, now: DateTime<Utc>) -> Result<Applied, EngineError> {
-        let mirror = self
-            .topology
+        let topology = self.topology();
+        let mirror = topology
             .mirror(&signal.mirror)
             .ok_or_else(|| EngineError::UnknownMirror(signal.mirror.clone()))?;
         let mut state = self
@@ -642,7 +662,7 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
 
     /// The state of one mirror (a fresh one if nothing is stored yet).
     pub async fn state(&self, mirror: &str, now: DateTime<Utc>) -> Result<MirrorState, EngineError> {
-        if self.topology.mirror(mirror).is_none() {
+        if self.topology().mirror(mirror).is_none() {
             return Err(EngineError::UnknownMirror(mirror.to_string()));
         }
         Ok(self
@@ -655,7 +675,7 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
     /// Every mirror of the topology with its state.
     pub async fn states(&self, now: DateTime<Utc>) -> Result<Vec<MirrorState>, EngineError> {
         let mut states = Vec::new();
-        for mirror in &self.topology.mirrors {
+        for mirror in &self.topology().mirrors {
             states.push(self.state(&mirror.name, now).await?);
         }
         Ok(states)
@@ -663,7 +683,7 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
 
     /// Finds the mirror and request an approval link belongs to.
     pub async fn find_link(&self, token_hash: &str) -> Result<Option<(MirrorState, String)>, EngineError> {
-        for mirror in &self.topology.mirrors {
+        for mirror in &self.topology().mirrors {
             if let Some(state) = self.store.load(&mirror.name).await? {
                 if let Some(id) = state.request_by_token(token_hash).map(|r| r.id.clone()) {
                     return Ok(Some((state, id)));

@@ -5,6 +5,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod adapters;
+pub mod deployment;
 pub mod domain;
 pub mod engine;
 pub mod events;

@@ -614,6 +614,173 @@ impl Topology {
     }
 }
 
+/// Where the stack reads the topology when no path is configured:
+/// `/mirrorgate/<stack>/mirrors` (the template's default for `TopologyPath`).
+pub fn default_parameter_path(stack: &str) -> String {
+    format!("/mirrorgate/{stack}/mirrors")
+}
+
+/// Checks a Parameter Store path for the topology and gives it without a trailing
+/// `/` (`/mirrorgate/site/mirrors`). Parameter names hold `a-zA-Z0-9_.-` and `/`
+/// between levels, and may not start with `aws` or `ssm`.
+pub fn parameter_path(path: &str) -> Result<String, String> {
+    let trimmed = path.trim().trim_end_matches('/');
+    let hint = "a Parameter Store path such as /mirrorgate/<stack>/mirrors";
+    if !trimmed.starts_with('/') || trimmed.len() < 2 {
+        return Err(format!("{path:?} is not {hint}: it must start with '/'"));
+    }
+    let levels: Vec<&str> = trimmed[1..].split('/').collect();
+    if levels.iter().any(|l| l.is_empty()) {
+        return Err(format!("{path:?} is not {hint}: it has an empty level (//)"));
+    }
+    if let Some(bad) = trimmed
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "_.-/".contains(*c)))
+    {
+        return Err(format!(
+            "{path:?} is not {hint}: {bad:?} is not allowed (letters, digits, _ . - and /)"
+        ));
+    }
+    let first = levels[0].to_ascii_lowercase();
+    if first.starts_with("aws") || first.starts_with("ssm") {
+        return Err(format!(
+            "{path:?} is not {hint}: Parameter Store reserves names starting with aws or ssm"
+        ));
+    }
+    // One level is taken by the mirror's name; Parameter Store allows 15 levels.
+    if levels.len() > 14 {
+        return Err(format!("{path:?} is not {hint}: at most 14 levels"));
+    }
+    Ok(trimmed.to_string())
+}
+
+/// The parameter that holds one mirror: `<path>/<mirror>`.
+pub fn parameter_name(path: &str, mirror: &str) -> String {
+    format!("{}/{mirror}", path.trim_end_matches('/'))
+}
+
+/// The largest value of a standard-tier parameter, in bytes (Parameter Store: 4 KB).
+pub const STANDARD_PARAMETER_BYTES: usize = 4096;
+/// The largest value of an advanced-tier parameter, in bytes (Parameter Store: 8 KB).
+pub const ADVANCED_PARAMETER_BYTES: usize = 8192;
+
+/// One mirror as the value of its own parameter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MirrorParameter {
+    pub mirror: String,
+    /// `<path>/<mirror>`.
+    pub name: String,
+    /// The mirror's TOML (`[[mirror]]` ...), without the file's comments.
+    pub value: String,
+}
+
+impl MirrorParameter {
+    /// Whether the value needs the advanced tier (more than 4 KB, at most 8 KB).
+    pub fn needs_advanced_tier(&self) -> bool {
+        self.value.len() > STANDARD_PARAMETER_BYTES
+    }
+}
+
+#[derive(Serialize)]
+struct OneMirror<'a> {
+    mirror: [&'a Mirror; 1],
+}
+
+impl Topology {
+    /// Splits the topology into one parameter per mirror under `path`. Each value
+    /// is that mirror's TOML on its own; a value over 8 KB (the most a parameter
+    /// holds) is an error naming the mirror.
+    pub fn to_parameters(&self, path: &str) -> Result<Vec<MirrorParameter>, TopologyError> {
+        let mut parameters = Vec::with_capacity(self.mirrors.len());
+        for mirror in &self.mirrors {
+            let value = toml::to_string(&OneMirror { mirror: [mirror] })
+                .map_err(|e| self.err(Some(&mirror.name), "(file)", format!("cannot be written as TOML: {e}")))?;
+            if value.len() > ADVANCED_PARAMETER_BYTES {
+                return Err(self.err(
+                    Some(&mirror.name),
+                    "(size)",
+                    format!(
+                        "its TOML is {} bytes; a Parameter Store parameter holds at most {ADVANCED_PARAMETER_BYTES} \
+                         (advanced tier): shorten it (fewer alarm mappings, shorter names or URLs)",
+                        value.len()
+                    ),
+                ));
+            }
+            parameters.push(MirrorParameter {
+                name: parameter_name(path, &mirror.name),
+                mirror: mirror.name.clone(),
+                value,
+            });
+        }
+        Ok(parameters)
+    }
+
+    /// The topology from the parameters under one path, `(name, value)` each: every
+    /// value is checked on its own (errors name its parameter), each must hold the
+    /// mirror it is named after, and no mirror, instance, health check or alarm may
+    /// appear in two parameters (the error names both). `source` names the whole.
+    pub fn from_parameters(source: &str, parameters: &[(String, String)]) -> Result<Topology, TopologyError> {
+        if parameters.is_empty() {
+            return Err(TopologyError {
+                file: source.to_string(),
+                mirror: None,
+                field: "(parameters)".into(),
+                message: "no parameter holds a mirror here: push the topology with \
+                          mirrorgate --backend aws topology push FILE"
+                    .into(),
+            });
+        }
+        let mut mirrors = Vec::new();
+        // What each identifier belongs to: (parameter, mirror).
+        let mut seen: HashMap<(&'static str, String), (String, String)> = HashMap::new();
+        for (name, value) in parameters {
+            let part = Topology::parse(name, value)?;
+            let leaf = name.rsplit('/').next().unwrap_or(name);
+            for mirror in &part.mirrors {
+                if mirror.name != leaf {
+                    return Err(part.err(
+                        Some(&mirror.name),
+                        "name",
+                        format!(
+                            "the parameter holds mirror {} but is named {leaf}: a parameter holds the mirror it is \
+                             named after (mirrorgate topology push writes them so)",
+                            mirror.name
+                        ),
+                    ));
+                }
+                let mut ids: Vec<(&'static str, String, String)> = vec![("mirror", mirror.name.clone(), "name".into())];
+                for member in &mirror.members {
+                    if let Some(id) = &member.instance_id {
+                        ids.push(("instance", id.clone(), format!("member {} instance_id", member.name)));
+                    }
+                    if let Some(id) = &member.health_check_id {
+                        ids.push((
+                            "health check",
+                            id.clone(),
+                            format!("member {} health_check_id", member.name),
+                        ));
+                    }
+                }
+                for alarm in &mirror.alarms {
+                    ids.push(("alarm", alarm.name.clone(), format!("alarm {}", alarm.name)));
+                }
+                for (kind, id, field) in ids {
+                    if let Some((other, other_mirror)) = seen.get(&(kind, id.clone())) {
+                        return Err(part.err(
+                            Some(&mirror.name),
+                            field,
+                            format!("{kind} {id} is also in parameter {other} (mirror {other_mirror}): remove one"),
+                        ));
+                    }
+                    seen.insert((kind, id), (name.clone(), mirror.name.clone()));
+                }
+            }
+            mirrors.extend(part.mirrors);
+        }
+        Topology::new(source, mirrors)
+    }
+}
+
 /// The longest duration a policy may give, in seconds: a year.
 pub const MAX_POLICY_SECS: u64 = 366 * 86_400;
 
@@ -760,5 +927,109 @@ mod tests {
         assert!(e.message.contains("primary_regoin"), "{}", e.message);
         let e = Topology::parse("x.toml", "").expect_err("empty");
         assert_eq!(e.field, "mirror");
+    }
+
+    fn two_mirrors() -> Topology {
+        let mut second = example().mirrors[0].clone();
+        second.name = "HSTEST".into();
+        for (i, member) in second.members.iter_mut().enumerate() {
+            member.name = member.name.replace("HSPROD", "HSTEST");
+            member.instance_id = member.instance_id.as_ref().map(|_| format!("i-0{i:016x}"));
+            member.health_check_id = member
+                .health_check_id
+                .as_ref()
+                .map(|_| format!("9999999{i}-9999-4999-8999-999999999999"));
+        }
+        for alarm in &mut second.alarms {
+            alarm.name = alarm.name.replace("HSPROD", "HSTEST");
+            alarm.member = alarm.member.replace("HSPROD", "HSTEST");
+        }
+        let mut mirrors = example().mirrors;
+        mirrors.push(second);
+        Topology::new("site.toml", mirrors).expect("two mirrors")
+    }
+
+    #[test]
+    fn a_parameter_is_named_after_its_mirror_under_the_path() {
+        assert_eq!(
+            parameter_name("/mirrorgate/site/mirrors", "HSPROD"),
+            "/mirrorgate/site/mirrors/HSPROD"
+        );
+        assert_eq!(
+            parameter_name("/mirrorgate/site/mirrors/", "HSPROD"),
+            "/mirrorgate/site/mirrors/HSPROD"
+        );
+        assert_eq!(default_parameter_path("site"), "/mirrorgate/site/mirrors");
+        assert_eq!(
+            parameter_path("/mirrorgate/site/mirrors/").as_deref(),
+            Ok("/mirrorgate/site/mirrors")
+        );
+        for bad in ["mirrorgate/x", "/", "/a//b", "/a b", "/aws/x", "/SSM/x", ""] {
+            let e = parameter_path(bad).expect_err(bad);
+            assert!(e.contains("Parameter Store path"), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_file_splits_into_one_parameter_per_mirror_that_reads_back_as_the_same_topology() {
+        let topology = two_mirrors();
+        let parameters = topology.to_parameters("/mirrorgate/site/mirrors").expect("split");
+        assert_eq!(
+            parameters.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
+            ["/mirrorgate/site/mirrors/HSPROD", "/mirrorgate/site/mirrors/HSTEST"]
+        );
+        for p in &parameters {
+            assert!(p.value.starts_with("[[mirror]]"), "{}", p.value);
+            assert!(!p.value.contains('#'), "comments are not stored: {}", p.value);
+            assert!(!p.needs_advanced_tier(), "{} bytes", p.value.len());
+            assert_eq!(Topology::parse(&p.name, &p.value).expect("each alone").mirrors.len(), 1);
+        }
+        let pairs: Vec<(String, String)> = parameters.iter().map(|p| (p.name.clone(), p.value.clone())).collect();
+        let back = Topology::from_parameters("/mirrorgate/site/mirrors", &pairs).expect("merged");
+        assert_eq!(back.mirrors, topology.mirrors);
+        assert_eq!(back.source(), "/mirrorgate/site/mirrors");
+    }
+
+    #[test]
+    fn a_mirror_too_big_for_a_parameter_is_named() {
+        let mut mirrors = example().mirrors;
+        mirrors[0].description = Some("x".repeat(ADVANCED_PARAMETER_BYTES));
+        let e = Topology::new("big.toml", mirrors)
+            .expect("valid")
+            .to_parameters("/p")
+            .expect_err("too big");
+        assert_eq!((e.mirror.as_deref(), e.field.as_str()), (Some("HSPROD"), "(size)"));
+        assert!(e.message.contains("8192"), "{e}");
+        let mut mirrors = example().mirrors;
+        mirrors[0].description = Some("x".repeat(STANDARD_PARAMETER_BYTES));
+        let p = Topology::new("big.toml", mirrors)
+            .expect("valid")
+            .to_parameters("/p")
+            .expect("fits");
+        assert!(p[0].needs_advanced_tier());
+    }
+
+    #[test]
+    fn the_same_mirror_or_instance_in_two_parameters_names_both() {
+        let parameters = two_mirrors().to_parameters("/p").expect("split");
+        let mut pairs: Vec<(String, String)> = parameters.iter().map(|p| (p.name.clone(), p.value.clone())).collect();
+        // HSTEST's DR1 takes HSPROD's DR1 instance.
+        pairs[1].1 = pairs[1].1.replace("i-00000000000000003", "i-0ddddddddddddddd4");
+        let e = Topology::from_parameters("/p", &pairs).expect_err("shared instance");
+        assert_eq!(e.file, "/p/HSTEST");
+        assert_eq!(e.mirror.as_deref(), Some("HSTEST"));
+        assert!(e.message.contains("also in parameter /p/HSPROD"), "{e}");
+        assert_eq!(e.field, "member HSTEST-DR1 instance_id");
+
+        let renamed = vec![pairs[0].clone(), ("/p/OTHER".to_string(), pairs[0].1.clone())];
+        let e = Topology::from_parameters("/p", &renamed).expect_err("named after another mirror");
+        assert_eq!((e.file.as_str(), e.field.as_str()), ("/p/OTHER", "name"));
+
+        let broken = vec![("/p/HSPROD".to_string(), "[[mirror]]\nname = 1".to_string())];
+        let e = Topology::from_parameters("/p", &broken).expect_err("syntax");
+        assert_eq!((e.file.as_str(), e.field.as_str()), ("/p/HSPROD", "(syntax)"));
+
+        let e = Topology::from_parameters("/p", &[]).expect_err("none");
+        assert!(e.to_string().contains("topology push"), "{e}");
     }
 }

@@ -7,5 +7,6 @@ use shared::handlers::{health_poll, init_tracing, Function};
 async fn main() -> Result<(), Error> {
     init_tracing();
     let function = Function::from_env(true).await?;
+    function.check_health_checks().await?;
     run(service_fn(|event| health_poll::handle(&function, event))).await
 }

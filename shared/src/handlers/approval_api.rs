@@ -115,6 +115,7 @@ pub fn function_url_response(r: HttpResponse) -> LambdaFunctionUrlResponse {
 }
 
 pub async fn handle(function: &Function, event: LambdaEvent<Value>) -> Result<LambdaFunctionUrlResponse, Diagnostic> {
+    function.refresh_topology().await;
     let expected = std::env::var(ENV_ORIGIN_VERIFY).ok();
     let origin = origin(&event.payload, expected.as_deref());
     if origin == Origin::Bypassed {

@@ -12,13 +12,19 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use super::{finish, summary, Function, HandlerError};
-use crate::adapters::aws::alarms;
+use crate::adapters::aws::{alarms, route53};
 use crate::domain::Signal;
 use crate::events;
 use crate::ports::Store;
 
-/// The most the Route 53 poll may take of a run (the function times out at 55 s).
-pub const ROUTE53_BUDGET: Duration = Duration::from_secs(15);
+/// The most the Route 53 poll may take of a run (the function times out at 55 s; the
+/// probes and the alarms run at the same time). At Route 53's rate for
+/// GetHealthCheckStatus (1 a second, a burst of 4; docs/DEPLOY.md) about 28 checks
+/// are read a minute; the rest are read first in the next minutes.
+pub const ROUTE53_BUDGET: Duration = Duration::from_secs(25);
+/// Optional: GetHealthCheckStatus requests a second (default 1, at most 10), for an
+/// account whose Route 53 quota allows more.
+pub const ENV_ROUTE53_RATE: &str = "MIRRORGATE_ROUTE53_RATE";
 /// The most the probes of `mirror_status.cxw` may take together (each has its own
 /// shorter timeout, `MIRRORGATE_PROBE_TIMEOUT_SECS`).
 pub const PROBE_BUDGET: Duration = Duration::from_secs(10);
@@ -26,9 +32,10 @@ pub const PROBE_BUDGET: Duration = Duration::from_secs(10);
 pub const ALARMS_BUDGET: Duration = Duration::from_secs(10);
 
 pub async fn handle(function: &Function, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
+    function.refresh_topology().await;
     let now = Utc::now();
     // The schedule event itself decodes to one tick per mirror.
-    let ticks = events::decode_value(&event.payload, function.engine.topology()).map_err(|e| {
+    let ticks = events::decode_value(&event.payload, &function.engine.topology()).map_err(|e| {
         tracing::error!(error = %e, "the schedule payload cannot be used");
         HandlerError::Rejected(e.to_string())
     })?;
@@ -63,24 +70,55 @@ pub async fn handle(function: &Function, event: LambdaEvent<Value>) -> Result<Va
     Ok(summary(&outcomes))
 }
 
-/// Every member's Route 53 health check, within [`ROUTE53_BUDGET`].
+/// The members' Route 53 health checks, paced to Route 53's rate, within
+/// [`ROUTE53_BUDGET`]: what was read by then is used; the checks not read are named
+/// in a warning and read first next minute.
 async fn route53_poll(function: &Function, now: chrono::DateTime<Utc>) -> Vec<Signal> {
-    let poll = function.deps.route53();
-    let polled = tokio::time::timeout(ROUTE53_BUDGET, poll.poll_health(function.engine.topology(), now)).await;
-    match polled {
-        Ok(Ok(signals)) => signals,
-        Ok(Err(e)) => {
-            tracing::warn!(error = %e, "Route 53 health poll failed; skipped this minute");
-            Vec::new()
-        }
-        Err(_) => {
-            tracing::warn!(
-                budget_secs = ROUTE53_BUDGET.as_secs(),
-                "Route 53 health poll too slow; skipped this minute"
-            );
-            Vec::new()
-        }
+    let topology = function.engine.topology();
+    let checks = route53::health_checks(&topology).len();
+    if checks == 0 {
+        return Vec::new();
     }
+    let rate = std::env::var(ENV_ROUTE53_RATE)
+        .ok()
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|r| (0.1..=10.0).contains(r))
+        .unwrap_or(route53::DEFAULT_RATE);
+    let pacer = route53::Pacer::new(rate, route53::DEFAULT_BURST, Instant::now());
+    let remembered = function.route53_next.lock().ok().and_then(|n| *n);
+    let start = remembered
+        .unwrap_or_else(|| route53::rotation_start(now.timestamp() / 60, pacer.capacity(ROUTE53_BUDGET), checks));
+    let limits = route53::PollLimits {
+        pacer,
+        concurrency: route53::DEFAULT_CONCURRENCY,
+        deadline: Instant::now() + ROUTE53_BUDGET,
+        fresh: route53::REPORT_FRESH,
+    };
+    let round = function.deps.route53().poll_round(&topology, start, limits, now).await;
+    if let Ok(mut next) = function.route53_next.lock() {
+        *next = Some(round.next_start);
+    }
+    if !round.unread.is_empty() {
+        let shown: Vec<&str> = round.unread.iter().take(10).map(String::as_str).collect();
+        tracing::warn!(
+            checks,
+            read = round.read,
+            failed = round.failed.len(),
+            unread = round.unread.len(),
+            first_unread = %shown.join(", "),
+            budget_secs = ROUTE53_BUDGET.as_secs(),
+            rate,
+            "Route 53 health checks not read within the budget; what was read is used, the rest is read first next minute"
+        );
+    }
+    if round.read == 0 && !round.failed.is_empty() {
+        tracing::warn!(
+            failed = round.failed.len(),
+            first = %round.failed[0],
+            "no Route 53 health check could be read this minute"
+        );
+    }
+    round.signals
 }
 
 /// Every member with a `status_url` probed from this region, within [`PROBE_BUDGET`].
@@ -89,7 +127,7 @@ async fn route53_poll(function: &Function, now: chrono::DateTime<Utc>) -> Vec<Si
 async fn probe_members(function: &Function) -> Vec<Signal> {
     let probes = function
         .prober
-        .probe_all(function.engine.topology(), Instant::now() + PROBE_BUDGET)
+        .probe_all(&function.engine.topology(), Instant::now() + PROBE_BUDGET)
         .await;
     let region = function.deps.config.region().map(|r| r.as_ref().to_string());
     probes

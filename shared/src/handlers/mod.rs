@@ -7,23 +7,36 @@ pub mod health_poll;
 pub mod mirror_events;
 pub mod promotion_executor;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use chrono::Utc;
 use lambda_runtime::Diagnostic;
 use serde_json::Value;
 
+use crate::adapters::aws::parameters::{ReadError, ENV_TOPOLOGY_PATH};
 use crate::adapters::aws::promotion::PromotionEvent;
 use crate::adapters::aws::{
-    describe, emf_line, AwsPromotionActions, ConfigError, Counts, Deps, DynamoStore, SnsNotifier,
+    describe, emf_line, AwsPromotionActions, ConfigError, Counts, Deps, DynamoStore, SnsNotifier, TopologyParameters,
 };
 use crate::adapters::probe::Prober;
+use crate::deployment::{self, Allowed, Refresh, REFRESH_EVERY, REFRESH_RETRY};
 use crate::engine::{Engine, EngineError, Outcome, Report};
 use crate::ports::PromotionOrder;
 use crate::topology::Topology;
 
-/// The topology, inline (TOML text).
+/// The topology, inline (TOML text): the fallback for one small mirror. The
+/// template sets either this or `MIRRORGATE_TOPOLOGY_PATH` (Parameter Store), never
+/// both; a function given both refuses to start.
 pub const ENV_TOPOLOGY: &str = "MIRRORGATE_TOPOLOGY";
+/// The words of the log line a function writes when it refuses to start; the
+/// template's metric filters count it (the start-refused alarm).
+pub const START_REFUSED: &str = "mirrorgate cannot start";
+/// The most reading the topology again may add to an invocation.
+pub const REFRESH_BUDGET: Duration = Duration::from_secs(5);
+/// The most the cold-start check of the health checks (Route 53 ListHealthChecks)
+/// may take; when it cannot finish, the function starts and says so.
+pub const HEALTH_CHECK_LIST_BUDGET: Duration = Duration::from_secs(5);
 /// Base URL of the approval pages (the approval function's URL).
 pub const ENV_PUBLIC_URL: &str = "MIRRORGATE_PUBLIC_URL";
 /// The EventBridge bus approved promotions are handed over on.
@@ -43,6 +56,14 @@ pub struct Function {
     /// Asks the members' `mirror_status.cxw` (`health-poll`); its HTTP client is
     /// built by the first probe.
     pub prober: Prober,
+    /// Where the topology is read again from, when it came from Parameter Store.
+    pub parameters: Option<TopologyParameters>,
+    refresh: Mutex<Refresh>,
+    /// What the stack's role and region allow (checked at start and on every read).
+    pub allowed: Allowed,
+    /// Where health-poll's next Route 53 round starts (the checks not read last
+    /// minute come first); `None` until the first round.
+    pub route53_next: Mutex<Option<usize>>,
 }
 
 /// Why a function cannot start; the message names what to fix.
@@ -50,10 +71,27 @@ pub struct Function {
 pub enum StartError {
     #[error(transparent)]
     Config(#[from] ConfigError),
-    #[error("{ENV_TOPOLOGY} is not set: the topology TOML (the stack parameter Topology)")]
+    #[error(
+        "no topology: set {ENV_TOPOLOGY_PATH} (the Parameter Store path the template's TopologyPath gives; \
+         push the topology there with mirrorgate --backend aws topology push FILE) or, for one small mirror, \
+         {ENV_TOPOLOGY} (the topology TOML, the stack parameter Topology)"
+    )]
     NoTopology,
+    #[error(
+        "both {ENV_TOPOLOGY} and {ENV_TOPOLOGY_PATH} are set: it is unclear which topology to use; keep one \
+         (the template sets only one: leave the stack parameter Topology empty to use Parameter Store)"
+    )]
+    AmbiguousTopology,
     #[error("{0}")]
     Topology(#[from] crate::topology::TopologyError),
+    #[error(
+        "the topology could not be read from Parameter Store: {0}. The function is started again at its next \
+         invocation; if this lasts, check that the parameters exist (mirrorgate --backend aws topology show) and \
+         that the role may call ssm:GetParametersByPath on the path"
+    )]
+    TopologyUnreachable(String),
+    #[error("this stack cannot do what the topology asks; fix the topology or the stack parameters:\n  - {}", .0.join("\n  - "))]
+    Misconfigured(Vec<String>),
 }
 
 /// `main` returns this error, and Rust prints an error returned from `main` with
@@ -67,16 +105,151 @@ impl std::fmt::Debug for StartError {
 impl Function {
     /// Reads the environment; `hand_off` makes approved promotions go to the
     /// promotion executor instead of running here.
+    ///
+    /// The topology comes from Parameter Store (`MIRRORGATE_TOPOLOGY_PATH`) or the
+    /// environment (`MIRRORGATE_TOPOLOGY`), and is checked against what the stack
+    /// allows ([`deployment::problems`]). A function that cannot do its job returns
+    /// the error (its `main` returns it: Lambda reports an init error) after logging
+    /// it as [`START_REFUSED`].
     pub async fn from_env(hand_off: bool) -> Result<Function, StartError> {
-        let text = std::env::var(ENV_TOPOLOGY).map_err(|_| StartError::NoTopology)?;
-        let topology = Arc::new(Topology::parse(ENV_TOPOLOGY, &text)?);
+        let started = Function::start(hand_off).await;
+        if let Err(e) = &started {
+            tracing::error!(error = %e, "{START_REFUSED}");
+        }
+        started
+    }
+
+    async fn start(hand_off: bool) -> Result<Function, StartError> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let (text, path) = (var(ENV_TOPOLOGY), var(ENV_TOPOLOGY_PATH));
+        if text.is_some() && path.is_some() {
+            return Err(StartError::AmbiguousTopology);
+        }
         let deps = Deps::from_lambda_env().await?;
+        let (topology, parameters) = match (text, path) {
+            (Some(text), _) => (Topology::parse(ENV_TOPOLOGY, &text)?, None),
+            (None, Some(path)) => {
+                let path = crate::topology::parameter_path(&path)
+                    .map_err(|e| StartError::Config(ConfigError::Invalid(ENV_TOPOLOGY_PATH, e)))?;
+                let parameters = deps.topology_parameters(&path);
+                let topology = parameters.read().await.map_err(|e| match e {
+                    ReadError::Unreachable(e) => StartError::TopologyUnreachable(e.to_string()),
+                    ReadError::Invalid(e) => StartError::Topology(e),
+                })?;
+                tracing::info!(path = %path, mirrors = topology.mirrors.len(), "topology read from Parameter Store");
+                (topology, Some(parameters))
+            }
+            (None, None) => return Err(StartError::NoTopology),
+        };
+        let region = deps.config.region().map(|r| r.as_ref().to_string()).unwrap_or_default();
+        let allowed = Allowed::from_vars(&region, var);
+        let problems = deployment::problems(&topology, &allowed);
+        if !problems.is_empty() {
+            return Err(StartError::Misconfigured(problems));
+        }
         let prober = Prober::from_vars(|name| std::env::var(name).ok())?;
         let public_url = std::env::var(ENV_PUBLIC_URL).unwrap_or_default();
         let event_bus = std::env::var(ENV_EVENT_BUS).unwrap_or_else(|_| "default".into());
-        let mut function = Function::new(topology, deps, &public_url, &event_bus, hand_off);
+        let mut function = Function::new(Arc::new(topology), deps, &public_url, &event_bus, hand_off);
         function.prober = prober;
+        function.parameters = parameters;
+        function.allowed = allowed;
         Ok(function)
+    }
+
+    /// health-poll's own cold-start check: every member's health check is one
+    /// Route 53 has checker reports for (not CALCULATED or CLOUDWATCH_METRIC: that
+    /// refuses the start) and exists in the account (a missing one is warned about:
+    /// see [`deployment::HealthCheckFindings`]). One paginated ListHealthChecks within
+    /// [`HEALTH_CHECK_LIST_BUDGET`]; when Route 53 cannot be asked (an outage of
+    /// us-east-1) the function starts all the same and logs a warning: only a
+    /// definite misconfiguration refuses it.
+    pub async fn check_health_checks(&self) -> Result<(), StartError> {
+        let topology = self.engine.topology();
+        if !topology
+            .mirrors
+            .iter()
+            .flat_map(|m| &m.members)
+            .any(|m| m.health_check_id.is_some())
+        {
+            return Ok(());
+        }
+        let listed = tokio::time::timeout(HEALTH_CHECK_LIST_BUDGET, self.deps.route53().health_check_types()).await;
+        let types = match listed {
+            Ok(Ok(types)) => types,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "the health checks could not be checked at start; starting all the same");
+                return Ok(());
+            }
+            Err(_) => {
+                tracing::warn!(
+                    budget_secs = HEALTH_CHECK_LIST_BUDGET.as_secs(),
+                    "the health checks could not be listed in time at start; starting all the same"
+                );
+                return Ok(());
+            }
+        };
+        let findings = deployment::health_check_problems(&topology, &types);
+        for missing in &findings.missing {
+            tracing::warn!(problem = %missing, "a member's health check does not exist; starting all the same");
+        }
+        if findings.unreadable.is_empty() {
+            return Ok(());
+        }
+        let e = StartError::Misconfigured(findings.unreadable);
+        tracing::error!(error = %e, "{START_REFUSED}");
+        Err(e)
+    }
+
+    /// Reads the topology again from `parameters`, every `every` (a failed read: after
+    /// `retry`); `from_env` sets [`REFRESH_EVERY`] and [`REFRESH_RETRY`].
+    pub fn reading_again(mut self, parameters: TopologyParameters, every: Duration, retry: Duration) -> Function {
+        self.parameters = Some(parameters);
+        self.refresh = Mutex::new(Refresh::new(every, retry, std::time::Instant::now()));
+        self
+    }
+
+    /// Reads the topology again from Parameter Store when it is due (every
+    /// [`REFRESH_EVERY`] a function is re-used), within [`REFRESH_BUDGET`]. A read
+    /// that fails, or gives a topology this stack cannot use, keeps the one in use,
+    /// logs a warning and is tried again after [`REFRESH_RETRY`]: never nothing.
+    pub async fn refresh_topology(&self) {
+        let Some(parameters) = &self.parameters else { return };
+        let now = std::time::Instant::now();
+        let due = self.refresh.lock().map(|r| r.due(now)).unwrap_or(true);
+        if !due {
+            return;
+        }
+        let read = tokio::time::timeout(REFRESH_BUDGET, parameters.read()).await;
+        let failure = match read {
+            Ok(Ok(topology)) => {
+                let problems = deployment::problems(&topology, &self.allowed);
+                if problems.is_empty() {
+                    tracing::info!(
+                        path = parameters.path(),
+                        mirrors = topology.mirrors.len(),
+                        "topology read again from Parameter Store"
+                    );
+                    self.engine.replace_topology(Arc::new(topology));
+                    if let Ok(mut r) = self.refresh.lock() {
+                        r.succeeded(now);
+                    }
+                    return;
+                }
+                format!("this stack cannot do what it asks: {}", problems.join("; "))
+            }
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => format!("no answer within {} s", REFRESH_BUDGET.as_secs()),
+        };
+        tracing::warn!(
+            path = parameters.path(),
+            error = %failure,
+            retry_secs = REFRESH_RETRY.as_secs(),
+            "the topology could not be read again; the one in use is kept"
+        );
+        if let Ok(mut r) = self.refresh.lock() {
+            r.failed(now);
+        }
     }
 
     pub fn new(topology: Arc<Topology>, deps: Deps, public_url: &str, event_bus: &str, hand_off: bool) -> Function {
@@ -85,11 +258,19 @@ impl Function {
         let actions = deps.actions().announcing_approval(hand_off);
         let engine = Engine::new(topology, deps.store(), deps.notifier(), actions, public_url);
         let engine = if hand_off { engine.handing_off() } else { engine };
+        let region = deps.config.region().map(|r| r.as_ref().to_string());
         Function {
             engine,
             deps,
             event_bus: event_bus.to_string(),
             prober: Prober::new(crate::adapters::probe::DEFAULT_TIMEOUT),
+            parameters: None,
+            refresh: Mutex::new(Refresh::new(REFRESH_EVERY, REFRESH_RETRY, std::time::Instant::now())),
+            allowed: Allowed {
+                region: region.unwrap_or_default(),
+                ..Allowed::default()
+            },
+            route53_next: Mutex::new(None),
         }
     }
 
@@ -205,6 +386,7 @@ pub fn init_tracing() {
 /// Decodes and handles one AWS payload; hands off approved promotions; writes the
 /// metrics line. Shared by the ingesting functions.
 pub async fn ingest(function: &Function, name: &str, payload: &Value) -> Result<Value, HandlerError> {
+    function.refresh_topology().await;
     let now = Utc::now();
     let result = function.engine.ingest_value(payload, now).await;
     let outcomes = match result {

@@ -19,6 +19,7 @@ const DEADLINE_MARGIN: Duration = Duration::from_secs(5);
 
 pub async fn handle(function: &Function, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
     let budget = time_left(&event.context).saturating_sub(DEADLINE_MARGIN);
+    function.refresh_topology().await;
     let event: EventBridgeEvent<PromotionOrder> = serde_json::from_value(event.payload)
         .map_err(|e| HandlerError::Rejected(format!("not a PromotionApproved event: {e}")))?;
     if event.source != EVENT_SOURCE || ![PROMOTION_APPROVED, FENCING_APPROVED].contains(&event.detail_type.as_str()) {

@@ -112,7 +112,8 @@ async fn answer<S: Store, N: Notifier, A: PromotionActions>(
             &["Nothing was decided. It may have been mistyped, or it belongs to a different mirrorgate deployment. Use the link from the latest alert.".into()],
         );
     };
-    let Some(mirror) = engine.topology().mirror(&state.mirror) else {
+    let topology = engine.topology();
+    let Some(mirror) = topology.mirror(&state.mirror) else {
         return unavailable();
     };
     let Some(request) = state.request(&request_id) else {

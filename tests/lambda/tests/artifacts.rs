@@ -236,6 +236,319 @@ async fn a_function_without_its_topology_stops_at_init_and_names_the_variable() 
     );
 }
 
+/// The topology text without its comments (a standard parameter holds 4 KB).
+fn without_comments(text: &str) -> String {
+    text.lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// GIVEN the topology in Parameter Store, one parameter per mirror under the stack's
+/// path, and no MIRRORGATE_TOPOLOGY WHEN alarm-ingest starts (with the template's
+/// allowed document and bus) THEN it reads the path and handles the mirror's alarm.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_function_started_with_its_topology_in_parameter_store_handles_its_mirrors() {
+    let aws = aws().await;
+    let mirror = unique("PS");
+    let path = format!("/mirrorgate/{}/mirrors", unique("stack"));
+    aws_sdk_ssm::Client::new(&aws)
+        .put_parameter()
+        .name(format!("{path}/{mirror}"))
+        .value(without_comments(&topology(&mirror)))
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .send()
+        .await
+        .expect("PutParameter");
+    let function = Lambda::start(
+        "alarm-ingest",
+        "",
+        &[
+            ("MIRRORGATE_TOPOLOGY", ""),
+            ("MIRRORGATE_TOPOLOGY_PATH", &path),
+            ("MIRRORGATE_ALLOWED_SSM_DOCUMENTS", REFERENCE_DOCUMENT),
+        ],
+    )
+    .await;
+    let answer = function.ok(&event("alarm-route53-hsprod-a.json", &mirror)).await;
+    assert_handled(&answer, &mirror, 1);
+    let output = function.process.output();
+    assert!(output.contains("topology read from Parameter Store"), "{output}");
+}
+
+/// Starts `name` with the emulator's settings and `vars`, and returns why it did
+/// not start (it must not).
+async fn refused(name: &str, vars: &[(&str, String)]) -> (mirrorgate_lambda_tests::Diag, String) {
+    let api = RuntimeApi::start().await.expect("the local Runtime API");
+    let mut env: Vec<(String, String)> = vec![
+        ("AWS_ACCESS_KEY_ID".into(), env("AWS_ACCESS_KEY_ID")),
+        ("AWS_SECRET_ACCESS_KEY".into(), env("AWS_SECRET_ACCESS_KEY")),
+        ("AWS_REGION".into(), env("AWS_REGION")),
+        ("AWS_ENDPOINT_URL".into(), endpoint()),
+        ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
+        ("MIRRORGATE_TABLE".into(), env("MIRRORGATE_TABLE")),
+        ("MIRRORGATE_TOPIC_ARN".into(), env("MIRRORGATE_TOPIC_ARN")),
+        ("MIRRORGATE_EVENT_BUS".into(), "default".into()),
+    ];
+    env.extend(vars.iter().map(|(k, v)| (k.to_string(), v.clone())));
+    let process = api.spawn_function(&binary(name), env).expect("spawn");
+    let diag = api
+        .wait_until_ready(Duration::from_secs(20))
+        .await
+        .expect_err("a misconfigured function must not start");
+    assert_eq!(diag.error_type, EXIT_ERROR, "{diag}");
+    let output = process.output();
+    assert!(
+        output.contains("mirrorgate cannot start"),
+        "the start-refused alarm counts this line: {output}"
+    );
+    (diag, output)
+}
+
+/// GIVEN a topology whose promotion names another SSM document and another bus than
+/// the stack's role allows, or whose candidates are in another region than the
+/// stack's, or both topology variables WHEN a function starts THEN it exits at init
+/// (Lambda reports Runtime.ExitError) with a message that names what to fix.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_function_refuses_to_start_when_the_stack_cannot_do_what_the_topology_asks() {
+    let mirror = unique("MC");
+    let (diag, _) = refused(
+        "promotion-executor",
+        &[
+            ("MIRRORGATE_TOPOLOGY", topology(&mirror)),
+            ("MIRRORGATE_ALLOWED_SSM_DOCUMENTS", "Site-Promote".into()),
+            ("MIRRORGATE_EVENT_BUS", "mirrorgate-bus".into()),
+        ],
+    )
+    .await;
+    let message = &diag.error_message;
+    assert!(
+        message.contains(&format!(
+            "mirror {mirror}: promotion.ssm_document {REFERENCE_DOCUMENT} is not a document this stack may run (Site-Promote)"
+        )) && message.contains(&format!("PromoteDocumentName={REFERENCE_DOCUMENT}")),
+        "{diag}"
+    );
+    assert!(
+        message.contains("promotion.event_bus default is not the bus") && message.contains("EventBusName=default"),
+        "{diag}"
+    );
+
+    let (diag, _) = refused(
+        "alarm-ingest",
+        &[
+            ("MIRRORGATE_TOPOLOGY", topology(&mirror)),
+            ("AWS_REGION", "eu-west-1".into()),
+        ],
+    )
+    .await;
+    assert!(
+        diag.error_message.contains(&format!(
+            "member {mirror}-DR1 is a promotion candidate in us-west-2, but this stack runs in eu-west-1"
+        )) && diag.error_message.contains("deploy mirrorgate in us-west-2"),
+        "{diag}"
+    );
+
+    let (diag, _) = refused(
+        "mirror-events",
+        &[
+            ("MIRRORGATE_TOPOLOGY", topology(&mirror)),
+            ("MIRRORGATE_TOPOLOGY_PATH", "/mirrorgate/x/mirrors".into()),
+        ],
+    )
+    .await;
+    assert!(
+        diag.error_message
+            .contains("both MIRRORGATE_TOPOLOGY and MIRRORGATE_TOPOLOGY_PATH are set"),
+        "{diag}"
+    );
+}
+
+/// GIVEN a member whose health check is a CALCULATED one WHEN health-poll starts
+/// THEN it refuses, naming the member and the check; a topology path with nothing
+/// under it refuses too, saying how to push the topology.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_poll_refuses_a_calculated_health_check_and_an_empty_parameter_path() {
+    use aws_sdk_route53::types::{HealthCheckConfig, HealthCheckType};
+    let aws = aws().await;
+    let calculated = aws_sdk_route53::Client::new(&aws)
+        .create_health_check()
+        .caller_reference(unique("calc"))
+        .health_check_config(
+            HealthCheckConfig::builder()
+                .r#type(HealthCheckType::Calculated)
+                .health_threshold(1)
+                .build()
+                .expect("config"),
+        )
+        .send()
+        .await
+        .expect("CreateHealthCheck")
+        .health_check()
+        .map(|h| h.id().to_string())
+        .expect("an id");
+    let mirror = unique("HC");
+    let text = topology(&mirror).replace("11111111-1111-4111-8111-111111111111", &calculated);
+    let (diag, _) = refused("health-poll", &[("MIRRORGATE_TOPOLOGY", text)]).await;
+    assert!(
+        diag.error_message.contains(&format!(
+            "mirror {mirror}: member {mirror}-A health_check_id {calculated} is a CALCULATED health check"
+        )),
+        "{diag}"
+    );
+
+    let (diag, _) = refused(
+        "alarm-ingest",
+        &[(
+            "MIRRORGATE_TOPOLOGY_PATH",
+            format!("/mirrorgate/{}/mirrors", unique("empty")),
+        )],
+    )
+    .await;
+    assert!(
+        diag.error_message.contains("no parameter holds a mirror here")
+            && diag
+                .error_message
+                .contains("mirrorgate --backend aws topology push FILE"),
+        "{diag}"
+    );
+}
+
+/// GIVEN a site of 200 mirrors (800 members, 800 Route 53 health checks) pushed to
+/// Parameter Store, one parameter per mirror WHEN health-poll starts from the path and
+/// runs on the schedule THEN it starts (20 pages read), ticks every mirror, reads the
+/// health checks at Route 53's rate within its 25 s budget and names the rest, and the
+/// run ends within the function's 55 s timeout. The figures go to docs/PERFORMANCE.md.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_site_of_200_mirrors_from_parameter_store_is_polled_within_the_budget() {
+    use aws_sdk_route53::types::{HealthCheckConfig, HealthCheckType};
+    let aws = aws().await;
+    let route53 = aws_sdk_route53::Client::new(&aws);
+    let ssm = aws_sdk_ssm::Client::new(&aws);
+    let path = format!("/mirrorgate/{}/mirrors", unique("site"));
+    let site = unique("S");
+    let fixed_checks = [
+        "11111111-1111-4111-8111-111111111111",
+        "22222222-2222-4222-8222-222222222222",
+        "44444444-4444-4444-8444-444444444444",
+        "55555555-5555-4555-8555-555555555555",
+    ];
+    let fixed_instances = [
+        "i-0aaaaaaaaaaaaaaa1",
+        "i-0bbbbbbbbbbbbbbb2",
+        "i-0ccccccccccccccc3",
+        "i-0ddddddddddddddd4",
+        "i-0eeeeeeeeeeeeeee5",
+    ];
+    let prepared = std::time::Instant::now();
+    let mut names = Vec::new();
+    let mut created = Vec::new();
+    for k in 0..200u32 {
+        let mirror = format!("{site}M{k:03}");
+        let mut text = without_comments(&topology(&mirror));
+        for (n, fixed) in fixed_instances.iter().enumerate() {
+            text = text.replace(fixed, &format!("i-0{:08x}{:07x}{}", k, 0, n + 1));
+        }
+        for fixed in fixed_checks {
+            let id = route53
+                .create_health_check()
+                .caller_reference(unique("site-hc"))
+                .health_check_config(
+                    HealthCheckConfig::builder()
+                        .r#type(HealthCheckType::Https)
+                        .fully_qualified_domain_name("member.example.org")
+                        .resource_path("/csp/user/mirror_status.cxw")
+                        .port(443)
+                        .build()
+                        .expect("config"),
+                )
+                .send()
+                .await
+                .expect("CreateHealthCheck")
+                .health_check()
+                .map(|h| h.id().to_string())
+                .expect("an id");
+            text = text.replace(fixed, &id);
+            created.push(id);
+        }
+        ssm.put_parameter()
+            .name(format!("{path}/{mirror}"))
+            .value(text)
+            .r#type(aws_sdk_ssm::types::ParameterType::String)
+            .send()
+            .await
+            .expect("PutParameter");
+        names.push(mirror);
+    }
+    eprintln!(
+        "site of 200 mirrors prepared in {:.1} s",
+        prepared.elapsed().as_secs_f64()
+    );
+
+    // Its 200 state items in a table of their own: in the shared one they would slow
+    // every later test's writes (moto copies the whole table for each transaction).
+    let table = own_table(&aws, "mirrorgate-site-").await;
+    let function = Lambda::start(
+        "health-poll",
+        "",
+        &[
+            ("MIRRORGATE_TOPOLOGY", ""),
+            ("MIRRORGATE_TOPOLOGY_PATH", &path),
+            ("MIRRORGATE_TABLE", &table),
+        ],
+    )
+    .await;
+    let init = function.api.timings().init().unwrap_or_default();
+    let started = std::time::Instant::now();
+    let answer = function
+        .api
+        .invoke_with_timeout(&schedule_event(Utc::now()), Duration::from_secs(55))
+        .await
+        .unwrap_or_else(|diag| panic!("health-poll failed: {diag}\n{}", function.process.output()));
+    let took = started.elapsed();
+    let handled = answer["handled"].as_array().expect("handled");
+    for name in &names {
+        assert!(
+            handled.iter().any(|h| h["mirror"] == json!(name)),
+            "{name} was not ticked"
+        );
+    }
+    let log = function.process.stdout();
+    assert!(
+        log.contains("\"mirrors\":200"),
+        "the topology of 200 mirrors was read:\n{log}"
+    );
+    let line = log
+        .lines()
+        .find(|l| l.contains("Route 53 health checks not read within the budget"))
+        .unwrap_or_else(|| panic!("800 checks cannot all be read at 1 a second in 25 s:\n{log}"));
+    let warning: Value = serde_json::from_str(line).expect("a JSON log line");
+    let read = warning["fields"]["read"].as_u64().expect("read");
+    let unread = warning["fields"]["unread"].as_u64().expect("unread");
+    assert_eq!(warning["fields"]["checks"], json!(800), "{line}");
+    assert!((20..=32).contains(&read), "3 at once then 1 a second for 25 s: {line}");
+    assert_eq!(
+        read + unread + warning["fields"]["failed"].as_u64().unwrap_or(0),
+        800,
+        "{line}"
+    );
+    assert!(took < Duration::from_secs(55), "the run took {took:?}");
+    // The 800 health checks go again: every later health-poll start lists them.
+    for id in &created {
+        route53
+            .delete_health_check()
+            .health_check_id(id)
+            .send()
+            .await
+            .expect("DeleteHealthCheck");
+    }
+    eprintln!(
+        "200 mirrors / 800 health checks: init {} ms (20 pages of GetParametersByPath), schedule run {:.1} s, \
+         {read} health checks read, {unread} left for the next minutes",
+        init.as_millis(),
+        took.as_secs_f64()
+    );
+}
+
 // ------------------------------------------------------------------ mirror-events
 
 /// GIVEN a member's role change and a heartbeat with journal latency (mirrorgate's own
@@ -356,8 +669,12 @@ async fn health_poll_ticks_the_mirror_and_beats_the_heartbeat_metric() {
     }
     let log = function.process.stdout();
     assert!(
-        log.contains("Route 53 health poll failed"),
+        log.contains("no Route 53 health check could be read this minute") && log.contains("NoSuchHealthCheck"),
         "the emulator has none of the topology's health checks, and the poll says so without stopping the ticks:\n{log}"
+    );
+    assert!(
+        log.contains("a member's health check does not exist; starting all the same"),
+        "the start check warns about them and starts:\n{log}"
     );
 }
 

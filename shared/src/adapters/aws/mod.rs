@@ -22,6 +22,7 @@ pub mod alarms;
 pub mod dynamodb;
 pub mod lazy;
 pub mod metrics;
+pub mod parameters;
 pub mod promotion;
 pub mod route53;
 pub mod sns;
@@ -31,6 +32,7 @@ pub use alarms::AlarmReader;
 pub use dynamodb::DynamoStore;
 pub use lazy::LazyClient;
 pub use metrics::{emf_line, Counts, Heartbeat};
+pub use parameters::TopologyParameters;
 pub use promotion::AwsPromotionActions;
 pub use route53::{fold_observations, FailoverRecord, FailoverRole, Fold, Route53Health};
 pub use sns::{sns_message, SnsMessage, SnsNotifier};
@@ -173,6 +175,11 @@ impl Deps {
     /// promotion first needs them.
     pub fn actions(&self) -> AwsPromotionActions {
         AwsPromotionActions::new(self.ssm.clone(), self.events.clone())
+    }
+
+    /// The topology's parameters under `path` (builds the SSM client).
+    pub fn topology_parameters(&self, path: &str) -> TopologyParameters {
+        TopologyParameters::new(self.ssm.get().clone(), path)
     }
 
     /// The Route 53 health poll (builds the Route 53 client).

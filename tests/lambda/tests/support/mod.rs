@@ -773,3 +773,36 @@ fn pass_or_fail(
     let _ = client.write_all(close(&head).as_bytes());
     let _ = client.write_all(&answer[split + 4..]);
 }
+
+/// A state table of its own (the template's key schema), for a test whose many items
+/// would slow the others down: moto copies the whole table for every transaction.
+pub async fn own_table(config: &aws_config::SdkConfig, prefix: &str) -> String {
+    use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
+    let table = unique(prefix);
+    let key = |name: &str, kind| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kind)
+            .build()
+            .expect("key")
+    };
+    let attribute = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .expect("attribute")
+    };
+    aws_sdk_dynamodb::Client::new(config)
+        .create_table()
+        .table_name(&table)
+        .key_schema(key("pk", KeyType::Hash))
+        .key_schema(key("sk", KeyType::Range))
+        .attribute_definitions(attribute("pk"))
+        .attribute_definitions(attribute("sk"))
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .expect("CreateTable");
+    table
+}
