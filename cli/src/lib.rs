@@ -10,4 +10,5 @@ pub mod output;
 pub mod replay;
 pub mod serve;
 pub mod status;
+pub mod status_page;
 pub mod topology;

@@ -17,7 +17,7 @@ use axum::Router;
 use chrono::Utc;
 use clap::Args;
 use shared::engine::{EngineError, Report, ReportSink};
-use shared::web::{self, approval, escape, HttpRequest, HttpResponse};
+use shared::web::{self, approval, HttpRequest, HttpResponse};
 
 use crate::local::{self, LocalArgs, LocalEngine};
 use crate::output;
@@ -296,14 +296,6 @@ async fn status_json(State(app): State<Arc<App>>) -> Response {
     }
 }
 
-fn tri(value: Option<bool>, yes: &str, no: &str) -> String {
-    match value {
-        Some(true) => yes.into(),
-        Some(false) => format!("<strong>{no}</strong>"),
-        None => "-".into(),
-    }
-}
-
 /// GET /: what a person needs at a glance.
 async fn status_page(State(app): State<Arc<App>>) -> Response {
     let now = Utc::now();
@@ -311,95 +303,10 @@ async fn status_page(State(app): State<Arc<App>>) -> Response {
         Ok(states) => states,
         Err(e) => return json_error(StatusCode::SERVICE_UNAVAILABLE, "store", &e.to_string()),
     };
-    let mut body = String::from("<h1>mirrorgate status</h1>");
     let topology = app.engine.topology();
-    for state in &states {
-        let Some(mirror) = topology.mirror(&state.mirror) else {
-            continue;
-        };
-        let v = mirror_view(state, mirror, now);
-        let class = match v.phase {
-            "normal" => "ok",
-            "degraded" | "failed_over" | "dr_active" => "warn",
-            _ => "crit",
-        };
-        body.push_str(&format!(
-            "<h2>{}</h2><div class=\"banner {class}\" id=\"phase-{}\">{} since {} &middot; epoch {} &middot; primary {}</div>",
-            escape(&v.mirror),
-            escape(&v.mirror),
-            escape(&v.phase.replace('_', " ")),
-            v.phase_since.format("%Y-%m-%d %H:%M:%S UTC"),
-            v.epoch,
-            escape(v.primary.as_deref().unwrap_or("unknown"))
-        ));
-        if let Some(w) = &v.maintenance {
-            body.push_str(&format!(
-                "<div class=\"banner info\" id=\"maintenance-{}\">Maintenance until {}: {} (started by {} at {}). No promotion request is raised until then.</div>",
-                escape(&v.mirror),
-                w.until.format("%Y-%m-%d %H:%M UTC"),
-                escape(&w.reason),
-                escape(&w.by),
-                w.started_at.format("%Y-%m-%d %H:%M UTC")
-            ));
-        }
-        body.push_str("<div class=\"scroll\"><table><tr><th>member</th><th>kind</th><th>zone</th><th>status</th><th>Route 53</th><th>probe</th><th>instance</th><th>heartbeat</th><th>journal latency</th><th>may lose</th></tr>");
-        for m in &v.members {
-            body.push_str(&format!(
-                "<tr><td>{}{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                escape(&m.name),
-                match (m.claims_primary, &m.fenced) {
-                    (true, _) => " <strong>(primary)</strong>".to_string(),
-                    (false, Some(fenced)) => format!(" <strong class=\"fenced\" title=\"{}\">(fenced)</strong>", escape(fenced)),
-                    (false, None) => String::new(),
-                },
-                escape(&m.kind.replace('_', " ")),
-                escape(&m.zone),
-                escape(&match (&m.status, &m.status_reason) {
-                    (Some(status), Some(reason)) => format!("{status} ({reason})"),
-                    (status, _) => status.unwrap_or("-").to_string(),
-                }),
-                tri(m.route53, "primary", "not primary"),
-                tri(m.probe, "primary", "not primary"),
-                tri(m.instance_up, "up", "DOWN"),
-                tri(m.heartbeat_fresh, "fresh", "SILENT"),
-                m.journal_latency_seconds
-                    .map(|s| format!(
-                        "{s:.0} s{}",
-                        m.journal_latency_measured_at
-                            .map(|t| format!(" at {}", t.format("%H:%M:%S")))
-                            .unwrap_or_default()
-                    ))
-                    .unwrap_or_else(|| "-".into()),
-                escape(m.may_lose.as_deref().unwrap_or("-")),
-            ));
-        }
-        body.push_str("</table></div>");
-        if v.requests.is_empty() {
-            body.push_str("<p>No requests.</p>");
-        } else {
-            body.push_str("<h3>Requests</h3><div class=\"scroll\"><table><tr><th>request</th><th>asks</th><th>status</th><th>raised</th><th>approvers</th><th>outcome</th></tr>");
-            for r in &v.requests {
-                body.push_str(&format!(
-                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                    escape(&r.id),
-                    escape(&r.asks),
-                    escape(r.status),
-                    r.created_at.format("%H:%M:%S"),
-                    escape(&r.approvers.join(", ")),
-                    escape(r.outcome.as_deref().unwrap_or(""))
-                ));
-            }
-            body.push_str("</table></div><p class=\"muted\">Open requests are decided from the link in the alert (email or SMS).</p>");
-        }
-        body.push_str("<details><summary>Recent history</summary><ul>");
-        for h in &v.history {
-            body.push_str(&format!("<li>{}</li>", escape(h)));
-        }
-        body.push_str("</ul></details>");
-    }
-    let html = web::page("Status", &body);
-    let mut r = to_response(HttpResponse::page(200, html));
-    r.headers_mut()
-        .insert("refresh", header::HeaderValue::from_static("10"));
-    r
+    let views: Vec<_> = states
+        .iter()
+        .filter_map(|s| topology.mirror(&s.mirror).map(|m| mirror_view(s, m, now)))
+        .collect();
+    to_response(HttpResponse::page(200, crate::status_page::render(&views, now)))
 }

@@ -43,6 +43,56 @@ pub struct MemberView {
     pub may_lose: Option<String>,
     /// A former failover member fenced after a DR promotion: when, and by which request.
     pub fenced: Option<String>,
+    /// When each piece of evidence above was last said, and whether it still counts.
+    pub evidence: MemberEvidence,
+}
+
+/// When a piece of evidence was last said, and whether it still counts by the
+/// domain's rules (`evidence_fresh_secs`, `heartbeat_stale_secs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Evidence {
+    pub at: DateTime<Utc>,
+    pub fresh: bool,
+}
+
+/// The evidence behind a member's row, piece by piece (absent: never said).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct MemberEvidence {
+    pub status: Option<Evidence>,
+    pub route53: Option<Evidence>,
+    pub probe: Option<Evidence>,
+    pub instance: Option<Evidence>,
+    pub heartbeat: Option<Evidence>,
+    pub journal_latency: Option<Evidence>,
+}
+
+fn member_evidence(view: &View, name: &str) -> MemberEvidence {
+    let Some(ms) = view.state.members.get(name) else {
+        return MemberEvidence::default();
+    };
+    let observed = |observer: Observer| {
+        view.observation(name, observer).map(|o| Evidence {
+            at: o.last(),
+            fresh: view.observation_fresh(observer, o),
+        })
+    };
+    MemberEvidence {
+        status: ms.status.map(|(_, at)| Evidence {
+            at,
+            fresh: view.fresh_status(name).is_some(),
+        }),
+        route53: observed(Observer::Route53),
+        probe: observed(Observer::Probe),
+        instance: observed(Observer::Instance),
+        heartbeat: ms.last_heard.map(|at| Evidence {
+            at,
+            fresh: view.heartbeat_fresh(name) == Some(true),
+        }),
+        journal_latency: ms.journal_latency.map(|l| Evidence {
+            at: l.measured_at,
+            fresh: view.is_fresh(l.measured_at),
+        }),
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -118,6 +168,7 @@ pub fn mirror_view(state: &MirrorState, mirror: &Mirror, now: DateTime<Utc>) -> 
                         f.epoch
                     )
                 }),
+                evidence: member_evidence(&view, &m.name),
             }
         })
         .collect();

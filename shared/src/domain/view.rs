@@ -76,6 +76,17 @@ impl<'a> View<'a> {
         Some(self.now - heard <= secs(self.mirror.policy.heartbeat_stale_secs))
     }
 
+    /// Whether an observer's word still counts, by the rules above: a failing Route 53
+    /// check and an instance's state hold until they change (level-triggered alarms
+    /// and EC2 state); a healthy Route 53 check and the probe count only while fresh.
+    pub fn observation_fresh(&self, observer: Observer, observation: &Observation) -> bool {
+        match observer {
+            Observer::Instance => true,
+            Observer::Route53 if !observation.healthy => true,
+            _ => self.is_fresh(observation.last()),
+        }
+    }
+
     pub fn observation(&self, name: &str, observer: Observer) -> Option<&'a Observation> {
         self.member(name)?.observations.get(&observer)
     }

@@ -1,6 +1,8 @@
 //! A tiny, dependency-free HTML layer: escaping and the page frame. Pages are
 //! readable on a phone, need no JavaScript and load nothing from elsewhere.
 
+use chrono::{DateTime, Utc};
+
 /// Escapes text for HTML element content and attribute values.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -45,19 +47,66 @@ button.approve{background:var(--crit);border-color:var(--crit);color:#fff;font-w
 table{border-collapse:collapse;width:100%;font-size:.95rem}
 th,td{text-align:left;padding:.3rem .4rem;border-bottom:1px solid var(--line);vertical-align:top}
 .scroll{overflow-x:auto}
+main.wide{max-width:90rem;overflow-wrap:anywhere}
+.wide table{font-size:.9rem}
+.wide td small{display:block;color:var(--muted)}
+.stale{color:var(--crit);font-weight:700}
+.wide td.stale small{color:var(--crit)}
+@media (max-width:48rem){table.members tr{display:block;border-bottom:2px solid var(--line);padding:.3rem 0}
+table.members tr:first-child{display:none}
+table.members td{display:block;position:relative;border:0;padding:.15rem .4rem .15rem 8.4rem;min-height:1.6rem}
+table.members td::before{content:attr(data-label);position:absolute;left:.4rem;width:7.6rem;color:var(--muted);font-weight:400}}
 @media (prefers-color-scheme:dark){.crit,.ok,.warn,button.approve{color:#121212}}
 ";
 
 /// A whole page around `body`.
 pub fn page(title: &str, body: &str) -> String {
+    frame(title, "", "", body)
+}
+
+/// A page as wide as a desktop's screen that reloads itself every `refresh_secs`
+/// seconds, without JavaScript: the status page, left open on a screen.
+pub fn wide_refreshing_page(title: &str, refresh_secs: u32, body: &str) -> String {
+    frame(
+        title,
+        &format!("<meta http-equiv=\"refresh\" content=\"{refresh_secs}\">"),
+        " class=\"wide\"",
+        body,
+    )
+}
+
+fn frame(title: &str, head: &str, main_attributes: &str, body: &str) -> String {
     format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-<meta name=\"robots\" content=\"noindex,nofollow\">\
+<meta name=\"robots\" content=\"noindex,nofollow\">{head}\
 <title>{} - mirrorgate</title><style>{STYLE}</style></head>\
-<body><main>{body}<p class=\"muted\">mirrorgate</p></main></body></html>\n",
+<body><main{main_attributes}>{body}<p class=\"muted\">mirrorgate</p></main></body></html>\n",
         escape(title)
     )
+}
+
+/// How long ago `at` was, seen at `now`, in the words a person reads at a glance:
+/// "just now" (under 10 s), "45 s ago", "3 min ago", "2 h ago", "3 d ago". An
+/// instant ahead of `now` (a sender's clock running fast) is said as such.
+pub fn age(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let secs = (now - at).num_seconds();
+    if secs < 0 {
+        return format!("{} ahead of this clock", span(-secs));
+    }
+    if secs < 10 {
+        return "just now".into();
+    }
+    format!("{} ago", span(secs))
+}
+
+fn span(secs: i64) -> String {
+    match secs {
+        s if s < 60 => format!("{s} s"),
+        s if s < 3_600 => format!("{} min", s / 60),
+        s if s < 48 * 3_600 => format!("{} h", s / 3_600),
+        s => format!("{} d", s / 86_400),
+    }
 }
 
 /// A page that only says something: a banner, a heading and a few paragraphs.
@@ -77,6 +126,35 @@ pub fn message_page(title: &str, banner_class: &str, banner: &str, paragraphs: &
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn age_in_words() {
+        let now = at("2026-11-25T03:10:00Z");
+        assert_eq!(age(now, now), "just now");
+        assert_eq!(age(at("2026-11-25T03:09:51Z"), now), "just now");
+        assert_eq!(age(at("2026-11-25T03:09:50Z"), now), "10 s ago");
+        assert_eq!(age(at("2026-11-25T03:09:15Z"), now), "45 s ago");
+        assert_eq!(age(at("2026-11-25T03:09:00Z"), now), "1 min ago");
+        assert_eq!(age(at("2026-11-25T03:06:30Z"), now), "3 min ago");
+        assert_eq!(age(at("2026-11-25T02:10:01Z"), now), "59 min ago");
+        assert_eq!(age(at("2026-11-25T01:05:00Z"), now), "2 h ago");
+        assert_eq!(age(at("2026-11-23T03:10:01Z"), now), "47 h ago");
+        assert_eq!(age(at("2026-11-22T03:10:00Z"), now), "3 d ago");
+        assert_eq!(age(at("2026-11-25T03:12:00Z"), now), "2 min ahead of this clock");
+    }
+
+    #[test]
+    fn the_status_frame_refreshes_itself_and_escapes_its_title() {
+        let html = wide_refreshing_page("<HSPROD>", 30, "<p>body</p>");
+        assert!(html.contains("<meta http-equiv=\"refresh\" content=\"30\">"));
+        assert!(html.contains("<main class=\"wide\"><p>body</p>"));
+        assert!(html.contains("<title>&lt;HSPROD&gt; - mirrorgate</title>"));
+        assert!(!page("x", "").contains("refresh"));
+    }
 
     #[test]
     fn escape_neutralises_markup() {

@@ -5,7 +5,7 @@ pub mod approval;
 pub mod fencing;
 mod html;
 
-pub use html::{escape, page};
+pub use html::{age, escape, page, wide_refreshing_page};
 
 /// What the pages need of an HTTP request.
 #[derive(Debug, Clone, Default)]
