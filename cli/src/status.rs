@@ -55,7 +55,9 @@ pub struct Evidence {
     pub fresh: bool,
 }
 
-/// The evidence behind a member's row, piece by piece (absent: never said).
+/// The evidence behind a member's row, piece by piece (absent: never said). The
+/// journal latency is not judged here: the last one measured before a loss is what
+/// the loss estimate rests on (`journal_latency_measured_at` says when).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct MemberEvidence {
     pub status: Option<Evidence>,
@@ -63,7 +65,6 @@ pub struct MemberEvidence {
     pub probe: Option<Evidence>,
     pub instance: Option<Evidence>,
     pub heartbeat: Option<Evidence>,
-    pub journal_latency: Option<Evidence>,
 }
 
 fn member_evidence(view: &View, name: &str) -> MemberEvidence {
@@ -87,10 +88,6 @@ fn member_evidence(view: &View, name: &str) -> MemberEvidence {
         heartbeat: ms.last_heard.map(|at| Evidence {
             at,
             fresh: view.heartbeat_fresh(name) == Some(true),
-        }),
-        journal_latency: ms.journal_latency.map(|l| Evidence {
-            at: l.measured_at,
-            fresh: view.is_fresh(l.measured_at),
         }),
     }
 }

@@ -63,15 +63,19 @@ fn mirror_section(body: &mut String, v: &MirrorView, now: DateTime<Utc>) {
     if open.is_empty() {
         body.push_str("<h3>Open requests</h3><p>No open request.</p>");
     } else {
-        body.push_str("<h3>Open requests</h3><table class=\"requests\"><tr><th>request</th><th>asks</th><th>raised</th><th>expires</th><th>approvers</th></tr>");
+        body.push_str("<h3>Open requests</h3><table class=\"requests stack\"><tr><th>request</th><th>asks</th><th>raised</th><th>expires</th><th>approvers</th></tr>");
         for r in &open {
             body.push_str(&format!(
-                "<tr><td>{}</td><td><strong>{}</strong></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td data-label=\"request\">{}</td><td data-label=\"asks\"><strong>{}</strong></td><td data-label=\"raised\">{}</td><td data-label=\"expires\">{}</td><td data-label=\"approvers\">{}</td></tr>",
                 escape(&r.id),
                 escape(&r.asks),
                 when(r.created_at, now),
                 r.expires_at.format("%H:%M:%S"),
-                escape(&r.approvers.join(", "))
+                if r.approvers.is_empty() {
+                    "none yet".to_string()
+                } else {
+                    escape(&r.approvers.join(", "))
+                }
             ));
         }
         body.push_str(
@@ -80,7 +84,7 @@ fn mirror_section(body: &mut String, v: &MirrorView, now: DateTime<Utc>) {
     }
     body.push_str("</section>");
 
-    body.push_str(&format!("<h3>Members</h3><table class=\"members\" id=\"members-{mirror}\"><tr><th>member</th><th>status</th><th>Route 53</th><th>probe</th><th>instance</th><th>heartbeat</th><th>journal latency</th><th>may lose</th></tr>"));
+    body.push_str(&format!("<h3>Members</h3><table class=\"members stack\" id=\"members-{mirror}\"><tr><th>member</th><th>status</th><th>Route 53</th><th>probe</th><th>instance</th><th>heartbeat</th><th>journal latency</th><th>may lose</th></tr>"));
     for m in &v.members {
         let tag = match (m.claims_primary, &m.fenced) {
             (true, _) => " <strong>(primary)</strong>".to_string(),
@@ -95,9 +99,9 @@ fn mirror_section(body: &mut String, v: &MirrorView, now: DateTime<Utc>) {
             (status, _) => status.unwrap_or("-").to_string(),
         };
         let e = &m.evidence;
+        let name = escape(&m.name);
         body.push_str(&format!(
-            "<tr><td data-label=\"member\">{}{tag}<small>{} &middot; {}</small></td>{}{}{}{}{}{}<td data-label=\"may lose\">{}</td></tr>",
-            escape(&m.name),
+            "<tr data-member=\"{name}\"><td data-label=\"member\">{name}{tag}<small>{} &middot; {}</small></td>{}{}{}{}{}{}<td data-label=\"may lose\">{}</td></tr>",
             escape(&m.kind.replace('_', " ")),
             escape(&m.zone),
             cell("status", &escape(&status), e.status, now),
@@ -105,11 +109,11 @@ fn mirror_section(body: &mut String, v: &MirrorView, now: DateTime<Utc>) {
             cell("probe", &tri(m.probe, "primary", "not primary"), e.probe, now),
             cell("instance", &tri(m.instance_up, "up", "DOWN"), e.instance, now),
             cell("heartbeat", &tri(m.heartbeat_fresh, "fresh", "SILENT"), e.heartbeat, now),
-            cell(
+            aged(
                 "journal latency",
                 &m.journal_latency_seconds
                     .map_or_else(|| "-".into(), |s| format!("{s:.0} s")),
-                e.journal_latency,
+                m.journal_latency_measured_at,
                 now
             ),
             escape(m.may_lose.as_deref().unwrap_or("-")),
@@ -118,10 +122,10 @@ fn mirror_section(body: &mut String, v: &MirrorView, now: DateTime<Utc>) {
     body.push_str("</table><p class=\"muted\">Stale: said too long ago to count any more (the mirror's evidence_fresh_secs, heartbeat_stale_secs). A failing Route 53 check and an instance's state hold until they change.</p>");
 
     if !closed.is_empty() {
-        body.push_str("<h3>Earlier requests</h3><table class=\"requests\"><tr><th>request</th><th>asks</th><th>status</th><th>raised</th><th>approvers</th><th>outcome</th></tr>");
+        body.push_str("<h3>Earlier requests</h3><table class=\"requests stack\"><tr><th>request</th><th>asks</th><th>status</th><th>raised</th><th>approvers</th><th>outcome</th></tr>");
         for r in &closed {
             body.push_str(&format!(
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td data-label=\"request\">{}</td><td data-label=\"asks\">{}</td><td data-label=\"status\">{}</td><td data-label=\"raised\">{}</td><td data-label=\"approvers\">{}</td><td data-label=\"outcome\">{}</td></tr>",
                 escape(&r.id),
                 escape(&r.asks),
                 escape(&r.status.replace('_', " ")),
@@ -166,6 +170,19 @@ fn cell(label: &str, value: &str, evidence: Option<Evidence>, now: DateTime<Utc>
             "<td class=\"stale\" data-label=\"{}\">{value}<small>{} &middot; stale</small></td>",
             escape(label),
             when(e.at, now)
+        ),
+    }
+}
+
+/// A cell with the time and age of what it shows, with no judgement of staleness
+/// (the journal latency: the last measured before a loss is what the estimate uses).
+fn aged(label: &str, value: &str, at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
+    match at {
+        None => format!("<td data-label=\"{}\">{value}</td>", escape(label)),
+        Some(at) => format!(
+            "<td data-label=\"{}\">{value}<small>{}</small></td>",
+            escape(label),
+            when(at, now)
         ),
     }
 }

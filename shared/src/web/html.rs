@@ -49,13 +49,14 @@ th,td{text-align:left;padding:.3rem .4rem;border-bottom:1px solid var(--line);ve
 .scroll{overflow-x:auto}
 main.wide{max-width:90rem;overflow-wrap:anywhere}
 .wide table{font-size:.9rem}
+.wide th{overflow-wrap:normal}
 .wide td small{display:block;color:var(--muted)}
 .stale{color:var(--crit);font-weight:700}
 .wide td.stale small{color:var(--crit)}
-@media (max-width:48rem){table.members tr{display:block;border-bottom:2px solid var(--line);padding:.3rem 0}
-table.members tr:first-child{display:none}
-table.members td{display:block;position:relative;border:0;padding:.15rem .4rem .15rem 8.4rem;min-height:1.6rem}
-table.members td::before{content:attr(data-label);position:absolute;left:.4rem;width:7.6rem;color:var(--muted);font-weight:400}}
+@media (max-width:48rem){table.stack tr{display:block;border-bottom:2px solid var(--line);padding:.3rem 0}
+table.stack tr:first-child{display:none}
+table.stack td{display:block;position:relative;border:0;padding:.15rem .4rem .15rem 8.4rem;min-height:1.6rem}
+table.stack td::before{content:attr(data-label);position:absolute;left:.4rem;width:7.6rem;color:var(--muted);font-weight:400}}
 @media (prefers-color-scheme:dark){.crit,.ok,.warn,button.approve{color:#121212}}
 ";
 
