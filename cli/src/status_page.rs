@@ -192,8 +192,8 @@ mod tests {
     use super::*;
     use crate::status::mirror_view;
     use shared::domain::signal::MemberStatus;
-    use shared::domain::state::{MemberState, MirrorState};
-    use shared::topology::Topology;
+    use shared::domain::state::{MemberState, MirrorState, Observation};
+    use shared::topology::{Observer, Topology};
 
     fn at(text: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
@@ -225,7 +225,7 @@ mod tests {
     }
 
     fn member_row<'a>(html: &'a str, member: &str) -> &'a str {
-        let start = html.find(&format!("<tr><td data-label=\"member\">{member}")).unwrap();
+        let start = html.find(&format!("<tr data-member=\"{member}\">")).unwrap();
         let end = start + html[start..].find("</tr>").unwrap();
         &html[start..end]
     }
@@ -244,6 +244,31 @@ mod tests {
         let b = member_row(&html, "HSPROD-B");
         assert!(b.contains("<td class=\"stale\" data-label=\"status\">Backup<small>03:05:00 &middot; 5 min ago &middot; stale</small>"), "{b}");
         assert!(b.contains("<td class=\"stale\" data-label=\"heartbeat\"><strong>SILENT</strong><small>03:05:00 &middot; 5 min ago &middot; stale</small>"), "{b}");
+    }
+
+    #[test]
+    fn a_failing_route53_check_holds_and_an_old_probe_is_stale() {
+        let now = at("2026-11-25T03:10:00Z");
+        let topology = topology();
+        let mirror = topology.mirror("HSPROD").unwrap();
+        let mut state = state(now);
+        let observed = |healthy, at_: DateTime<Utc>| Observation {
+            healthy,
+            at: at_,
+            source: "test".into(),
+            confirmed_at: None,
+            alarm_arn: None,
+            unreachable: false,
+        };
+        let a = state.members.get_mut("HSPROD-A").unwrap();
+        a.observations
+            .insert(Observer::Route53, observed(false, at("2026-11-25T03:00:00Z")));
+        a.observations
+            .insert(Observer::Probe, observed(true, at("2026-11-25T03:05:00Z")));
+        let html = render(&[mirror_view(&state, mirror, now)], now);
+        let row = member_row(&html, "HSPROD-A");
+        assert!(row.contains("<td data-label=\"Route 53\"><strong>not primary</strong><small>03:00:00 &middot; 10 min ago</small></td>"), "{row}");
+        assert!(row.contains("<td class=\"stale\" data-label=\"probe\">primary<small>03:05:00 &middot; 5 min ago &middot; stale</small></td>"), "{row}");
     }
 
     #[test]
