@@ -283,8 +283,13 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
                 candidate: r.candidate.clone(),
                 epoch: r.epoch,
                 resume: r.claims > 1,
+                allow_no_partner: r.loss_accepted(),
             },
-            None => order,
+            // Nothing stored approves it: never without a partner.
+            None => PromotionOrder {
+                allow_no_partner: false,
+                ..order
+            },
         };
         let mirror = self
             .topology
@@ -350,6 +355,9 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
                 };
                 decide(&state, mirror, signal, &mut ctx)
             };
+            if let Verdict::Ignored { why } = &decided.verdict {
+                tracing::info!(mirror = %mirror.name, why = %why, "signal changes nothing");
+            }
             if decided.state == state {
                 let reports = decision_report(&mirror.name, &decided.verdict).into_iter().collect();
                 // Nothing to write, but an approved promotion nobody claimed is handed
@@ -368,6 +376,7 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
                             candidate,
                             epoch,
                             resume: false,
+                            allow_no_partner: false,
                         }),
                         _ => None,
                     })
@@ -443,6 +452,7 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
                 } => {
                     orders.push(PromotionOrder {
                         resume: false,
+                        allow_no_partner: false,
                         mirror: mirror.clone(),
                         request,
                         candidate,

@@ -64,6 +64,7 @@ fn instance_id() -> String {
 fn order(mirror: &str) -> PromotionOrder {
     PromotionOrder {
         resume: false,
+        allow_no_partner: false,
         mirror: mirror.to_string(),
         request: format!("{mirror}-r1"),
         candidate: format!("{mirror}-DR1"),

@@ -293,6 +293,7 @@ async fn a_failed_promotion_action_is_reported_and_never_run_again() {
         }
         let order = shared::ports::PromotionOrder {
             resume: false,
+            allow_no_partner: false,
             mirror: "HSPROD".into(),
             request: "HSPROD-R1".into(),
             candidate: "HSPROD-DR1".into(),
@@ -679,6 +680,7 @@ async fn a_real_failed_promotion_action_is_reported_through_sns_and_never_run_ag
     }
     let order = shared::ports::PromotionOrder {
         resume: false,
+        allow_no_partner: false,
         mirror: mirror.clone(),
         request: request.id.clone(),
         candidate: request.candidate.clone(),
@@ -985,6 +987,7 @@ async fn an_ssm_failure_behind_the_real_client_is_reported_and_never_retried_by_
     );
     let order = shared::ports::PromotionOrder {
         resume: false,
+        allow_no_partner: false,
         mirror: mirror.clone(),
         request: request.id.clone(),
         candidate: request.candidate.clone(),

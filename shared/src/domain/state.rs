@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::alert::Alert;
 use super::loss::LossEstimate;
-use super::signal::{JournalLatency, MemberStatus};
+use super::signal::{JournalLatency, MemberStatus, RunStatus};
 use crate::topology::Observer;
 
 /// The phase of a mirror, as mirrorgate sees it.
@@ -108,6 +108,10 @@ pub struct MemberState {
     pub last_heard: Option<DateTime<Utc>>,
     #[serde(default)]
     pub journal_latency: Option<JournalLatency>,
+    /// The last Run Command of one of mirrorgate's documents on this member's instance
+    /// (the promote script on a DR member, the fence script on a failover member).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_command: Option<CommandRecord>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -221,6 +225,9 @@ pub struct PromotionRequest {
     /// When the promotion actions were recorded done.
     #[serde(default)]
     pub actions_done_at: Option<DateTime<Utc>>,
+    /// The promote command, as its status events last told it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<CommandRecord>,
     #[serde(default)]
     pub closed_at: Option<DateTime<Utc>>,
     /// Why it was closed, in words for people.
@@ -237,12 +244,45 @@ impl PromotionRequest {
             .unwrap_or_else(|| LossEstimate::of(self.candidate_latency.as_ref(), None, None, self.lost_since))
     }
 
+    /// Whether an approval of this request accepted the data loss (and so a promotion
+    /// without a failover partner, which may lose what the partner had).
+    pub fn loss_accepted(&self) -> bool {
+        self.decisions
+            .iter()
+            .any(|d| d.action == super::signal::DecisionAction::Approve && d.accept_loss)
+    }
+
     pub fn approvers(&self) -> Vec<&str> {
         self.decisions
             .iter()
             .filter(|d| d.action == super::signal::DecisionAction::Approve)
             .map(|d| d.by.as_str())
             .collect()
+    }
+}
+
+/// A Run Command of one of mirrorgate's documents, as its last status event told it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CommandRecord {
+    pub command_id: String,
+    pub document: String,
+    pub status: RunStatus,
+    /// When that status was reported.
+    pub at: DateTime<Utc>,
+    /// The command's comment (names its request and epoch), when it was read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+impl CommandRecord {
+    /// In words, for the status page: "promote script succeeded at 03:10:05 UTC".
+    pub fn describe(&self) -> String {
+        let at = self.at.format("%Y-%m-%d %H:%M:%S UTC");
+        match self.status {
+            RunStatus::Success => format!("script {} succeeded at {at} (command {})", self.document, self.command_id),
+            s if s.is_failure() => format!("script {} ended {} at {at} (command {})", self.document, s.as_str(), self.command_id),
+            s => format!("script {} {} since {at} (command {})", self.document, s.as_str(), self.command_id),
+        }
     }
 }
 
