@@ -844,6 +844,45 @@ mod tests {
     }
 
     #[test]
+    fn a_site_parameter_that_mirrorgate_sets_is_refused_by_name() {
+        for key in ["InstanceName", "AllowNoPartner", "Method"] {
+            let e = with(|m| {
+                m[0].promotion
+                    .ssm_parameters
+                    .insert(key.to_string(), vec!["HSPROD".into()]);
+            });
+            assert_eq!(e.field, format!("promotion.ssm_parameters.{key}"));
+            assert!(e.to_string().contains("is set by mirrorgate itself"), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_member_the_documents_run_on_needs_its_iris_instance() {
+        let e = with(|m| m[0].members[3].iris_instance = None);
+        assert_eq!(e.field, "member[3] (HSPROD-DR1).iris_instance");
+        assert!(e.to_string().contains("promotion.ssm_document runs on this member"), "{e}");
+        let e = with(|m| m[0].members[1].iris_instance = None);
+        assert_eq!(e.field, "member[1] (HSPROD-B).iris_instance");
+        assert!(e.to_string().contains("promotion.fence_document"), "{e}");
+    }
+
+    #[test]
+    fn the_promote_command_fits_in_the_promotion_timeout() {
+        let mut policy = Policy::default();
+        assert_eq!(
+            CommandTimeouts::of(&policy),
+            CommandTimeouts {
+                delivery_secs: 120,
+                execution_secs: 480,
+                wait_secs: 420
+            }
+        );
+        policy.promotion_timeout_secs = 120;
+        let short = CommandTimeouts::of(&policy);
+        assert_eq!(short.delivery_secs + short.execution_secs, 90 + 30);
+    }
+
+    #[test]
     fn refuses_bad_values() {
         assert_eq!(
             with(|m| m[0].members[1].health_check_id = Some("nope".into())).field,
