@@ -1778,6 +1778,9 @@ impl Decider<'_, '_> {
                     .take(OUTPUT_LINES)
                     .map(|l| format!("  {l}"))
                     .collect();
+                if lines.is_empty() {
+                    return vec!["Output: none (the script printed nothing)".to_string()];
+                }
                 lines.insert(0, "Output (first lines):".to_string());
                 lines
             },
