@@ -50,6 +50,8 @@ pub enum AlertKind {
     SplitBrain,
     DrPrimary,
     FailedBack,
+    /// The best DR candidate's SSM agent is not Online: a promotion would not run.
+    SsmAgentOffline,
 }
 
 impl AlertKind {
@@ -75,6 +77,7 @@ impl AlertKind {
             AlertKind::SplitBrain => "split_brain",
             AlertKind::DrPrimary => "dr_primary",
             AlertKind::FailedBack => "failed_back",
+            AlertKind::SsmAgentOffline => "ssm_agent_offline",
         }
     }
 

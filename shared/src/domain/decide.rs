@@ -7,10 +7,10 @@ use serde::Serialize;
 
 use super::alert::{clock, duration_words, Alert, AlertKind, Severity};
 use super::signal::{
-    Authority, CommandReport, Decision, DecisionAction, JournalLatency, MemberStatus, RunStatus, Signal, SignalKind,
+    AgentReport, Authority, CommandReport, Decision, DecisionAction, JournalLatency, MemberStatus, RunStatus, Signal, SignalKind,
 };
 use super::state::{
-    CommandRecord, DecisionRecord, LinkToken, MirrorState, Observation, OutboxEntry, Phase, PromotionRequest,
+    AgentWord, CommandRecord, DecisionRecord, LinkToken, MirrorState, Observation, OutboxEntry, Phase, PromotionRequest,
     RequestStatus, MAX_REQUESTS,
 };
 use super::view::{Claim, View};
@@ -234,6 +234,7 @@ pub fn decide(state: &MirrorState, mirror: &Mirror, signal: &Signal, ctx: &mut C
         SignalKind::PromotionStarted { request } => d.promotion_started(request),
         SignalKind::PromotionOutcome { request, ok, detail } => d.promotion_outcome(request, *ok, detail),
         SignalKind::CommandStatus(report) => d.command_status(report, signal.at),
+        SignalKind::SsmAgents { agents } => d.ssm_agents(agents, signal.at),
     };
     if let Verdict::Ignored { .. } = verdict {
         // A signal about nothing this mirror has changes no state, not even the duplicate window.
@@ -1815,6 +1816,56 @@ impl Decider<'_, '_> {
             format!(
                 "Read the output above (and the run-command log group), then promote {} by hand or fix the cause; mirrorgate will not retry it, nor propose another promotion before a primary is seen again.",
                 req.candidate
+            ),
+        );
+        Verdict::Applied
+    }
+
+    /// What SSM says of the DR members' agents. While the best DR candidate's is not
+    /// Online, a promotion would not run: a warning, at most once per cool-down.
+    fn ssm_agents(&mut self, agents: &[AgentReport], at: DateTime<Utc>) -> Verdict {
+        let known: Vec<&AgentReport> = agents.iter().filter(|a| self.known(&a.member)).collect();
+        for report in known {
+            let member = self.s.members.entry(report.member.clone()).or_default();
+            let same = member
+                .ssm_agent
+                .as_ref()
+                .is_some_and(|w| w.online == report.online && w.detail == report.detail);
+            if !same {
+                member.ssm_agent = Some(AgentWord {
+                    online: report.online,
+                    detail: report.detail.clone(),
+                    since: at,
+                });
+            }
+        }
+        let now = self.now();
+        let view = View::new(&self.s, self.m, now);
+        let Some(best) = view.best_candidate().map(str::to_string) else {
+            return Verdict::Applied;
+        };
+        let Some(word) = self.s.members.get(&best).and_then(|m| m.ssm_agent.clone()) else {
+            return Verdict::Applied;
+        };
+        let cooled = self
+            .s
+            .agent_warned_at
+            .is_none_or(|w| now - w >= secs(self.m.policy.cool_down_secs));
+        if word.online || !cooled {
+            return Verdict::Applied;
+        }
+        self.s.agent_warned_at = Some(now);
+        self.alert(
+            AlertKind::SsmAgentOffline,
+            Severity::Warning,
+            None,
+            format!("{}: SSM agent of {best} not Online, a promotion would not run", self.m.name),
+            vec![
+                format!("Best DR candidate: {best}"),
+                format!("SSM says: {} (since {})", word.detail, clock(word.since)),
+            ],
+            format!(
+                "Start the SSM agent on {best} (systemctl start amazon-ssm-agent) or restore its path to SSM; until then a promotion of {best} must be done by hand."
             ),
         );
         Verdict::Applied

@@ -72,6 +72,18 @@ pub enum SignalKind {
     /// member's instance (EventBridge `EC2 Command Invocation Status-change
     /// Notification`, with what `GetCommandInvocation` added).
     CommandStatus(CommandReport),
+    /// `health-poll` asked SSM about the DR members' agents (`DescribeInstanceInformation`).
+    SsmAgents { agents: Vec<AgentReport> },
+}
+
+/// What SSM says of one member's agent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentReport {
+    pub member: String,
+    /// `Online`: a command sent now would run there.
+    pub online: bool,
+    /// SSM's words when not Online (`ConnectionLost`, not a managed instance, ...).
+    pub detail: String,
 }
 
 /// A status of one Run Command invocation (one command on one instance), as SSM

@@ -112,6 +112,17 @@ pub struct MemberState {
     /// (the promote script on a DR member, the fence script on a failover member).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_command: Option<CommandRecord>,
+    /// What SSM last said of this member's agent (DR members; `health-poll` asks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssm_agent: Option<AgentWord>,
+}
+
+/// A member's SSM agent as SSM said it, and since when it has said so.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentWord {
+    pub online: bool,
+    pub detail: String,
+    pub since: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -345,6 +356,9 @@ pub struct MirrorState {
     pub no_candidate_alerted: bool,
     #[serde(default)]
     pub split_brain_alerted_epoch: Option<u64>,
+    /// When it was last said that the best DR candidate's SSM agent is not Online.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_warned_at: Option<DateTime<Utc>>,
     #[serde(default)]
     pub request_seq: u64,
     #[serde(default)]
@@ -382,6 +396,7 @@ impl MirrorState {
             folded_alerts: 0,
             no_candidate_alerted: false,
             split_brain_alerted_epoch: None,
+            agent_warned_at: None,
             request_seq: 0,
             requests: Vec::new(),
             alert_seq: 0,

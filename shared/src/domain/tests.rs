@@ -14,7 +14,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use super::alert::{Alert, AlertKind, Severity, MAX_SMS, MAX_SUBJECT};
 use super::decide::{decide, Context, Decided, DecisionVerdict, Effect, Refusal, Verdict};
 use super::signal::{
-    Authority, CommandReport, Decision, DecisionAction, JournalLatency, MemberStatus, RunStatus, Signal, SignalKind,
+    AgentReport, Authority, CommandReport, Decision, DecisionAction, JournalLatency, MemberStatus, RunStatus, Signal, SignalKind,
 };
 use super::state::{MirrorState, Observation, Phase, RequestStatus};
 use super::view::View;
@@ -2135,4 +2135,47 @@ fn a_fence_command_is_recorded_on_its_member_with_its_document_and_comment() {
         )
     );
     assert_eq!(fenced.state.phase, state.phase);
+}
+
+// ---- the DR members' SSM agents --------------------------------------------------
+
+fn agents(at: i64, offline: &[&str]) -> Signal {
+    let agents = [DR1, DR2]
+        .iter()
+        .map(|member| AgentReport {
+            member: member.to_string(),
+            online: !offline.contains(member),
+            detail: if offline.contains(member) {
+                format!("the SSM agent of {member} (i-0ddddddddddddddd4) is ConnectionLost, not Online")
+            } else {
+                "Online".into()
+            },
+        })
+        .collect();
+    signal(at, SignalKind::SsmAgents { agents })
+}
+
+#[test]
+fn an_offline_agent_on_the_best_candidate_is_warned_once_per_cool_down() {
+    // GIVEN a normal mirror where DR1 is the best candidate
+    let m = hsprod();
+    let state = normal(&m);
+
+    // WHEN health-poll finds DR1's agent ConnectionLost, minute after minute
+    let (after, effects) = run(&m, state.clone(), (1..=14).map(|i| agents(60 * i, &[DR1])));
+
+    // THEN one warning says a promotion would not run, and what to do
+    let alert = only_alert(&effects, AlertKind::SsmAgentOffline);
+    assert_eq!(alert.severity, Severity::Warning);
+    assert!(alert.headline.contains(DR1) && alert.headline.contains("a promotion would not run"), "{}", alert.headline);
+    assert!(alert.next_step.contains("amazon-ssm-agent"), "{}", alert.next_step);
+    assert_eq!(after.members[DR1].ssm_agent.as_ref().map(|a| (a.online, a.since)), Some((false, t(60))));
+
+    // and after the cool-down (900 s) it is said again while it lasts
+    let (_, later) = run(&m, after, [agents(60 + 900, &[DR1])]);
+    only_alert(&later, AlertKind::SsmAgentOffline);
+
+    // WHEN only DR2's agent is offline THEN nothing is said: DR1 would be promoted
+    let (_, quiet) = run(&m, state, [agents(60, &[DR2])]);
+    assert_eq!(alert_kinds(&quiet), Vec::<AlertKind>::new());
 }

@@ -1164,3 +1164,40 @@ async fn mirror_events_records_a_succeeded_promote_command_and_waits_for_primary
         .collect();
     assert!(kinds.contains(&"promotion_succeeded".to_string()), "{kinds:?}");
 }
+
+/// GIVEN DR1 (the best candidate, 1.8 s behind) whose SSM agent SSM reports
+/// ConnectionLost WHEN health-poll runs, twice THEN one warning says a promotion would
+/// not run, and the state keeps what SSM said.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_poll_warns_once_while_the_best_candidates_agent_is_not_online() {
+    let aws = aws().await;
+    let mirror = unique("AG");
+    let topology = topology(&mirror);
+    let events = Lambda::start("mirror-events", &topology, &[]).await;
+    let ssm = ssm_with_agents("ConnectionLost").await;
+    let poll = Lambda::start("health-poll", &topology, &[("AWS_ENDPOINT_URL_SSM", &ssm)]).await;
+
+    let mut heartbeat = event("mirror-heartbeat.json", &mirror);
+    let now = Utc::now().trunc_subsecs(0);
+    heartbeat = serde_json::from_str(&shift_instants(
+        &heartbeat.to_string(),
+        now - parse_time(heartbeat["time"].as_str().expect("time")),
+    ))
+    .expect("shifted");
+    events.ok(&heartbeat).await;
+    poll.ok(&schedule_event(Utc::now())).await;
+    poll.ok(&schedule_event(Utc::now())).await;
+
+    let warnings: Vec<Published> = published(&mirror)
+        .await
+        .into_iter()
+        .filter(|a| a.attribute("kind") == "ssm_agent_offline")
+        .collect();
+    assert_eq!(warnings.len(), 1, "once, not every run");
+    assert_eq!(warnings[0].attribute("severity"), "warning");
+    assert!(warnings[0].subject.contains(&format!("{mirror}-DR1")), "{}", warnings[0].subject);
+    let s = state(&aws, &mirror).await.expect("the state item");
+    let agent = &member(&s, &mirror, "DR1")["ssm_agent"];
+    assert_eq!(agent["online"], false, "{agent}");
+    assert!(agent["detail"].as_str().unwrap_or_default().contains("ConnectionLost"), "{agent}");
+}

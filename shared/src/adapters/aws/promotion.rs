@@ -512,6 +512,54 @@ mod tests {
     }
 
     #[test]
+    fn the_comment_names_what_a_status_event_is_matched_by() {
+        let order = PromotionOrder {
+            resume: false,
+            allow_no_partner: false,
+            mirror: "HSPROD".into(),
+            request: "HSPROD-R7".into(),
+            candidate: "HSPROD-DR1".into(),
+            epoch: 12,
+        };
+        let report = crate::domain::CommandReport {
+            member: "HSPROD-DR1".into(),
+            command_id: "c".into(),
+            document: "d".into(),
+            status: crate::domain::RunStatus::Failed,
+            requested_at: None,
+            comment: Some(command_comment(&order)),
+            output: None,
+            unread: None,
+        };
+        assert_eq!(report.request_and_epoch(), Some(("HSPROD-R7".to_string(), 12)));
+    }
+
+    #[test]
+    fn an_agent_that_is_not_online_says_why_a_command_would_not_run() {
+        assert_eq!(AgentState::Online.why_not("HSPROD-DR1", "i-0ddddddddddddddd4"), None);
+        let lost = AgentState::NotOnline {
+            ping: "ConnectionLost".into(),
+            last_ping: Some("2025-03-14T03:01:00Z".into()),
+        };
+        assert_eq!(
+            lost.why_not("HSPROD-DR1", "i-0ddddddddddddddd4").as_deref(),
+            Some("the SSM agent of HSPROD-DR1 (i-0ddddddddddddddd4) is ConnectionLost (last heard 2025-03-14T03:01:00Z), not Online: a command sent now would not run")
+        );
+        assert!(AgentState::Unknown
+            .why_not("HSPROD-DR1", "i-0ddddddddddddddd4")
+            .is_some_and(|w| w.contains("not a managed instance")));
+    }
+
+    #[test]
+    fn the_first_lines_of_output_are_bounded() {
+        assert_eq!(first_lines("PROMOTE FAILED (R1): x\n\nnothing was changed\n", "warn\n"), "PROMOTE FAILED (R1): x\nnothing was changed\nwarn");
+        let many = "line\n".repeat(100);
+        assert_eq!(first_lines(&many, "").lines().count(), OUTPUT_LINES_READ);
+        let long = "é".repeat(5000);
+        assert_eq!(first_lines(&long, "").chars().count(), OUTPUT_CHARS_READ);
+    }
+
+    #[test]
     fn throttling_and_internal_failures_are_retried_others_are_not() {
         assert!(retryable_entry_error("ThrottlingException"));
         assert!(retryable_entry_error("InternalFailure"));

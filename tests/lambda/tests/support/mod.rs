@@ -782,6 +782,11 @@ fn pass_or_fail(
 /// `AWS_ENDPOINT_URL_SSM` set to [`ssm_with_online_agents`] sees the members' agents
 /// Online and everything else of SSM as the emulator has it.
 pub async fn ssm_with_online_agents() -> String {
+    ssm_with_agents("Online").await
+}
+
+/// [`ssm_with_online_agents`] with every asked agent in `ping` (`ConnectionLost`, ...).
+pub async fn ssm_with_agents(ping: &'static str) -> String {
     use tokio::io::AsyncWriteExt;
     let emulator = endpoint().trim_start_matches("http://").to_string();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -802,7 +807,7 @@ pub async fn ssm_with_online_agents() -> String {
                             .cloned()
                             .unwrap_or_default()
                             .into_iter()
-                            .map(|id| json!({"InstanceId": id, "PingStatus": "Online"}))
+                            .map(|id| json!({"InstanceId": id, "PingStatus": ping}))
                             .collect();
                         let body = json!({ "InstanceInformationList": list }).to_string();
                         format!(
