@@ -381,7 +381,7 @@ async fn status_page(State(app): State<Arc<App>>) -> Response {
                     escape(r.status),
                     r.created_at.format("%H:%M:%S"),
                     escape(&r.approvers.join(", ")),
-                    escape(r.outcome.as_deref().unwrap_or(""))
+                    escape(&outcome_and_script(r))
                 ));
             }
             body.push_str("</table></div><p class=\"muted\">Open requests are decided from the link in the alert (email or SMS).</p>");
@@ -397,4 +397,13 @@ async fn status_page(State(app): State<Arc<App>>) -> Response {
     r.headers_mut()
         .insert("refresh", header::HeaderValue::from_static("10"));
     r
+}
+
+/// A request's outcome and what its promote script last said, for the status page.
+fn outcome_and_script(r: &crate::status::RequestView) -> String {
+    let mut parts: Vec<String> = r.outcome.iter().cloned().collect();
+    if let Some(script) = &r.script {
+        parts.push(format!("promote {script}"));
+    }
+    parts.join("; ")
 }

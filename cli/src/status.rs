@@ -53,6 +53,10 @@ pub struct RequestView {
     pub expires_at: DateTime<Utc>,
     pub approvers: Vec<String>,
     pub outcome: Option<String>,
+    /// The promote script, as its Run Command status events last told it
+    /// ("script HSPROD-PromoteDrAsync succeeded at ...").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub script: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -106,6 +110,7 @@ pub fn mirror_view(state: &MirrorState, mirror: &Mirror, now: DateTime<Utc>) -> 
             expires_at: r.expires_at,
             approvers: r.approvers().into_iter().map(str::to_string).collect(),
             outcome: r.outcome.clone(),
+            script: r.command.as_ref().map(|c| c.describe()),
         })
         .collect();
     let history = state
@@ -202,6 +207,9 @@ pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
                 },
                 r.outcome.as_ref().map_or(String::new(), |o| format!(" - {o}"))
             );
+            if let Some(script) = &r.script {
+                println!("    promote {script}");
+            }
         }
         println!();
     }

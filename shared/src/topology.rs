@@ -563,8 +563,16 @@ impl Topology {
             }
             // The documents run `iris session` against the member's own instance.
             for (doc, kind, field) in [
-                (&mirror.promotion.ssm_document, MemberKind::DrAsync, "promotion.ssm_document"),
-                (&mirror.promotion.fence_document, MemberKind::Failover, "promotion.fence_document"),
+                (
+                    &mirror.promotion.ssm_document,
+                    MemberKind::DrAsync,
+                    "promotion.ssm_document",
+                ),
+                (
+                    &mirror.promotion.fence_document,
+                    MemberKind::Failover,
+                    "promotion.fence_document",
+                ),
             ] {
                 if doc.is_none() {
                     continue;
@@ -738,7 +746,10 @@ pub fn fence_parameters(mirror: &Mirror, member: &Member, request: &str) -> BTre
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     parameters.insert("MirrorName".into(), one(&mirror.name));
-    parameters.insert("InstanceName".into(), one(member.iris_instance.clone().unwrap_or_default()));
+    parameters.insert(
+        "InstanceName".into(),
+        one(member.iris_instance.clone().unwrap_or_default()),
+    );
     parameters.insert("Method".into(), one(mirror.promotion.fence_method.as_str()));
     parameters.insert("Request".into(), one(request));
     parameters
@@ -860,7 +871,10 @@ mod tests {
     fn a_member_the_documents_run_on_needs_its_iris_instance() {
         let e = with(|m| m[0].members[3].iris_instance = None);
         assert_eq!(e.field, "member[3] (HSPROD-DR1).iris_instance");
-        assert!(e.to_string().contains("promotion.ssm_document runs on this member"), "{e}");
+        assert!(
+            e.to_string().contains("promotion.ssm_document runs on this member"),
+            "{e}"
+        );
         let e = with(|m| m[0].members[1].iris_instance = None);
         assert_eq!(e.field, "member[1] (HSPROD-B).iris_instance");
         assert!(e.to_string().contains("promotion.fence_document"), "{e}");

@@ -441,15 +441,15 @@ async fn agent_proxy(ping: &'static str) -> AgentProxy {
             });
         }
     });
-    AgentProxy { endpoint, send_commands }
+    AgentProxy {
+        endpoint,
+        send_commands,
+    }
 }
 
 /// Reads one HTTP message with a content-length (moto's answers and the SDK's
 /// requests have one): the whole message, its body, and its x-amz-target in lower case.
-async fn read_message(
-    socket: &mut tokio::net::TcpStream,
-    buffer: &mut Vec<u8>,
-) -> Option<(Vec<u8>, Vec<u8>, String)> {
+async fn read_message(socket: &mut tokio::net::TcpStream, buffer: &mut Vec<u8>) -> Option<(Vec<u8>, Vec<u8>, String)> {
     use tokio::io::AsyncReadExt;
     let head_end = loop {
         if let Some(i) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
@@ -569,7 +569,10 @@ async fn an_approved_promotion_runs_the_ssm_document_and_announces_it_on_the_bus
     assert_eq!(one("AllowNoPartner"), ["false".to_string()]);
     assert_eq!(one("WaitSeconds"), ["420".to_string()]);
     assert_eq!(one("executionTimeout"), ["480".to_string()]);
-    assert_eq!(one("FailoverAgents"), [format!("{}-a.internal:2188", mirror.to_lowercase())]);
+    assert_eq!(
+        one("FailoverAgents"),
+        [format!("{}-a.internal:2188", mirror.to_lowercase())]
+    );
     assert_eq!(parameters.len(), 7, "{parameters:?}");
     // Delivered within a fifth of the 600 s promotion timeout.
     assert_eq!(command.timeout_seconds(), Some(120));
@@ -683,7 +686,13 @@ async fn no_promote_command_is_sent_to_an_agent_that_is_not_online() {
     ] {
         let mirror = unique("OFF");
         let instance = instance_id();
-        let topology = topology(&mirror, "0d0d0d0d-0d0d-4d0d-8d0d-0d0d0d0d0d0d", &document, &instance, None);
+        let topology = topology(
+            &mirror,
+            "0d0d0d0d-0d0d-4d0d-8d0d-0d0d0d0d0d0d",
+            &document,
+            &instance,
+            None,
+        );
         let m = topology.mirror(&mirror).expect("mirror");
         let candidate = m.member(&format!("{mirror}-DR1")).expect("candidate");
         let (actions, proxy) = actions_with_agent(ping).await;
@@ -717,7 +726,13 @@ async fn a_promotion_that_cannot_see_the_agent_sends_nothing() {
     let document = create_document(&deps).await;
     let mirror = unique("UNK");
     let instance = instance_id();
-    let topology = topology(&mirror, "0c0c0c0c-0c0c-4c0c-8c0c-0c0c0c0c0c0c", &document, &instance, None);
+    let topology = topology(
+        &mirror,
+        "0c0c0c0c-0c0c-4c0c-8c0c-0c0c0c0c0c0c",
+        &document,
+        &instance,
+        None,
+    );
     let m = topology.mirror(&mirror).expect("mirror");
     let candidate = m.member(&format!("{mirror}-DR1")).expect("candidate");
     let err = deps

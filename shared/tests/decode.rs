@@ -1007,6 +1007,7 @@ fn the_documentation_shows_the_example_events_verbatim() {
         "ec2-stopped-hsprod-a.json",
         "schedule.json",
         "mirror-status-probe.json",
+        "ssm-promote-failed-hsprod-dr1.json",
     ] {
         let text = String::from_utf8(ours(name)).expect("UTF-8");
         let block = format!("```json\n{}\n```", text.trim_end());
@@ -1538,8 +1539,14 @@ fn run_command_statuses_are_read_in_ssm_words_and_others_are_refused() {
     event["detail"]["status"] = json!("Exploded");
     let e = refused(event.to_string().as_bytes(), reference());
     assert_eq!(e.kind(), "malformed");
-    assert!(e.to_string().contains("\"Exploded\" is not a Run Command status"), "{e}");
+    assert!(
+        e.to_string().contains("\"Exploded\" is not a Run Command status"),
+        "{e}"
+    );
     event["detail"]["status"] = json!("Failed");
     event["detail"]["instance-id"] = json!("i-0fffffffffffffff9");
-    assert_eq!(refused(event.to_string().as_bytes(), reference()).kind(), "unknown_instance");
+    assert_eq!(
+        refused(event.to_string().as_bytes(), reference()).kind(),
+        "unknown_instance"
+    );
 }

@@ -46,7 +46,10 @@ fn check(name: &str, doc: &Value, sent: &BTreeMap<String, Vec<String>>) -> BTree
         assert_eq!(value.len(), 1, "{name}: {key} is one string");
         let v = &value[0];
         if let Some(allowed) = spec["allowedValues"].as_array() {
-            assert!(allowed.iter().any(|a| a == v.as_str()), "{name}: {key}={v:?} is not in {allowed:?}");
+            assert!(
+                allowed.iter().any(|a| a == v.as_str()),
+                "{name}: {key}={v:?} is not in {allowed:?}"
+            );
         }
         if let Some(pattern) = spec["allowedPattern"].as_str() {
             let re = regex_lite::Regex::new(pattern).expect("a valid pattern");
@@ -57,9 +60,14 @@ fn check(name: &str, doc: &Value, sent: &BTreeMap<String, Vec<String>>) -> BTree
     for (key, spec) in declared {
         match spec.get("default") {
             Some(default) => {
-                values.entry(key.clone()).or_insert_with(|| default.as_str().expect("a string default").to_string());
+                values
+                    .entry(key.clone())
+                    .or_insert_with(|| default.as_str().expect("a string default").to_string());
             }
-            None => assert!(sent.contains_key(key), "{name}: the required parameter {key} is not sent"),
+            None => assert!(
+                sent.contains_key(key),
+                "{name}: the required parameter {key} is not sent"
+            ),
         }
     }
     values
@@ -74,16 +82,25 @@ fn the_promote_document_takes_what_the_executor_sends_for_the_example_topology()
         let sent = promote_parameters(&m, dr1, "HSPROD-R1", allow);
         let values = check("promote-dr-async.yaml", &doc, &sent);
         assert_eq!(values["MirrorName"], "HSPROD");
-        assert_eq!(values["InstanceName"], "IRIS", "the member's instance, never the mirror's name");
+        assert_eq!(
+            values["InstanceName"], "IRIS",
+            "the member's instance, never the mirror's name"
+        );
         assert_eq!(values["AllowNoPartner"], allow.to_string());
         assert_eq!(values["Request"], "HSPROD-R1");
         // the script's own time limit and its wait stay within the promotion timeout
         let execution: u64 = values["executionTimeout"].parse().expect("a number");
         let wait: u64 = values["WaitSeconds"].parse().expect("a number");
-        assert!(wait < execution && execution < m.policy.promotion_timeout_secs, "{values:?}");
+        assert!(
+            wait < execution && execution < m.policy.promotion_timeout_secs,
+            "{values:?}"
+        );
     }
     for key in PROMOTE_PARAMETERS {
-        assert!(doc["parameters"].get(key).is_some(), "promote-dr-async.yaml declares {key}");
+        assert!(
+            doc["parameters"].get(key).is_some(),
+            "promote-dr-async.yaml declares {key}"
+        );
     }
 }
 
@@ -103,11 +120,18 @@ fn the_fence_document_takes_what_fence_parameters_builds() {
         .keys()
         .map(String::as_str)
         .collect();
-    let mut expected: Vec<&str> = FENCE_PARAMETERS.iter().chain(&SHARED_SITE_PARAMETERS).copied().collect();
+    let mut expected: Vec<&str> = FENCE_PARAMETERS
+        .iter()
+        .chain(&SHARED_SITE_PARAMETERS)
+        .copied()
+        .collect();
     expected.sort_unstable();
     let mut declared_sorted = declared.clone();
     declared_sorted.sort_unstable();
-    assert_eq!(declared_sorted, expected, "exactly mirrorgate's four and the shared site ones");
+    assert_eq!(
+        declared_sorted, expected,
+        "exactly mirrorgate's four and the shared site ones"
+    );
 }
 
 /// The document's shell, with `{{ Name }}` replaced as SSM replaces it.
@@ -137,11 +161,7 @@ fn the_shell_inside_the_documents_passes_shellcheck() {
             .arg(&path)
             .output()
             .expect("shellcheck is installed (scripts/test installs it)");
-        assert!(
-            out.status.success(),
-            "{name}: {}",
-            String::from_utf8_lossy(&out.stdout)
-        );
+        assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stdout));
     }
 }
 
@@ -189,10 +209,16 @@ fn promote(allow_no_partner: bool, agents: &str, status: &str, login_prompt: boo
     std::fs::write(&path, script(&doc, &values)).expect("written");
     let out = Command::new("sh")
         .arg(&path)
-        .env("PATH", format!("{}:{}", dir.path().display(), std::env::var("PATH").unwrap_or_default()))
+        .env(
+            "PATH",
+            format!("{}:{}", dir.path().display(), std::env::var("PATH").unwrap_or_default()),
+        )
         .output()
         .expect("sh runs");
-    let lines = String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect();
+    let lines = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
     let promoted = dir.path().join("calls").exists();
     (out.status.code().unwrap_or(-1), lines, promoted)
 }
@@ -204,7 +230,10 @@ fn the_promote_script_promotes_with_a_partner_whose_iscagent_answers() {
     let (code, lines, promoted) = promote(false, &format!("127.0.0.1:1 127.0.0.1:{port}"), "Waiting", false);
     assert_eq!(code, 0, "{lines:?}");
     assert_eq!(lines[0], "PROMOTED (HSPROD-R1): IRIS is primary of HSPROD after 0 s");
-    assert!(lines.contains(&"ISCAgent 127.0.0.1:1 does not answer".to_string()), "{lines:?}");
+    assert!(
+        lines.contains(&"ISCAgent 127.0.0.1:1 does not answer".to_string()),
+        "{lines:?}"
+    );
     assert!(promoted);
 }
 
@@ -221,8 +250,14 @@ fn the_promote_script_refuses_without_a_partner_unless_the_approval_accepted_it(
     // first lines say how to do it by hand.
     let (code, lines, promoted) = promote(true, "", "Waiting", false);
     assert_eq!(code, 1);
-    assert!(lines[0].contains("a promotion without a partner was approved"), "{lines:?}");
-    assert!(lines[1].contains("Promote Async DR Member to Failover Member"), "{lines:?}");
+    assert!(
+        lines[0].contains("a promotion without a partner was approved"),
+        "{lines:?}"
+    );
+    assert!(
+        lines[1].contains("Promote Async DR Member to Failover Member"),
+        "{lines:?}"
+    );
     assert!(!promoted);
 }
 
@@ -230,10 +265,16 @@ fn the_promote_script_refuses_without_a_partner_unless_the_approval_accepted_it(
 fn the_promote_script_changes_nothing_when_a_primary_exists_or_iris_asks_for_a_login() {
     let (code, lines, promoted) = promote(true, "127.0.0.1:1", "Connected", false);
     assert_eq!(code, 1);
-    assert_eq!(lines[0], "PROMOTE FAILED (HSPROD-R1): IRIS is Connected to a primary of HSPROD: a primary exists");
+    assert_eq!(
+        lines[0],
+        "PROMOTE FAILED (HSPROD-R1): IRIS is Connected to a primary of HSPROD: a primary exists"
+    );
     assert!(!promoted);
     let (code, lines, promoted) = promote(true, "127.0.0.1:1", "Waiting", true);
     assert_eq!(code, 1);
-    assert_eq!(lines[0], "PROMOTE FAILED (HSPROD-R1): IRIS instance IRIS asked for a login");
+    assert_eq!(
+        lines[0],
+        "PROMOTE FAILED (HSPROD-R1): IRIS instance IRIS asked for a login"
+    );
     assert!(!promoted);
 }

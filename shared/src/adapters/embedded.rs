@@ -504,6 +504,7 @@ pub struct RecordedPromotion {
     pub candidate: String,
     pub instance_id: Option<String>,
     pub ssm_document: Option<String>,
+    /// The promote document's parameters as the AWS executor would send them.
     pub ssm_parameters: std::collections::BTreeMap<String, Vec<String>>,
     pub event_bus: Option<String>,
 }
@@ -559,7 +560,12 @@ impl PromotionActions for RecordingActions {
             candidate: candidate.name.clone(),
             instance_id: candidate.instance_id.clone(),
             ssm_document: mirror.promotion.ssm_document.clone(),
-            ssm_parameters: mirror.promotion.ssm_parameters.clone(),
+            ssm_parameters: match &mirror.promotion.ssm_document {
+                Some(_) => {
+                    crate::topology::promote_parameters(mirror, candidate, &order.request, order.allow_no_partner)
+                }
+                None => mirror.promotion.ssm_parameters.clone(),
+            },
             event_bus: mirror.promotion.event_bus.clone(),
         };
         if let Some(path) = &self.path {

@@ -7,11 +7,12 @@ use serde::Serialize;
 
 use super::alert::{clock, duration_words, Alert, AlertKind, Severity};
 use super::signal::{
-    AgentReport, Authority, CommandReport, Decision, DecisionAction, JournalLatency, MemberStatus, RunStatus, Signal, SignalKind,
+    AgentReport, Authority, CommandReport, Decision, DecisionAction, JournalLatency, MemberStatus, RunStatus, Signal,
+    SignalKind,
 };
 use super::state::{
-    AgentWord, CommandRecord, DecisionRecord, LinkToken, MirrorState, Observation, OutboxEntry, Phase, PromotionRequest,
-    RequestStatus, MAX_REQUESTS,
+    AgentWord, CommandRecord, DecisionRecord, LinkToken, MirrorState, Observation, OutboxEntry, Phase,
+    PromotionRequest, RequestStatus, MAX_REQUESTS,
 };
 use super::view::{Claim, View};
 use crate::token::TokenSource;
@@ -1704,7 +1705,11 @@ impl Decider<'_, '_> {
         let is_promote = self.m.promotion.ssm_document.as_deref() == Some(report.document.as_str());
         if !is_promote {
             let member = self.s.members.entry(report.member.clone()).or_default();
-            if member.last_command.as_ref().is_some_and(|c| c.command_id == record.command_id && c.at > at) {
+            if member
+                .last_command
+                .as_ref()
+                .is_some_and(|c| c.command_id == record.command_id && c.at > at)
+            {
                 return Verdict::Ignored {
                     why: format!("an older status of command {}", record.command_id),
                 };
@@ -1741,7 +1746,11 @@ impl Decider<'_, '_> {
                 why: format!("no request {request}"),
             };
         };
-        if req.command.as_ref().is_some_and(|c| c.command_id == record.command_id && c.at > at) {
+        if req
+            .command
+            .as_ref()
+            .is_some_and(|c| c.command_id == record.command_id && c.at > at)
+        {
             return Verdict::Ignored {
                 why: format!("an older status of command {}", record.command_id),
             };
@@ -1761,7 +1770,11 @@ impl Decider<'_, '_> {
         if !report.status.is_failure() {
             self.s.record(
                 now,
-                format!("request {request}: promote command {} {}", report.command_id, report.status.as_str()),
+                format!(
+                    "request {request}: promote command {} {}",
+                    report.command_id,
+                    report.status.as_str()
+                ),
             );
             return Verdict::Applied;
         }
@@ -1883,9 +1896,13 @@ impl Decider<'_, '_> {
                 .find(|r| r.id == id && r.epoch == epoch && r.candidate == report.member)
                 .map(|r| r.id.clone());
         }
-        if let Some(r) = self.s.requests.iter().filter(approved).find(|r| {
-            r.command.as_ref().is_some_and(|c| c.command_id == report.command_id)
-        }) {
+        if let Some(r) = self
+            .s
+            .requests
+            .iter()
+            .filter(approved)
+            .find(|r| r.command.as_ref().is_some_and(|c| c.command_id == report.command_id))
+        {
             return Some(r.id.clone());
         }
         // No comment could be read: the command sent to the candidate after the claim.

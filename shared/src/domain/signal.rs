@@ -146,7 +146,9 @@ impl RunStatus {
     /// Parses SSM's word (the API's spelling, or the console's with spaces).
     pub fn parse(text: &str) -> Option<RunStatus> {
         let key: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-        RunStatus::ALL.into_iter().find(|s| s.as_str().eq_ignore_ascii_case(&key))
+        RunStatus::ALL
+            .into_iter()
+            .find(|s| s.as_str().eq_ignore_ascii_case(&key))
     }
 
     /// The command ended without doing its work: it failed, timed out, was
@@ -154,7 +156,11 @@ impl RunStatus {
     pub fn is_failure(self) -> bool {
         !matches!(
             self,
-            RunStatus::Pending | RunStatus::InProgress | RunStatus::Delayed | RunStatus::Cancelling | RunStatus::Success
+            RunStatus::Pending
+                | RunStatus::InProgress
+                | RunStatus::Delayed
+                | RunStatus::Cancelling
+                | RunStatus::Success
         )
     }
 }

@@ -290,9 +290,22 @@ impl CommandRecord {
     pub fn describe(&self) -> String {
         let at = self.at.format("%Y-%m-%d %H:%M:%S UTC");
         match self.status {
-            RunStatus::Success => format!("script {} succeeded at {at} (command {})", self.document, self.command_id),
-            s if s.is_failure() => format!("script {} ended {} at {at} (command {})", self.document, s.as_str(), self.command_id),
-            s => format!("script {} {} since {at} (command {})", self.document, s.as_str(), self.command_id),
+            RunStatus::Success => format!(
+                "script {} succeeded at {at} (command {})",
+                self.document, self.command_id
+            ),
+            s if s.is_failure() => format!(
+                "script {} ended {} at {at} (command {})",
+                self.document,
+                s.as_str(),
+                self.command_id
+            ),
+            s => format!(
+                "script {} {} since {at} (command {})",
+                self.document,
+                s.as_str(),
+                self.command_id
+            ),
         }
     }
 }

@@ -14,7 +14,8 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use super::alert::{Alert, AlertKind, Severity, MAX_SMS, MAX_SUBJECT};
 use super::decide::{decide, Context, Decided, DecisionVerdict, Effect, Refusal, Verdict};
 use super::signal::{
-    AgentReport, Authority, CommandReport, Decision, DecisionAction, JournalLatency, MemberStatus, RunStatus, Signal, SignalKind,
+    AgentReport, Authority, CommandReport, Decision, DecisionAction, JournalLatency, MemberStatus, RunStatus, Signal,
+    SignalKind,
 };
 use super::state::{MirrorState, Observation, Phase, RequestStatus};
 use super::view::View;
@@ -1904,7 +1905,9 @@ const PROMOTE_DOCUMENT: &str = "HSPROD-PromoteDrAsync";
 
 /// The comment mirrorgate's executor gives the promote command of `request` in `epoch`.
 fn comment(request: &str, epoch: u64) -> Option<String> {
-    Some(format!("mirrorgate HSPROD request {request} epoch {epoch}: promote {DR1}"))
+    Some(format!(
+        "mirrorgate HSPROD request {request} epoch {epoch}: promote {DR1}"
+    ))
 }
 
 /// A Run Command status event of `document` on `member`, as mirror-events hands it
@@ -1917,7 +1920,9 @@ fn command(
     output: Option<&str>,
     at: i64,
 ) -> Signal {
-    let unread = output.is_none().then(|| "SSM GetCommandInvocation: InvocationDoesNotExist".to_string());
+    let unread = output
+        .is_none()
+        .then(|| "SSM GetCommandInvocation: InvocationDoesNotExist".to_string());
     signal(
         at,
         SignalKind::CommandStatus(CommandReport {
@@ -1955,7 +1960,14 @@ fn a_failed_promote_command_is_alerted_at_once_with_its_status_and_first_lines()
         let failed = step(
             &m,
             &state,
-            command(PROMOTE_DOCUMENT, DR1, status, comment(R1, epoch), Some(FAILED_OUTPUT), 320),
+            command(
+                PROMOTE_DOCUMENT,
+                DR1,
+                status,
+                comment(R1, epoch),
+                Some(FAILED_OUTPUT),
+                320,
+            ),
         );
 
         // THEN a critical promotion_failed goes out at once, quoting the status and output
@@ -1978,7 +1990,10 @@ fn a_failed_promote_command_is_alerted_at_once_with_its_status_and_first_lines()
         // and the request is closed as failed; people take over
         assert_eq!(request_status(&failed.state, R1), RequestStatus::Failed);
         assert_eq!(failed.state.phase, Phase::PrimaryLost);
-        let last = failed.state.members[DR1].last_command.as_ref().expect("recorded on DR1");
+        let last = failed.state.members[DR1]
+            .last_command
+            .as_ref()
+            .expect("recorded on DR1");
         assert_eq!(last.status, status);
         // and the next tick proposes nothing in this epoch
         let (_, later) = run(&m, failed.state.clone(), ticks(330, 1200));
@@ -2022,8 +2037,22 @@ fn a_succeeded_promote_command_is_recorded_and_the_success_waits_for_the_member(
         &m,
         state,
         [
-            command(PROMOTE_DOCUMENT, DR1, RunStatus::InProgress, comment(R1, epoch), Some(""), 305),
-            command(PROMOTE_DOCUMENT, DR1, RunStatus::Success, comment(R1, epoch), Some("PROMOTED (HSPROD-R1): IRIS is primary of HSPROD after 15 s"), 330),
+            command(
+                PROMOTE_DOCUMENT,
+                DR1,
+                RunStatus::InProgress,
+                comment(R1, epoch),
+                Some(""),
+                305,
+            ),
+            command(
+                PROMOTE_DOCUMENT,
+                DR1,
+                RunStatus::Success,
+                comment(R1, epoch),
+                Some("PROMOTED (HSPROD-R1): IRIS is primary of HSPROD after 15 s"),
+                330,
+            ),
         ],
     );
 
@@ -2031,15 +2060,23 @@ fn a_succeeded_promote_command_is_recorded_and_the_success_waits_for_the_member(
     // the script's success recorded on it and in the history
     assert_eq!(alert_kinds(&effects), Vec::<AlertKind>::new());
     assert_eq!(request_status(&after, R1), RequestStatus::Approved);
-    let record = after.request(R1).and_then(|r| r.command.clone()).expect("the command is recorded");
+    let record = after
+        .request(R1)
+        .and_then(|r| r.command.clone())
+        .expect("the command is recorded");
     assert_eq!(record.status, RunStatus::Success);
     assert!(
-        record.describe().starts_with("script HSPROD-PromoteDrAsync succeeded at 2026-11-25 03:05:30 UTC"),
+        record
+            .describe()
+            .starts_with("script HSPROD-PromoteDrAsync succeeded at 2026-11-25 03:05:30 UTC"),
         "{}",
         record.describe()
     );
     assert!(
-        after.history.iter().any(|h| h.what.contains("succeeded at 2026-11-25 03:05:30 UTC")),
+        after
+            .history
+            .iter()
+            .any(|h| h.what.contains("succeeded at 2026-11-25 03:05:30 UTC")),
         "{:?}",
         after.history
     );
@@ -2060,10 +2097,7 @@ fn a_command_of_no_current_promotion_changes_nothing() {
     // WHEN a failed status arrives for a command naming an older epoch, or another
     // request, or a command of the promote document sent before the claim with no
     // comment to read
-    let cases = [
-        comment(R1, epoch.saturating_sub(1)),
-        comment("HSPROD-R0", epoch),
-    ];
+    let cases = [comment(R1, epoch.saturating_sub(1)), comment("HSPROD-R0", epoch)];
     for named in cases {
         let stale = step(
             &m,
@@ -2071,7 +2105,11 @@ fn a_command_of_no_current_promotion_changes_nothing() {
             command(PROMOTE_DOCUMENT, DR1, RunStatus::Failed, named.clone(), Some("x"), 320),
         );
         // THEN nothing changes and nothing is alerted
-        assert!(matches!(stale.verdict, Verdict::Ignored { .. }), "{named:?}: {:?}", stale.verdict);
+        assert!(
+            matches!(stale.verdict, Verdict::Ignored { .. }),
+            "{named:?}: {:?}",
+            stale.verdict
+        );
         assert_eq!(stale.state, state);
         assert!(stale.effects.is_empty());
     }
@@ -2080,14 +2118,25 @@ fn a_command_of_no_current_promotion_changes_nothing() {
         report.requested_at = Some(t(100));
     }
     let ignored = step(&m, &state, early);
-    assert!(matches!(ignored.verdict, Verdict::Ignored { .. }), "{:?}", ignored.verdict);
+    assert!(
+        matches!(ignored.verdict, Verdict::Ignored { .. }),
+        "{:?}",
+        ignored.verdict
+    );
 
     // and once R1 has succeeded, a late failure of its command changes nothing either
     let done = step(&m, &state, status(DR1, MemberStatus::Primary, 340)).state;
     let late = step(
         &m,
         &done,
-        command(PROMOTE_DOCUMENT, DR1, RunStatus::Failed, comment(R1, epoch), Some("x"), 400),
+        command(
+            PROMOTE_DOCUMENT,
+            DR1,
+            RunStatus::Failed,
+            comment(R1, epoch),
+            Some("x"),
+            400,
+        ),
     );
     assert!(matches!(late.verdict, Verdict::Ignored { .. }), "{:?}", late.verdict);
     assert!(late.effects.is_empty());
@@ -2099,7 +2148,11 @@ fn a_promote_command_without_a_readable_comment_is_matched_by_when_it_was_sent()
     // and its comment could not be read
     let m = hsprod();
     let state = promoting(&m);
-    let failed = step(&m, &state, command(PROMOTE_DOCUMENT, DR1, RunStatus::Failed, None, None, 320));
+    let failed = step(
+        &m,
+        &state,
+        command(PROMOTE_DOCUMENT, DR1, RunStatus::Failed, None, None, 320),
+    );
     // THEN it is R1's command: alerted at once
     only_alert(&failed.effects, AlertKind::PromotionFailed);
     assert_eq!(request_status(&failed.state, R1), RequestStatus::Failed);
@@ -2167,9 +2220,16 @@ fn an_offline_agent_on_the_best_candidate_is_warned_once_per_cool_down() {
     // THEN one warning says a promotion would not run, and what to do
     let alert = only_alert(&effects, AlertKind::SsmAgentOffline);
     assert_eq!(alert.severity, Severity::Warning);
-    assert!(alert.headline.contains(DR1) && alert.headline.contains("a promotion would not run"), "{}", alert.headline);
+    assert!(
+        alert.headline.contains(DR1) && alert.headline.contains("a promotion would not run"),
+        "{}",
+        alert.headline
+    );
     assert!(alert.next_step.contains("amazon-ssm-agent"), "{}", alert.next_step);
-    assert_eq!(after.members[DR1].ssm_agent.as_ref().map(|a| (a.online, a.since)), Some((false, t(60))));
+    assert_eq!(
+        after.members[DR1].ssm_agent.as_ref().map(|a| (a.online, a.since)),
+        Some((false, t(60)))
+    );
 
     // and after the cool-down (900 s) it is said again while it lasts
     let (_, later) = run(&m, after, [agents(60 + 900, &[DR1])]);

@@ -36,11 +36,11 @@ use crate::domain::Signal;
 use crate::topology::Topology;
 
 pub use alarm::AlarmArn;
-pub use ssm::InvocationStatusDetail;
 pub use mirror::{
     JournalLatencyDetail, LatencyDetail, MemberStatusDetail, ProbeDetail, ProbeResult, DETAIL_TYPE_HEARTBEAT,
     DETAIL_TYPE_JOURNAL_LATENCY, DETAIL_TYPE_PROBE, DETAIL_TYPE_STATUS, MIRROR_EVENT_SOURCE, PROBE_EVENT_SOURCE,
 };
+pub use ssm::InvocationStatusDetail;
 
 /// The shapes [`decode`] accepts, for error messages.
 pub const ACCEPTED_SHAPES: &str = "a CloudWatch alarm Lambda action payload (alarmData, with source \

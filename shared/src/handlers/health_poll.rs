@@ -15,9 +15,9 @@ use super::{finish, summary, Function, HandlerError};
 use crate::adapters::aws::alarms;
 use crate::adapters::aws::promotion::AgentState;
 use crate::domain::{AgentReport, Signal, SignalKind};
-use crate::topology::MemberKind;
 use crate::events;
 use crate::ports::Store;
+use crate::topology::MemberKind;
 
 /// The most the Route 53 poll may take of a run (the function times out at 55 s).
 pub const ROUTE53_BUDGET: Duration = Duration::from_secs(15);
@@ -152,7 +152,11 @@ async fn ssm_agents(function: &Function, now: chrono::DateTime<Utc>) -> Vec<Sign
             m.members
                 .iter()
                 .filter(|x| x.kind == MemberKind::DrAsync)
-                .filter_map(move |x| x.instance_id.as_deref().map(|id| (m.name.as_str(), x.name.as_str(), id)))
+                .filter_map(move |x| {
+                    x.instance_id
+                        .as_deref()
+                        .map(|id| (m.name.as_str(), x.name.as_str(), id))
+                })
         })
         .collect();
     if dr_members.is_empty() {
@@ -167,7 +171,10 @@ async fn ssm_agents(function: &Function, now: chrono::DateTime<Utc>) -> Vec<Sign
             return Vec::new();
         }
         Err(_) => {
-            tracing::warn!(budget_secs = AGENTS_BUDGET.as_secs(), "SSM too slow; the agents are not read this minute");
+            tracing::warn!(
+                budget_secs = AGENTS_BUDGET.as_secs(),
+                "SSM too slow; the agents are not read this minute"
+            );
             return Vec::new();
         }
     };

@@ -897,9 +897,17 @@ async fn region_outage_runs_across_the_functions_from_the_silence_to_one_promoti
     assert_eq!(command.instance_ids(), ["i-0ddddddddddddddd4".to_string()]);
     let parameters = command.parameters().expect("parameters");
     assert_eq!(parameters["MirrorName"], std::slice::from_ref(&mirror));
-    assert_eq!(parameters["InstanceName"], ["IRIS".to_string()], "DR1's instance, not the mirror");
+    assert_eq!(
+        parameters["InstanceName"],
+        ["IRIS".to_string()],
+        "DR1's instance, not the mirror"
+    );
     assert_eq!(parameters["Request"], std::slice::from_ref(&request_id));
-    assert_eq!(parameters["AllowNoPartner"], ["false".to_string()], "Dana did not accept the loss");
+    assert_eq!(
+        parameters["AllowNoPartner"],
+        ["false".to_string()],
+        "Dana did not accept the loss"
+    );
     assert_eq!(command.timeout_seconds(), Some(120));
     assert!(command.comment().unwrap_or_default().contains(&request_id));
 
@@ -1195,9 +1203,16 @@ async fn health_poll_warns_once_while_the_best_candidates_agent_is_not_online() 
         .collect();
     assert_eq!(warnings.len(), 1, "once, not every run");
     assert_eq!(warnings[0].attribute("severity"), "warning");
-    assert!(warnings[0].subject.contains(&format!("{mirror}-DR1")), "{}", warnings[0].subject);
+    assert!(
+        warnings[0].subject.contains(&format!("{mirror}-DR1")),
+        "{}",
+        warnings[0].subject
+    );
     let s = state(&aws, &mirror).await.expect("the state item");
     let agent = &member(&s, &mirror, "DR1")["ssm_agent"];
     assert_eq!(agent["online"], false, "{agent}");
-    assert!(agent["detail"].as_str().unwrap_or_default().contains("ConnectionLost"), "{agent}");
+    assert!(
+        agent["detail"].as_str().unwrap_or_default().contains("ConnectionLost"),
+        "{agent}"
+    );
 }

@@ -112,7 +112,10 @@ pub struct Sent {
 pub enum AgentState {
     Online,
     /// `ConnectionLost` or `Inactive`, with when the agent was last heard from.
-    NotOnline { ping: String, last_ping: Option<String> },
+    NotOnline {
+        ping: String,
+        last_ping: Option<String>,
+    },
     /// Not a managed instance: no SSM agent ever registered it (or it was deregistered).
     Unknown,
 }
@@ -184,7 +187,13 @@ pub async fn read_invocation(
 }
 
 /// The promote command for an approved order, with its parameters and timeouts.
-pub fn promote_command(document: &str, mirror: &Mirror, candidate: &Member, instance_id: &str, order: &PromotionOrder) -> RunCommand {
+pub fn promote_command(
+    document: &str,
+    mirror: &Mirror,
+    candidate: &Member,
+    instance_id: &str,
+    order: &PromotionOrder,
+) -> RunCommand {
     RunCommand {
         document: document.to_string(),
         member: candidate.name.clone(),
@@ -243,8 +252,10 @@ impl AwsPromotionActions {
             .set_values(Some(instance_ids.to_vec()))
             .build()
             .map_err(|e| format!("{what}: {e}"))?;
-        let mut states: BTreeMap<String, AgentState> =
-            instance_ids.iter().map(|id| (id.clone(), AgentState::Unknown)).collect();
+        let mut states: BTreeMap<String, AgentState> = instance_ids
+            .iter()
+            .map(|id| (id.clone(), AgentState::Unknown))
+            .collect();
         let mut pages = self
             .ssm
             .describe_instance_information()
@@ -348,7 +359,12 @@ impl AwsPromotionActions {
         let states = self
             .agent_states(std::slice::from_ref(&command.instance_id))
             .await
-            .map_err(|e| format!("{e}; cannot tell whether the SSM agent of {} is Online, so {} was not sent", command.member, command.document))?;
+            .map_err(|e| {
+                format!(
+                    "{e}; cannot tell whether the SSM agent of {} is Online, so {} was not sent",
+                    command.member, command.document
+                )
+            })?;
         let state = states.get(&command.instance_id).cloned().unwrap_or(AgentState::Unknown);
         if let Some(why) = state.why_not(&command.member, &command.instance_id) {
             return Err(format!("{why}; {} was not sent", command.document));
@@ -552,7 +568,10 @@ mod tests {
 
     #[test]
     fn the_first_lines_of_output_are_bounded() {
-        assert_eq!(first_lines("PROMOTE FAILED (R1): x\n\nnothing was changed\n", "warn\n"), "PROMOTE FAILED (R1): x\nnothing was changed\nwarn");
+        assert_eq!(
+            first_lines("PROMOTE FAILED (R1): x\n\nnothing was changed\n", "warn\n"),
+            "PROMOTE FAILED (R1): x\nnothing was changed\nwarn"
+        );
         let many = "line\n".repeat(100);
         assert_eq!(first_lines(&many, "").lines().count(), OUTPUT_LINES_READ);
         let long = "é".repeat(5000);

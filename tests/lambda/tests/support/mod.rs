@@ -840,10 +840,7 @@ pub async fn ssm_with_agents(ping: &'static str) -> String {
 
 /// Reads one HTTP message with a content-length (the SDK's requests and the
 /// emulator's answers have one): the whole message, its body, its x-amz-target.
-async fn read_message(
-    socket: &mut tokio::net::TcpStream,
-    buffer: &mut Vec<u8>,
-) -> Option<(Vec<u8>, Vec<u8>, String)> {
+async fn read_message(socket: &mut tokio::net::TcpStream, buffer: &mut Vec<u8>) -> Option<(Vec<u8>, Vec<u8>, String)> {
     use tokio::io::AsyncReadExt;
     let head_end = loop {
         if let Some(i) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
