@@ -915,6 +915,12 @@ async fn failing_ssm() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
                             "500 Internal Server Error",
                             r#"{"__type":"InternalFailure","message":"injected"}"#,
                         )
+                    } else if head.contains("amazonssm.describeinstanceinformation") {
+                        // The candidate's agent is Online: the failure is SendCommand's.
+                        (
+                            "200 OK",
+                            r#"{"InstanceInformationList":[{"InstanceId":"i-0ddddddddddddddd4","PingStatus":"Online"}]}"#,
+                        )
                     } else {
                         ("200 OK", r#"{"FailedEntryCount":0,"Entries":[{"EventId":"e-1"}]}"#)
                     };

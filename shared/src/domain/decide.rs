@@ -1672,7 +1672,7 @@ impl Decider<'_, '_> {
             Some(request),
             format!("{}: promotion of {} FAILED", self.m.name, req.candidate),
             vec![format!("Request: {request}"), format!("What failed: {detail}")],
-            format!("Promote {} by hand (the mirror monitor, or PromoteWithNoPartner) or fix the failure; mirrorgate will not retry it, nor propose another promotion before a primary is seen again.", req.candidate),
+            format!("Promote {} by hand (^MIRROR on the member: iris/README.md section 7) or fix the failure; mirrorgate will not retry it, nor propose another promotion before a primary is seen again.", req.candidate),
         );
         Verdict::Applied
     }

@@ -126,11 +126,11 @@ impl AgentState {
         match self {
             AgentState::Online => None,
             AgentState::NotOnline { ping, last_ping } => Some(format!(
-                "the SSM agent of {member} ({instance_id}) is {ping}{}, not Online: a command sent now would not run",
+                "the SSM agent of {member} ({instance_id}) is {ping}{}, not Online: a command sent now would not run (start the agent, or act on the member by hand)",
                 last_ping.as_deref().map(|t| format!(" (last heard {t})")).unwrap_or_default()
             )),
             AgentState::Unknown => Some(format!(
-                "{member} ({instance_id}) is not a managed instance of SSM in this region (no SSM agent registered it): a command sent now would not run"
+                "{member} ({instance_id}) is not a managed instance of SSM in this region (no SSM agent registered it): a command sent now would not run (install and start the agent, or act on the member by hand)"
             )),
         }
     }
@@ -559,7 +559,7 @@ mod tests {
         };
         assert_eq!(
             lost.why_not("HSPROD-DR1", "i-0ddddddddddddddd4").as_deref(),
-            Some("the SSM agent of HSPROD-DR1 (i-0ddddddddddddddd4) is ConnectionLost (last heard 2025-03-14T03:01:00Z), not Online: a command sent now would not run")
+            Some("the SSM agent of HSPROD-DR1 (i-0ddddddddddddddd4) is ConnectionLost (last heard 2025-03-14T03:01:00Z), not Online: a command sent now would not run (start the agent, or act on the member by hand)")
         );
         assert!(AgentState::Unknown
             .why_not("HSPROD-DR1", "i-0ddddddddddddddd4")
