@@ -563,7 +563,7 @@ async fn an_approved_promotion_runs_the_ssm_document_and_announces_it_on_the_bus
     // name as the instance.
     let parameters = command.parameters().expect("parameters");
     let one = |k: &str| parameters[k].clone();
-    assert_eq!(one("MirrorName"), [mirror.clone()]);
+    assert_eq!(one("MirrorName"), std::slice::from_ref(&mirror));
     assert_eq!(one("InstanceName"), ["IRIS".to_string()]);
     assert_eq!(one("Request"), [format!("{mirror}-r1")]);
     assert_eq!(one("AllowNoPartner"), ["false".to_string()]);
