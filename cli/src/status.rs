@@ -109,6 +109,10 @@ pub struct RequestView {
     pub outcome: Option<String>,
     /// A promotion: every approver accepted the loss, so it may run without partner.
     pub accepted_without_partner: bool,
+    /// The promote script, as its Run Command status events last told it
+    /// ("script HSPROD-PromoteDrAsync succeeded at ...").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub script: Option<String>,
 }
 
 /// The maintenance window on now.
@@ -188,6 +192,7 @@ pub fn mirror_view(state: &MirrorState, mirror: &Mirror, now: DateTime<Utc>) -> 
             approvers: r.approvers().into_iter().map(str::to_string).collect(),
             outcome: r.outcome.clone(),
             accepted_without_partner: r.accepted_without_partner,
+            script: r.command.as_ref().map(|c| c.describe()),
         })
         .collect();
     let history = state
@@ -303,6 +308,9 @@ pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
                 },
                 r.outcome.as_ref().map_or(String::new(), |o| format!(" - {o}"))
             );
+            if let Some(script) = &r.script {
+                println!("    promote {script}");
+            }
         }
         println!();
     }

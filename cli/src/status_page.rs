@@ -131,7 +131,7 @@ fn mirror_section(body: &mut String, v: &MirrorView, now: DateTime<Utc>) {
                 escape(&r.status.replace('_', " ")),
                 when(r.created_at, now),
                 escape(&r.approvers.join(", ")),
-                escape(r.outcome.as_deref().unwrap_or(""))
+                escape(&outcome_and_script(r))
             ));
         }
         body.push_str("</table>");
@@ -185,6 +185,15 @@ fn aged(label: &str, value: &str, at: Option<DateTime<Utc>>, now: DateTime<Utc>)
             when(at, now)
         ),
     }
+}
+
+/// A request's outcome and what its promote script last said, for the status page.
+fn outcome_and_script(r: &crate::status::RequestView) -> String {
+    let mut parts: Vec<String> = r.outcome.iter().cloned().collect();
+    if let Some(script) = &r.script {
+        parts.push(format!("promote {script}"));
+    }
+    parts.join("; ")
 }
 
 #[cfg(test)]
@@ -297,6 +306,7 @@ mod tests {
             approvers: vec!["Dana <ops>".into()],
             outcome: None,
             accepted_without_partner: false,
+            script: None,
         });
         let html = render(&[v], now);
         let maintenance = html.find("id=\"maintenance-HSPROD\"").unwrap();

@@ -339,8 +339,13 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
                 candidate: r.candidate.clone(),
                 epoch: r.epoch,
                 resume: r.claims > 1,
+                allow_no_partner: r.accepted_without_partner,
             },
-            None => order,
+            // Nothing stored approves it: never without a partner.
+            None => PromotionOrder {
+                allow_no_partner: false,
+                ..order
+            },
         };
         let topology = self.topology();
         let mirror = topology
@@ -471,6 +476,9 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
                 };
                 decide(&state, mirror, signal, &mut ctx)
             };
+            if let Verdict::Ignored { why } = &decided.verdict {
+                tracing::info!(mirror = %mirror.name, why = %why, "signal changes nothing");
+            }
             if decided.state == state {
                 let reports = decision_report(&mirror.name, &decided.verdict).into_iter().collect();
                 // Nothing to write, but an approved promotion nobody claimed is handed
@@ -489,6 +497,7 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
                             candidate,
                             epoch,
                             resume: false,
+                            allow_no_partner: false,
                         }),
                         Effect::ExecuteFencing {
                             request,
@@ -501,6 +510,7 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
                             candidate: primary,
                             epoch,
                             resume: false,
+                            allow_no_partner: false,
                         }),
                         _ => None,
                     })
@@ -576,6 +586,7 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
                 } => {
                     orders.push(PromotionOrder {
                         resume: false,
+                        allow_no_partner: false,
                         mirror: mirror.clone(),
                         request,
                         candidate,
@@ -596,6 +607,7 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
                         request,
                         candidate: primary,
                         epoch,
+                        allow_no_partner: false,
                     });
                 }
                 Effect::Alert(alert) => {

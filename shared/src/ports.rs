@@ -86,6 +86,11 @@ pub struct PromotionOrder {
     /// its actions went: check what it already did before doing anything again.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub resume: bool,
+    /// The approver accepted the data loss, and so a promotion without a failover
+    /// partner. Taken from the stored approval when the executor claims the request,
+    /// never from the event that handed the order over.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_no_partner: bool,
 }
 
 /// What an approved fencing request hands to the actions, for one member.

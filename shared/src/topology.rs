@@ -545,6 +545,54 @@ impl Topology {
                     return Err(self.err(m, field, "is empty; remove it or name the SSM document"));
                 }
             }
+            if let Some(key) = mirror
+                .promotion
+                .ssm_parameters
+                .keys()
+                .find(|k| PROMOTE_PARAMETERS.contains(&k.as_str()) || FENCE_PARAMETERS.contains(&k.as_str()))
+            {
+                return Err(self.err(
+                    m,
+                    format!("promotion.ssm_parameters.{key}"),
+                    format!(
+                        "{key} is set by mirrorgate itself from the topology and the approved request \
+                         ({}); remove it from ssm_parameters",
+                        PROMOTE_PARAMETERS.join(", ")
+                    ),
+                ));
+            }
+            // The documents run `iris session` against the member's own instance.
+            for (doc, kind, field) in [
+                (
+                    &mirror.promotion.ssm_document,
+                    MemberKind::DrAsync,
+                    "promotion.ssm_document",
+                ),
+                (
+                    &mirror.promotion.fence_document,
+                    MemberKind::Failover,
+                    "promotion.fence_document",
+                ),
+            ] {
+                if doc.is_none() {
+                    continue;
+                }
+                if let Some((i, member)) = mirror
+                    .members
+                    .iter()
+                    .enumerate()
+                    .find(|(_, x)| x.kind == kind && x.iris_instance.is_none())
+                {
+                    return Err(self.err(
+                        m,
+                        format!("member[{i}] ({}).iris_instance", member.name),
+                        format!(
+                            "is missing: {field} runs on this member and needs its IRIS instance name \
+                             (as `iris list` shows it; not the mirror's name)"
+                        ),
+                    ));
+                }
+            }
         }
         Ok(())
     }
@@ -781,6 +829,99 @@ impl Topology {
     }
 }
 
+/// The parameters of the promote document (ssm/promote-dr-async.yaml) that mirrorgate
+/// sets itself; `promotion.ssm_parameters` holds only the site's other ones.
+pub const PROMOTE_PARAMETERS: [&str; 6] = [
+    "MirrorName",
+    "InstanceName",
+    "Request",
+    "AllowNoPartner",
+    "WaitSeconds",
+    "executionTimeout",
+];
+
+/// The parameters of the fence document (ssm/fence-member.yaml) that mirrorgate sets.
+pub const FENCE_PARAMETERS: [&str; 4] = ["MirrorName", "InstanceName", "Method", "Request"];
+
+/// The site parameters of `promotion.ssm_parameters` that the fence document takes too.
+pub const SHARED_SITE_PARAMETERS: [&str; 2] = ["Product", "RunAs"];
+
+/// How long a promote command may take, within `policy.promotion_timeout_secs`: first
+/// to be delivered to the SSM agent, then to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommandTimeouts {
+    /// `SendCommand`'s `TimeoutSeconds`: a fifth of the promotion timeout, at least 30 s
+    /// (SSM's minimum); an Online agent takes the command within seconds.
+    pub delivery_secs: u64,
+    /// The document's `executionTimeout`: the rest of the promotion timeout (at least
+    /// 60 s, at most 9999 s, the parameter's allowed pattern).
+    pub execution_secs: u64,
+    /// The document's `WaitSeconds` for `IsPrimary()`: a minute less than the
+    /// execution timeout (at least 30 s), so that the script ends on its own terms.
+    pub wait_secs: u64,
+}
+
+impl CommandTimeouts {
+    pub fn of(policy: &Policy) -> CommandTimeouts {
+        let total = policy.promotion_timeout_secs;
+        let delivery_secs = (total / 5).max(30);
+        let execution_secs = total.saturating_sub(delivery_secs).clamp(60, 9999);
+        CommandTimeouts {
+            delivery_secs,
+            execution_secs,
+            wait_secs: execution_secs.saturating_sub(60).max(30),
+        }
+    }
+}
+
+fn one(value: impl Into<String>) -> Vec<String> {
+    vec![value.into()]
+}
+
+/// The promote document's parameters for promoting `candidate` by `request`: the
+/// site's `ssm_parameters` and mirrorgate's own (which a valid topology never lets the
+/// site set). `allow_no_partner` comes from the stored approval.
+pub fn promote_parameters(
+    mirror: &Mirror,
+    candidate: &Member,
+    request: &str,
+    allow_no_partner: bool,
+) -> BTreeMap<String, Vec<String>> {
+    let timeouts = CommandTimeouts::of(&mirror.policy);
+    let mut parameters = mirror.promotion.ssm_parameters.clone();
+    parameters.insert("MirrorName".into(), one(&mirror.name));
+    parameters.insert(
+        "InstanceName".into(),
+        one(candidate.iris_instance.clone().unwrap_or_default()),
+    );
+    parameters.insert("Request".into(), one(request));
+    parameters.insert("AllowNoPartner".into(), one(allow_no_partner.to_string()));
+    parameters.insert("WaitSeconds".into(), one(timeouts.wait_secs.to_string()));
+    parameters.insert("executionTimeout".into(), one(timeouts.execution_secs.to_string()));
+    parameters
+}
+
+/// The fence document's parameters for fencing `member` (a former failover member) by
+/// `request`: `MirrorName`, `InstanceName`, `Method` (the topology's `fence_method`) and
+/// `Request`, with the site's `Product` and `RunAs` when it sets them.
+pub fn fence_parameters(mirror: &Mirror, member: &Member, request: &str) -> BTreeMap<String, Vec<String>> {
+    let mut parameters: BTreeMap<String, Vec<String>> = mirror
+        .promotion
+        .ssm_parameters
+        .iter()
+        .filter(|(k, _)| SHARED_SITE_PARAMETERS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    parameters.insert("MirrorName".into(), one(&mirror.name));
+    parameters.insert(
+        "InstanceName".into(),
+        one(member.iris_instance.clone().unwrap_or_default()),
+    );
+    parameters.insert("Method".into(), one(mirror.promotion.fence_method.as_str()));
+    parameters.insert("Request".into(), one(request));
+    parameters
+}
+
 /// The longest duration a policy may give, in seconds: a year.
 pub const MAX_POLICY_SECS: u64 = 366 * 86_400;
 
@@ -878,6 +1019,48 @@ mod tests {
                 .starts_with("t.toml: mirror HSPROD: member[0] (HSPROD-A).instance_id: \"i-xyz\""),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_site_parameter_that_mirrorgate_sets_is_refused_by_name() {
+        for key in ["InstanceName", "AllowNoPartner", "Method"] {
+            let e = with(|m| {
+                m[0].promotion
+                    .ssm_parameters
+                    .insert(key.to_string(), vec!["HSPROD".into()]);
+            });
+            assert_eq!(e.field, format!("promotion.ssm_parameters.{key}"));
+            assert!(e.to_string().contains("is set by mirrorgate itself"), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_member_the_documents_run_on_needs_its_iris_instance() {
+        let e = with(|m| m[0].members[3].iris_instance = None);
+        assert_eq!(e.field, "member[3] (HSPROD-DR1).iris_instance");
+        assert!(
+            e.to_string().contains("promotion.ssm_document runs on this member"),
+            "{e}"
+        );
+        let e = with(|m| m[0].members[1].iris_instance = None);
+        assert_eq!(e.field, "member[1] (HSPROD-B).iris_instance");
+        assert!(e.to_string().contains("promotion.fence_document"), "{e}");
+    }
+
+    #[test]
+    fn the_promote_command_fits_in_the_promotion_timeout() {
+        let mut policy = Policy::default();
+        assert_eq!(
+            CommandTimeouts::of(&policy),
+            CommandTimeouts {
+                delivery_secs: 120,
+                execution_secs: 480,
+                wait_secs: 420
+            }
+        );
+        policy.promotion_timeout_secs = 120;
+        let short = CommandTimeouts::of(&policy);
+        assert_eq!(short.delivery_secs + short.execution_secs, 90 + 30);
     }
 
     #[test]

@@ -30,7 +30,7 @@ dr_region = "us-west-2"
 
 [mirror.promotion]
 ssm_document = "{document}"
-ssm_parameters = {{ Instance = ["{mirror}"], Method = ["PromoteWithNoPartner"] }}
+ssm_parameters = {{ FailoverAgents = ["{mirror_lower}-a.internal:2188"] }}
 {bus}
 
 [[mirror.member]]
@@ -52,7 +52,9 @@ kind = "dr_async"
 region = "us-west-2"
 zone = "us-west-2a"
 instance_id = "{instance}"
-"#
+iris_instance = "IRIS"
+"#,
+        mirror_lower = mirror.to_lowercase()
     );
     Topology::parse("test topology", &text).unwrap_or_else(|e| panic!("{e}"))
 }
@@ -64,6 +66,7 @@ fn instance_id() -> String {
 fn order(mirror: &str) -> PromotionOrder {
     PromotionOrder {
         resume: false,
+        allow_no_partner: false,
         mirror: mirror.to_string(),
         request: format!("{mirror}-r1"),
         candidate: format!("{mirror}-DR1"),
@@ -366,21 +369,138 @@ async fn the_heartbeat_is_a_metric_datum_read_back_from_cloudwatch() {
 
 // ---------------------------------------------------------------- Promotion actions
 
+// ------------------------------------------------- The SSM agent's state (moto does not know it)
+
+/// moto 5.2.5 cannot register managed instances and has no DescribeInstanceInformation:
+/// this stand-in answers that call with the scripted ping status (an empty list for
+/// "none": not a managed instance) and passes every other call on to moto as it is,
+/// keeping the bodies of the SendCommand calls it passed on.
+struct AgentProxy {
+    endpoint: String,
+    send_commands: Arc<std::sync::Mutex<Vec<Value>>>,
+}
+
+async fn agent_proxy(ping: &'static str) -> AgentProxy {
+    use tokio::io::AsyncWriteExt;
+    let moto = aws_support::endpoint().trim_start_matches("http://").to_string();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let endpoint = format!("http://{}", listener.local_addr().expect("addr"));
+    let send_commands = Arc::new(std::sync::Mutex::new(Vec::<Value>::new()));
+    let kept = send_commands.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            let moto = moto.clone();
+            let kept = kept.clone();
+            tokio::spawn(async move {
+                let mut buffer = Vec::new();
+                loop {
+                    let Some((request, body, target)) = read_message(&mut socket, &mut buffer).await else {
+                        return;
+                    };
+                    let answer = if target.ends_with("describeinstanceinformation") {
+                        let asked: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                        let ids: Vec<Value> = asked["Filters"][0]["Values"].as_array().cloned().unwrap_or_default();
+                        let list: Vec<Value> = match ping {
+                            "none" => Vec::new(),
+                            _ => ids
+                                .iter()
+                                .map(|id| serde_json::json!({"InstanceId": id, "PingStatus": ping, "LastPingDateTime": 1.7e9}))
+                                .collect(),
+                        };
+                        let body = serde_json::json!({ "InstanceInformationList": list }).to_string();
+                        format!(
+                            "HTTP/1.1 200 OK\r\ncontent-type: application/x-amz-json-1.1\r\ncontent-length: {}\r\n\r\n{body}",
+                            body.len()
+                        )
+                        .into_bytes()
+                    } else {
+                        if target.ends_with("sendcommand") {
+                            kept.lock()
+                                .expect("kept")
+                                .push(serde_json::from_slice(&body).unwrap_or(Value::Null));
+                        }
+                        let Ok(mut upstream) = tokio::net::TcpStream::connect(&moto).await else {
+                            return;
+                        };
+                        if upstream.write_all(&request).await.is_err() {
+                            return;
+                        }
+                        let mut answer_buffer = Vec::new();
+                        let Some((answer, _, _)) = read_message(&mut upstream, &mut answer_buffer).await else {
+                            return;
+                        };
+                        answer
+                    };
+                    if socket.write_all(&answer).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    AgentProxy {
+        endpoint,
+        send_commands,
+    }
+}
+
+/// Reads one HTTP message with a content-length (moto's answers and the SDK's
+/// requests have one): the whole message, its body, and its x-amz-target in lower case.
+async fn read_message(socket: &mut tokio::net::TcpStream, buffer: &mut Vec<u8>) -> Option<(Vec<u8>, Vec<u8>, String)> {
+    use tokio::io::AsyncReadExt;
+    let head_end = loop {
+        if let Some(i) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        let mut chunk = [0u8; 4096];
+        match socket.read(&mut chunk).await {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+        }
+    };
+    let head = String::from_utf8_lossy(&buffer[..head_end]).to_lowercase();
+    let header = |name: &str| {
+        head.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}: ")).map(|v| v.trim().to_string()))
+    };
+    let length: usize = header("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
+    while buffer.len() < head_end + length {
+        let mut chunk = [0u8; 4096];
+        match socket.read(&mut chunk).await {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+        }
+    }
+    let message: Vec<u8> = buffer.drain(..head_end + length).collect();
+    let body = message[head_end..].to_vec();
+    Some((message, body, header("x-amz-target").unwrap_or_default()))
+}
+
+/// The promotion actions as deployed (the emulator's log group for the output), with
+/// SSM behind the agent proxy.
+async fn actions_with_agent(ping: &'static str) -> (AwsPromotionActions, AgentProxy) {
+    let proxy = agent_proxy(ping).await;
+    let actions = actions_on(&proxy.endpoint, 3)
+        .await
+        .with_output_log_group(Some(&aws_support::env("MIRRORGATE_RUN_COMMAND_LOG_GROUP")));
+    (actions, proxy)
+}
+
+/// The promote document of ssm/, under a name of its own.
 async fn create_document(deps: &shared::adapters::aws::Deps) -> String {
     use aws_sdk_ssm::types::{DocumentFormat, DocumentType};
     let name = unique("Promote");
-    let content = serde_json::json!({
-        "schemaVersion": "2.2",
-        "description": "test promote script",
-        "parameters": { "Instance": { "type": "StringList" }, "Method": { "type": "StringList" } },
-        "mainSteps": [{ "action": "aws:runShellScript", "name": "promote", "inputs": { "runCommand": ["echo promote"] } }],
-    });
+    let content = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../ssm/promote-dr-async.yaml"))
+        .expect("the promote document");
     deps.ssm
         .create_document()
         .name(&name)
-        .content(content.to_string())
+        .content(content)
         .document_type(DocumentType::Command)
-        .document_format(DocumentFormat::Json)
+        .document_format(DocumentFormat::Yaml)
         .send()
         .await
         .expect("CreateDocument");
@@ -417,8 +537,9 @@ async fn an_approved_promotion_runs_the_ssm_document_and_announces_it_on_the_bus
     let m = topology.mirror(&mirror).expect("mirror");
     let candidate = m.member(&format!("{mirror}-DR1")).expect("candidate");
     let order = order(&mirror);
+    let (actions, proxy) = actions_with_agent("Online").await;
 
-    let detail = deps.actions().execute(m, candidate, &order).await.expect("executed");
+    let detail = actions.execute(m, candidate, &order).await.expect("executed");
     let command_id = detail
         .split("command ")
         .nth(1)
@@ -438,9 +559,34 @@ async fn an_approved_promotion_runs_the_ssm_document_and_announces_it_on_the_bus
     let command = &listed.commands()[0];
     assert_eq!(command.document_name(), Some(document.as_str()));
     assert_eq!(command.instance_ids(), std::slice::from_ref(&instance));
+    // The document's parameters: mirrorgate's own and the site's, never the mirror's
+    // name as the instance.
     let parameters = command.parameters().expect("parameters");
-    assert_eq!(parameters["Instance"], std::slice::from_ref(&mirror));
-    assert_eq!(parameters["Method"], ["PromoteWithNoPartner".to_string()]);
+    let one = |k: &str| parameters[k].clone();
+    assert_eq!(one("MirrorName"), std::slice::from_ref(&mirror));
+    assert_eq!(one("InstanceName"), ["IRIS".to_string()]);
+    assert_eq!(one("Request"), [format!("{mirror}-r1")]);
+    assert_eq!(one("AllowNoPartner"), ["false".to_string()]);
+    assert_eq!(one("WaitSeconds"), ["420".to_string()]);
+    assert_eq!(one("executionTimeout"), ["480".to_string()]);
+    assert_eq!(
+        one("FailoverAgents"),
+        [format!("{}-a.internal:2188", mirror.to_lowercase())]
+    );
+    assert_eq!(parameters.len(), 7, "{parameters:?}");
+    // Delivered within a fifth of the 600 s promotion timeout.
+    assert_eq!(command.timeout_seconds(), Some(120));
+    // moto keeps no CloudWatchOutputConfig: what the SDK sent says it.
+    let sent = proxy.send_commands.lock().expect("sent").clone();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        sent[0]["CloudWatchOutputConfig"],
+        serde_json::json!({
+            "CloudWatchLogGroupName": aws_support::env("MIRRORGATE_RUN_COMMAND_LOG_GROUP"),
+            "CloudWatchOutputEnabled": true
+        })
+    );
+    assert_eq!(sent[0]["TimeoutSeconds"], 120);
     assert_eq!(
         command.comment(),
         Some(format!("mirrorgate {mirror} request {mirror}-r1 epoch 4: promote {mirror}-DR1").as_str())
@@ -509,13 +655,14 @@ async fn a_resumed_promotion_never_sends_the_promote_command_twice() {
 
     let mut resumed = order(&mirror);
     resumed.resume = true;
+    let (actions, _proxy) = actions_with_agent("Online").await;
     // A resumption with nothing sent before sends it.
-    let first = deps.actions().execute(m, candidate, &resumed).await.expect("executed");
+    let first = actions.execute(m, candidate, &resumed).await.expect("executed");
     assert!(!first.contains("not sent again"), "{first}");
     assert_eq!(sent_for(&deps).await, 1);
 
     // A second resumption finds it and sends nothing.
-    let second = deps.actions().execute(m, candidate, &resumed).await.expect("executed");
+    let second = actions.execute(m, candidate, &resumed).await.expect("executed");
     assert!(second.contains("not sent again"), "{second}");
     let id = first
         .split("command ")
@@ -524,6 +671,88 @@ async fn a_resumed_promotion_never_sends_the_promote_command_twice() {
         .expect("id");
     assert!(second.contains(id), "{second} names {id}");
     assert_eq!(sent_for(&deps).await, 1, "the promote script was sent once");
+}
+
+/// GIVEN the candidate's SSM agent is not Online (ConnectionLost), or the instance is
+/// no managed instance at all WHEN the promotion runs THEN nothing is sent, and the
+/// error says why and that the candidate must be promoted by hand.
+#[tokio::test]
+async fn no_promote_command_is_sent_to_an_agent_that_is_not_online() {
+    let deps = deps().await;
+    let document = create_document(&deps).await;
+    for (ping, says) in [
+        ("ConnectionLost", "is ConnectionLost"),
+        ("none", "is not a managed instance of SSM"),
+    ] {
+        let mirror = unique("OFF");
+        let instance = instance_id();
+        let topology = topology(
+            &mirror,
+            "0d0d0d0d-0d0d-4d0d-8d0d-0d0d0d0d0d0d",
+            &document,
+            &instance,
+            None,
+        );
+        let m = topology.mirror(&mirror).expect("mirror");
+        let candidate = m.member(&format!("{mirror}-DR1")).expect("candidate");
+        let (actions, proxy) = actions_with_agent(ping).await;
+        let err = actions
+            .execute(m, candidate, &order(&mirror))
+            .await
+            .expect_err("not sent");
+        let text = err.to_string();
+        assert!(text.contains(says), "{text}");
+        assert!(
+            text.contains("the promote script was not started") && text.contains("promote") && text.contains("by hand"),
+            "{text}"
+        );
+        assert!(proxy.send_commands.lock().expect("sent").is_empty());
+        let listed = deps
+            .ssm
+            .list_commands()
+            .instance_id(&instance)
+            .send()
+            .await
+            .expect("ListCommands");
+        assert!(listed.commands().is_empty(), "nothing was sent to {instance}");
+    }
+}
+
+/// moto itself has no DescribeInstanceInformation: an executor that cannot learn
+/// whether the agent is Online sends nothing and says so.
+#[tokio::test]
+async fn a_promotion_that_cannot_see_the_agent_sends_nothing() {
+    let deps = deps().await;
+    let document = create_document(&deps).await;
+    let mirror = unique("UNK");
+    let instance = instance_id();
+    let topology = topology(
+        &mirror,
+        "0c0c0c0c-0c0c-4c0c-8c0c-0c0c0c0c0c0c",
+        &document,
+        &instance,
+        None,
+    );
+    let m = topology.mirror(&mirror).expect("mirror");
+    let candidate = m.member(&format!("{mirror}-DR1")).expect("candidate");
+    let err = deps
+        .actions()
+        .execute(m, candidate, &order(&mirror))
+        .await
+        .expect_err("not sent");
+    let text = err.to_string();
+    assert!(
+        text.contains("SSM DescribeInstanceInformation of") && text.contains("cannot tell whether the SSM agent"),
+        "{text}"
+    );
+    let listed = deps
+        .ssm
+        .list_commands()
+        .instance_id(&instance)
+        .send()
+        .await
+        .expect("ListCommands");
+    assert!(listed.commands().is_empty());
 }
 
 /// A bus that does not exist: the action fails with a message that says nothing ran.
@@ -632,6 +861,11 @@ async fn flaky(failures: &'static [(&'static str, usize, u16)]) -> Flaky {
                         _ if target.ends_with("sendcommand") => {
                             (200, r#"{"Command":{"CommandId":"cmd-flaky"}}"#.into())
                         }
+                        _ if target.ends_with("describeinstanceinformation") => (
+                            200,
+                            r#"{"InstanceInformationList":[{"InstanceId":"i-0123456789abcdef0","PingStatus":"Online"}]}"#
+                                .into(),
+                        ),
                         _ => (200, r#"{"FailedEntryCount":0,"Entries":[{"EventId":"e-1"}]}"#.into()),
                     };
                     let reason = if status == 200 { "OK" } else { "Error" };

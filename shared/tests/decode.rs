@@ -11,7 +11,7 @@ use proptest::prelude::*;
 use serde_json::{json, Value};
 
 use shared::adapters::probe::{Answer, Probe};
-use shared::domain::{JournalLatency, MemberStatus, Signal, SignalKind};
+use shared::domain::{CommandReport, JournalLatency, MemberStatus, RunStatus, Signal, SignalKind};
 use shared::events::{decode, decode_value, DecodeError, ProbeResult};
 use shared::topology::{Observer, Topology};
 
@@ -110,6 +110,13 @@ kind = "dr_async"
 region = "us-west-2"
 zone = "us-west-2a"
 instance_id = "i-abcd1111"
+
+[[mirror.member]]
+name = "S-DR2"
+kind = "dr_async"
+region = "us-west-2"
+zone = "us-west-2b"
+instance_id = "i-9bb89e2b"
 
 [[mirror.alarm]]
 name = "CompositeDemo.Main"
@@ -1000,6 +1007,7 @@ fn the_documentation_shows_the_example_events_verbatim() {
         "ec2-stopped-hsprod-a.json",
         "schedule.json",
         "mirror-status-probe.json",
+        "ssm-promote-failed-hsprod-dr1.json",
     ] {
         let text = String::from_utf8(ours(name)).expect("UTF-8");
         let block = format!("```json\n{}\n```", text.trim_end());
@@ -1461,4 +1469,84 @@ proptest! {
         let _ = decode(&bytes, reference());
         let _ = decode(&bytes, samples_topology());
     }
+}
+
+// ------------------------------------------- Run Command status changes (aws.ssm)
+
+/// The AWS documentation's "Run Command Invocation Status-change Notification" example,
+/// as it is: its instance is S-DR2 of the samples topology.
+#[test]
+fn aws_documentation_run_command_invocation_status_decodes() {
+    let signals = decoded(&ours("aws-doc-ssm-command-invocation-status.json"), samples_topology());
+    assert_eq!(
+        signals,
+        vec![Signal {
+            mirror: "SAMPLES".into(),
+            id: Some("eb:4780e1b8-f56b-4de5-95f2-95db273d1602".into()),
+            at: "2016-07-10T21:51:32Z".parse().expect("time"),
+            kind: SignalKind::CommandStatus(CommandReport {
+                member: "S-DR2".into(),
+                command_id: "e8d3c0e4-71f7-4491-898f-c9b35bee5f3b".into(),
+                document: "AWS-RunPowerShellScript".into(),
+                status: RunStatus::Success,
+                requested_at: Some("2016-07-10T21:51:30.049Z".parse().expect("time")),
+                comment: None,
+                output: None,
+                unread: None,
+            }),
+        }]
+    );
+}
+
+#[test]
+fn a_failed_promote_command_on_dr1_decodes_for_its_member() {
+    let signals = decoded(&ours("ssm-promote-failed-hsprod-dr1.json"), reference());
+    let [Signal {
+        mirror,
+        kind: SignalKind::CommandStatus(report),
+        ..
+    }] = signals.as_slice()
+    else {
+        panic!("one command status: {signals:?}");
+    };
+    assert_eq!(mirror, "HSPROD");
+    assert_eq!(
+        (report.member.as_str(), report.document.as_str(), report.status),
+        ("HSPROD-DR1", "HSPROD-PromoteDrAsync", RunStatus::Failed)
+    );
+}
+
+#[test]
+fn run_command_statuses_are_read_in_ssm_words_and_others_are_refused() {
+    let mut event = ours_json("ssm-promote-failed-hsprod-dr1.json");
+    for (word, status) in [
+        ("TimedOut", RunStatus::TimedOut),
+        ("Cancelled", RunStatus::Cancelled),
+        ("DeliveryTimedOut", RunStatus::DeliveryTimedOut),
+        ("ExecutionTimedOut", RunStatus::ExecutionTimedOut),
+        ("Undeliverable", RunStatus::Undeliverable),
+        ("Terminated", RunStatus::Terminated),
+        ("InProgress", RunStatus::InProgress),
+        ("Success", RunStatus::Success),
+    ] {
+        event["detail"]["status"] = json!(word);
+        let signals = decoded(event.to_string().as_bytes(), reference());
+        assert!(
+            matches!(&signals[0].kind, SignalKind::CommandStatus(r) if r.status == status),
+            "{word}: {signals:?}"
+        );
+    }
+    event["detail"]["status"] = json!("Exploded");
+    let e = refused(event.to_string().as_bytes(), reference());
+    assert_eq!(e.kind(), "malformed");
+    assert!(
+        e.to_string().contains("\"Exploded\" is not a Run Command status"),
+        "{e}"
+    );
+    event["detail"]["status"] = json!("Failed");
+    event["detail"]["instance-id"] = json!("i-0fffffffffffffff9");
+    assert_eq!(
+        refused(event.to_string().as_bytes(), reference()).kind(),
+        "unknown_instance"
+    );
 }

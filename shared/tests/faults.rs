@@ -293,6 +293,7 @@ async fn a_failed_promotion_action_is_reported_and_never_run_again() {
         }
         let order = shared::ports::PromotionOrder {
             resume: false,
+            allow_no_partner: false,
             mirror: "HSPROD".into(),
             request: "HSPROD-R1".into(),
             candidate: "HSPROD-DR1".into(),
@@ -679,6 +680,7 @@ async fn a_real_failed_promotion_action_is_reported_through_sns_and_never_run_ag
     }
     let order = shared::ports::PromotionOrder {
         resume: false,
+        allow_no_partner: false,
         mirror: mirror.clone(),
         request: request.id.clone(),
         candidate: request.candidate.clone(),
@@ -916,6 +918,12 @@ async fn failing_ssm() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
                             "500 Internal Server Error",
                             r#"{"__type":"InternalFailure","message":"injected"}"#,
                         )
+                    } else if head.contains("amazonssm.describeinstanceinformation") {
+                        // The candidate's agent is Online: the failure is SendCommand's.
+                        (
+                            "200 OK",
+                            r#"{"InstanceInformationList":[{"InstanceId":"i-0ddddddddddddddd4","PingStatus":"Online"}]}"#,
+                        )
                     } else {
                         ("200 OK", r#"{"FailedEntryCount":0,"Entries":[{"EventId":"e-1"}]}"#)
                     };
@@ -988,6 +996,7 @@ async fn an_ssm_failure_behind_the_real_client_is_reported_and_never_retried_by_
     );
     let order = shared::ports::PromotionOrder {
         resume: false,
+        allow_no_partner: false,
         mirror: mirror.clone(),
         request: request.id.clone(),
         candidate: request.candidate.clone(),

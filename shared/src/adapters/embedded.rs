@@ -505,6 +505,7 @@ pub struct RecordedPromotion {
     pub candidate: String,
     pub instance_id: Option<String>,
     pub ssm_document: Option<String>,
+    /// The promote document's parameters as the AWS executor would send them.
     pub ssm_parameters: std::collections::BTreeMap<String, Vec<String>>,
     pub event_bus: Option<String>,
 }
@@ -591,7 +592,12 @@ impl PromotionActions for RecordingActions {
             candidate: candidate.name.clone(),
             instance_id: candidate.instance_id.clone(),
             ssm_document: mirror.promotion.ssm_document.clone(),
-            ssm_parameters: mirror.promotion.ssm_parameters.clone(),
+            ssm_parameters: match &mirror.promotion.ssm_document {
+                Some(_) => {
+                    crate::topology::promote_parameters(mirror, candidate, &order.request, order.allow_no_partner)
+                }
+                None => mirror.promotion.ssm_parameters.clone(),
+            },
             event_bus: mirror.promotion.event_bus.clone(),
         };
         if let Some(path) = &self.path {
@@ -659,27 +665,23 @@ impl PromotionActions for RecordingActions {
     }
 }
 
-/// The fencing document's parameters for one member: the mirror's name, the member's
-/// IRIS instance (its `iris_instance`, never the mirror's name), the method and the
-/// fencing request. Each AWS SSM parameter value is a list of strings; these hold one.
+/// The fencing document's parameters for one member, as the AWS executor sends them
+/// ([`crate::topology::fence_parameters`]: the mirror's name, the member's IRIS
+/// instance, never the mirror's name, the method, the fencing request, and the site's
+/// `Product` and `RunAs`). Each SSM parameter value is a list; these hold one string.
 pub fn fence_parameters(
     mirror: &Mirror,
     member: &Member,
     order: &FenceOrder,
 ) -> Result<std::collections::BTreeMap<String, String>, ActionError> {
-    let Some(instance) = member.iris_instance.clone() else {
+    if member.iris_instance.is_none() {
         return Err(ActionError(format!(
             "{} has no iris_instance in the topology: the fencing document needs the IRIS instance name; add it and fence by hand now",
             member.name
         )));
-    };
-    Ok([
-        ("MirrorName", mirror.name.clone()),
-        ("InstanceName", instance),
-        ("Method", order.method.as_str().to_string()),
-        ("Request", order.request.clone()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect())
+    }
+    Ok(crate::topology::fence_parameters(mirror, member, &order.request)
+        .into_iter()
+        .map(|(k, v)| (k, v.join(",")))
+        .collect())
 }

@@ -66,6 +66,8 @@ pub enum AlertKind {
     /// The former primary region is heard from again and mirrorgate cannot fence it
     /// (no fencing document, or no former failover member with an instance): by hand.
     FormerRegionBack,
+    /// The best DR candidate's SSM agent is not Online: a promotion would not run.
+    SsmAgentOffline,
 }
 
 impl AlertKind {
@@ -102,6 +104,7 @@ impl AlertKind {
             AlertKind::FencingSent => "fencing_sent",
             AlertKind::FencingFailed => "fencing_failed",
             AlertKind::FormerRegionBack => "former_region_back",
+            AlertKind::SsmAgentOffline => "ssm_agent_offline",
         }
     }
 

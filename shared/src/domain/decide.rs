@@ -6,10 +6,13 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
 use super::alert::{clock, duration_words, Alert, AlertKind, Severity};
-use super::signal::{Authority, Decision, DecisionAction, JournalLatency, MemberStatus, Signal, SignalKind};
+use super::signal::{
+    AgentReport, Authority, CommandReport, Decision, DecisionAction, JournalLatency, MemberStatus, RunStatus, Signal,
+    SignalKind,
+};
 use super::state::{
-    DecisionRecord, LinkToken, MirrorState, Observation, OutboxEntry, Phase, PromotionRequest, RequestKind,
-    RequestStatus, MAX_REQUESTS,
+    AgentWord, CommandRecord, DecisionRecord, LinkToken, MirrorState, Observation, OutboxEntry, Phase,
+    PromotionRequest, RequestKind, RequestStatus, MAX_REQUESTS,
 };
 use super::view::{Claim, View};
 use crate::token::TokenSource;
@@ -258,6 +261,8 @@ pub fn decide(state: &MirrorState, mirror: &Mirror, signal: &Signal, ctx: &mut C
             by,
         } => d.start_maintenance(*duration_secs, reason, by),
         SignalKind::MaintenanceEnd { by } => d.end_maintenance(by),
+        SignalKind::CommandStatus(report) => d.command_status(report, signal.at),
+        SignalKind::SsmAgents { agents } => d.ssm_agents(agents, signal.at),
     };
     if let Verdict::Ignored { .. } = verdict {
         // A signal about nothing this mirror has changes no state, not even the duplicate window.
@@ -946,6 +951,7 @@ impl Decider<'_, '_> {
             started_at: None,
             claims: 0,
             actions_done_at: None,
+            command: None,
             closed_at: None,
             outcome: None,
             accepted_without_partner: false,
@@ -1747,9 +1753,250 @@ impl Decider<'_, '_> {
             Some(request),
             format!("{}: promotion of {} FAILED", self.m.name, req.candidate),
             vec![format!("Request: {request}"), format!("What failed: {detail}")],
-            format!("Promote {} by hand (the mirror monitor, or PromoteWithNoPartner) or fix the failure; mirrorgate will not retry it, nor propose another promotion before a primary is seen again.", req.candidate),
+            format!("Promote {} by hand (^MIRROR on the member: iris/README.md section 7) or fix the failure; mirrorgate will not retry it, nor propose another promotion before a primary is seen again.", req.candidate),
         );
         Verdict::Applied
+    }
+}
+
+/// How many lines of a script's output an alert quotes.
+pub const OUTPUT_LINES: usize = 10;
+
+impl Decider<'_, '_> {
+    /// A Run Command of one of mirrorgate's documents changed status. It is recorded
+    /// on the member whatever it is; a promote command is matched to its request (by
+    /// the request and epoch its comment names, else by the command id stored, else as
+    /// the command sent to the candidate of the approved request after its claim).
+    /// A failure of the current promotion's command is alerted at once; a success is
+    /// recorded and the success alert still waits for the member to report primary.
+    /// A command of no current promotion (an older epoch, unknown) changes nothing.
+    fn command_status(&mut self, report: &CommandReport, at: DateTime<Utc>) -> Verdict {
+        if !self.known(&report.member) {
+            return Verdict::Ignored {
+                why: format!("{} is not a member of {}", report.member, self.m.name),
+            };
+        }
+        let record = CommandRecord {
+            command_id: report.command_id.clone(),
+            document: report.document.clone(),
+            status: report.status,
+            at,
+            comment: report.comment.clone(),
+        };
+        let is_promote = self.m.promotion.ssm_document.as_deref() == Some(report.document.as_str());
+        if !is_promote {
+            let member = self.s.members.entry(report.member.clone()).or_default();
+            if member
+                .last_command
+                .as_ref()
+                .is_some_and(|c| c.command_id == record.command_id && c.at > at)
+            {
+                return Verdict::Ignored {
+                    why: format!("an older status of command {}", record.command_id),
+                };
+            }
+            member.last_command = Some(record);
+            self.s.record(
+                self.ctx.now,
+                format!(
+                    "command {} ({}) on {}: {}",
+                    report.command_id,
+                    report.document,
+                    report.member,
+                    report.status.as_str()
+                ),
+            );
+            return Verdict::Applied;
+        }
+        let Some(request) = self.promotion_of(report) else {
+            return Verdict::Ignored {
+                why: format!(
+                    "promote command {} on {} ({}) belongs to no current promotion{}: nothing changed",
+                    report.command_id,
+                    report.member,
+                    report.status.as_str(),
+                    report
+                        .request_and_epoch()
+                        .map(|(r, e)| format!(" (it names request {r}, epoch {e})"))
+                        .unwrap_or_default()
+                ),
+            };
+        };
+        let Some(req) = self.s.request(&request).cloned() else {
+            return Verdict::Ignored {
+                why: format!("no request {request}"),
+            };
+        };
+        if req
+            .command
+            .as_ref()
+            .is_some_and(|c| c.command_id == record.command_id && c.at > at)
+        {
+            return Verdict::Ignored {
+                why: format!("an older status of command {}", record.command_id),
+            };
+        }
+        self.s.members.entry(report.member.clone()).or_default().last_command = Some(record.clone());
+        if let Some(r) = self.s.request_mut(&request) {
+            r.command = Some(record.clone());
+        }
+        let now = self.ctx.now;
+        if report.status == RunStatus::Success {
+            self.s.record(
+                now,
+                format!("request {request}: {} on {}", record.describe(), report.member),
+            );
+            return Verdict::Applied;
+        }
+        if !report.status.is_failure() {
+            self.s.record(
+                now,
+                format!(
+                    "request {request}: promote command {} {}",
+                    report.command_id,
+                    report.status.as_str()
+                ),
+            );
+            return Verdict::Applied;
+        }
+        let output = report.output.as_deref().map_or_else(
+            || {
+                vec![format!(
+                    "Output: could not be read ({}); see the run-command log group",
+                    report.unread.as_deref().unwrap_or("not asked")
+                )]
+            },
+            |text| {
+                let mut lines: Vec<String> = text
+                    .lines()
+                    .filter(|l| !l.trim().is_empty())
+                    .take(OUTPUT_LINES)
+                    .map(|l| format!("  {l}"))
+                    .collect();
+                if lines.is_empty() {
+                    return vec!["Output: none (the script printed nothing)".to_string()];
+                }
+                lines.insert(0, "Output (first lines):".to_string());
+                lines
+            },
+        );
+        let detail = format!(
+            "the promote script ended {} on {} (command {})",
+            report.status.as_str(),
+            report.member,
+            report.command_id
+        );
+        self.close_request(&request, RequestStatus::Failed, &detail);
+        self.s.next_request_after = Some(now + secs(self.m.policy.cool_down_secs));
+        self.go(Phase::PrimaryLost, &format!("promotion of {} failed", req.candidate));
+        let mut facts = vec![
+            format!("Request: {request}"),
+            format!("Promote script: {} on {}", report.document, report.member),
+            format!("Status: {}", report.status.as_str()),
+            format!("Command: {}", report.command_id),
+        ];
+        facts.extend(output);
+        self.alert(
+            AlertKind::PromotionFailed,
+            Severity::Critical,
+            Some(&request),
+            format!(
+                "{}: promote script on {} {}",
+                self.m.name,
+                req.candidate,
+                report.status.as_str()
+            ),
+            facts,
+            format!(
+                "Read the output above (and the run-command log group), then promote {} by hand or fix the cause; mirrorgate will not retry it, nor propose another promotion before a primary is seen again.",
+                req.candidate
+            ),
+        );
+        Verdict::Applied
+    }
+
+    /// What SSM says of the DR members' agents. While the best DR candidate's is not
+    /// Online, a promotion would not run: a warning, at most once per cool-down.
+    fn ssm_agents(&mut self, agents: &[AgentReport], at: DateTime<Utc>) -> Verdict {
+        let known: Vec<&AgentReport> = agents.iter().filter(|a| self.known(&a.member)).collect();
+        for report in known {
+            let member = self.s.members.entry(report.member.clone()).or_default();
+            let same = member
+                .ssm_agent
+                .as_ref()
+                .is_some_and(|w| w.online == report.online && w.detail == report.detail);
+            if !same {
+                member.ssm_agent = Some(AgentWord {
+                    online: report.online,
+                    detail: report.detail.clone(),
+                    since: at,
+                });
+            }
+        }
+        let now = self.now();
+        let view = View::new(&self.s, self.m, now);
+        let Some(best) = view.best_candidate().map(str::to_string) else {
+            return Verdict::Applied;
+        };
+        let Some(word) = self.s.members.get(&best).and_then(|m| m.ssm_agent.clone()) else {
+            return Verdict::Applied;
+        };
+        let cooled = self
+            .s
+            .agent_warned_at
+            .is_none_or(|w| now - w >= secs(self.m.policy.cool_down_secs));
+        if word.online || !cooled {
+            return Verdict::Applied;
+        }
+        self.s.agent_warned_at = Some(now);
+        self.alert(
+            AlertKind::SsmAgentOffline,
+            Severity::Warning,
+            None,
+            format!("{}: SSM agent of {best} not Online, a promotion would not run", self.m.name),
+            vec![
+                format!("Best DR candidate: {best}"),
+                format!("SSM says: {} (since {})", word.detail, clock(word.since)),
+            ],
+            format!(
+                "Start the SSM agent on {best} (systemctl start amazon-ssm-agent) or restore its path to SSM; until then a promotion of {best} must be done by hand."
+            ),
+        );
+        Verdict::Applied
+    }
+
+    /// The approved request of the current epoch that a promote command belongs to.
+    fn promotion_of(&self, report: &CommandReport) -> Option<String> {
+        let approved = |r: &&PromotionRequest| r.status == RequestStatus::Approved && r.epoch == self.s.epoch;
+        if let Some((id, epoch)) = report.request_and_epoch() {
+            return self
+                .s
+                .requests
+                .iter()
+                .filter(approved)
+                .find(|r| r.id == id && r.epoch == epoch && r.candidate == report.member)
+                .map(|r| r.id.clone());
+        }
+        if let Some(r) = self
+            .s
+            .requests
+            .iter()
+            .filter(approved)
+            .find(|r| r.command.as_ref().is_some_and(|c| c.command_id == report.command_id))
+        {
+            return Some(r.id.clone());
+        }
+        // No comment could be read: the command sent to the candidate after the claim.
+        self.s
+            .requests
+            .iter()
+            .filter(approved)
+            .find(|r| {
+                r.candidate == report.member
+                    && r.command.is_none()
+                    && matches!((r.started_at, report.requested_at), (Some(claim), Some(sent)) if sent >= claim - Duration::seconds(5))
+            })
+            .map(|r| r.id.clone())
     }
 }
 

@@ -90,6 +90,137 @@ pub enum SignalKind {
         /// Who ends it.
         by: String,
     },
+    /// A Run Command of one of mirrorgate's SSM documents changed status on a
+    /// member's instance (EventBridge `EC2 Command Invocation Status-change
+    /// Notification`, with what `GetCommandInvocation` added).
+    CommandStatus(CommandReport),
+    /// `health-poll` asked SSM about the DR members' agents (`DescribeInstanceInformation`).
+    SsmAgents { agents: Vec<AgentReport> },
+}
+
+/// What SSM says of one member's agent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentReport {
+    pub member: String,
+    /// `Online`: a command sent now would run there.
+    pub online: bool,
+    /// SSM's words when not Online (`ConnectionLost`, not a managed instance, ...).
+    pub detail: String,
+}
+
+/// A status of one Run Command invocation (one command on one instance), as SSM
+/// says it in its status-change events and `GetCommandInvocation`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RunStatus {
+    Pending,
+    InProgress,
+    Delayed,
+    Success,
+    Cancelling,
+    Cancelled,
+    Failed,
+    TimedOut,
+    DeliveryTimedOut,
+    ExecutionTimedOut,
+    Undeliverable,
+    Terminated,
+    InvalidPlatform,
+    AccessDenied,
+}
+
+impl RunStatus {
+    pub const ALL: [RunStatus; 14] = [
+        RunStatus::Pending,
+        RunStatus::InProgress,
+        RunStatus::Delayed,
+        RunStatus::Success,
+        RunStatus::Cancelling,
+        RunStatus::Cancelled,
+        RunStatus::Failed,
+        RunStatus::TimedOut,
+        RunStatus::DeliveryTimedOut,
+        RunStatus::ExecutionTimedOut,
+        RunStatus::Undeliverable,
+        RunStatus::Terminated,
+        RunStatus::InvalidPlatform,
+        RunStatus::AccessDenied,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Pending => "Pending",
+            RunStatus::InProgress => "InProgress",
+            RunStatus::Delayed => "Delayed",
+            RunStatus::Success => "Success",
+            RunStatus::Cancelling => "Cancelling",
+            RunStatus::Cancelled => "Cancelled",
+            RunStatus::Failed => "Failed",
+            RunStatus::TimedOut => "TimedOut",
+            RunStatus::DeliveryTimedOut => "DeliveryTimedOut",
+            RunStatus::ExecutionTimedOut => "ExecutionTimedOut",
+            RunStatus::Undeliverable => "Undeliverable",
+            RunStatus::Terminated => "Terminated",
+            RunStatus::InvalidPlatform => "InvalidPlatform",
+            RunStatus::AccessDenied => "AccessDenied",
+        }
+    }
+
+    /// Parses SSM's word (the API's spelling, or the console's with spaces).
+    pub fn parse(text: &str) -> Option<RunStatus> {
+        let key: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+        RunStatus::ALL
+            .into_iter()
+            .find(|s| s.as_str().eq_ignore_ascii_case(&key))
+    }
+
+    /// The command ended without doing its work: it failed, timed out, was
+    /// cancelled, or never reached the instance.
+    pub fn is_failure(self) -> bool {
+        !matches!(
+            self,
+            RunStatus::Pending
+                | RunStatus::InProgress
+                | RunStatus::Delayed
+                | RunStatus::Cancelling
+                | RunStatus::Success
+        )
+    }
+}
+
+/// What a Run Command status event says, resolved against the topology.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CommandReport {
+    /// The member whose instance ran it.
+    pub member: String,
+    pub command_id: String,
+    pub document: String,
+    pub status: RunStatus,
+    /// When the command was sent (`requested-date-time`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_at: Option<DateTime<Utc>>,
+    /// The command's comment, read back with `GetCommandInvocation`: mirrorgate's
+    /// commands name their request and epoch there ([`CommandReport::request_and_epoch`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// The first lines of the script's output (standard output, then standard error).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
+    /// Why the output (and comment) could not be read, when they could not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unread: Option<String>,
+}
+
+impl CommandReport {
+    /// The request and epoch a mirrorgate command's comment names
+    /// (`mirrorgate <mirror> request <id> epoch <n>: ...`), if it does.
+    pub fn request_and_epoch(&self) -> Option<(String, u64)> {
+        let comment = self.comment.as_deref()?;
+        let rest = comment.strip_prefix("mirrorgate ")?;
+        let (_, rest) = rest.split_once(" request ")?;
+        let (request, rest) = rest.split_once(" epoch ")?;
+        let epoch: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        Some((request.to_string(), epoch.parse().ok()?))
+    }
 }
 
 /// IRIS mirror member statuses (the words of the Mirror Monitor, InterSystems'

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::alert::Alert;
 use super::loss::LossEstimate;
-use super::signal::{JournalLatency, MemberStatus};
+use super::signal::{JournalLatency, MemberStatus, RunStatus};
 use crate::topology::Observer;
 
 /// The phase of a mirror, as mirrorgate sees it.
@@ -112,6 +112,13 @@ pub struct MemberState {
     /// its evidence no longer raises fencing requests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fenced: Option<Fenced>,
+    /// The last Run Command of one of mirrorgate's documents on this member's instance
+    /// (the promote script on a DR member, the fence script on a failover member).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_command: Option<CommandRecord>,
+    /// What SSM last said of this member's agent (DR members; `health-poll` asks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssm_agent: Option<AgentWord>,
 }
 
 /// How and when a member was fenced.
@@ -146,6 +153,14 @@ impl RequestKind {
             RequestKind::Fencing => "fencing",
         }
     }
+}
+
+/// A member's SSM agent as SSM said it, and since when it has said so.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentWord {
+    pub online: bool,
+    pub detail: String,
+    pub since: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -267,6 +282,9 @@ pub struct PromotionRequest {
     /// When the promotion actions were recorded done.
     #[serde(default)]
     pub actions_done_at: Option<DateTime<Utc>>,
+    /// The promote command, as its status events last told it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<CommandRecord>,
     #[serde(default)]
     pub closed_at: Option<DateTime<Utc>>,
     /// Why it was closed, in words for people.
@@ -301,6 +319,44 @@ impl PromotionRequest {
             .filter(|d| d.action == super::signal::DecisionAction::Approve)
             .map(|d| d.by.as_str())
             .collect()
+    }
+}
+
+/// A Run Command of one of mirrorgate's documents, as its last status event told it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CommandRecord {
+    pub command_id: String,
+    pub document: String,
+    pub status: RunStatus,
+    /// When that status was reported.
+    pub at: DateTime<Utc>,
+    /// The command's comment (names its request and epoch), when it was read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+impl CommandRecord {
+    /// In words, for the status page: "promote script succeeded at 03:10:05 UTC".
+    pub fn describe(&self) -> String {
+        let at = self.at.format("%Y-%m-%d %H:%M:%S UTC");
+        match self.status {
+            RunStatus::Success => format!(
+                "script {} succeeded at {at} (command {})",
+                self.document, self.command_id
+            ),
+            s if s.is_failure() => format!(
+                "script {} ended {} at {at} (command {})",
+                self.document,
+                s.as_str(),
+                self.command_id
+            ),
+            s => format!(
+                "script {} {} since {at} (command {})",
+                self.document,
+                s.as_str(),
+                self.command_id
+            ),
+        }
     }
 }
 
@@ -370,6 +426,9 @@ pub struct MirrorState {
     /// No new fencing request before this time (after a rejection, expiry or failure).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_fencing_after: Option<DateTime<Utc>>,
+    /// When it was last said that the best DR candidate's SSM agent is not Online.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_warned_at: Option<DateTime<Utc>>,
     #[serde(default)]
     pub request_seq: u64,
     #[serde(default)]
@@ -413,6 +472,7 @@ impl MirrorState {
             split_brain_alerted_epoch: None,
             return_alerted_epoch: None,
             next_fencing_after: None,
+            agent_warned_at: None,
             request_seq: 0,
             requests: Vec::new(),
             alert_seq: 0,

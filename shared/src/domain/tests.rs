@@ -13,7 +13,10 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 
 use super::alert::{Alert, AlertKind, Severity, MAX_SMS, MAX_SUBJECT};
 use super::decide::{decide, Context, Decided, DecisionVerdict, Effect, Refusal, Verdict};
-use super::signal::{Authority, Decision, DecisionAction, JournalLatency, MemberStatus, Signal, SignalKind};
+use super::signal::{
+    AgentReport, Authority, CommandReport, Decision, DecisionAction, JournalLatency, MemberStatus, RunStatus, Signal,
+    SignalKind,
+};
 use super::state::{MirrorState, Observation, Phase, RequestStatus};
 use super::view::View;
 use crate::token::{hash_token, CountingTokens};
@@ -2259,4 +2262,345 @@ fn the_approval_records_whether_the_promotion_may_run_without_partner() {
         "{:?}",
         approved.facts
     );
+}
+
+// ---- the promote command followed to its end -----------------------------------
+
+const PROMOTE_DOCUMENT: &str = "HSPROD-PromoteDrAsync";
+
+/// The comment mirrorgate's executor gives the promote command of `request` in `epoch`.
+fn comment(request: &str, epoch: u64) -> Option<String> {
+    Some(format!(
+        "mirrorgate HSPROD request {request} epoch {epoch}: promote {DR1}"
+    ))
+}
+
+/// A Run Command status event of `document` on `member`, as mirror-events hands it
+/// over (with the comment and output it read back, or why it could not).
+fn command(
+    document: &str,
+    member: &str,
+    status: RunStatus,
+    comment: Option<String>,
+    output: Option<&str>,
+    at: i64,
+) -> Signal {
+    let unread = output
+        .is_none()
+        .then(|| "SSM GetCommandInvocation: InvocationDoesNotExist".to_string());
+    signal(
+        at,
+        SignalKind::CommandStatus(CommandReport {
+            member: member.into(),
+            command_id: "0b8f3a52-7c1e-4d9a-a6b2-3f4e5d6c7b8a".into(),
+            document: document.into(),
+            status,
+            requested_at: Some(t(301)),
+            comment,
+            output: output.map(str::to_string),
+            unread,
+        }),
+    )
+}
+
+const FAILED_OUTPUT: &str = "PROMOTE FAILED (HSPROD-R1): no failover member's ISCAgent answers (hsprod-a.hsprod.internal:2188 hsprod-b.hsprod.internal:2188) and the approval did not accept a promotion without a partner\nnothing was changed: approve again accepting the data loss, or promote by hand\npreflight: IRIS is a Disaster Recovery async of HSPROD, mirror status Waiting";
+
+#[test]
+fn a_failed_promote_command_is_alerted_at_once_with_its_status_and_first_lines() {
+    for status in [
+        RunStatus::Failed,
+        RunStatus::TimedOut,
+        RunStatus::Cancelled,
+        RunStatus::DeliveryTimedOut,
+        RunStatus::ExecutionTimedOut,
+        RunStatus::Undeliverable,
+        RunStatus::Terminated,
+    ] {
+        // GIVEN R1 approved and its promote command sent at 301
+        let m = hsprod();
+        let state = promoting(&m);
+        let epoch = state.request(R1).expect("R1").epoch;
+
+        // WHEN its status event says it ended without doing its work, 20 s later
+        let failed = step(
+            &m,
+            &state,
+            command(
+                PROMOTE_DOCUMENT,
+                DR1,
+                status,
+                comment(R1, epoch),
+                Some(FAILED_OUTPUT),
+                320,
+            ),
+        );
+
+        // THEN a critical promotion_failed goes out at once, quoting the status and output
+        let alert = only_alert(&failed.effects, AlertKind::PromotionFailed);
+        assert_eq!(alert.severity, Severity::Critical);
+        assert!(alert.headline.contains(status.as_str()), "{}", alert.headline);
+        assert!(
+            alert.facts.contains(&format!("Status: {}", status.as_str())),
+            "{:?}",
+            alert.facts
+        );
+        assert!(
+            alert
+                .facts
+                .iter()
+                .any(|f| f.contains("PROMOTE FAILED (HSPROD-R1): no failover member's ISCAgent answers")),
+            "{:?}",
+            alert.facts
+        );
+        // and the request is closed as failed; people take over
+        assert_eq!(request_status(&failed.state, R1), RequestStatus::Failed);
+        assert_eq!(failed.state.phase, Phase::PrimaryLost);
+        let last = failed.state.members[DR1]
+            .last_command
+            .as_ref()
+            .expect("recorded on DR1");
+        assert_eq!(last.status, status);
+        // and the next tick proposes nothing in this epoch
+        let (_, later) = run(&m, failed.state.clone(), ticks(330, 1200));
+        assert_eq!(requested(&later), Vec::<(&str, &str)>::new(), "{status:?}");
+    }
+}
+
+#[test]
+fn a_failed_promote_command_whose_output_cannot_be_read_is_alerted_all_the_same() {
+    // GIVEN R1 being promoted; WHEN its command fails and GetCommandInvocation failed
+    let m = hsprod();
+    let state = promoting(&m);
+    let epoch = state.request(R1).expect("R1").epoch;
+    let failed = step(
+        &m,
+        &state,
+        command(PROMOTE_DOCUMENT, DR1, RunStatus::Failed, comment(R1, epoch), None, 320),
+    );
+
+    // THEN the alert goes out and says the output could not be read, and why
+    let alert = only_alert(&failed.effects, AlertKind::PromotionFailed);
+    assert!(
+        alert
+            .facts
+            .iter()
+            .any(|f| f.starts_with("Output: could not be read (SSM GetCommandInvocation: InvocationDoesNotExist)")),
+        "{:?}",
+        alert.facts
+    );
+}
+
+#[test]
+fn a_succeeded_promote_command_is_recorded_and_the_success_waits_for_the_member() {
+    // GIVEN R1 being promoted
+    let m = hsprod();
+    let state = promoting(&m);
+    let epoch = state.request(R1).expect("R1").epoch;
+
+    // WHEN the command runs, then succeeds
+    let (after, effects) = run(
+        &m,
+        state,
+        [
+            command(
+                PROMOTE_DOCUMENT,
+                DR1,
+                RunStatus::InProgress,
+                comment(R1, epoch),
+                Some(""),
+                305,
+            ),
+            command(
+                PROMOTE_DOCUMENT,
+                DR1,
+                RunStatus::Success,
+                comment(R1, epoch),
+                Some("PROMOTED (HSPROD-R1): IRIS is primary of HSPROD after 15 s"),
+                330,
+            ),
+        ],
+    );
+
+    // THEN nothing is alerted yet and the request is still being carried out, with
+    // the script's success recorded on it and in the history
+    assert_eq!(alert_kinds(&effects), Vec::<AlertKind>::new());
+    assert_eq!(request_status(&after, R1), RequestStatus::Approved);
+    let record = after
+        .request(R1)
+        .and_then(|r| r.command.clone())
+        .expect("the command is recorded");
+    assert_eq!(record.status, RunStatus::Success);
+    assert!(
+        record
+            .describe()
+            .starts_with("script HSPROD-PromoteDrAsync succeeded at 2026-11-25 03:05:30 UTC"),
+        "{}",
+        record.describe()
+    );
+    assert!(
+        after
+            .history
+            .iter()
+            .any(|h| h.what.contains("succeeded at 2026-11-25 03:05:30 UTC")),
+        "{:?}",
+        after.history
+    );
+
+    // WHEN DR1 reports primary THEN the promotion succeeds, as before
+    let done = step(&m, &after, status(DR1, MemberStatus::Primary, 340));
+    only_alert(&done.effects, AlertKind::PromotionSucceeded);
+    assert_eq!(done.state.phase, Phase::DrActive);
+}
+
+#[test]
+fn a_command_of_no_current_promotion_changes_nothing() {
+    // GIVEN R1 being promoted in its epoch
+    let m = hsprod();
+    let state = promoting(&m);
+    let epoch = state.request(R1).expect("R1").epoch;
+
+    // WHEN a failed status arrives for a command naming an older epoch, or another
+    // request, or a command of the promote document sent before the claim with no
+    // comment to read
+    let cases = [comment(R1, epoch.saturating_sub(1)), comment("HSPROD-R0", epoch)];
+    for named in cases {
+        let stale = step(
+            &m,
+            &state,
+            command(PROMOTE_DOCUMENT, DR1, RunStatus::Failed, named.clone(), Some("x"), 320),
+        );
+        // THEN nothing changes and nothing is alerted
+        assert!(
+            matches!(stale.verdict, Verdict::Ignored { .. }),
+            "{named:?}: {:?}",
+            stale.verdict
+        );
+        assert_eq!(stale.state, state);
+        assert!(stale.effects.is_empty());
+    }
+    let mut early = command(PROMOTE_DOCUMENT, DR1, RunStatus::Failed, None, None, 320);
+    if let SignalKind::CommandStatus(report) = &mut early.kind {
+        report.requested_at = Some(t(100));
+    }
+    let ignored = step(&m, &state, early);
+    assert!(
+        matches!(ignored.verdict, Verdict::Ignored { .. }),
+        "{:?}",
+        ignored.verdict
+    );
+
+    // and once R1 has succeeded, a late failure of its command changes nothing either
+    let done = step(&m, &state, status(DR1, MemberStatus::Primary, 340)).state;
+    let late = step(
+        &m,
+        &done,
+        command(
+            PROMOTE_DOCUMENT,
+            DR1,
+            RunStatus::Failed,
+            comment(R1, epoch),
+            Some("x"),
+            400,
+        ),
+    );
+    assert!(matches!(late.verdict, Verdict::Ignored { .. }), "{:?}", late.verdict);
+    assert!(late.effects.is_empty());
+}
+
+#[test]
+fn a_promote_command_without_a_readable_comment_is_matched_by_when_it_was_sent() {
+    // GIVEN R1 claimed at 300; WHEN a failure of a command sent at 301 to DR1 arrives
+    // and its comment could not be read
+    let m = hsprod();
+    let state = promoting(&m);
+    let failed = step(
+        &m,
+        &state,
+        command(PROMOTE_DOCUMENT, DR1, RunStatus::Failed, None, None, 320),
+    );
+    // THEN it is R1's command: alerted at once
+    only_alert(&failed.effects, AlertKind::PromotionFailed);
+    assert_eq!(request_status(&failed.state, R1), RequestStatus::Failed);
+}
+
+#[test]
+fn a_fence_command_is_recorded_on_its_member_with_its_document_and_comment() {
+    // GIVEN a mirror; WHEN the fence document's command on A reports Success
+    let m = hsprod();
+    let state = promoting(&m);
+    let fenced = step(
+        &m,
+        &state,
+        command(
+            "HSPROD-FenceMember",
+            A,
+            RunStatus::Success,
+            Some("mirrorgate HSPROD request HSPROD-F1 epoch 2: fence HSPROD-A".into()),
+            Some("FENCED (HSPROD-F1): IRIS of HSPROD demoted"),
+            320,
+        ),
+    );
+    // THEN it is recorded on A, and nothing else happens
+    assert_eq!(fenced.verdict, Verdict::Applied);
+    assert!(fenced.effects.is_empty());
+    let last = fenced.state.members[A].last_command.as_ref().expect("recorded");
+    assert_eq!(
+        (last.document.as_str(), last.status, last.comment.as_deref()),
+        (
+            "HSPROD-FenceMember",
+            RunStatus::Success,
+            Some("mirrorgate HSPROD request HSPROD-F1 epoch 2: fence HSPROD-A")
+        )
+    );
+    assert_eq!(fenced.state.phase, state.phase);
+}
+
+// ---- the DR members' SSM agents --------------------------------------------------
+
+fn agents(at: i64, offline: &[&str]) -> Signal {
+    let agents = [DR1, DR2]
+        .iter()
+        .map(|member| AgentReport {
+            member: member.to_string(),
+            online: !offline.contains(member),
+            detail: if offline.contains(member) {
+                format!("the SSM agent of {member} (i-0ddddddddddddddd4) is ConnectionLost, not Online")
+            } else {
+                "Online".into()
+            },
+        })
+        .collect();
+    signal(at, SignalKind::SsmAgents { agents })
+}
+
+#[test]
+fn an_offline_agent_on_the_best_candidate_is_warned_once_per_cool_down() {
+    // GIVEN a normal mirror where DR1 is the best candidate
+    let m = hsprod();
+    let state = normal(&m);
+
+    // WHEN health-poll finds DR1's agent ConnectionLost, minute after minute
+    let (after, effects) = run(&m, state.clone(), (1..=14).map(|i| agents(60 * i, &[DR1])));
+
+    // THEN one warning says a promotion would not run, and what to do
+    let alert = only_alert(&effects, AlertKind::SsmAgentOffline);
+    assert_eq!(alert.severity, Severity::Warning);
+    assert!(
+        alert.headline.contains(DR1) && alert.headline.contains("a promotion would not run"),
+        "{}",
+        alert.headline
+    );
+    assert!(alert.next_step.contains("amazon-ssm-agent"), "{}", alert.next_step);
+    assert_eq!(
+        after.members[DR1].ssm_agent.as_ref().map(|a| (a.online, a.since)),
+        Some((false, t(60)))
+    );
+
+    // and after the cool-down (900 s) it is said again while it lasts
+    let (_, later) = run(&m, after, [agents(60 + 900, &[DR1])]);
+    only_alert(&later, AlertKind::SsmAgentOffline);
+
+    // WHEN only DR2's agent is offline THEN nothing is said: DR1 would be promoted
+    let (_, quiet) = run(&m, state, [agents(60, &[DR2])]);
+    assert_eq!(alert_kinds(&quiet), Vec::<AlertKind>::new());
 }

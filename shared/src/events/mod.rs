@@ -11,6 +11,7 @@
 //! | EventBridge `CloudWatch Alarm State Change` | `detail-type` + `source: "aws.cloudwatch"` | `alarm` |
 //! | EventBridge `EC2 Instance State-change Notification` | `detail-type` + `source: "aws.ec2"` | `ec2` |
 //! | EventBridge `Scheduled Event` | `detail-type` + `source: "aws.events"` | `schedule` |
+//! | EventBridge `EC2 Command Invocation Status-change Notification` | `detail-type` + `source: "aws.ssm"` | `ssm` |
 //! | mirrorgate mirror events | `detail-type` + `source: "mirrorgate.iris"` | `mirror` |
 //! | mirrorgate probes of `mirror_status.cxw` | `detail-type` + `source: "mirrorgate.probe"` | `mirror` |
 //!
@@ -22,6 +23,7 @@ mod alarm;
 mod ec2;
 mod mirror;
 mod schedule;
+mod ssm;
 
 use std::fmt;
 
@@ -38,6 +40,7 @@ pub use mirror::{
     JournalLatencyDetail, LatencyDetail, MemberStatusDetail, ProbeDetail, ProbeResult, DETAIL_TYPE_HEARTBEAT,
     DETAIL_TYPE_JOURNAL_LATENCY, DETAIL_TYPE_PROBE, DETAIL_TYPE_STATUS, MIRROR_EVENT_SOURCE, PROBE_EVENT_SOURCE,
 };
+pub use ssm::InvocationStatusDetail;
 
 /// The shapes [`decode`] accepts, for error messages.
 pub const ACCEPTED_SHAPES: &str = "a CloudWatch alarm Lambda action payload (alarmData, with source \
@@ -47,6 +50,7 @@ pub const ACCEPTED_SHAPES: &str = "a CloudWatch alarm Lambda action payload (ala
 /// The EventBridge events mirrorgate handles, as `source` / `detail-type`.
 pub const HANDLED_EVENTS: &str = "aws.cloudwatch / CloudWatch Alarm State Change, \
      aws.ec2 / EC2 Instance State-change Notification, aws.events / Scheduled Event, \
+     aws.ssm / EC2 Command Invocation Status-change Notification, \
      mirrorgate.iris / Mirror Member Status, mirrorgate.iris / Mirror Member Heartbeat, \
      mirrorgate.iris / Mirror Journal Latency, mirrorgate.probe / Mirror Status Probe";
 
@@ -221,6 +225,7 @@ fn decode_eventbridge(
         (alarm::EVENT_SOURCE, alarm::DETAIL_TYPE) => alarm::decode_eventbridge(payload, topology),
         (ec2::EVENT_SOURCE, ec2::DETAIL_TYPE) => ec2::decode(payload, topology),
         (schedule::EVENT_SOURCE, schedule::DETAIL_TYPE) => schedule::decode(payload, topology),
+        (ssm::SSM_SOURCE, ssm::DETAIL_TYPE) => ssm::decode(payload, topology),
         (MIRROR_EVENT_SOURCE, DETAIL_TYPE_STATUS | DETAIL_TYPE_HEARTBEAT | DETAIL_TYPE_JOURNAL_LATENCY) => {
             mirror::decode(payload, detail_type, topology)
         }

@@ -12,10 +12,12 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use super::{finish, summary, Function, HandlerError};
+use crate::adapters::aws::promotion::AgentState;
 use crate::adapters::aws::{alarms, route53};
-use crate::domain::Signal;
+use crate::domain::{AgentReport, Signal, SignalKind};
 use crate::events;
 use crate::ports::Store;
+use crate::topology::MemberKind;
 
 /// The most the Route 53 poll may take of a run (the function times out at 55 s; the
 /// probes and the alarms run at the same time). At Route 53's rate for
@@ -30,6 +32,8 @@ pub const ENV_ROUTE53_RATE: &str = "MIRRORGATE_ROUTE53_RATE";
 pub const PROBE_BUDGET: Duration = Duration::from_secs(10);
 /// The most reading the alarms again may take, every region at once.
 pub const ALARMS_BUDGET: Duration = Duration::from_secs(10);
+/// The most asking SSM about the DR members' agents may take.
+pub const AGENTS_BUDGET: Duration = Duration::from_secs(5);
 
 pub async fn handle(function: &Function, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
     function.refresh_topology().await;
@@ -49,12 +53,13 @@ pub async fn handle(function: &Function, event: LambdaEvent<Value>) -> Result<Va
     // None is on the critical path: one that fails or is slow is logged and gives
     // nothing this minute (and what it said before keeps ageing); what did answer
     // is kept.
-    let (route53, probes, alarms) = tokio::join!(
+    let (route53, probes, alarms, agents) = tokio::join!(
         route53_poll(function, now),
         probe_members(function),
-        read_alarms_again(function)
+        read_alarms_again(function),
+        ssm_agents(function, now)
     );
-    for signal in route53.into_iter().chain(probes).chain(alarms) {
+    for signal in route53.into_iter().chain(probes).chain(alarms).chain(agents) {
         outcomes.push(
             function
                 .engine
@@ -170,4 +175,64 @@ async fn read_alarms_again(function: &Function) -> Vec<Signal> {
     }
     let readings = function.deps.alarms.read_again(&watched, deadline).await;
     alarms::reconfirmations(&watched, &readings)
+}
+
+/// Whether the DR members' SSM agents are Online (a promotion runs only on one that
+/// is): one `DescribeInstanceInformation` for every DR member of every mirror with a
+/// promote document, within [`AGENTS_BUDGET`]; one signal per such mirror.
+async fn ssm_agents(function: &Function, now: chrono::DateTime<Utc>) -> Vec<Signal> {
+    let topology = function.engine.topology();
+    let dr_members: Vec<(&str, &str, &str)> = topology
+        .mirrors
+        .iter()
+        .filter(|m| m.promotion.ssm_document.is_some())
+        .flat_map(|m| {
+            m.members
+                .iter()
+                .filter(|x| x.kind == MemberKind::DrAsync)
+                .filter_map(move |x| {
+                    x.instance_id
+                        .as_deref()
+                        .map(|id| (m.name.as_str(), x.name.as_str(), id))
+                })
+        })
+        .collect();
+    if dr_members.is_empty() {
+        return Vec::new();
+    }
+    let ids: Vec<String> = dr_members.iter().map(|(_, _, id)| id.to_string()).collect();
+    let actions = function.deps.actions();
+    let states = match tokio::time::timeout(AGENTS_BUDGET, actions.agent_states(&ids)).await {
+        Ok(Ok(states)) => states,
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "the DR members' SSM agents not read; skipped this minute");
+            return Vec::new();
+        }
+        Err(_) => {
+            tracing::warn!(
+                budget_secs = AGENTS_BUDGET.as_secs(),
+                "SSM too slow; the agents are not read this minute"
+            );
+            return Vec::new();
+        }
+    };
+    let mut by_mirror: std::collections::BTreeMap<&str, Vec<AgentReport>> = std::collections::BTreeMap::new();
+    for (mirror, member, id) in dr_members {
+        let state = states.get(id).cloned().unwrap_or(AgentState::Unknown);
+        let detail = state.why_not(member, id).unwrap_or_else(|| "Online".to_string());
+        by_mirror.entry(mirror).or_default().push(AgentReport {
+            member: member.to_string(),
+            online: state == AgentState::Online,
+            detail,
+        });
+    }
+    by_mirror
+        .into_iter()
+        .map(|(mirror, agents)| Signal {
+            mirror: mirror.to_string(),
+            id: None,
+            at: now,
+            kind: SignalKind::SsmAgents { agents },
+        })
+        .collect()
 }

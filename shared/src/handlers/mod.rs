@@ -15,12 +15,13 @@ use lambda_runtime::Diagnostic;
 use serde_json::Value;
 
 use crate::adapters::aws::parameters::{ReadError, ENV_TOPOLOGY_PATH};
-use crate::adapters::aws::promotion::PromotionEvent;
+use crate::adapters::aws::promotion::{read_invocation, PromotionEvent};
 use crate::adapters::aws::{
     describe, emf_line, AwsPromotionActions, ConfigError, Counts, Deps, DynamoStore, SnsNotifier, TopologyParameters,
 };
 use crate::adapters::probe::Prober;
 use crate::deployment::{self, Allowed, Refresh, REFRESH_EVERY, REFRESH_RETRY};
+use crate::domain::{Signal, SignalKind};
 use crate::engine::{Engine, EngineError, Outcome, Report};
 use crate::ports::PromotionOrder;
 use crate::topology::Topology;
@@ -383,12 +384,64 @@ pub fn init_tracing() {
         .init();
 }
 
+/// How long reading a Run Command's output may take (GetCommandInvocation, with the
+/// SDK's retries): past it the alert goes out saying the output could not be read.
+pub const OUTPUT_BUDGET: std::time::Duration = std::time::Duration::from_secs(8);
+
+/// Adds to each Run Command status the command's comment and first lines of output
+/// (`GetCommandInvocation`, within [`OUTPUT_BUDGET`]), or why they could not be read.
+pub async fn read_command_output(function: &Function, signals: &mut [Signal]) {
+    for signal in signals.iter_mut() {
+        let SignalKind::CommandStatus(report) = &mut signal.kind else {
+            continue;
+        };
+        let instance = function
+            .engine
+            .topology()
+            .mirror(&signal.mirror)
+            .and_then(|m| m.member(&report.member))
+            .and_then(|m| m.instance_id.clone());
+        let Some(instance) = instance else {
+            report.unread = Some(format!("{} has no instance_id", report.member));
+            continue;
+        };
+        let ssm = function.deps.ssm.get();
+        let read = read_invocation(ssm, &report.command_id, &instance);
+        match tokio::time::timeout(OUTPUT_BUDGET, read).await {
+            Ok(Ok(invocation)) => {
+                report.comment = invocation.comment;
+                report.output = Some(invocation.output);
+            }
+            Ok(Err(e)) => report.unread = Some(e),
+            Err(_) => {
+                report.unread = Some(format!(
+                    "SSM GetCommandInvocation {} did not answer within {} s",
+                    report.command_id,
+                    OUTPUT_BUDGET.as_secs()
+                ))
+            }
+        }
+        if let Some(why) = &report.unread {
+            tracing::warn!(command = %report.command_id, error = %why, "the command's output could not be read");
+        }
+    }
+}
+
 /// Decodes and handles one AWS payload; hands off approved promotions; writes the
 /// metrics line. Shared by the ingesting functions.
 pub async fn ingest(function: &Function, name: &str, payload: &Value) -> Result<Value, HandlerError> {
     function.refresh_topology().await;
     let now = Utc::now();
-    let result = function.engine.ingest_value(payload, now).await;
+    let result = async {
+        let mut signals = crate::events::decode_value(payload, &function.engine.topology())?;
+        read_command_output(function, &mut signals).await;
+        let mut outcomes = Vec::with_capacity(signals.len());
+        for signal in signals {
+            outcomes.push(function.engine.handle(signal, now).await?);
+        }
+        Ok::<_, EngineError>(outcomes)
+    }
+    .await;
     let outcomes = match result {
         Ok(outcomes) => outcomes,
         Err(e) => {

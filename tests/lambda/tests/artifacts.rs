@@ -1069,7 +1069,8 @@ async fn region_outage_runs_across_the_functions_from_the_silence_to_one_promoti
     let events = Lambda::start("mirror-events", &topology, &[]).await;
     let poll = Lambda::start("health-poll", &topology, &[]).await;
     let approval = Lambda::start("approval-api", &topology, &[]).await;
-    let executor = Lambda::start("promotion-executor", &topology, &[]).await;
+    let ssm = ssm_with_online_agents().await;
+    let executor = Lambda::start("promotion-executor", &topology, &[("AWS_ENDPOINT_URL_SSM", &ssm)]).await;
 
     let lines: Vec<Value> = read("examples/scenarios/region-outage.jsonl")
         .lines()
@@ -1216,8 +1217,19 @@ async fn region_outage_runs_across_the_functions_from_the_silence_to_one_promoti
     assert_eq!(command.document_name(), Some(REFERENCE_DOCUMENT));
     assert_eq!(command.instance_ids(), ["i-0ddddddddddddddd4".to_string()]);
     let parameters = command.parameters().expect("parameters");
-    assert_eq!(parameters["Instance"], std::slice::from_ref(&mirror));
-    assert_eq!(parameters["Method"], ["PromoteWithNoPartner".to_string()]);
+    assert_eq!(parameters["MirrorName"], std::slice::from_ref(&mirror));
+    assert_eq!(
+        parameters["InstanceName"],
+        ["IRIS".to_string()],
+        "DR1's instance, not the mirror"
+    );
+    assert_eq!(parameters["Request"], std::slice::from_ref(&request_id));
+    assert_eq!(
+        parameters["AllowNoPartner"],
+        ["false".to_string()],
+        "Dana did not accept the loss"
+    );
+    assert_eq!(command.timeout_seconds(), Some(120));
     assert!(command.comment().unwrap_or_default().contains(&request_id));
 
     let s = state(&aws, &mirror).await.expect("the state item");
@@ -1369,4 +1381,255 @@ async fn region_outage_runs_across_the_functions_from_the_silence_to_one_promoti
             function.process.peak_rss_kib().unwrap_or_default()
         );
     }
+}
+
+// ------------------------------------------------------------------ the promote command's status
+
+/// A mirror of its own taken through the functions from the region's silence to an
+/// approved promotion whose promote command was sent: mirror-events (still running),
+/// the request and the command's id.
+struct Promoted {
+    aws: aws_config::SdkConfig,
+    mirror: String,
+    events: Lambda,
+    request: String,
+    command: String,
+    sent_at: chrono::DateTime<Utc>,
+}
+
+async fn promoted(prefix: &str) -> Promoted {
+    let aws = aws().await;
+    let mirror = unique(prefix);
+    let topology = with_policy(
+        &with_policy(
+            &with_policy(&topology(&mirror), "confirmation_window_secs", 1),
+            "heartbeat_stale_secs",
+            900,
+        ),
+        "evidence_fresh_secs",
+        900,
+    );
+    let alarms = Lambda::start("alarm-ingest", &topology, &[]).await;
+    let events = Lambda::start("mirror-events", &topology, &[]).await;
+    let poll = Lambda::start("health-poll", &topology, &[]).await;
+    let approval = Lambda::start("approval-api", &topology, &[]).await;
+    let ssm = ssm_with_online_agents().await;
+    let executor = Lambda::start("promotion-executor", &topology, &[("AWS_ENDPOINT_URL_SSM", &ssm)]).await;
+
+    let lines: Vec<Value> = read("examples/scenarios/region-outage.jsonl")
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(&rename(l, &mirror)).expect("a scenario line"))
+        .collect();
+    let approve = lines
+        .iter()
+        .position(|l| l.get("approve").is_some())
+        .expect("the scenario approves");
+    let at = |line: &Value| parse_time(line["at"].as_str().expect("at"));
+    let by = Utc::now().trunc_subsecs(0) - chrono::Duration::seconds(1) - at(&lines[approve - 1]);
+    let mut ticked = false;
+    for line in &lines[..approve] {
+        let line: Value = serde_json::from_str(&shift_instants(&line.to_string(), by)).expect("a shifted line");
+        if line.get("tick").is_some() {
+            if !ticked {
+                tokio::time::sleep(Duration::from_millis(1200)).await; // the 1 s confirmation window
+                ticked = true;
+            }
+            poll.ok(&schedule_event(at(&line))).await;
+            continue;
+        }
+        let event = &line["event"];
+        match event["source"].as_str() {
+            Some("aws.cloudwatch") => alarms.ok(event).await,
+            _ => events.ok(event).await,
+        };
+    }
+    let alerts = published(&mirror).await;
+    let email = alerts
+        .iter()
+        .find(|a| a.attribute("kind") == "promotion_requested")
+        .and_then(|a| a.message["email"].as_str())
+        .unwrap_or_else(|| panic!("a promotion request for {mirror}"))
+        .to_string();
+    let link = email
+        .split_whitespace()
+        .find(|w| w.starts_with(&format!("https://{URL_HOST}/a/")))
+        .expect("the approval link");
+    let path = link.trim_start_matches(&format!("https://{URL_HOST}"));
+    let form = [
+        ("approver", "Dana Whitfield"),
+        ("confirm", mirror.as_str()),
+        ("decision", "approve"),
+    ];
+    let decided = approval.ok(&url_request("POST", path, Some(&form))).await;
+    assert_eq!(decided["statusCode"], 200, "{decided}");
+    let handed = archived_events(&mirror)
+        .await
+        .into_iter()
+        .find(|e| e["detail-type"] == "PromotionApproved")
+        .expect("the hand-off");
+    let sent_at = Utc::now().trunc_subsecs(0);
+    let ran = executor.ok(&delivered(&handed)).await;
+    assert_eq!(ran["executed"], true, "{ran}");
+    let sent = commands(&aws, &mirror).await;
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let request = ran["request"].as_str().expect("the request").to_string();
+    Promoted {
+        command: sent[0].command_id().expect("an id").to_string(),
+        aws,
+        mirror,
+        events,
+        request,
+        sent_at,
+    }
+}
+
+fn last_request(state: &Value) -> &Value {
+    state["requests"].as_array().and_then(|r| r.last()).expect("a request")
+}
+
+/// GIVEN an approved promotion whose promote command was sent WHEN its status event
+/// says Failed THEN mirror-events alerts promotion_failed at once (critical, with the
+/// status and what the script printed, read back with GetCommandInvocation), the
+/// request is closed as failed, and the mirror is back to primary_lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mirror_events_alerts_a_failed_promote_command_at_once() {
+    let p = promoted("CF").await;
+    let answer = p.events.ok(&command_status(&p.command, "Failed", p.sent_at)).await;
+    assert_handled(&answer, &p.mirror, 1);
+
+    let state = state(&p.aws, &p.mirror).await.expect("the state item");
+    assert_eq!(state["phase"], "primary_lost", "{state}");
+    let request = last_request(&state);
+    assert_eq!(request["status"], "failed", "{request}");
+    assert_eq!(request["command"]["status"], "Failed");
+    assert_eq!(request["command"]["command_id"], p.command.as_str());
+    let failed: Vec<Published> = published(&p.mirror)
+        .await
+        .into_iter()
+        .filter(|a| a.attribute("kind") == "promotion_failed")
+        .collect();
+    assert_eq!(failed.len(), 1, "alerted once");
+    assert_eq!(failed[0].attribute("severity"), "critical");
+    let email = failed[0].message["email"].as_str().expect("an email");
+    assert!(email.contains("Status: Failed"), "{email}");
+    assert!(email.contains(&format!("Command: {}", p.command)), "{email}");
+    // moto's invocations print nothing: what the script printed is said as such
+    assert!(email.contains("Output: none (the script printed nothing)"), "{email}");
+    assert!(p.request.starts_with(&p.mirror));
+}
+
+/// GIVEN an approved promotion WHEN a TimedOut status arrives whose output cannot be
+/// read (GetCommandInvocation does not know the command yet) THEN the alert goes out
+/// all the same and says the output could not be read, and why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mirror_events_alerts_a_timed_out_promote_command_even_when_its_output_cannot_be_read() {
+    let p = promoted("CT").await;
+    let unknown = "00000000-1111-4222-8333-444444444444";
+    let answer = p.events.ok(&command_status(unknown, "TimedOut", p.sent_at)).await;
+    assert_handled(&answer, &p.mirror, 1);
+
+    let state = state(&p.aws, &p.mirror).await.expect("the state item");
+    assert_eq!(last_request(&state)["status"], "failed", "{state}");
+    let failed: Vec<Published> = published(&p.mirror)
+        .await
+        .into_iter()
+        .filter(|a| a.attribute("kind") == "promotion_failed")
+        .collect();
+    assert_eq!(failed.len(), 1);
+    let email = failed[0].message["email"].as_str().expect("an email");
+    assert!(email.contains("Status: TimedOut"), "{email}");
+    assert!(
+        email.contains("Output: could not be read (SSM GetCommandInvocation 00000000-1111-4222-8333-444444444444"),
+        "{email}"
+    );
+}
+
+/// GIVEN an approved promotion WHEN its command reports Success THEN it is recorded
+/// on the request and DR1, nothing is alerted yet; WHEN DR1 then reports Primary THEN
+/// the promotion succeeds. A status of an unknown command (no current promotion's)
+/// changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mirror_events_records_a_succeeded_promote_command_and_waits_for_primary() {
+    let p = promoted("CS").await;
+    let before = published(&p.mirror).await.len();
+
+    // An event of a command sent before this promotion was claimed: changes nothing.
+    let stale = p
+        .events
+        .ok(&command_status(
+            "00000000-5555-4666-8777-888888888888",
+            "Failed",
+            p.sent_at - chrono::Duration::hours(1),
+        ))
+        .await;
+    assert_eq!(stale["handled"][0]["verdict"]["verdict"], "ignored", "{stale}");
+
+    let answer = p.events.ok(&command_status(&p.command, "Success", p.sent_at)).await;
+    assert_handled(&answer, &p.mirror, 1);
+    let s = state(&p.aws, &p.mirror).await.expect("the state item");
+    assert_eq!(s["phase"], "promoting", "{s}");
+    let request = last_request(&s);
+    assert_eq!(request["status"], "approved");
+    assert_eq!(request["command"]["status"], "Success");
+    assert_eq!(member(&s, &p.mirror, "DR1")["last_command"]["status"], "Success");
+    assert_eq!(published(&p.mirror).await.len(), before, "nothing alerted yet");
+
+    let mut primary = event("mirror-status-primary.json", &p.mirror);
+    primary["detail"]["member"] = json!(format!("{}-DR1", p.mirror));
+    primary["time"] = json!(Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string());
+    primary["id"] = json!(unique("dr1-primary"));
+    p.events.ok(&primary).await;
+    let state = state(&p.aws, &p.mirror).await.expect("the state item");
+    assert_eq!(state["phase"], "dr_active", "{state}");
+    let kinds: Vec<String> = published(&p.mirror)
+        .await
+        .iter()
+        .map(|a| a.attribute("kind").to_string())
+        .collect();
+    assert!(kinds.contains(&"promotion_succeeded".to_string()), "{kinds:?}");
+}
+
+/// GIVEN DR1 (the best candidate, 1.8 s behind) whose SSM agent SSM reports
+/// ConnectionLost WHEN health-poll runs, twice THEN one warning says a promotion would
+/// not run, and the state keeps what SSM said.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_poll_warns_once_while_the_best_candidates_agent_is_not_online() {
+    let aws = aws().await;
+    let mirror = unique("AG");
+    let topology = topology(&mirror);
+    let events = Lambda::start("mirror-events", &topology, &[]).await;
+    let ssm = ssm_with_agents("ConnectionLost").await;
+    let poll = Lambda::start("health-poll", &topology, &[("AWS_ENDPOINT_URL_SSM", &ssm)]).await;
+
+    let mut heartbeat = event("mirror-heartbeat.json", &mirror);
+    let now = Utc::now().trunc_subsecs(0);
+    heartbeat = serde_json::from_str(&shift_instants(
+        &heartbeat.to_string(),
+        now - parse_time(heartbeat["time"].as_str().expect("time")),
+    ))
+    .expect("shifted");
+    events.ok(&heartbeat).await;
+    poll.ok(&schedule_event(Utc::now())).await;
+    poll.ok(&schedule_event(Utc::now())).await;
+
+    let warnings: Vec<Published> = published(&mirror)
+        .await
+        .into_iter()
+        .filter(|a| a.attribute("kind") == "ssm_agent_offline")
+        .collect();
+    assert_eq!(warnings.len(), 1, "once, not every run");
+    assert_eq!(warnings[0].attribute("severity"), "warning");
+    assert!(
+        warnings[0].subject.contains(&format!("{mirror}-DR1")),
+        "{}",
+        warnings[0].subject
+    );
+    let s = state(&aws, &mirror).await.expect("the state item");
+    let agent = &member(&s, &mirror, "DR1")["ssm_agent"];
+    assert_eq!(agent["online"], false, "{agent}");
+    assert!(
+        agent["detail"].as_str().unwrap_or_default().contains("ConnectionLost"),
+        "{agent}"
+    );
 }

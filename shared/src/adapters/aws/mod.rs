@@ -42,6 +42,9 @@ pub const ENV_TABLE: &str = "MIRRORGATE_TABLE";
 pub const ENV_TOPIC_ARN: &str = "MIRRORGATE_TOPIC_ARN";
 /// The alert topic's display name, which SNS puts before every SMS (optional).
 pub const ENV_SMS_SENDER: &str = "MIRRORGATE_SMS_SENDER";
+/// Optional: the log group the promote and fence scripts' output goes to
+/// (`CloudWatchOutputConfig` of `SendCommand`); unset: the output stays in SSM only.
+pub const ENV_RUN_COMMAND_LOG_GROUP: &str = "MIRRORGATE_RUN_COMMAND_LOG_GROUP";
 /// Optional: attempts per AWS call, first try included (default [`DEFAULT_MAX_ATTEMPTS`]).
 pub const ENV_MAX_ATTEMPTS: &str = "MIRRORGATE_MAX_ATTEMPTS";
 
@@ -71,6 +74,8 @@ pub struct Names {
     pub topic_arn: String,
     /// The topic's display name (`MIRRORGATE_SMS_SENDER`), counted in every SMS.
     pub sms_sender: Option<String>,
+    /// The log group of the scripts' output (`MIRRORGATE_RUN_COMMAND_LOG_GROUP`).
+    pub run_command_log_group: Option<String>,
 }
 
 impl Names {
@@ -85,6 +90,7 @@ impl Names {
             table: required(ENV_TABLE, "the DynamoDB table that holds the mirror state")?,
             topic_arn: required(ENV_TOPIC_ARN, "the ARN of the SNS topic alerts are published to")?,
             sms_sender: var(ENV_SMS_SENDER).filter(|v| !v.trim().is_empty()),
+            run_command_log_group: var(ENV_RUN_COMMAND_LOG_GROUP).filter(|v| !v.trim().is_empty()),
         })
     }
 }
@@ -175,6 +181,7 @@ impl Deps {
     /// promotion first needs them.
     pub fn actions(&self) -> AwsPromotionActions {
         AwsPromotionActions::new(self.ssm.clone(), self.events.clone())
+            .with_output_log_group(self.names.run_command_log_group.as_deref())
     }
 
     /// The topology's parameters under `path` (builds the SSM client).

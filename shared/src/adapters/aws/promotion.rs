@@ -1,23 +1,27 @@
 //! Promotion actions on AWS: the site's promote script by SSM Run Command on the
 //! candidate's instance, and EventBridge events for the site's own automation.
 //!
-//! Order: `PromotionApproved` (nothing run yet), then `SendCommand`, then
-//! `PromotionExecuted` with the command id. Every call is retried by the SDK's
+//! Order: `PromotionApproved` (nothing run yet), then the check that the candidate's
+//! SSM agent is Online, then `SendCommand`, then `PromotionExecuted` with the command
+//! id. The Run Command part ([`RunCommand`], [`AwsPromotionActions::run_once`]) serves
+//! any of mirrorgate's documents: the promote document here, the fence document too. Every call is retried by the SDK's
 //! standard mode (backoff with full jitter on throttling, 5xx and transport errors);
 //! entries that PutEvents refuses for throttling or an internal failure (a 200
 //! answer, which the SDK does not retry) are retried here the same way. Whatever
 //! still fails is returned as `ActionError` naming what was and was not done: the
 //! core records it and alerts `promotion_failed`. Nothing is dropped silently.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
+use aws_sdk_ssm::types::{CloudWatchOutputConfig, InstanceInformationStringFilter, PingStatus};
 use serde::Serialize;
 
 use super::{describe, LazyClient, DEFAULT_MAX_ATTEMPTS};
 use crate::adapters::embedded::fence_parameters;
 use crate::ports::{ActionError, FenceOrder, PromotionActions, PromotionOrder};
-use crate::topology::{Member, Mirror};
+use crate::topology::{promote_parameters, CommandTimeouts, Member, Mirror};
 
 /// The `source` of mirrorgate's EventBridge events.
 pub const EVENT_SOURCE: &str = "mirrorgate";
@@ -97,11 +101,132 @@ fn retryable_entry_error(code: &str) -> bool {
     code.contains("Throttl") || code.contains("Internal") || code.contains("ServiceUnavailable")
 }
 
+/// One Run Command of one of mirrorgate's documents on one member's instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunCommand {
+    pub document: String,
+    /// The member's name, for messages.
+    pub member: String,
+    pub instance_id: String,
+    pub parameters: BTreeMap<String, Vec<String>>,
+    /// Names the request and epoch ([`command_comment`]): how a resumed run finds a
+    /// command sent before, and how a status event is matched to its request.
+    pub comment: String,
+    /// `SendCommand`'s `TimeoutSeconds`: how long SSM tries to deliver it.
+    pub delivery_timeout_secs: u64,
+}
+
+/// How a Run Command went at the instance, as far as sending it is concerned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sent {
+    pub command_id: String,
+    /// An earlier executor had sent it (found by its comment): not sent again.
+    pub earlier: bool,
+}
+
+/// What `DescribeInstanceInformation` says of an instance's SSM agent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AgentState {
+    Online,
+    /// `ConnectionLost` or `Inactive`, with when the agent was last heard from.
+    NotOnline {
+        ping: String,
+        last_ping: Option<String>,
+    },
+    /// Not a managed instance: no SSM agent ever registered it (or it was deregistered).
+    Unknown,
+}
+
+impl AgentState {
+    /// Why a command would not run there, or `None` when it would.
+    pub fn why_not(&self, member: &str, instance_id: &str) -> Option<String> {
+        match self {
+            AgentState::Online => None,
+            AgentState::NotOnline { ping, last_ping } => Some(format!(
+                "the SSM agent of {member} ({instance_id}) is {ping}{}, not Online: a command sent now would not run (start the agent, or act on the member by hand)",
+                last_ping.as_deref().map(|t| format!(" (last heard {t})")).unwrap_or_default()
+            )),
+            AgentState::Unknown => Some(format!(
+                "{member} ({instance_id}) is not a managed instance of SSM in this region (no SSM agent registered it): a command sent now would not run (install and start the agent, or act on the member by hand)"
+            )),
+        }
+    }
+}
+
+/// What `GetCommandInvocation` says of one command on one instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invocation {
+    pub comment: Option<String>,
+    /// The first [`OUTPUT_LINES_READ`] lines of standard output, then of standard
+    /// error, at most [`OUTPUT_CHARS_READ`] characters.
+    pub output: String,
+}
+
+/// How much of a script's output is kept for the alert.
+pub const OUTPUT_LINES_READ: usize = 20;
+pub const OUTPUT_CHARS_READ: usize = 2000;
+
+/// The first lines of a script's output: standard output, then standard error.
+pub fn first_lines(stdout: &str, stderr: &str) -> String {
+    let mut text: String = stdout
+        .lines()
+        .chain(stderr.lines())
+        .filter(|l| !l.trim().is_empty())
+        .take(OUTPUT_LINES_READ)
+        .collect::<Vec<_>>()
+        .join("\n");
+    if let Some((cut, _)) = text.char_indices().nth(OUTPUT_CHARS_READ) {
+        text.truncate(cut);
+    }
+    text
+}
+
+/// Reads one command's comment and first lines of output.
+pub async fn read_invocation(
+    ssm: &aws_sdk_ssm::Client,
+    command_id: &str,
+    instance_id: &str,
+) -> Result<Invocation, String> {
+    let out = ssm
+        .get_command_invocation()
+        .command_id(command_id)
+        .instance_id(instance_id)
+        .send()
+        .await
+        .map_err(|e| describe(&format!("SSM GetCommandInvocation {command_id} on {instance_id}"), &e))?;
+    Ok(Invocation {
+        comment: out.comment().map(str::to_string),
+        output: first_lines(
+            out.standard_output_content().unwrap_or(""),
+            out.standard_error_content().unwrap_or(""),
+        ),
+    })
+}
+
+/// The promote command for an approved order, with its parameters and timeouts.
+pub fn promote_command(
+    document: &str,
+    mirror: &Mirror,
+    candidate: &Member,
+    instance_id: &str,
+    order: &PromotionOrder,
+) -> RunCommand {
+    RunCommand {
+        document: document.to_string(),
+        member: candidate.name.clone(),
+        instance_id: instance_id.to_string(),
+        parameters: promote_parameters(mirror, candidate, &order.request, order.allow_no_partner),
+        comment: command_comment(order),
+        delivery_timeout_secs: CommandTimeouts::of(&mirror.policy).delivery_secs,
+    }
+}
+
 pub struct AwsPromotionActions {
     ssm: LazyClient<aws_sdk_ssm::Client>,
     events: LazyClient<aws_sdk_eventbridge::Client>,
     attempts: u32,
     announce_approval: bool,
+    output_log_group: Option<String>,
 }
 
 impl AwsPromotionActions {
@@ -115,7 +240,16 @@ impl AwsPromotionActions {
             events: events.into(),
             attempts: DEFAULT_MAX_ATTEMPTS,
             announce_approval: true,
+            output_log_group: None,
         }
+    }
+
+    /// Where SSM writes the scripts' output (`CloudWatchOutputConfig`); `None`: the
+    /// output stays in SSM only (GetCommandInvocation still reads its first 24,000
+    /// characters).
+    pub fn with_output_log_group(mut self, log_group: Option<&str>) -> AwsPromotionActions {
+        self.output_log_group = log_group.map(str::to_string);
+        self
     }
 
     /// Whether `execute` first publishes `PromotionApproved` (default: yes). Off where
@@ -126,41 +260,80 @@ impl AwsPromotionActions {
         self
     }
 
-    /// Sends `SendCommand` for the promotion; returns the command id.
-    async fn send_command(
-        &self,
-        mirror: &Mirror,
-        document: &str,
-        instance_id: &str,
-        order: &PromotionOrder,
-    ) -> Result<String, String> {
+    /// The state of the SSM agents of `instance_ids`, in one `DescribeInstanceInformation`
+    /// call (an `InstanceIds` filter; at most 50 ids, more than any mirror has).
+    pub async fn agent_states(&self, instance_ids: &[String]) -> Result<BTreeMap<String, AgentState>, String> {
+        let what = format!("SSM DescribeInstanceInformation of {}", instance_ids.join(", "));
+        let filter = InstanceInformationStringFilter::builder()
+            .key("InstanceIds")
+            .set_values(Some(instance_ids.to_vec()))
+            .build()
+            .map_err(|e| format!("{what}: {e}"))?;
+        let mut states: BTreeMap<String, AgentState> = instance_ids
+            .iter()
+            .map(|id| (id.clone(), AgentState::Unknown))
+            .collect();
+        let mut pages = self
+            .ssm
+            .describe_instance_information()
+            .filters(filter)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| describe(&what, &e))?;
+            for info in page.instance_information_list() {
+                let Some(id) = info.instance_id() else { continue };
+                let state = match info.ping_status() {
+                    Some(PingStatus::Online) => AgentState::Online,
+                    other => AgentState::NotOnline {
+                        ping: other.map_or("of unknown status".to_string(), |p| p.as_str().to_string()),
+                        last_ping: info.last_ping_date_time().map(|t| t.to_string()),
+                    },
+                };
+                states.insert(id.to_string(), state);
+            }
+        }
+        Ok(states)
+    }
+
+    /// Sends the command; returns its id.
+    pub async fn send(&self, command: &RunCommand) -> Result<String, String> {
+        let what = format!("SSM SendCommand {} on {}", command.document, command.instance_id);
+        let output = self.output_log_group.as_ref().map(|group| {
+            CloudWatchOutputConfig::builder()
+                .cloud_watch_log_group_name(group)
+                .cloud_watch_output_enabled(true)
+                .build()
+        });
         let out = self
             .ssm
             .send_command()
-            .document_name(document)
-            .instance_ids(instance_id)
-            .set_parameters(Some(mirror.promotion.ssm_parameters.clone().into_iter().collect()))
-            .comment(command_comment(order))
+            .document_name(&command.document)
+            .instance_ids(&command.instance_id)
+            .set_parameters(Some(command.parameters.clone().into_iter().collect()))
+            .comment(&command.comment)
+            .timeout_seconds(i32::try_from(command.delivery_timeout_secs).unwrap_or(i32::MAX))
+            .set_cloud_watch_output_config(output)
             .send()
             .await
-            .map_err(|e| describe(&format!("SSM SendCommand {document} on {instance_id}"), &e))?;
+            .map_err(|e| describe(&what, &e))?;
         out.command()
             .and_then(|c| c.command_id())
             .map(str::to_string)
-            .ok_or_else(|| format!("SSM SendCommand {document} on {instance_id}: the answer has no command id"))
+            .ok_or_else(|| format!("{what}: the answer has no command id"))
     }
 
-    /// The command an earlier executor already sent for this promotion, if any: found
-    /// by its comment, which names the request and the epoch, among the instance's
-    /// commands of that document.
-    async fn command_sent_before(
-        &self,
-        document: &str,
-        instance_id: &str,
-        order: &PromotionOrder,
-    ) -> Result<Option<String>, String> {
-        self.command_with_comment(self.ssm.get(), document, instance_id, &command_comment(order))
-            .await
+    /// The command an earlier executor already sent, if any: found by its comment,
+    /// which names the request and the epoch, among the instance's commands of that
+    /// document.
+    pub async fn sent_before(&self, command: &RunCommand) -> Result<Option<String>, String> {
+        self.command_with_comment(
+            self.ssm.get(),
+            &command.document,
+            &command.instance_id,
+            &command.comment,
+        )
+        .await
     }
 
     /// SSM in `region`: the instances of the former primary region are managed there,
@@ -244,6 +417,44 @@ impl AwsPromotionActions {
             .ok_or_else(|| format!("SSM SendCommand {document} on {instance_id}: the answer has no command id"))
     }
 
+    /// Runs the command once: a resumed run first looks for the command an earlier one
+    /// sent (and never sends it twice); otherwise it checks that the instance's SSM
+    /// agent is Online and sends it. Every failure says what was not done.
+    pub async fn run_once(&self, command: &RunCommand, resume: bool) -> Result<Sent, String> {
+        if resume {
+            let before = self.sent_before(command).await.map_err(|e| {
+                format!(
+                    "{e}; cannot tell whether {} was already sent to {}, so it was not sent again: check the instance's Run Command history",
+                    command.document, command.member
+                )
+            })?;
+            if let Some(command_id) = before {
+                return Ok(Sent {
+                    command_id,
+                    earlier: true,
+                });
+            }
+        }
+        let states = self
+            .agent_states(std::slice::from_ref(&command.instance_id))
+            .await
+            .map_err(|e| {
+                format!(
+                    "{e}; cannot tell whether the SSM agent of {} is Online, so {} was not sent",
+                    command.member, command.document
+                )
+            })?;
+        let state = states.get(&command.instance_id).cloned().unwrap_or(AgentState::Unknown);
+        if let Some(why) = state.why_not(&command.member, &command.instance_id) {
+            return Err(format!("{why}; {} was not sent", command.document));
+        }
+        let command_id = self.send(command).await?;
+        Ok(Sent {
+            command_id,
+            earlier: false,
+        })
+    }
+
     /// Publishes one event on `bus`, retrying refused entries that may succeed later.
     async fn put_event(&self, bus: &str, detail_type: &str, detail: &PromotionEvent) -> Result<(), String> {
         let detail_json =
@@ -319,37 +530,32 @@ impl PromotionActions for AwsPromotionActions {
             done.push(format!("event {PROMOTION_APPROVED} on bus {bus}"));
         }
         if let (Some(document), Some(instance_id)) = (document, instance_id) {
-            // An executor that stopped after sending may have sent it: never twice.
-            let before = match order.resume {
-                true => self
-                    .command_sent_before(document, instance_id, order)
-                    .await
-                    .map_err(|e| ActionError(format!("{e}; cannot tell whether the promote script was already started, so it was not started again: check the instance's Run Command history")))?,
-                false => None,
-            };
-            let sent = match before {
-                Some(id) => {
-                    done.push(format!("(an earlier executor had sent command {id}; not sent again)"));
-                    Ok(id)
-                }
-                None => self.send_command(mirror, document, instance_id, order).await,
-            };
-            let command_id = sent.map_err(|e| {
+            let command = promote_command(document, mirror, candidate, instance_id, order);
+            let sent = self.run_once(&command, order.resume).await.map_err(|e| {
                 let before = if done.is_empty() {
                     String::new()
                 } else {
                     format!(" (done: {})", done.join(", "))
                 };
-                ActionError(format!("{e}; the promote script was not started{before}"))
+                ActionError(format!(
+                    "{e}; the promote script was not started{before}: promote {} by hand",
+                    candidate.name
+                ))
             })?;
+            if sent.earlier {
+                done.push(format!(
+                    "(an earlier executor had sent command {}; not sent again)",
+                    sent.command_id
+                ));
+            }
             done.insert(
                 0,
                 format!(
-                    "SSM document {document} on {instance_id} ({}): command {command_id}",
-                    candidate.name
+                    "SSM document {document} on {instance_id} ({}): command {}",
+                    candidate.name, sent.command_id
                 ),
             );
-            event.command_id = Some(command_id);
+            event.command_id = Some(sent.command_id);
         }
         if let Some(bus) = bus {
             self.put_event(bus, PROMOTION_EXECUTED, &event)
@@ -409,6 +615,7 @@ mod tests {
     fn the_comment_names_the_request_within_100_characters() {
         let order = PromotionOrder {
             resume: false,
+            allow_no_partner: false,
             mirror: "HSPROD".into(),
             request: "HSPROD-r1".into(),
             candidate: "HSPROD-DR1".into(),
@@ -423,6 +630,57 @@ mod tests {
             ..order
         };
         assert_eq!(command_comment(&long).chars().count(), 100);
+    }
+
+    #[test]
+    fn the_comment_names_what_a_status_event_is_matched_by() {
+        let order = PromotionOrder {
+            resume: false,
+            allow_no_partner: false,
+            mirror: "HSPROD".into(),
+            request: "HSPROD-R7".into(),
+            candidate: "HSPROD-DR1".into(),
+            epoch: 12,
+        };
+        let report = crate::domain::CommandReport {
+            member: "HSPROD-DR1".into(),
+            command_id: "c".into(),
+            document: "d".into(),
+            status: crate::domain::RunStatus::Failed,
+            requested_at: None,
+            comment: Some(command_comment(&order)),
+            output: None,
+            unread: None,
+        };
+        assert_eq!(report.request_and_epoch(), Some(("HSPROD-R7".to_string(), 12)));
+    }
+
+    #[test]
+    fn an_agent_that_is_not_online_says_why_a_command_would_not_run() {
+        assert_eq!(AgentState::Online.why_not("HSPROD-DR1", "i-0ddddddddddddddd4"), None);
+        let lost = AgentState::NotOnline {
+            ping: "ConnectionLost".into(),
+            last_ping: Some("2025-03-14T03:01:00Z".into()),
+        };
+        assert_eq!(
+            lost.why_not("HSPROD-DR1", "i-0ddddddddddddddd4").as_deref(),
+            Some("the SSM agent of HSPROD-DR1 (i-0ddddddddddddddd4) is ConnectionLost (last heard 2025-03-14T03:01:00Z), not Online: a command sent now would not run (start the agent, or act on the member by hand)")
+        );
+        assert!(AgentState::Unknown
+            .why_not("HSPROD-DR1", "i-0ddddddddddddddd4")
+            .is_some_and(|w| w.contains("not a managed instance")));
+    }
+
+    #[test]
+    fn the_first_lines_of_output_are_bounded() {
+        assert_eq!(
+            first_lines("PROMOTE FAILED (R1): x\n\nnothing was changed\n", "warn\n"),
+            "PROMOTE FAILED (R1): x\nnothing was changed\nwarn"
+        );
+        let many = "line\n".repeat(100);
+        assert_eq!(first_lines(&many, "").lines().count(), OUTPUT_LINES_READ);
+        let long = "é".repeat(5000);
+        assert_eq!(first_lines(&long, "").chars().count(), OUTPUT_CHARS_READ);
     }
 
     #[test]

@@ -191,6 +191,7 @@ impl Decider<'_, '_> {
             closed_at: None,
             outcome: None,
             accepted_without_partner: false,
+            command: None,
             fence_members: targets.clone(),
             returned: Some(evidence),
         });

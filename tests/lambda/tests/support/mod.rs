@@ -806,3 +806,122 @@ pub async fn own_table(config: &aws_config::SdkConfig, prefix: &str) -> String {
         .expect("CreateTable");
     table
 }
+
+// ------------------------------------------------------------------ the SSM agent's state
+
+/// moto 5.2.5 cannot register managed instances and has no DescribeInstanceInformation.
+/// This stand-in for SSM answers that call with every asked instance `Online` and
+/// passes every other call on to the emulator as it is. A function started with
+/// `AWS_ENDPOINT_URL_SSM` set to [`ssm_with_online_agents`] sees the members' agents
+/// Online and everything else of SSM as the emulator has it.
+pub async fn ssm_with_online_agents() -> String {
+    ssm_with_agents("Online").await
+}
+
+/// [`ssm_with_online_agents`] with every asked agent in `ping` (`ConnectionLost`, ...).
+pub async fn ssm_with_agents(ping: &'static str) -> String {
+    use tokio::io::AsyncWriteExt;
+    let emulator = endpoint().trim_start_matches("http://").to_string();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            let emulator = emulator.clone();
+            tokio::spawn(async move {
+                let mut buffer = Vec::new();
+                while let Some((request, body, target)) = read_message(&mut socket, &mut buffer).await {
+                    let answer = if target.ends_with("describeinstanceinformation") {
+                        let asked: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                        let list: Vec<Value> = asked["Filters"][0]["Values"]
+                            .as_array()
+                            .cloned()
+                            .unwrap_or_default()
+                            .into_iter()
+                            .map(|id| json!({"InstanceId": id, "PingStatus": ping}))
+                            .collect();
+                        let body = json!({ "InstanceInformationList": list }).to_string();
+                        format!(
+                            "HTTP/1.1 200 OK\r\ncontent-type: application/x-amz-json-1.1\r\ncontent-length: {}\r\n\r\n{body}",
+                            body.len()
+                        )
+                        .into_bytes()
+                    } else {
+                        let Ok(mut upstream) = tokio::net::TcpStream::connect(&emulator).await else {
+                            return;
+                        };
+                        if upstream.write_all(&request).await.is_err() {
+                            return;
+                        }
+                        let mut upstream_buffer = Vec::new();
+                        match read_message(&mut upstream, &mut upstream_buffer).await {
+                            Some((answer, _, _)) => answer,
+                            None => return,
+                        }
+                    };
+                    if socket.write_all(&answer).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    url
+}
+
+/// Reads one HTTP message with a content-length (the SDK's requests and the
+/// emulator's answers have one): the whole message, its body, its x-amz-target.
+async fn read_message(socket: &mut tokio::net::TcpStream, buffer: &mut Vec<u8>) -> Option<(Vec<u8>, Vec<u8>, String)> {
+    use tokio::io::AsyncReadExt;
+    let head_end = loop {
+        if let Some(i) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        let mut chunk = [0u8; 4096];
+        match socket.read(&mut chunk).await {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+        }
+    };
+    let head = String::from_utf8_lossy(&buffer[..head_end]).to_lowercase();
+    let header = |name: &str| {
+        head.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}: ")).map(|v| v.trim().to_string()))
+    };
+    let length: usize = header("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
+    while buffer.len() < head_end + length {
+        let mut chunk = [0u8; 4096];
+        match socket.read(&mut chunk).await {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+        }
+    }
+    let message: Vec<u8> = buffer.drain(..head_end + length).collect();
+    let body = message[head_end..].to_vec();
+    Some((message, body, header("x-amz-target").unwrap_or_default()))
+}
+
+/// A Run Command status change of `command` (of the reference promote document) on
+/// DR1's instance, as EventBridge delivers it (the AWS documentation's example's
+/// shape), sent now.
+pub fn command_status(command: &str, status: &str, requested: DateTime<Utc>) -> Value {
+    json!({
+        "version": "0",
+        "id": unique("ssm-event"),
+        "detail-type": "EC2 Command Invocation Status-change Notification",
+        "source": "aws.ssm",
+        "account": "123456789012",
+        "time": Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        "region": "us-west-2",
+        "resources": ["arn:aws:ec2:us-west-2:123456789012:instance/i-0ddddddddddddddd4"],
+        "detail": {
+            "command-id": command,
+            "document-name": REFERENCE_DOCUMENT,
+            "instance-id": "i-0ddddddddddddddd4",
+            "requested-date-time": requested.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+            "status": status
+        }
+    })
+}
