@@ -1121,7 +1121,9 @@ zone = "us-west-2a"
     assert_eq!(listed.commands().len(), 1, "the fencing document was sent once");
 }
 
-/// A member without its IRIS instance name: nothing is sent, and the error says what to add.
+/// A member without its IRIS instance name (a valid topology refuses it; the adapter
+/// checks again, since it is handed plain data): nothing is sent, and the error says
+/// what to add.
 #[tokio::test]
 async fn fencing_a_member_without_its_iris_instance_sends_nothing() {
     let deps = deps().await;
@@ -1144,17 +1146,21 @@ kind = "failover"
 region = "us-east-1"
 zone = "us-east-1a"
 instance_id = "{instance}"
+iris_instance = "IRIS"
 
 [[mirror.member]]
 name = "{mirror}-DR1"
 kind = "dr_async"
 region = "us-west-2"
 zone = "us-west-2a"
+iris_instance = "IRIS"
 "#
     );
     let topology = Topology::parse("test topology", &text).unwrap_or_else(|e| panic!("{e}"));
     let m = topology.mirror(&mirror).expect("mirror");
-    let member = m.member(&format!("{mirror}-A")).expect("member");
+    let mut member = m.member(&format!("{mirror}-A")).expect("member").clone();
+    member.iris_instance = None;
+    let member = &member;
     let order = FenceOrder {
         mirror: mirror.clone(),
         request: format!("{mirror}-R2"),
