@@ -332,6 +332,7 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
             orders.extend(more_orders);
             return Ok((reports, orders));
         }
+        let drill = stored.is_some_and(|r| r.kind == RequestKind::Drill);
         let order = match stored {
             Some(r) => PromotionOrder {
                 mirror: order.mirror,
@@ -347,6 +348,11 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
             .mirror(&order.mirror)
             .ok_or_else(|| EngineError::UnknownMirror(order.mirror.clone()))?;
         let result = match mirror.member(&order.candidate) {
+            Some(candidate) if drill => self
+                .actions
+                .drill(mirror, candidate, &order)
+                .await
+                .map_err(|e| e.to_string()),
             Some(candidate) => self
                 .actions
                 .execute(mirror, candidate, &order)
@@ -355,6 +361,7 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
             None => Err(format!("{} is no longer in the topology", order.candidate)),
         };
         let (ok, detail) = match result {
+            Ok(detail) if drill => (true, detail),
             Ok(detail) => {
                 reports.push(Report::PromotionExecuted {
                     mirror: order.mirror.clone(),
@@ -490,6 +497,17 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
                             epoch,
                             resume: false,
                         }),
+                        Effect::ExecuteDrill {
+                            request,
+                            candidate,
+                            epoch,
+                        } => Some(PromotionOrder {
+                            mirror: mirror.name.clone(),
+                            request,
+                            candidate,
+                            epoch,
+                            resume: false,
+                        }),
                         Effect::ExecuteFencing {
                             request,
                             primary,
@@ -570,6 +588,21 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
                     });
                 }
                 Effect::ExecutePromotion {
+                    request,
+                    candidate,
+                    epoch,
+                } => {
+                    orders.push(PromotionOrder {
+                        resume: false,
+                        mirror: mirror.clone(),
+                        request,
+                        candidate,
+                        epoch,
+                    });
+                }
+                // A drill is handed over like a promotion: the executor finds its kind in
+                // the stored request and runs the drill document, never the promotion.
+                Effect::ExecuteDrill {
                     request,
                     candidate,
                     epoch,

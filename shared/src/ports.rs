@@ -126,6 +126,17 @@ pub trait PromotionActions: Send + Sync {
         member: &Member,
         order: &FenceOrder,
     ) -> impl Future<Output = Result<String, ActionError>> + Send;
+
+    /// Runs the mirror's drill document (`promotion.drill_document`) on the drill's
+    /// candidate for an approved DR drill: never the promote document, nothing
+    /// promoted. Returns what was done, in words. MUST NOT send it twice for the same
+    /// request (a resumed run finds what was sent).
+    fn drill(
+        &self,
+        mirror: &Mirror,
+        candidate: &Member,
+        order: &PromotionOrder,
+    ) -> impl Future<Output = Result<String, ActionError>> + Send;
 }
 
 /// The time, from the system or from a scenario.

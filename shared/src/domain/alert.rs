@@ -66,6 +66,10 @@ pub enum AlertKind {
     /// The former primary region is heard from again and mirrorgate cannot fence it
     /// (no fencing document, or no former failover member with an instance): by hand.
     FormerRegionBack,
+    /// A DR drill asks for a (rehearsed) decision: marked DRILL, nothing is promoted.
+    DrillRequested,
+    /// A drill was approved, rejected, withdrawn, expired or run: marked DRILL.
+    DrillClosed,
 }
 
 impl AlertKind {
@@ -102,6 +106,8 @@ impl AlertKind {
             AlertKind::FencingSent => "fencing_sent",
             AlertKind::FencingFailed => "fencing_failed",
             AlertKind::FormerRegionBack => "former_region_back",
+            AlertKind::DrillRequested => "drill_requested",
+            AlertKind::DrillClosed => "drill_closed",
         }
     }
 
@@ -114,6 +120,7 @@ impl AlertKind {
                 | AlertKind::ApprovalRecorded
                 | AlertKind::FencingRequested
                 | AlertKind::FencingReminder
+                | AlertKind::DrillRequested
         )
     }
 }

@@ -15,7 +15,10 @@ use super::view::{Claim, View};
 use crate::token::TokenSource;
 use crate::topology::{MemberKind, Mirror, Observer};
 
+mod drill;
 mod fencing;
+
+pub use drill::DRILL;
 
 /// What the core needs besides state and signal: the time, where links point,
 /// and where fresh link tokens come from.
@@ -54,6 +57,12 @@ pub enum Effect {
         request: String,
         members: Vec<String>,
         primary: String,
+        epoch: u64,
+    },
+    /// Carry out an approved drill: the drill document on the candidate, nothing promoted.
+    ExecuteDrill {
+        request: String,
+        candidate: String,
         epoch: u64,
     },
 }
@@ -258,6 +267,8 @@ pub fn decide(state: &MirrorState, mirror: &Mirror, signal: &Signal, ctx: &mut C
             by,
         } => d.start_maintenance(*duration_secs, reason, by),
         SignalKind::MaintenanceEnd { by } => d.end_maintenance(by),
+        SignalKind::Drill { by } => d.start_drill(by),
+        SignalKind::LinkOpened { request } => d.link_opened(request),
     };
     if let Verdict::Ignored { .. } = verdict {
         // A signal about nothing this mirror has changes no state, not even the duplicate window.
@@ -595,6 +606,7 @@ impl Decider<'_, '_> {
         self.check_split_brain();
         self.watch_dr_members();
         self.settle_fencing();
+        self.settle_drill();
     }
 
     /// Keeps, for each member, since when it has answered as primary without a
@@ -951,6 +963,8 @@ impl Decider<'_, '_> {
             accepted_without_partner: false,
             fence_members: Vec::new(),
             returned: None,
+            opened_at: None,
+            started_by: None,
         };
         self.s.requests.push(request);
         if self.s.requests.len() > MAX_REQUESTS {
@@ -1424,8 +1438,10 @@ impl Decider<'_, '_> {
             user_agent: d.user_agent.clone(),
             shown: d.shown.clone(),
         };
-        if request.kind == RequestKind::Fencing {
-            return self.fencing_decision(&request, record, &d.authority);
+        match request.kind {
+            RequestKind::Fencing => return self.fencing_decision(&request, record, &d.authority),
+            RequestKind::Drill => return self.drill_decision(&request, record, &d.authority),
+            RequestKind::Promotion => {}
         }
 
         if d.action == DecisionAction::Reject {
@@ -1708,6 +1724,11 @@ impl Decider<'_, '_> {
                     primary: r.candidate.clone(),
                     epoch: r.epoch,
                 },
+                RequestKind::Drill => Effect::ExecuteDrill {
+                    request: r.id.clone(),
+                    candidate: r.candidate.clone(),
+                    epoch: r.epoch,
+                },
             };
             self.effects.push(effect);
         }
@@ -1720,8 +1741,10 @@ impl Decider<'_, '_> {
                 why: format!("no request {request}"),
             };
         };
-        if req.kind == RequestKind::Fencing {
-            return self.fencing_outcome(&req, ok, detail, fenced);
+        match req.kind {
+            RequestKind::Fencing => return self.fencing_outcome(&req, ok, detail, fenced),
+            RequestKind::Drill => return self.drill_outcome(&req, ok, detail),
+            RequestKind::Promotion => {}
         }
         if ok {
             if let Some(r) = self.s.request_mut(request) {

@@ -85,6 +85,15 @@ pub enum SignalKind {
         /// Who starts it.
         by: String,
     },
+    /// An operator starts a DR drill: a drill request through the approval gate that
+    /// promotes nothing (see `domain::drill`).
+    Drill {
+        /// Who starts it.
+        by: String,
+    },
+    /// An approval link was opened (the page shown, nothing decided): kept for the
+    /// drill report.
+    LinkOpened { request: String },
     /// An operator ends the mirror's maintenance window early.
     MaintenanceEnd {
         /// Who ends it.

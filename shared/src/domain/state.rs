@@ -137,6 +137,10 @@ pub enum RequestKind {
     /// Fence the former failover members after a DR promotion, when their region
     /// is heard from again.
     Fencing,
+    /// A DR drill: the whole approval path rehearsed, nothing promoted. Approving it
+    /// runs the drill document (`promotion.drill_document`), or nothing; it never
+    /// changes the mirror's phase or epoch and gives way to any real request.
+    Drill,
 }
 
 impl RequestKind {
@@ -144,6 +148,7 @@ impl RequestKind {
         match self {
             RequestKind::Promotion => "promotion",
             RequestKind::Fencing => "fencing",
+            RequestKind::Drill => "drill",
         }
     }
 }
@@ -284,6 +289,12 @@ pub struct PromotionRequest {
     /// A fencing request: the evidence that the former primary region lives, in words.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub returned: Option<String>,
+    /// When a link of this request was first opened (drills keep it for their report).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opened_at: Option<DateTime<Utc>>,
+    /// A drill: who started it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_by: Option<String>,
 }
 
 impl PromotionRequest {
@@ -437,6 +448,14 @@ impl MirrorState {
             .iter()
             .rev()
             .find(|r| r.status == RequestStatus::Open && r.kind == RequestKind::Fencing)
+    }
+
+    /// The drill still waiting for a decision or being run, if any.
+    pub fn active_drill(&self) -> Option<&PromotionRequest> {
+        self.requests
+            .iter()
+            .rev()
+            .find(|r| r.kind == RequestKind::Drill && matches!(r.status, RequestStatus::Open | RequestStatus::Approved))
     }
 
     /// The members fenced after a DR promotion, by name.

@@ -19,6 +19,7 @@ use super::view::View;
 use crate::token::{hash_token, CountingTokens};
 use crate::topology::{Member, MemberKind, Mirror, Observer, Topology};
 
+mod drill;
 mod maintenance;
 
 // ---- the mirror, the clock, the harness --------------------------------------

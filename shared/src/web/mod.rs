@@ -2,6 +2,7 @@
 //! code serves them in the `approval-api` Lambda and in `mirrorgate serve`.
 
 pub mod approval;
+pub mod drill;
 pub mod fencing;
 mod html;
 

@@ -385,6 +385,40 @@ impl PromotionActions for AwsPromotionActions {
             )
         })
     }
+
+    /// The drill document on the candidate's instance (in its region), with the
+    /// parameters `MirrorName` and `Request`; found by its comment when resumed.
+    async fn drill(&self, mirror: &Mirror, candidate: &Member, order: &PromotionOrder) -> Result<String, ActionError> {
+        let (Some(document), Some(instance_id)) = (&mirror.promotion.drill_document, &candidate.instance_id) else {
+            return Err(ActionError(format!(
+                "{}: no drill document (promotion.drill_document) or no instance_id in the topology; nothing was run",
+                candidate.name
+            )));
+        };
+        let parameters = FenceParameters::from([
+            ("MirrorName".to_string(), mirror.name.clone()),
+            ("Request".to_string(), order.request.clone()),
+        ]);
+        let comment: String = format!(
+            "mirrorgate {} request {} epoch {}: DRILL on {}",
+            order.mirror, order.request, order.epoch, order.candidate
+        )
+        .chars()
+        .take(100)
+        .collect();
+        let (command_id, new) = self
+            .send_fence(&candidate.region, document, instance_id, parameters, &comment)
+            .await
+            .map_err(ActionError)?;
+        Ok(if new {
+            format!(
+                "drill document {document} on {instance_id} ({}): command {command_id}; nothing promoted",
+                candidate.name
+            )
+        } else {
+            format!("(command {command_id} of {document} had been sent to {instance_id} before; not sent again)")
+        })
+    }
 }
 
 #[cfg(test)]

@@ -193,6 +193,8 @@ impl Decider<'_, '_> {
             accepted_without_partner: false,
             fence_members: targets.clone(),
             returned: Some(evidence),
+            opened_at: None,
+            started_by: None,
         });
         if self.s.requests.len() > MAX_REQUESTS {
             self.s.requests.remove(0);
