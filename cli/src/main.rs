@@ -4,7 +4,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use mirrorgate::local::Backend;
-use mirrorgate::operator::{self, ApproveArgs, DecideArgs, HistoryArgs, MaintenanceArgs, RequestsArgs};
+use mirrorgate::operator::{
+    self, ApproveArgs, DecideArgs, DrillArgs, DrillReportArgs, HistoryArgs, MaintenanceArgs, RequestsArgs,
+};
 use mirrorgate::{replay, serve, status, topology};
 use shared::domain::DecisionAction;
 
@@ -41,9 +43,12 @@ enum Command {
     ///   {"at": "...", "reject": {"mirror": "HSPROD", "by": "<name>"}}
     ///   {"at": "...", "maintenance": {"mirror": "HSPROD", "for": "2h", "reason": "<why>", "by": "<name>"}}
     ///   {"at": "...", "maintenance_end": {"mirror": "HSPROD", "by": "<name>"}}
+    ///   {"at": "...", "drill": {"mirror": "HSPROD", "by": "<name>"}}
     /// approve and reject act on the mirror's open promotion request as a confirmed click would.
     /// maintenance starts a window on the mirror ("for": 2h, 90m, 1h30m, 45s or 1d, at most
     /// 7 days); maintenance_end ends it early (see `mirrorgate maintenance --help`).
+    /// drill starts a DR drill (see `mirrorgate drill --help`); approve and reject then act
+    /// on it when no promotion request is open.
     #[command(verbatim_doc_comment)]
     Replay(replay::ReplayArgs),
     /// Show each mirror's phase, epoch, maintenance, members and promotion requests.
@@ -51,6 +56,14 @@ enum Command {
     /// Start or end a maintenance window on a mirror (planned work: no promotion
     /// request, expected alerts told as info).
     Maintenance(MaintenanceArgs),
+    /// Rehearse a DR promotion: a drill request goes to the approvers through the same
+    /// channels and link, marked DRILL; approving runs the drill document
+    /// (promotion.drill_document) or nothing, never the promotion. A real loss
+    /// withdraws it.
+    Drill(DrillArgs),
+    /// The report of a drill: alert sent, link opened, decisions, what would have been
+    /// promoted with which estimated loss (markdown, or --json).
+    DrillReport(DrillReportArgs),
     /// Approve a promotion request, with the same rules as the approval page.
     ///
     /// On the local backend give your name with --by (it is trusted as typed); with
@@ -91,6 +104,14 @@ fn main() -> ExitCode {
         Command::Maintenance(mut args) => {
             args.set_backend(backend);
             operator::maintenance(args)
+        }
+        Command::Drill(mut args) => {
+            args.local.backend = backend;
+            operator::drill(args)
+        }
+        Command::DrillReport(mut args) => {
+            args.local.backend = backend;
+            operator::drill_report(args)
         }
         Command::Approve(mut args) => {
             args.decide.local.backend = backend;

@@ -61,6 +61,13 @@ struct MaintenanceEndLine {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct DrillLine {
+    mirror: String,
+    by: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Line {
     at: DateTime<Utc>,
     #[serde(default)]
@@ -75,9 +82,12 @@ struct Line {
     maintenance: Option<MaintenanceLine>,
     #[serde(default)]
     maintenance_end: Option<MaintenanceEndLine>,
+    #[serde(default)]
+    drill: Option<DrillLine>,
 }
 
-const LINE_KINDS: &str = "\"event\", \"tick\", \"approve\", \"reject\", \"maintenance\", \"maintenance_end\"";
+const LINE_KINDS: &str =
+    "\"event\", \"tick\", \"approve\", \"reject\", \"maintenance\", \"maintenance_end\", \"drill\"";
 
 /// One validated step of a scenario.
 #[derive(Debug)]
@@ -115,6 +125,7 @@ pub fn parse_scenario(path: &Path, text: &str, topology: &Topology) -> anyhow::R
             line.reject.is_some(),
             line.maintenance.is_some(),
             line.maintenance_end.is_some(),
+            line.drill.is_some(),
         ];
         if kinds.iter().filter(|k| **k).count() != 1 {
             bail!("{}: a line holds exactly one of {LINE_KINDS}", where_());
@@ -156,6 +167,17 @@ pub fn parse_scenario(path: &Path, text: &str, topology: &Topology) -> anyhow::R
                 id: None,
                 at: line.at,
                 kind: SignalKind::MaintenanceEnd { by: m.by },
+            }])
+        } else if let Some(d) = line.drill {
+            known(&d.mirror)?;
+            if let Some(why) = invalid_by(&d.by) {
+                bail!("{}: drill: {why}", where_());
+            }
+            Step::Signals(vec![Signal {
+                mirror: d.mirror,
+                id: None,
+                at: line.at,
+                kind: SignalKind::Drill { by: d.by },
             }])
         } else if let Some(event) = line.event {
             let signals = events::decode_value(&event, topology)
@@ -216,6 +238,7 @@ pub async fn run_step(engine: &LocalEngine, at: DateTime<Utc>, step: Step) -> an
             let request = state
                 .open_request()
                 .or_else(|| state.open_fencing())
+                .or_else(|| state.active_drill())
                 .or_else(|| state.latest_request())
                 .map(|r| r.id.clone())
                 .unwrap_or_default();

@@ -179,6 +179,7 @@ pub fn mirror_view(state: &MirrorState, mirror: &Mirror, now: DateTime<Utc>) -> 
             asks: match r.kind {
                 RequestKind::Promotion => format!("promote {}", r.candidate),
                 RequestKind::Fencing => format!("fence {}", r.fence_members.join(", ")),
+                RequestKind::Drill => format!("DRILL: would promote {} (nothing is promoted)", r.candidate),
             },
             candidate: r.candidate.clone(),
             status: r.status.as_str(),

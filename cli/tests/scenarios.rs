@@ -558,3 +558,70 @@ proptest! {
         prop_assert_eq!(baseline, redelivered);
     }
 }
+
+#[test]
+fn a_drill_goes_from_request_to_report_and_promotes_nothing() {
+    // GIVEN the reference mirror, healthy, WHEN Ravi starts a drill at 03:01:30 and
+    // Dana approves it at 03:04:20 while the mirror stays healthy
+    let engine = engine();
+    let reports = replay_on(
+        &engine,
+        "drill-rehearsal.jsonl",
+        &scenario_lines("drill-rehearsal.jsonl"),
+    );
+    // THEN no transition, no promotion request, no promotion: the drill alerts only
+    assert_eq!(transitions(&reports), Vec::<String>::new());
+    assert_eq!(
+        alerts(&reports),
+        vec![
+            "alert drill_requested critical",
+            "alert drill_closed info",
+            "alert drill_closed info"
+        ]
+    );
+    let e = essence(&reports);
+    assert!(
+        !e.iter()
+            .any(|x| x.starts_with("requested") || x.starts_with("executed")),
+        "{e:#?}"
+    );
+    // AND the request went out marked DRILL, with a link, as a real one would
+    let Report::Alert { subject, sms, link, .. } = alert(&reports, "drill_requested") else {
+        unreachable!()
+    };
+    assert!(subject.starts_with("[CRITICAL] DRILL HSPROD"), "{subject}");
+    assert!(sms.starts_with("CRITICAL DRILL HSPROD"), "{sms}");
+    assert!(link.is_some());
+    // AND the drill document, never the promote document, ran on DR1
+    #[allow(irrefutable_let_patterns)]
+    let LocalActions::Recording(actions) = engine.actions() else {
+        panic!("the scenario engine records its actions")
+    };
+    assert_eq!(actions.recorded().len(), 0, "nothing promoted");
+    let drills = actions.drilled();
+    assert_eq!(drills.len(), 1);
+    assert_eq!(
+        (drills[0].candidate.as_str(), drills[0].drill_document.as_deref()),
+        ("HSPROD-DR1", Some("HSPROD-DrillCheck"))
+    );
+    // AND the report gives the times and what would have been promoted
+    let state = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(engine.state("HSPROD", Utc::now()))
+        .expect("state");
+    assert_eq!((state.phase.as_str(), state.epoch), ("normal", 1));
+    let drill = state.request("HSPROD-R1").expect("the drill");
+    let report = shared::domain::report::DrillReport::of("HSPROD", drill).expect("a drill report");
+    assert_eq!(report.status, "succeeded");
+    assert_eq!(report.alert_sent.to_rfc3339(), "2026-11-25T03:01:30+00:00");
+    assert_eq!(report.seconds_to_decision, Some(170));
+    assert_eq!(report.would_promote, "HSPROD-DR1");
+    assert_eq!(report.estimated_loss.seconds, Some(1.8));
+    let md = report.markdown();
+    assert!(
+        md.contains("| Decision: approved by Dana Whitfield (via operator) | 03:04 UTC (+2 min"),
+        "{md}"
+    );
+}

@@ -5,7 +5,7 @@ use super::*;
 use crate::domain::report::DrillReport;
 use crate::domain::state::RequestKind;
 
-const DRILL_DOC: &str = "mirrorgate-drill-member";
+const DRILL_DOC: &str = "HSPROD-DrillCheck";
 
 fn drill(by: &str, at: i64) -> Signal {
     signal(at, SignalKind::Drill { by: by.into() })
@@ -31,9 +31,11 @@ fn assert_marked_drill(alert: &Alert) {
     assert!(marked(&sms), "{sms}");
 }
 
-/// HSPROD with a drill document.
+/// HSPROD (examples/topology.toml has the drill document).
 fn with_drill_document() -> Mirror {
-    hsprod_with(|m| m.promotion.drill_document = Some(DRILL_DOC.into()))
+    let m = hsprod();
+    assert_eq!(m.promotion.drill_document.as_deref(), Some(DRILL_DOC));
+    m
 }
 
 /// The normal mirror, with drill R1 started by Ravi at 20 s.
@@ -112,7 +114,7 @@ fn approving_a_drill_runs_the_drill_document_never_the_promotion() {
 #[test]
 fn approving_a_drill_without_a_drill_document_runs_nothing() {
     // GIVEN a drill open and no drill document
-    let m = hsprod();
+    let m = hsprod_with(|m| m.promotion.drill_document = None);
     let (state, _) = drilling(&m);
     // WHEN Dana approves it
     let (state, effects) = run(&m, state, [approve(R1, "Dana Whitfield", 60)]);
