@@ -27,6 +27,9 @@ pub const PROMOTION_APPROVED: &str = "PromotionApproved";
 /// `detail` is the order (`mirror`, `request`, `candidate`: the primary that stays,
 /// `epoch`). Never `PromotionApproved`, which the site's automation reads as a promotion.
 pub const FENCING_APPROVED: &str = "FencingApproved";
+/// `detail-type` of the hand-off of an approved DR drill to the executor (the detail is
+/// the order, as for a fencing): never `PromotionApproved`, since nothing is promoted.
+pub const DRILL_APPROVED: &str = "DrillApproved";
 /// `detail-type` once the SSM command was accepted.
 pub const PROMOTION_EXECUTED: &str = "PromotionExecuted";
 
