@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 use mirrorgate::local::Backend;
 use mirrorgate::operator::{
     self, ApproveArgs, DecideArgs, DrillArgs, DrillReportArgs, HistoryArgs, MaintenanceArgs, RequestsArgs,
+    SwitchoverArgs,
 };
 use mirrorgate::{replay, serve, status, topology};
 use shared::domain::DecisionAction;
@@ -44,6 +45,7 @@ enum Command {
     ///   {"at": "...", "maintenance": {"mirror": "HSPROD", "for": "2h", "reason": "<why>", "by": "<name>"}}
     ///   {"at": "...", "maintenance_end": {"mirror": "HSPROD", "by": "<name>"}}
     ///   {"at": "...", "drill": {"mirror": "HSPROD", "by": "<name>"}}
+    ///   {"at": "...", "switchover": {"mirror": "HSPROD", "to": "<DR member>", "by": "<name>"}}
     /// approve and reject act on the mirror's open promotion request as a confirmed click would.
     /// maintenance starts a window on the mirror ("for": 2h, 90m, 1h30m, 45s or 1d, at most
     /// 7 days); maintenance_end ends it early (see `mirrorgate maintenance --help`).
@@ -64,6 +66,10 @@ enum Command {
     /// The report of a drill: alert sent, link opened, decisions, what would have been
     /// promoted with which estimated loss (markdown, or --json).
     DrillReport(DrillReportArgs),
+    /// Ask for a planned switchover to a DR member, through the same approval gate: it
+    /// promotes with partner (no loss; refused when no failover member is heard from,
+    /// unless the approver accepts the loss), then fences the former failover members.
+    Switchover(SwitchoverArgs),
     /// Approve a promotion request, with the same rules as the approval page.
     ///
     /// On the local backend give your name with --by (it is trusted as typed); with
@@ -108,6 +114,10 @@ fn main() -> ExitCode {
         Command::Drill(mut args) => {
             args.local.backend = backend;
             operator::drill(args)
+        }
+        Command::Switchover(mut args) => {
+            args.local.backend = backend;
+            operator::switchover(args)
         }
         Command::DrillReport(mut args) => {
             args.local.backend = backend;

@@ -80,6 +80,21 @@ pub struct DrillArgs {
     pub local: LocalArgs,
 }
 
+/// Options of `switchover`.
+#[derive(Args, Debug)]
+pub struct SwitchoverArgs {
+    /// The mirror, as named in the topology.
+    pub mirror: String,
+    /// The DR async member to make primary.
+    #[arg(long, value_name = "MEMBER")]
+    pub to: String,
+    /// Who asks (recorded in the mirror's history and said in the alert).
+    #[arg(long, value_name = "NAME")]
+    pub by: String,
+    #[command(flatten)]
+    pub local: LocalArgs,
+}
+
 /// Options of `drill-report`.
 #[derive(Args, Debug)]
 pub struct DrillReportArgs {
@@ -235,6 +250,44 @@ pub fn drill(args: DrillArgs) -> anyhow::Result<ExitCode> {
             println!(
                 "{}: DRILL {} sent to the approvers (would promote {}); the report: mirrorgate drill-report {}",
                 args.mirror, drill.id, drill.candidate, drill.id
+            );
+        }
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Asks for a planned switchover to a DR member: a request to the approvers. Refused,
+/// with nothing written, unless a failover member serves and the member is a healthy
+/// DR async member.
+pub fn switchover(args: SwitchoverArgs) -> anyhow::Result<ExitCode> {
+    let now = Utc::now();
+    if let Some(why) = invalid_by(&args.by) {
+        bail!("switchover not started: {why}");
+    }
+    let engine = stored_engine(&args.local)?;
+    known_mirror(&engine, &args.mirror)?;
+    let runtime = local::runtime()?;
+    runtime.block_on(async {
+        let signal = Signal {
+            mirror: args.mirror.clone(),
+            id: None,
+            at: now,
+            kind: SignalKind::Switchover {
+                to: args.to.clone(),
+                by: args.by.clone(),
+            },
+        };
+        let outcome = engine.handle(signal, now).await?;
+        if let Verdict::Ignored { why } = &outcome.verdict {
+            bail!("{why}");
+        }
+        print_reports(now, &outcome.reports, false);
+        let state = engine.state(&args.mirror, now).await?;
+        if let Some(r) = state.active_switchover() {
+            println!(
+                "{}: switchover {} to {} sent to the approvers; it promotes with partner once approved",
+                args.mirror, r.id, r.candidate
             );
         }
         anyhow::Ok(())
@@ -607,6 +660,7 @@ pub fn requests(args: RequestsArgs) -> anyhow::Result<ExitCode> {
             match r.kind {
                 "drill" => "DRILL: would promote",
                 "fencing" => "fencing, primary stays",
+                "switchover" => "planned switchover to",
                 _ => "promote",
             },
             r.candidate,

@@ -68,6 +68,14 @@ struct DrillLine {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct SwitchoverLine {
+    mirror: String,
+    to: String,
+    by: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Line {
     at: DateTime<Utc>,
     #[serde(default)]
@@ -84,10 +92,12 @@ struct Line {
     maintenance_end: Option<MaintenanceEndLine>,
     #[serde(default)]
     drill: Option<DrillLine>,
+    #[serde(default)]
+    switchover: Option<SwitchoverLine>,
 }
 
 const LINE_KINDS: &str =
-    "\"event\", \"tick\", \"approve\", \"reject\", \"maintenance\", \"maintenance_end\", \"drill\"";
+    "\"event\", \"tick\", \"approve\", \"reject\", \"maintenance\", \"maintenance_end\", \"drill\", \"switchover\"";
 
 /// One validated step of a scenario.
 #[derive(Debug)]
@@ -126,6 +136,7 @@ pub fn parse_scenario(path: &Path, text: &str, topology: &Topology) -> anyhow::R
             line.maintenance.is_some(),
             line.maintenance_end.is_some(),
             line.drill.is_some(),
+            line.switchover.is_some(),
         ];
         if kinds.iter().filter(|k| **k).count() != 1 {
             bail!("{}: a line holds exactly one of {LINE_KINDS}", where_());
@@ -178,6 +189,20 @@ pub fn parse_scenario(path: &Path, text: &str, topology: &Topology) -> anyhow::R
                 id: None,
                 at: line.at,
                 kind: SignalKind::Drill { by: d.by },
+            }])
+        } else if let Some(sw) = line.switchover {
+            known(&sw.mirror)?;
+            if let Some(why) = invalid_by(&sw.by) {
+                bail!("{}: switchover: {why}", where_());
+            }
+            if topology.mirror(&sw.mirror).and_then(|m| m.member(&sw.to)).is_none() {
+                bail!("{}: switchover: {:?} is not a member of {}", where_(), sw.to, sw.mirror);
+            }
+            Step::Signals(vec![Signal {
+                mirror: sw.mirror,
+                id: None,
+                at: line.at,
+                kind: SignalKind::Switchover { to: sw.to, by: sw.by },
             }])
         } else if let Some(event) = line.event {
             let signals = events::decode_value(&event, topology)
@@ -239,6 +264,7 @@ pub async fn run_step(engine: &LocalEngine, at: DateTime<Utc>, step: Step) -> an
                 .open_request()
                 .or_else(|| state.open_fencing())
                 .or_else(|| state.active_drill())
+                .or_else(|| state.active_switchover())
                 .or_else(|| state.latest_request())
                 .map(|r| r.id.clone())
                 .unwrap_or_default();

@@ -782,5 +782,6 @@ pub fn refusal_code(refusal: &Refusal) -> &'static str {
         Refusal::SameApprover { .. } => "same_approver",
         Refusal::NoName => "no_name",
         Refusal::FencingMoot { .. } => "fencing_moot",
+        Refusal::PartnerSilent { .. } => "partner_silent",
     }
 }

@@ -70,6 +70,14 @@ pub enum AlertKind {
     DrillRequested,
     /// A drill was approved, rejected, withdrawn, expired or run: marked DRILL.
     DrillClosed,
+    /// A planned switchover to a DR member asks for a decision.
+    SwitchoverRequested,
+    /// A switchover was approved: the promotion with partner runs.
+    SwitchoverApproved,
+    /// A switchover was rejected, expired, withdrawn, failed or timed out.
+    SwitchoverClosed,
+    /// The DR member of a switchover reports primary: done, the former region is fenced.
+    SwitchoverDone,
 }
 
 impl AlertKind {
@@ -108,6 +116,10 @@ impl AlertKind {
             AlertKind::FormerRegionBack => "former_region_back",
             AlertKind::DrillRequested => "drill_requested",
             AlertKind::DrillClosed => "drill_closed",
+            AlertKind::SwitchoverRequested => "switchover_requested",
+            AlertKind::SwitchoverApproved => "switchover_approved",
+            AlertKind::SwitchoverClosed => "switchover_closed",
+            AlertKind::SwitchoverDone => "switchover_done",
         }
     }
 
@@ -121,6 +133,7 @@ impl AlertKind {
                 | AlertKind::FencingRequested
                 | AlertKind::FencingReminder
                 | AlertKind::DrillRequested
+                | AlertKind::SwitchoverRequested
         )
     }
 }

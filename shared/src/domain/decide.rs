@@ -17,6 +17,7 @@ use crate::topology::{MemberKind, Mirror, Observer};
 
 mod drill;
 mod fencing;
+mod switchover;
 
 pub use drill::DRILL;
 
@@ -106,6 +107,11 @@ pub enum Refusal {
     FencingMoot {
         primary: String,
     },
+    /// A switchover goes with partner: no failover member was heard from within the
+    /// freshness window, so its ISCAgent would not answer.
+    PartnerSilent {
+        partners: Vec<String>,
+    },
 }
 
 impl Refusal {
@@ -133,6 +139,7 @@ impl Refusal {
             Refusal::SameApprover { by } => format!("{by} has already approved this request; the policy needs a different person."),
             Refusal::NoName => "Type your name: every decision is recorded with who made it.".into(),
             Refusal::FencingMoot { primary } => format!("Refused: the primary changed since this fencing request was raised ({primary} now). Nothing was fenced."),
+            Refusal::PartnerSilent { partners } => format!("Refused: nothing was heard from {} recently, so no partner's ISCAgent would answer and the switchover could lose data. Bring a failover member's host back, or tick \"I accept the data loss\" to switch over anyway.", partners.join(" or ")),
         }
     }
 }
@@ -268,6 +275,7 @@ pub fn decide(state: &MirrorState, mirror: &Mirror, signal: &Signal, ctx: &mut C
         } => d.start_maintenance(*duration_secs, reason, by),
         SignalKind::MaintenanceEnd { by } => d.end_maintenance(by),
         SignalKind::Drill { by } => d.start_drill(by),
+        SignalKind::Switchover { to, by } => d.start_switchover(to, by),
         SignalKind::LinkOpened { request } => d.link_opened(request),
     };
     if let Verdict::Ignored { .. } = verdict {
@@ -508,6 +516,18 @@ impl Decider<'_, '_> {
         next_step: String,
     ) {
         let (severity, headline, facts) = self.as_told_during_maintenance(kind, severity, headline, facts);
+        // The primary region stepping down during an approved switchover is planned.
+        let switching = self
+            .s
+            .active_switchover()
+            .filter(|r| r.status == RequestStatus::Approved)
+            .map(|r| r.id.clone());
+        let (severity, headline) = match switching {
+            Some(id) if super::maintenance::expected_during_maintenance(kind) => {
+                (Severity::Info, format!("{headline} (switchover {id} under way)"))
+            }
+            _ => (severity, headline),
+        };
         self.s.alert_seq += 1;
         let link = match request {
             Some(r) if kind.wants_link() => self.issue_link(r),
@@ -607,6 +627,7 @@ impl Decider<'_, '_> {
         self.watch_dr_members();
         self.settle_fencing();
         self.settle_drill();
+        self.settle_switchover();
     }
 
     /// Keeps, for each member, since when it has answered as primary without a
@@ -705,6 +726,10 @@ impl Decider<'_, '_> {
         self.s.lost_since = None;
         self.s.no_candidate_alerted = false;
         let old = old.unwrap_or_else(|| "unknown".into());
+        // The DR member of an approved switchover: planned, never "outside mirrorgate".
+        if self.switchover_took_over(member, &old) {
+            return;
+        }
         match (old_kind, new_kind) {
             // First sight of the primary: nothing moved, nothing to tell.
             (None, Some(MemberKind::Failover)) => {}
@@ -906,7 +931,13 @@ impl Decider<'_, '_> {
                     self.s.requests.iter().any(|r| {
                         r.kind == RequestKind::Promotion && r.epoch == self.s.epoch && r.status.was_executed()
                     });
-                let allowed = !executed && self.s.requests_blocked_until().is_none_or(|until| now >= until);
+                // An approved switchover is under way: the primary stepping down is planned.
+                let switching = self
+                    .s
+                    .active_switchover()
+                    .is_some_and(|r| r.status == RequestStatus::Approved);
+                let allowed =
+                    !executed && !switching && self.s.requests_blocked_until().is_none_or(|until| now >= until);
                 // During a maintenance window no request is raised; the evidence keeps
                 // counting, so one follows at the window's end if the loss lasts.
                 if confirmed && allowed && self.s.open_request().is_none() && !self.in_maintenance() {
@@ -1441,6 +1472,7 @@ impl Decider<'_, '_> {
         match request.kind {
             RequestKind::Fencing => return self.fencing_decision(&request, record, &d.authority),
             RequestKind::Drill => return self.drill_decision(&request, record, &d.authority),
+            RequestKind::Switchover => return self.switchover_decision(&request, record, &d.authority),
             RequestKind::Promotion => {}
         }
 
@@ -1713,7 +1745,7 @@ impl Decider<'_, '_> {
         });
         if let Some(r) = stuck {
             let effect = match r.kind {
-                RequestKind::Promotion => Effect::ExecutePromotion {
+                RequestKind::Promotion | RequestKind::Switchover => Effect::ExecutePromotion {
                     request: r.id.clone(),
                     candidate: r.candidate.clone(),
                     epoch: r.epoch,
@@ -1744,6 +1776,7 @@ impl Decider<'_, '_> {
         match req.kind {
             RequestKind::Fencing => return self.fencing_outcome(&req, ok, detail, fenced),
             RequestKind::Drill => return self.drill_outcome(&req, ok, detail),
+            RequestKind::Switchover => return self.switchover_outcome(&req, ok, detail),
             RequestKind::Promotion => {}
         }
         if ok {

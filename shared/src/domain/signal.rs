@@ -91,6 +91,13 @@ pub enum SignalKind {
         /// Who starts it.
         by: String,
     },
+    /// An operator asks for a planned switchover to a DR member (see decide/switchover.rs).
+    Switchover {
+        /// The DR async member to make primary.
+        to: String,
+        /// Who asks.
+        by: String,
+    },
     /// An approval link was opened (the page shown, nothing decided): kept for the
     /// drill report.
     LinkOpened { request: String },

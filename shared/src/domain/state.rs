@@ -141,6 +141,10 @@ pub enum RequestKind {
     /// runs the drill document (`promotion.drill_document`), or nothing; it never
     /// changes the mirror's phase or epoch and gives way to any real request.
     Drill,
+    /// A planned switchover to a DR member: promoted with partner (no loss) while the
+    /// primary region still runs; the former failover members are fenced once the DR
+    /// member reports primary. Never alerted as a promotion outside mirrorgate.
+    Switchover,
 }
 
 impl RequestKind {
@@ -149,6 +153,7 @@ impl RequestKind {
             RequestKind::Promotion => "promotion",
             RequestKind::Fencing => "fencing",
             RequestKind::Drill => "drill",
+            RequestKind::Switchover => "switchover",
         }
     }
 }
@@ -456,6 +461,13 @@ impl MirrorState {
             .iter()
             .rev()
             .find(|r| r.kind == RequestKind::Drill && matches!(r.status, RequestStatus::Open | RequestStatus::Approved))
+    }
+
+    /// The switchover waiting for a decision or being carried out, if any.
+    pub fn active_switchover(&self) -> Option<&PromotionRequest> {
+        self.requests.iter().rev().find(|r| {
+            r.kind == RequestKind::Switchover && matches!(r.status, RequestStatus::Open | RequestStatus::Approved)
+        })
     }
 
     /// The members fenced after a DR promotion, by name.

@@ -21,6 +21,7 @@ use crate::topology::{Member, MemberKind, Mirror, Observer, Topology};
 
 mod drill;
 mod maintenance;
+mod switchover;
 
 // ---- the mirror, the clock, the harness --------------------------------------
 

@@ -290,11 +290,14 @@ impl Function {
                 .request(&order.request)
                 .map_or(crate::domain::RequestKind::Promotion, |r| r.kind);
             let detail_type = match kind {
-                crate::domain::RequestKind::Promotion => PROMOTION_APPROVED,
+                crate::domain::RequestKind::Promotion | crate::domain::RequestKind::Switchover => PROMOTION_APPROVED,
                 crate::domain::RequestKind::Fencing => FENCING_APPROVED,
                 crate::domain::RequestKind::Drill => DRILL_APPROVED,
             };
-            let not_a_promotion = kind != crate::domain::RequestKind::Promotion;
+            let not_a_promotion = matches!(
+                kind,
+                crate::domain::RequestKind::Fencing | crate::domain::RequestKind::Drill
+            );
             // The same detail the site's automation gets from PromotionExecuted.
             let topology = self.engine.topology();
             let event = topology

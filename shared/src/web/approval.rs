@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 
 use super::html::{escape, message_page, page};
-use super::{drill, fencing};
+use super::{drill, fencing, switchover};
 use super::{HttpRequest, HttpResponse, MAX_FORM_BYTES};
 use crate::domain::alert::{clock, duration_words};
 use crate::domain::loss::{amount, LossBasis};
@@ -282,6 +282,7 @@ fn nothing_done(request: &PromotionRequest) -> &'static str {
         RequestKind::Promotion => "Nothing was promoted.",
         RequestKind::Fencing => "Nothing was fenced.",
         RequestKind::Drill => "DRILL: nothing was run and nothing promoted.",
+        RequestKind::Switchover => "Nothing was promoted; the primary stays.",
     }
 }
 
@@ -291,6 +292,7 @@ fn ask_again(request: &PromotionRequest) -> &'static str {
         RequestKind::Promotion => "If the primary is still lost, mirrorgate sends a new request with a new link.",
         RequestKind::Fencing => "If the former primary region is still heard from after the cool-down, mirrorgate sends a new request with a new link; until then, fence it by hand if it must not rejoin.",
         RequestKind::Drill => "A drill is not asked again: start a new one with mirrorgate drill.",
+        RequestKind::Switchover => "A switchover is not asked again: ask anew with mirrorgate switchover.",
     }
 }
 
@@ -505,6 +507,17 @@ fn decision_page(
             return fencing::fencing_page(mirror, state, request, now, &form.approver, &form.confirm, error)
         }
         RequestKind::Drill => return drill::drill_page(mirror, request, now, &form.approver, &form.confirm, error),
+        RequestKind::Switchover => {
+            return switchover::switchover_page(
+                mirror,
+                request,
+                now,
+                &form.approver,
+                &form.confirm,
+                form.accept_loss,
+                error,
+            )
+        }
         RequestKind::Promotion => {}
     }
     let f = facts(mirror, state, request, now);
@@ -648,6 +661,7 @@ fn shown(mirror: &Mirror, state: &MirrorState, request: &PromotionRequest, now: 
     match request.kind {
         RequestKind::Fencing => return fencing::shown(mirror, state, request, now),
         RequestKind::Drill => return drill::shown(request),
+        RequestKind::Switchover => return switchover::shown(request),
         RequestKind::Promotion => {}
     }
     let f = facts(mirror, state, request, now);
@@ -749,7 +763,7 @@ async fn decide<S: Store, N: Notifier, A: PromotionActions>(
             return fencing_verdict_page(engine, mirror, state, request, &form, verdict, &outcome.reports, now).await
         }
         RequestKind::Drill => return drill_verdict_page(mirror, request, &form, verdict, now),
-        RequestKind::Promotion => {}
+        RequestKind::Promotion | RequestKind::Switchover => {}
     }
     match verdict {
         DecisionVerdict::Approved { candidate, executing: true, .. } => {
@@ -849,7 +863,10 @@ async fn refused_page<S: Store, N: Notifier, A: PromotionActions>(
     // Refusals that leave the request open show the form again, with the reason.
     if matches!(
         refusal,
-        Refusal::LatencyOverPolicy { .. } | Refusal::SameApprover { .. } | Refusal::NoName
+        Refusal::LatencyOverPolicy { .. }
+            | Refusal::SameApprover { .. }
+            | Refusal::NoName
+            | Refusal::PartnerSilent { .. }
     ) {
         if let Ok(state) = engine.state(&mirror.name, now).await {
             if let Some(current) = state.request(&request.id) {

@@ -5,6 +5,7 @@ pub mod approval;
 pub mod drill;
 pub mod fencing;
 mod html;
+pub mod switchover;
 
 pub use html::{age, escape, page, wide_refreshing_page};
 

@@ -27,7 +27,7 @@ impl Decider<'_, '_> {
         (member.kind != MemberKind::Failover).then(|| member.name.clone())
     }
 
-    fn is_fenced(&self, member: &str) -> bool {
+    pub(super) fn is_fenced(&self, member: &str) -> bool {
         self.s.members.get(member).is_some_and(|m| m.fenced.is_some())
     }
 
