@@ -423,3 +423,62 @@ fn a_drill_report_of_a_promotion_request_is_refused() {
         stderr(&out)
     );
 }
+
+#[test]
+fn a_switchover_is_asked_and_approved_from_the_terminal() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = data_arg(dir.path());
+    replay(dir.path(), &healthy_scenario(dir.path()));
+    // a switchover to a failover member is refused, changing nothing
+    let out = mirrorgate(&[
+        "switchover",
+        "HSPROD",
+        "--to",
+        "HSPROD-B",
+        "--by",
+        "Ravi Patel",
+        "--data",
+        &data,
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("HSPROD-B is not a DR async member"),
+        "{}",
+        stderr(&out)
+    );
+    // WHEN Ravi asks to switch over to DR1
+    let out = mirrorgate(&[
+        "switchover",
+        "HSPROD",
+        "--to",
+        "HSPROD-DR1",
+        "--by",
+        "Ravi Patel",
+        "--data",
+        &data,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("HSPROD: switchover HSPROD-R1 to HSPROD-DR1 sent to the approvers"),
+        "{}",
+        stdout(&out)
+    );
+    let open = json_lines(&mirrorgate(&["requests", "--open", "--json", "--data", &data]));
+    assert_eq!(
+        (open[0]["kind"].as_str(), open[0]["candidate"].as_str()),
+        (Some("switchover"), Some("HSPROD-DR1"))
+    );
+    // WHEN Dana approves (A and B were heard from seconds ago)
+    let out = mirrorgate(&["approve", "HSPROD-R1", "--by", "Dana Whitfield", "--data", &data]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // THEN the promotion of DR1 was recorded, with partner only
+    let promotions = std::fs::read_to_string(dir.path().join("promotions.jsonl")).expect("promotion recorded");
+    assert!(promotions.contains("\"candidate\":\"HSPROD-DR1\""), "{promotions}");
+    let all = json_lines(&mirrorgate(&["requests", "--json", "--data", &data]));
+    assert_eq!(all[0]["status"], "approved");
+    assert_eq!(
+        state(dir.path())["phase"],
+        "normal",
+        "nothing changes before DR1 reports primary"
+    );
+}

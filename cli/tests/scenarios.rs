@@ -625,3 +625,47 @@ fn a_drill_goes_from_request_to_report_and_promotes_nothing() {
         "{md}"
     );
 }
+
+#[test]
+fn a_planned_switchover_promotes_dr1_with_partner_and_fences_a_and_b() {
+    // GIVEN the reference mirror, healthy, WHEN Ravi asks to switch over to DR1 at
+    // 03:01:30, Dana approves at 03:02:00, IRIS is stopped on B then A (their hosts keep
+    // running) and DR1 reports primary at 03:03:40
+    let engine = engine();
+    let reports = replay_on(&engine, "switchover.jsonl", &scenario_lines("switchover.jsonl"));
+    // THEN DR1 is promoted once, the switchover is done, never a dr_primary nor a
+    // fencing request, and A and B are fenced as part of it
+    let e = essence(&reports);
+    assert!(e.contains(&"executed HSPROD-R1 HSPROD-DR1".to_string()), "{e:#?}");
+    assert!(e.contains(&"fenced HSPROD-R2 HSPROD-A".to_string()), "{e:#?}");
+    assert!(e.contains(&"fenced HSPROD-R2 HSPROD-B".to_string()), "{e:#?}");
+    let alerts = alerts(&reports);
+    assert!(
+        alerts.contains(&"alert switchover_done warning".to_string()),
+        "{alerts:#?}"
+    );
+    assert!(
+        !alerts
+            .iter()
+            .any(|a| a.contains("dr_primary") || a.contains("fencing_requested") || a.contains("promotion_requested")),
+        "{alerts:#?}"
+    );
+    assert_eq!(
+        transitions(&reports).last().map(String::as_str),
+        Some("transition degraded->dr_active epoch 2"),
+        "B stopped first: degraded, then DR1 primary"
+    );
+    let state = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(engine.state("HSPROD", Utc::now()))
+        .expect("state");
+    assert_eq!(state.primary.as_deref(), Some("HSPROD-DR1"));
+    let fenced: Vec<&str> = state.fenced().map(|(name, _)| name).collect();
+    assert_eq!(fenced, vec!["HSPROD-A", "HSPROD-B"]);
+    assert!(
+        !state.request("HSPROD-R1").expect("R1").accepted_without_partner,
+        "with partner"
+    );
+}
