@@ -5,8 +5,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use mirrorgate::local::Backend;
 use mirrorgate::operator::{
-    self, ApproveArgs, DecideArgs, DrillArgs, DrillReportArgs, HistoryArgs, MaintenanceArgs, RequestsArgs,
-    SwitchoverArgs,
+    self, ApproveArgs, DecideArgs, DrillArgs, DrillReportArgs, FailbackArgs, HistoryArgs, MaintenanceArgs,
+    RequestsArgs, SwitchoverArgs,
 };
 use mirrorgate::{replay, serve, status, topology};
 use shared::domain::DecisionAction;
@@ -46,6 +46,7 @@ enum Command {
     ///   {"at": "...", "maintenance_end": {"mirror": "HSPROD", "by": "<name>"}}
     ///   {"at": "...", "drill": {"mirror": "HSPROD", "by": "<name>"}}
     ///   {"at": "...", "switchover": {"mirror": "HSPROD", "to": "<DR member>", "by": "<name>"}}
+    ///   {"at": "...", "failback": {"mirror": "HSPROD", "to": "<failover member>", "by": "<name>"}}
     /// approve and reject act on the mirror's open promotion request as a confirmed click would.
     /// maintenance starts a window on the mirror ("for": 2h, 90m, 1h30m, 45s or 1d, at most
     /// 7 days); maintenance_end ends it early (see `mirrorgate maintenance --help`).
@@ -70,6 +71,10 @@ enum Command {
     /// promotes with partner (no loss; refused when no failover member is heard from,
     /// unless the approver accepts the loss), then fences the former failover members.
     Switchover(SwitchoverArgs),
+    /// Ask to fail back to a failover member, through the same approval gate: it
+    /// un-fences what was fenced (the fencing document with Method=unfence) and promotes
+    /// the member back with partner.
+    Failback(FailbackArgs),
     /// Approve a promotion request, with the same rules as the approval page.
     ///
     /// On the local backend give your name with --by (it is trusted as typed); with
@@ -118,6 +123,10 @@ fn main() -> ExitCode {
         Command::Switchover(mut args) => {
             args.local.backend = backend;
             operator::switchover(args)
+        }
+        Command::Failback(mut args) => {
+            args.local.backend = backend;
+            operator::failback(args)
         }
         Command::DrillReport(mut args) => {
             args.local.backend = backend;

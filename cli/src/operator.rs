@@ -95,6 +95,21 @@ pub struct SwitchoverArgs {
     pub local: LocalArgs,
 }
 
+/// Options of `failback`.
+#[derive(Args, Debug)]
+pub struct FailbackArgs {
+    /// The mirror, as named in the topology.
+    pub mirror: String,
+    /// The failover member to make primary again.
+    #[arg(long, value_name = "MEMBER")]
+    pub to: String,
+    /// Who asks (recorded in the mirror's history and said in the alert).
+    #[arg(long, value_name = "NAME")]
+    pub by: String,
+    #[command(flatten)]
+    pub local: LocalArgs,
+}
+
 /// Options of `drill-report`.
 #[derive(Args, Debug)]
 pub struct DrillReportArgs {
@@ -261,33 +276,57 @@ pub fn drill(args: DrillArgs) -> anyhow::Result<ExitCode> {
 /// with nothing written, unless a failover member serves and the member is a healthy
 /// DR async member.
 pub fn switchover(args: SwitchoverArgs) -> anyhow::Result<ExitCode> {
+    let kind = SignalKind::Switchover {
+        to: args.to.clone(),
+        by: args.by.clone(),
+    };
+    planned(&args.local, &args.mirror, &args.by, kind)
+}
+
+/// Asks to fail back to a failover member: a request to the approvers that un-fences
+/// what was fenced and promotes it back with partner. Refused, with nothing written,
+/// unless a DR member serves and the member is a failover member.
+pub fn failback(args: FailbackArgs) -> anyhow::Result<ExitCode> {
+    let kind = SignalKind::Failback {
+        to: args.to.clone(),
+        by: args.by.clone(),
+    };
+    planned(&args.local, &args.mirror, &args.by, kind)
+}
+
+fn planned(local_args: &LocalArgs, mirror: &str, by: &str, kind: SignalKind) -> anyhow::Result<ExitCode> {
     let now = Utc::now();
-    if let Some(why) = invalid_by(&args.by) {
-        bail!("switchover not started: {why}");
+    let what = match kind {
+        SignalKind::Failback { .. } => "failback",
+        _ => "switchover",
+    };
+    if let Some(why) = invalid_by(by) {
+        bail!("{what} not started: {why}");
     }
-    let engine = stored_engine(&args.local)?;
-    known_mirror(&engine, &args.mirror)?;
+    let engine = stored_engine(local_args)?;
+    known_mirror(&engine, mirror)?;
     let runtime = local::runtime()?;
     runtime.block_on(async {
         let signal = Signal {
-            mirror: args.mirror.clone(),
+            mirror: mirror.to_string(),
             id: None,
             at: now,
-            kind: SignalKind::Switchover {
-                to: args.to.clone(),
-                by: args.by.clone(),
-            },
+            kind,
         };
         let outcome = engine.handle(signal, now).await?;
         if let Verdict::Ignored { why } = &outcome.verdict {
             bail!("{why}");
         }
         print_reports(now, &outcome.reports, false);
-        let state = engine.state(&args.mirror, now).await?;
-        if let Some(r) = state.active_switchover() {
+        let state = engine.state(mirror, now).await?;
+        let asked = match what {
+            "failback" => state.active_failback(),
+            _ => state.active_switchover(),
+        };
+        if let Some(r) = asked {
             println!(
-                "{}: switchover {} to {} sent to the approvers; it promotes with partner once approved",
-                args.mirror, r.id, r.candidate
+                "{mirror}: {what} {} to {} sent to the approvers; it promotes with partner once approved",
+                r.id, r.candidate
             );
         }
         anyhow::Ok(())
@@ -661,6 +700,7 @@ pub fn requests(args: RequestsArgs) -> anyhow::Result<ExitCode> {
                 "drill" => "DRILL: would promote",
                 "fencing" => "fencing, primary stays",
                 "switchover" => "planned switchover to",
+                "failback" => "failback to",
                 _ => "promote",
             },
             r.candidate,

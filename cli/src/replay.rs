@@ -94,10 +94,14 @@ struct Line {
     drill: Option<DrillLine>,
     #[serde(default)]
     switchover: Option<SwitchoverLine>,
+    #[serde(default)]
+    failback: Option<SwitchoverLine>,
 }
 
-const LINE_KINDS: &str =
-    "\"event\", \"tick\", \"approve\", \"reject\", \"maintenance\", \"maintenance_end\", \"drill\", \"switchover\"";
+const LINE_KINDS: &str = concat!(
+    "\"event\", \"tick\", \"approve\", \"reject\", \"maintenance\", \"maintenance_end\", ",
+    "\"drill\", \"switchover\", \"failback\""
+);
 
 /// One validated step of a scenario.
 #[derive(Debug)]
@@ -137,6 +141,7 @@ pub fn parse_scenario(path: &Path, text: &str, topology: &Topology) -> anyhow::R
             line.maintenance_end.is_some(),
             line.drill.is_some(),
             line.switchover.is_some(),
+            line.failback.is_some(),
         ];
         if kinds.iter().filter(|k| **k).count() != 1 {
             bail!("{}: a line holds exactly one of {LINE_KINDS}", where_());
@@ -190,19 +195,28 @@ pub fn parse_scenario(path: &Path, text: &str, topology: &Topology) -> anyhow::R
                 at: line.at,
                 kind: SignalKind::Drill { by: d.by },
             }])
-        } else if let Some(sw) = line.switchover {
+        } else if let Some((what, sw)) = line
+            .switchover
+            .map(|sw| ("switchover", sw))
+            .or(line.failback.map(|sw| ("failback", sw)))
+        {
             known(&sw.mirror)?;
             if let Some(why) = invalid_by(&sw.by) {
-                bail!("{}: switchover: {why}", where_());
+                bail!("{}: {what}: {why}", where_());
             }
             if topology.mirror(&sw.mirror).and_then(|m| m.member(&sw.to)).is_none() {
-                bail!("{}: switchover: {:?} is not a member of {}", where_(), sw.to, sw.mirror);
+                bail!("{}: {what}: {:?} is not a member of {}", where_(), sw.to, sw.mirror);
             }
+            let kind = if what == "failback" {
+                SignalKind::Failback { to: sw.to, by: sw.by }
+            } else {
+                SignalKind::Switchover { to: sw.to, by: sw.by }
+            };
             Step::Signals(vec![Signal {
                 mirror: sw.mirror,
                 id: None,
                 at: line.at,
-                kind: SignalKind::Switchover { to: sw.to, by: sw.by },
+                kind,
             }])
         } else if let Some(event) = line.event {
             let signals = events::decode_value(&event, topology)
@@ -265,6 +279,7 @@ pub async fn run_step(engine: &LocalEngine, at: DateTime<Utc>, step: Step) -> an
                 .or_else(|| state.open_fencing())
                 .or_else(|| state.active_drill())
                 .or_else(|| state.active_switchover())
+                .or_else(|| state.active_failback())
                 .or_else(|| state.latest_request())
                 .map(|r| r.id.clone())
                 .unwrap_or_default();

@@ -104,6 +104,21 @@ pub struct FenceOrder {
     /// actions went: check what it already sent before sending again.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub resume: bool,
+    /// A failback: un-fence the member (the fencing document with `Method=unfence`)
+    /// instead of fencing it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unfence: bool,
+}
+
+impl FenceOrder {
+    /// The fencing document's `Method`: `unfence` for a failback, else the mirror's method.
+    pub fn method_word(&self) -> &'static str {
+        if self.unfence {
+            "unfence"
+        } else {
+            self.method.as_str()
+        }
+    }
 }
 
 /// Carries out an approved promotion or fencing (SSM Run Command and an EventBridge

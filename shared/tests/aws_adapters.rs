@@ -823,6 +823,7 @@ zone = "us-west-2a"
         member: member.name.clone(),
         method: FenceMethod::Stop,
         resume: false,
+        unfence: false,
     };
 
     let first = deps.actions().fence(m, member, &order).await.expect("fenced");
@@ -928,6 +929,7 @@ zone = "us-west-2a"
         member: member.name.clone(),
         method: FenceMethod::Demote,
         resume: false,
+        unfence: false,
     };
     let error = deps.actions().fence(m, member, &order).await.expect_err("refused");
     assert!(error.to_string().contains("has no iris_instance"), "{error}");

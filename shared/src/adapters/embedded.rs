@@ -693,7 +693,7 @@ impl PromotionActions for RecordingActions {
             (Some(doc), Some(id)) => format!(
                 "recorded locally: SSM document {doc} on {id} ({}) with Method={}",
                 record.member,
-                order.method.as_str()
+                order.method_word()
             ),
             _ => format!("recorded locally: fence {}", record.member),
         })
@@ -750,7 +750,7 @@ pub fn fence_parameters(
     Ok([
         ("MirrorName", mirror.name.clone()),
         ("InstanceName", instance),
-        ("Method", order.method.as_str().to_string()),
+        ("Method", order.method_word().to_string()),
         ("Request", order.request.clone()),
     ]
     .into_iter()

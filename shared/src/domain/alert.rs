@@ -78,6 +78,10 @@ pub enum AlertKind {
     SwitchoverClosed,
     /// The DR member of a switchover reports primary: done, the former region is fenced.
     SwitchoverDone,
+    /// A failback (un-fence, promote a failover member back) asks for a decision.
+    FailbackRequested,
+    /// A failback was approved, rejected, expired, withdrawn, failed or timed out.
+    FailbackClosed,
 }
 
 impl AlertKind {
@@ -120,6 +124,8 @@ impl AlertKind {
             AlertKind::SwitchoverApproved => "switchover_approved",
             AlertKind::SwitchoverClosed => "switchover_closed",
             AlertKind::SwitchoverDone => "switchover_done",
+            AlertKind::FailbackRequested => "failback_requested",
+            AlertKind::FailbackClosed => "failback_closed",
         }
     }
 
@@ -134,6 +140,7 @@ impl AlertKind {
                 | AlertKind::FencingReminder
                 | AlertKind::DrillRequested
                 | AlertKind::SwitchoverRequested
+                | AlertKind::FailbackRequested
         )
     }
 }

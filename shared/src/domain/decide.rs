@@ -16,6 +16,7 @@ use crate::token::TokenSource;
 use crate::topology::{MemberKind, Mirror, Observer};
 
 mod drill;
+mod failback;
 mod fencing;
 mod switchover;
 
@@ -276,6 +277,7 @@ pub fn decide(state: &MirrorState, mirror: &Mirror, signal: &Signal, ctx: &mut C
         SignalKind::MaintenanceEnd { by } => d.end_maintenance(by),
         SignalKind::Drill { by } => d.start_drill(by),
         SignalKind::Switchover { to, by } => d.start_switchover(to, by),
+        SignalKind::Failback { to, by } => d.start_failback(to, by),
         SignalKind::LinkOpened { request } => d.link_opened(request),
     };
     if let Verdict::Ignored { .. } = verdict {
@@ -628,6 +630,7 @@ impl Decider<'_, '_> {
         self.settle_fencing();
         self.settle_drill();
         self.settle_switchover();
+        self.settle_failback();
     }
 
     /// Keeps, for each member, since when it has answered as primary without a
@@ -750,6 +753,7 @@ impl Decider<'_, '_> {
                 );
             }
             (Some(_), Some(MemberKind::Failover)) => {
+                self.failback_took_over(member);
                 self.lift_fencing(member);
                 self.go(Phase::Normal, &format!("failed back to {member}"));
                 self.alert(
@@ -1473,6 +1477,7 @@ impl Decider<'_, '_> {
             RequestKind::Fencing => return self.fencing_decision(&request, record, &d.authority),
             RequestKind::Drill => return self.drill_decision(&request, record, &d.authority),
             RequestKind::Switchover => return self.switchover_decision(&request, record, &d.authority),
+            RequestKind::Failback => return self.failback_decision(&request, record, &d.authority),
             RequestKind::Promotion => {}
         }
 
@@ -1745,7 +1750,7 @@ impl Decider<'_, '_> {
         });
         if let Some(r) = stuck {
             let effect = match r.kind {
-                RequestKind::Promotion | RequestKind::Switchover => Effect::ExecutePromotion {
+                RequestKind::Promotion | RequestKind::Switchover | RequestKind::Failback => Effect::ExecutePromotion {
                     request: r.id.clone(),
                     candidate: r.candidate.clone(),
                     epoch: r.epoch,
@@ -1777,6 +1782,7 @@ impl Decider<'_, '_> {
             RequestKind::Fencing => return self.fencing_outcome(&req, ok, detail, fenced),
             RequestKind::Drill => return self.drill_outcome(&req, ok, detail),
             RequestKind::Switchover => return self.switchover_outcome(&req, ok, detail),
+            RequestKind::Failback => return self.failback_outcome(&req, ok, detail, fenced),
             RequestKind::Promotion => {}
         }
         if ok {

@@ -98,6 +98,13 @@ pub enum SignalKind {
         /// Who asks.
         by: String,
     },
+    /// An operator asks to fail back to a failover member (see decide/failback.rs).
+    Failback {
+        /// The failover member to make primary again.
+        to: String,
+        /// Who asks.
+        by: String,
+    },
     /// An approval link was opened (the page shown, nothing decided): kept for the
     /// drill report.
     LinkOpened { request: String },

@@ -145,6 +145,9 @@ pub enum RequestKind {
     /// primary region still runs; the former failover members are fenced once the DR
     /// member reports primary. Never alerted as a promotion outside mirrorgate.
     Switchover,
+    /// The way back after a switchover or a DR promotion: un-fence the fenced members
+    /// and promote the chosen failover member back with partner.
+    Failback,
 }
 
 impl RequestKind {
@@ -154,6 +157,7 @@ impl RequestKind {
             RequestKind::Fencing => "fencing",
             RequestKind::Drill => "drill",
             RequestKind::Switchover => "switchover",
+            RequestKind::Failback => "failback",
         }
     }
 }
@@ -465,9 +469,19 @@ impl MirrorState {
 
     /// The switchover waiting for a decision or being carried out, if any.
     pub fn active_switchover(&self) -> Option<&PromotionRequest> {
-        self.requests.iter().rev().find(|r| {
-            r.kind == RequestKind::Switchover && matches!(r.status, RequestStatus::Open | RequestStatus::Approved)
-        })
+        self.active(RequestKind::Switchover)
+    }
+
+    /// The failback waiting for a decision or being carried out, if any.
+    pub fn active_failback(&self) -> Option<&PromotionRequest> {
+        self.active(RequestKind::Failback)
+    }
+
+    fn active(&self, kind: RequestKind) -> Option<&PromotionRequest> {
+        self.requests
+            .iter()
+            .rev()
+            .find(|r| r.kind == kind && matches!(r.status, RequestStatus::Open | RequestStatus::Approved))
     }
 
     /// The members fenced after a DR promotion, by name.

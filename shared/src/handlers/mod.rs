@@ -290,7 +290,9 @@ impl Function {
                 .request(&order.request)
                 .map_or(crate::domain::RequestKind::Promotion, |r| r.kind);
             let detail_type = match kind {
-                crate::domain::RequestKind::Promotion | crate::domain::RequestKind::Switchover => PROMOTION_APPROVED,
+                crate::domain::RequestKind::Promotion
+                | crate::domain::RequestKind::Switchover
+                | crate::domain::RequestKind::Failback => PROMOTION_APPROVED,
                 crate::domain::RequestKind::Fencing => FENCING_APPROVED,
                 crate::domain::RequestKind::Drill => DRILL_APPROVED,
             };

@@ -283,6 +283,7 @@ fn nothing_done(request: &PromotionRequest) -> &'static str {
         RequestKind::Fencing => "Nothing was fenced.",
         RequestKind::Drill => "DRILL: nothing was run and nothing promoted.",
         RequestKind::Switchover => "Nothing was promoted; the primary stays.",
+        RequestKind::Failback => "Nothing was un-fenced or promoted; the DR primary stays.",
     }
 }
 
@@ -293,6 +294,7 @@ fn ask_again(request: &PromotionRequest) -> &'static str {
         RequestKind::Fencing => "If the former primary region is still heard from after the cool-down, mirrorgate sends a new request with a new link; until then, fence it by hand if it must not rejoin.",
         RequestKind::Drill => "A drill is not asked again: start a new one with mirrorgate drill.",
         RequestKind::Switchover => "A switchover is not asked again: ask anew with mirrorgate switchover.",
+        RequestKind::Failback => "A failback is not asked again: ask anew with mirrorgate failback.",
     }
 }
 
@@ -507,7 +509,7 @@ fn decision_page(
             return fencing::fencing_page(mirror, state, request, now, &form.approver, &form.confirm, error)
         }
         RequestKind::Drill => return drill::drill_page(mirror, request, now, &form.approver, &form.confirm, error),
-        RequestKind::Switchover => {
+        RequestKind::Switchover | RequestKind::Failback => {
             return switchover::switchover_page(
                 mirror,
                 request,
@@ -661,7 +663,7 @@ fn shown(mirror: &Mirror, state: &MirrorState, request: &PromotionRequest, now: 
     match request.kind {
         RequestKind::Fencing => return fencing::shown(mirror, state, request, now),
         RequestKind::Drill => return drill::shown(request),
-        RequestKind::Switchover => return switchover::shown(request),
+        RequestKind::Switchover | RequestKind::Failback => return switchover::shown(request),
         RequestKind::Promotion => {}
     }
     let f = facts(mirror, state, request, now);
@@ -763,7 +765,7 @@ async fn decide<S: Store, N: Notifier, A: PromotionActions>(
             return fencing_verdict_page(engine, mirror, state, request, &form, verdict, &outcome.reports, now).await
         }
         RequestKind::Drill => return drill_verdict_page(mirror, request, &form, verdict, now),
-        RequestKind::Promotion | RequestKind::Switchover => {}
+        RequestKind::Promotion | RequestKind::Switchover | RequestKind::Failback => {}
     }
     match verdict {
         DecisionVerdict::Approved { candidate, executing: true, .. } => {

@@ -1,4 +1,5 @@
-//! The approval page of a planned switchover to a DR member: the same link and form
+//! The approval page of a planned switchover to a DR member, or of a failback to a
+//! failover member: the same link and form
 //! as a promotion request; it says that nothing failed and that the promotion goes
 //! with partner unless the approver accepts the loss.
 
@@ -6,13 +7,14 @@ use chrono::{DateTime, Utc};
 
 use super::html::{escape, page};
 use crate::domain::alert::{clock, duration_words};
-use crate::domain::PromotionRequest;
+use crate::domain::{PromotionRequest, RequestKind};
 use crate::topology::Mirror;
 
 /// What the switchover page shows (also kept as what the decider saw).
 pub fn shown(request: &PromotionRequest) -> String {
     format!(
-        "PLANNED switchover from {} to {}; without partner it may lose: {}",
+        "PLANNED {} from {} to {}; without partner it may lose: {}",
+        request.kind.as_str(),
         request.lost_primary.as_deref().unwrap_or("the primary"),
         request.candidate,
         request.loss_estimate().words(&request.candidate)
@@ -28,10 +30,15 @@ pub fn switchover_page(
     accept_loss: bool,
     error: Option<&str>,
 ) -> String {
+    let what = request.kind.as_str();
+    let failback = request.kind == RequestKind::Failback;
     let mut body = String::new();
-    body.push_str("<div class=\"banner warn\" role=\"alert\" id=\"planned\">PLANNED switchover: nothing failed</div>");
     body.push_str(&format!(
-        "<h1>Switch {} over to {}?</h1>",
+        "<div class=\"banner warn\" role=\"alert\" id=\"planned\">PLANNED {what}: nothing failed</div>"
+    ));
+    body.push_str(&format!(
+        "<h1>{} {} to {}?</h1>",
+        if failback { "Fail back" } else { "Switch over" },
         escape(&mirror.name),
         escape(&request.candidate)
     ));
@@ -41,12 +48,24 @@ pub fn switchover_page(
             escape(error)
         ));
     }
-    let fencing = match &mirror.promotion.fence_document {
-        Some(document) => format!(
-            "After {} reports primary, run the fencing document {document} on the former failover members",
-            request.candidate
-        ),
-        None => "No fencing document is configured: fence the former failover members by hand afterwards".into(),
+    let fencing = if failback {
+        if request.fence_members.is_empty() {
+            "Nothing is fenced: nothing to un-fence first".to_string()
+        } else {
+            format!(
+                "First un-fence {} (the fencing document with Method=unfence), then promote {} back",
+                request.fence_members.join(", "),
+                request.candidate
+            )
+        }
+    } else {
+        match &mirror.promotion.fence_document {
+            Some(document) => format!(
+                "After {} reports primary, run the fencing document {document} on the former failover members",
+                request.candidate
+            ),
+            None => "No fencing document is configured: fence the former failover members by hand afterwards".into(),
+        }
     };
     let rows = [
         ("Mirror", mirror.name.clone()),
@@ -95,9 +114,9 @@ pub fn switchover_page(
         if accept_loss { " checked" } else { "" }
     ));
     body.push_str(
-        "<div class=\"buttons\"><button type=\"submit\" name=\"decision\" value=\"approve\" class=\"approve\">Approve switchover</button>\
+        "<div class=\"buttons\"><button type=\"submit\" name=\"decision\" value=\"approve\" class=\"approve\">Approve</button>\
 <button type=\"submit\" name=\"decision\" value=\"reject\">Reject</button></div></form>",
     );
     body.push_str("<p class=\"muted\">Opening this page decides nothing. Every decision is recorded with your name, the time and your address.</p>");
-    page(&format!("Switch over to {}?", request.candidate), &body)
+    page(&format!("{what} to {}?", request.candidate), &body)
 }

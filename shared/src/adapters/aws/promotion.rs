@@ -73,8 +73,12 @@ pub fn command_comment(order: &PromotionOrder) -> String {
 /// epoch, so that a run sent again finds it.
 pub fn fence_comment(order: &FenceOrder) -> String {
     let text = format!(
-        "mirrorgate {} request {} epoch {}: fence {}",
-        order.mirror, order.request, order.epoch, order.member
+        "mirrorgate {} request {} epoch {}: {} {}",
+        order.mirror,
+        order.request,
+        order.epoch,
+        if order.unfence { "unfence" } else { "fence" },
+        order.member
     );
     text.chars().take(100).collect()
 }
@@ -379,7 +383,7 @@ impl PromotionActions for AwsPromotionActions {
             format!(
                 "SSM document {document} on {instance_id} ({}), Method={}: command {command_id}",
                 member.name,
-                order.method.as_str()
+                order.method_word()
             )
         } else {
             format!(

@@ -198,3 +198,97 @@ fn a_dr_member_promoted_without_an_approved_switchover_is_still_alerted() {
     only_alert(&effects, AlertKind::DrPrimary);
     assert_eq!(request_status(&state, R1), RequestStatus::Superseded);
 }
+
+const R3: &str = "HSPROD-R3";
+
+fn failback(to: &str, by: &str, at: i64) -> Signal {
+    signal(
+        at,
+        SignalKind::Failback {
+            to: to.into(),
+            by: by.into(),
+        },
+    )
+}
+
+/// After the switchover of R1 (DR1 primary since 120 s) and the fencing of A and B by R2.
+fn switched_over(m: &Mirror) -> MirrorState {
+    let state = run(m, asked(m), [approve(R1, "Dana Whitfield", 60)]).0;
+    let state = run(m, state, primary_region_stepped_down_and_dr1_promoted()).0;
+    let fenced = signal(
+        130,
+        SignalKind::PromotionOutcome {
+            request: R2.into(),
+            ok: true,
+            detail: "sent".into(),
+            fenced: vec![A.into(), B.into()],
+        },
+    );
+    run(m, state, [started(R2, 125), fenced]).0
+}
+
+#[test]
+fn a_failback_unfences_and_promotes_the_failover_member_back() {
+    let m = hsprod();
+    let state = switched_over(&m);
+    assert_eq!(state.fenced().count(), 2);
+    // a failback to a DR member is refused, changing nothing
+    let decided = step(&m, &state, failback(DR2, "Ravi Patel", 200));
+    assert!(
+        matches!(&decided.verdict, Verdict::Ignored { why } if why.contains("not a failover member")),
+        "{:?}",
+        decided.verdict
+    );
+    // WHEN Ravi asks to fail back to A, and Dana approves while DR1 is heard from
+    let (state, effects) = run(
+        &m,
+        state,
+        [
+            failback(A, "Ravi Patel", 200),
+            heartbeat(DR1, MemberStatus::Primary, 230),
+            approve(R3, "Dana Whitfield", 240),
+        ],
+    );
+    // THEN A and B are to be un-fenced and A promoted back, with partner
+    only_alert(&effects, AlertKind::FailbackRequested);
+    assert_eq!(executed(&effects), vec![R3]);
+    let r3 = state.request(R3).expect("R3");
+    assert_eq!((r3.kind, r3.status), (RequestKind::Failback, RequestStatus::Approved));
+    assert_eq!(r3.fence_members, vec![A.to_string(), B.to_string()]);
+    assert!(!r3.accepted_without_partner);
+    // WHEN the executor un-fenced them and ran the promotion, IRIS on DR1 is stopped,
+    // A reports primary, and DR1 rejoins as an async connected to it
+    let unfenced = signal(
+        250,
+        SignalKind::PromotionOutcome {
+            request: R3.into(),
+            ok: true,
+            detail: "un-fenced A, B; promote A".into(),
+            fenced: vec![A.into(), B.into()],
+        },
+    );
+    let (state, effects) = run(
+        &m,
+        state,
+        [
+            started(R3, 245),
+            unfenced,
+            status(DR1, MemberStatus::Down, 260),
+            status(A, MemberStatus::Primary, 280),
+            route53(A, true, 280),
+            status(B, MemberStatus::Backup, 290),
+            status(DR1, MemberStatus::Connected, 300),
+        ],
+    );
+    // THEN the mirror is back to normal on A, nothing is fenced, failback R3 succeeded,
+    // and nothing says a promotion happened outside mirrorgate
+    assert_eq!((state.phase, state.primary.as_deref()), (Phase::Normal, Some(A)));
+    assert_eq!(state.fenced().count(), 0);
+    assert_eq!(request_status(&state, R3), RequestStatus::Succeeded);
+    let kinds = alert_kinds(&effects);
+    assert!(kinds.contains(&AlertKind::FailedBack), "{kinds:?}");
+    assert!(
+        !kinds.contains(&AlertKind::DrPrimary) && !kinds.contains(&AlertKind::FencingRequested),
+        "{kinds:?}"
+    );
+}
