@@ -669,3 +669,58 @@ fn a_planned_switchover_promotes_dr1_with_partner_and_fences_a_and_b() {
         "with partner"
     );
 }
+
+#[test]
+fn a_switchover_then_a_failback_unfences_and_returns_to_a() {
+    // GIVEN the switchover to DR1 above, WHEN Ravi asks at 03:10:10 to fail back to A,
+    // Dana approves, IRIS on DR1 is stopped, A reports primary, B backup, DR1 connected
+    let engine = engine();
+    let name = "switchover-failback.jsonl";
+    let reports = replay_on(&engine, name, &scenario_lines(name));
+    // THEN A and B were un-fenced and A promoted back: normal on A, nothing fenced,
+    // the failback succeeded; never dr_primary, never a fencing request
+    let e = essence(&reports);
+    assert!(e.contains(&"executed HSPROD-R3 HSPROD-A".to_string()), "{e:#?}");
+    let alerts = alerts(&reports);
+    assert!(
+        alerts.contains(&"alert failback_requested critical".to_string()),
+        "{alerts:#?}"
+    );
+    assert!(alerts.contains(&"alert failed_back info".to_string()), "{alerts:#?}");
+    assert!(
+        !alerts
+            .iter()
+            .any(|a| a.contains("dr_primary") || a.contains("fencing_requested")),
+        "{alerts:#?}"
+    );
+    #[allow(irrefutable_let_patterns)]
+    let LocalActions::Recording(actions) = engine.actions() else {
+        panic!("the scenario engine records its actions")
+    };
+    let methods: Vec<(String, String)> = actions
+        .fenced()
+        .iter()
+        .map(|f| (f.member.clone(), f.parameters["Method"].clone()))
+        .collect();
+    assert_eq!(
+        methods,
+        vec![
+            ("HSPROD-A".to_string(), "demote".to_string()),
+            ("HSPROD-B".to_string(), "demote".to_string()),
+            ("HSPROD-A".to_string(), "unfence".to_string()),
+            ("HSPROD-B".to_string(), "unfence".to_string()),
+        ]
+    );
+    let state = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(engine.state("HSPROD", Utc::now()))
+        .expect("state");
+    assert_eq!(
+        (state.phase.as_str(), state.primary.as_deref()),
+        ("normal", Some("HSPROD-A"))
+    );
+    assert_eq!(state.fenced().count(), 0);
+    assert_eq!(state.request("HSPROD-R3").map(|r| r.status.as_str()), Some("succeeded"));
+}
