@@ -325,6 +325,23 @@ fn status_words(request: &PromotionRequest) -> String {
         }
         .to_string();
     }
+    if matches!(request.kind, RequestKind::Switchover | RequestKind::Failback) {
+        let what = request.kind.as_str();
+        return match request.status {
+            RequestStatus::Open => format!("{what}: waiting for a decision"),
+            RequestStatus::Approved => format!("{what} approved; it is being carried out"),
+            RequestStatus::Succeeded => format!("{what} done: {} is primary", request.candidate),
+            RequestStatus::Failed => format!("{what} approved, but it failed"),
+            RequestStatus::TimedOut => format!(
+                "{what} approved, but {} did not report primary in time",
+                request.candidate
+            ),
+            RequestStatus::Rejected => format!("{what} rejected: nothing was promoted"),
+            RequestStatus::Expired => format!("{what} expired: nothing was promoted"),
+            RequestStatus::Superseded => format!("{what} withdrawn: the mirror changed"),
+            RequestStatus::Refused => format!("{what} closed: the approval was refused"),
+        };
+    }
     let status = match request.status {
         RequestStatus::Open => "waiting for a decision",
         RequestStatus::Approved => "approved; the promotion is running",
