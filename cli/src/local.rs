@@ -154,6 +154,14 @@ impl PromotionActions for LocalActions {
             LocalActions::Aws(a) => a.fence(mirror, member, order).await,
         }
     }
+
+    async fn drill(&self, mirror: &Mirror, candidate: &Member, order: &PromotionOrder) -> Result<String, ActionError> {
+        match self {
+            LocalActions::Recording(a) => a.drill(mirror, candidate, order).await,
+            #[cfg(feature = "aws")]
+            LocalActions::Aws(a) => a.drill(mirror, candidate, order).await,
+        }
+    }
 }
 
 pub type LocalEngine = Engine<LocalStore, LocalNotifier, LocalActions>;
@@ -172,7 +180,9 @@ pub fn engine(args: &LocalArgs, public_url: &str) -> anyhow::Result<LocalEngine>
                 LocalStore::File(store),
                 LocalNotifier::Outbox(OutboxNotifier::new(dir.join("outbox.jsonl"), false)),
                 LocalActions::Recording(
-                    RecordingActions::new(Some(dir.join("promotions.jsonl"))).with_fence_file(dir.join("fences.jsonl")),
+                    RecordingActions::new(Some(dir.join("promotions.jsonl")))
+                        .with_fence_file(dir.join("fences.jsonl"))
+                        .with_drill_file(dir.join("drills.jsonl")),
                 ),
             )
         }

@@ -4,7 +4,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use mirrorgate::local::Backend;
-use mirrorgate::operator::{self, ApproveArgs, DecideArgs, HistoryArgs, MaintenanceArgs, RequestsArgs};
+use mirrorgate::operator::{
+    self, ApproveArgs, DecideArgs, DrillArgs, DrillReportArgs, FailbackArgs, HistoryArgs, MaintenanceArgs,
+    RequestsArgs, SwitchoverArgs,
+};
 use mirrorgate::{replay, serve, status, topology};
 use shared::domain::DecisionAction;
 
@@ -41,9 +44,14 @@ enum Command {
     ///   {"at": "...", "reject": {"mirror": "HSPROD", "by": "<name>"}}
     ///   {"at": "...", "maintenance": {"mirror": "HSPROD", "for": "2h", "reason": "<why>", "by": "<name>"}}
     ///   {"at": "...", "maintenance_end": {"mirror": "HSPROD", "by": "<name>"}}
+    ///   {"at": "...", "drill": {"mirror": "HSPROD", "by": "<name>"}}
+    ///   {"at": "...", "switchover": {"mirror": "HSPROD", "to": "<DR member>", "by": "<name>"}}
+    ///   {"at": "...", "failback": {"mirror": "HSPROD", "to": "<failover member>", "by": "<name>"}}
     /// approve and reject act on the mirror's open promotion request as a confirmed click would.
     /// maintenance starts a window on the mirror ("for": 2h, 90m, 1h30m, 45s or 1d, at most
     /// 7 days); maintenance_end ends it early (see `mirrorgate maintenance --help`).
+    /// drill starts a DR drill (see `mirrorgate drill --help`); approve and reject then act
+    /// on it when no promotion request is open.
     #[command(verbatim_doc_comment)]
     Replay(replay::ReplayArgs),
     /// Show each mirror's phase, epoch, maintenance, members and promotion requests.
@@ -51,6 +59,22 @@ enum Command {
     /// Start or end a maintenance window on a mirror (planned work: no promotion
     /// request, expected alerts told as info).
     Maintenance(MaintenanceArgs),
+    /// Rehearse a DR promotion: a drill request goes to the approvers through the same
+    /// channels and link, marked DRILL; approving runs the drill document
+    /// (promotion.drill_document) or nothing, never the promotion. A real loss
+    /// withdraws it.
+    Drill(DrillArgs),
+    /// The report of a drill: alert sent, link opened, decisions, what would have been
+    /// promoted with which estimated loss (markdown, or --json).
+    DrillReport(DrillReportArgs),
+    /// Ask for a planned switchover to a DR member, through the same approval gate: it
+    /// promotes with partner (no loss; refused when no failover member is heard from,
+    /// unless the approver accepts the loss), then fences the former failover members.
+    Switchover(SwitchoverArgs),
+    /// Ask to fail back to a failover member, through the same approval gate: it
+    /// un-fences what was fenced (the fencing document with Method=unfence) and promotes
+    /// the member back with partner.
+    Failback(FailbackArgs),
     /// Approve a promotion request, with the same rules as the approval page.
     ///
     /// On the local backend give your name with --by (it is trusted as typed); with
@@ -91,6 +115,22 @@ fn main() -> ExitCode {
         Command::Maintenance(mut args) => {
             args.set_backend(backend);
             operator::maintenance(args)
+        }
+        Command::Drill(mut args) => {
+            args.local.backend = backend;
+            operator::drill(args)
+        }
+        Command::Switchover(mut args) => {
+            args.local.backend = backend;
+            operator::switchover(args)
+        }
+        Command::Failback(mut args) => {
+            args.local.backend = backend;
+            operator::failback(args)
+        }
+        Command::DrillReport(mut args) => {
+            args.local.backend = backend;
+            operator::drill_report(args)
         }
         Command::Approve(mut args) => {
             args.decide.local.backend = backend;

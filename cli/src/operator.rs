@@ -1,5 +1,5 @@
-//! The operator's commands: `maintenance start|end`, `approve`, `reject`,
-//! `history` and `requests`, on either backend. Each change goes through the engine
+//! The operator's commands: `maintenance start|end`, `drill`, `drill-report`,
+//! `approve`, `reject`, `history` and `requests`, on either backend. Each change goes through the engine
 //! (one decision, one conditional write), exactly as a signal from AWS would.
 
 use std::io::Write as _;
@@ -10,8 +10,10 @@ use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
 use serde::Serialize;
 use shared::domain::maintenance::{invalid_by, invalid_start, parse_duration};
+use shared::domain::report::DrillReport;
 use shared::domain::{
-    Authority, Decision, DecisionAction, DecisionVerdict, MirrorState, PromotionRequest, Signal, SignalKind, Verdict,
+    Authority, Decision, DecisionAction, DecisionVerdict, MirrorState, PromotionRequest, RequestKind, Signal,
+    SignalKind, Verdict,
 };
 use shared::engine::Report;
 
@@ -64,6 +66,60 @@ impl MaintenanceArgs {
             MaintenanceAction::Start { local, .. } | MaintenanceAction::End { local, .. } => local.backend = backend,
         }
     }
+}
+
+/// Options of `drill`.
+#[derive(Args, Debug)]
+pub struct DrillArgs {
+    /// The mirror, as named in the topology.
+    pub mirror: String,
+    /// Who starts it (recorded in the mirror's history and said in the alert).
+    #[arg(long, value_name = "NAME")]
+    pub by: String,
+    #[command(flatten)]
+    pub local: LocalArgs,
+}
+
+/// Options of `switchover`.
+#[derive(Args, Debug)]
+pub struct SwitchoverArgs {
+    /// The mirror, as named in the topology.
+    pub mirror: String,
+    /// The DR async member to make primary.
+    #[arg(long, value_name = "MEMBER")]
+    pub to: String,
+    /// Who asks (recorded in the mirror's history and said in the alert).
+    #[arg(long, value_name = "NAME")]
+    pub by: String,
+    #[command(flatten)]
+    pub local: LocalArgs,
+}
+
+/// Options of `failback`.
+#[derive(Args, Debug)]
+pub struct FailbackArgs {
+    /// The mirror, as named in the topology.
+    pub mirror: String,
+    /// The failover member to make primary again.
+    #[arg(long, value_name = "MEMBER")]
+    pub to: String,
+    /// Who asks (recorded in the mirror's history and said in the alert).
+    #[arg(long, value_name = "NAME")]
+    pub by: String,
+    #[command(flatten)]
+    pub local: LocalArgs,
+}
+
+/// Options of `drill-report`.
+#[derive(Args, Debug)]
+pub struct DrillReportArgs {
+    /// The drill's request, e.g. HSPROD-R3 (`mirrorgate requests` lists them).
+    pub request: String,
+    /// The report as one JSON object instead of markdown.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub local: LocalArgs,
 }
 
 /// Options of `approve` and `reject`.
@@ -182,6 +238,127 @@ pub fn maintenance(args: MaintenanceArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Starts a DR drill: a drill request to the approvers, marked DRILL. Refused, with
+/// nothing written, when a real loss is being handled or a drill is already on.
+pub fn drill(args: DrillArgs) -> anyhow::Result<ExitCode> {
+    let now = Utc::now();
+    if let Some(why) = invalid_by(&args.by) {
+        bail!("drill not started: {why}");
+    }
+    let engine = stored_engine(&args.local)?;
+    known_mirror(&engine, &args.mirror)?;
+    let runtime = local::runtime()?;
+    runtime.block_on(async {
+        let signal = Signal {
+            mirror: args.mirror.clone(),
+            id: None,
+            at: now,
+            kind: SignalKind::Drill { by: args.by.clone() },
+        };
+        let outcome = engine.handle(signal, now).await?;
+        if let Verdict::Ignored { why } = &outcome.verdict {
+            bail!("{why}");
+        }
+        print_reports(now, &outcome.reports, false);
+        let state = engine.state(&args.mirror, now).await?;
+        if let Some(drill) = state.active_drill() {
+            println!(
+                "{}: DRILL {} sent to the approvers (would promote {}); the report: mirrorgate drill-report {}",
+                args.mirror, drill.id, drill.candidate, drill.id
+            );
+        }
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Asks for a planned switchover to a DR member: a request to the approvers. Refused,
+/// with nothing written, unless a failover member serves and the member is a healthy
+/// DR async member.
+pub fn switchover(args: SwitchoverArgs) -> anyhow::Result<ExitCode> {
+    let kind = SignalKind::Switchover {
+        to: args.to.clone(),
+        by: args.by.clone(),
+    };
+    planned(&args.local, &args.mirror, &args.by, kind)
+}
+
+/// Asks to fail back to a failover member: a request to the approvers that un-fences
+/// what was fenced and promotes it back with partner. Refused, with nothing written,
+/// unless a DR member serves and the member is a failover member.
+pub fn failback(args: FailbackArgs) -> anyhow::Result<ExitCode> {
+    let kind = SignalKind::Failback {
+        to: args.to.clone(),
+        by: args.by.clone(),
+    };
+    planned(&args.local, &args.mirror, &args.by, kind)
+}
+
+fn planned(local_args: &LocalArgs, mirror: &str, by: &str, kind: SignalKind) -> anyhow::Result<ExitCode> {
+    let now = Utc::now();
+    let what = match kind {
+        SignalKind::Failback { .. } => "failback",
+        _ => "switchover",
+    };
+    if let Some(why) = invalid_by(by) {
+        bail!("{what} not started: {why}");
+    }
+    let engine = stored_engine(local_args)?;
+    known_mirror(&engine, mirror)?;
+    let runtime = local::runtime()?;
+    runtime.block_on(async {
+        let signal = Signal {
+            mirror: mirror.to_string(),
+            id: None,
+            at: now,
+            kind,
+        };
+        let outcome = engine.handle(signal, now).await?;
+        if let Verdict::Ignored { why } = &outcome.verdict {
+            bail!("{why}");
+        }
+        print_reports(now, &outcome.reports, false);
+        let state = engine.state(mirror, now).await?;
+        let asked = match what {
+            "failback" => state.active_failback(),
+            _ => state.active_switchover(),
+        };
+        if let Some(r) = asked {
+            println!(
+                "{mirror}: {what} {} to {} sent to the approvers; it promotes with partner once approved",
+                r.id, r.candidate
+            );
+        }
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints the report of a drill, in markdown or JSON.
+pub fn drill_report(args: DrillReportArgs) -> anyhow::Result<ExitCode> {
+    let now = Utc::now();
+    let engine = stored_engine(&args.local)?;
+    let runtime = local::runtime()?;
+    let state = runtime.block_on(find_request(&engine, &args.request, now))?;
+    let request = state
+        .request(&args.request)
+        .context("the request vanished while it was read")?;
+    let Some(report) = DrillReport::of(&state.mirror, request) else {
+        bail!(
+            "{} is a {} request, not a drill: mirrorgate requests shows it",
+            args.request,
+            request.kind.as_str()
+        );
+    };
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        writeln!(out, "{}", serde_json::to_string(&report)?)?;
+    } else {
+        write!(out, "{}", report.markdown())?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// The engine of a command that reads or changes a stored mirror: on the embedded
 /// backend it needs the store's directory (an in-memory store would be empty, and
 /// forgotten when the command ends).
@@ -275,6 +452,9 @@ pub fn decide(args: DecideArgs, action: DecisionAction, accept_loss: bool) -> an
     runtime.block_on(async {
         let state = find_request(&engine, &args.request, now).await?;
         let shown = state.request(&args.request).map(shown);
+        let drill = state
+            .request(&args.request)
+            .is_some_and(|r| r.kind == RequestKind::Drill);
         let decision = Decision {
             request: args.request.clone(),
             action,
@@ -311,6 +491,15 @@ pub fn decide(args: DecideArgs, action: DecisionAction, accept_loss: bool) -> an
                 }
                 Ok(())
             }
+            Verdict::Decision(DecisionVerdict::Approved { candidate, .. }) if drill => {
+                if !args.json {
+                    println!(
+                        "{}: DRILL approved by {}; {candidate} NOT promoted. The report: mirrorgate drill-report {}",
+                        args.request, who.by, args.request
+                    );
+                }
+                Ok(())
+            }
             Verdict::Decision(DecisionVerdict::Approved { candidate, .. }) => {
                 if !args.json {
                     println!("{}: approved by {}; promoting {candidate}.", args.request, who.by);
@@ -331,6 +520,14 @@ pub fn decide(args: DecideArgs, action: DecisionAction, accept_loss: bool) -> an
 
 /// What the terminal showed the decider, for the audit (as the page's `shown`).
 fn shown(r: &PromotionRequest) -> String {
+    if r.kind == RequestKind::Drill {
+        return format!(
+            "DRILL {}: would promote {}; data that may be lost: {}",
+            r.id,
+            r.candidate,
+            r.loss_estimate().words(&r.candidate)
+        );
+    }
     format!(
         "request {}: promote {}; data that may be lost: {}",
         r.id,
@@ -412,6 +609,8 @@ pub fn history(args: HistoryArgs) -> anyhow::Result<ExitCode> {
 pub struct RequestLine {
     pub mirror: String,
     pub id: String,
+    /// promotion, fencing or drill.
+    pub kind: &'static str,
     pub candidate: String,
     pub status: &'static str,
     pub epoch: u64,
@@ -437,6 +636,7 @@ fn request_line(mirror: &str, r: &PromotionRequest) -> RequestLine {
     RequestLine {
         mirror: mirror.to_string(),
         id: r.id.clone(),
+        kind: r.kind.as_str(),
         candidate: r.candidate.clone(),
         status: r.status.as_str(),
         epoch: r.epoch,
@@ -493,9 +693,16 @@ pub fn requests(args: RequestsArgs) -> anyhow::Result<ExitCode> {
     for r in &lines {
         writeln!(
             out,
-            "{}  {}  promote {}  {}  raised {}  expires {}  may lose {}",
+            "{}  {}  {} {}  {}  raised {}  expires {}  may lose {}",
             r.id,
             r.mirror,
+            match r.kind {
+                "drill" => "DRILL: would promote",
+                "fencing" => "fencing, primary stays",
+                "switchover" => "planned switchover to",
+                "failback" => "failback to",
+                _ => "promote",
+            },
             r.candidate,
             r.status,
             r.created_at.format("%Y-%m-%d %H:%M:%S UTC"),

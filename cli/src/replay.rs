@@ -61,6 +61,21 @@ struct MaintenanceEndLine {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct DrillLine {
+    mirror: String,
+    by: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SwitchoverLine {
+    mirror: String,
+    to: String,
+    by: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Line {
     at: DateTime<Utc>,
     #[serde(default)]
@@ -75,9 +90,18 @@ struct Line {
     maintenance: Option<MaintenanceLine>,
     #[serde(default)]
     maintenance_end: Option<MaintenanceEndLine>,
+    #[serde(default)]
+    drill: Option<DrillLine>,
+    #[serde(default)]
+    switchover: Option<SwitchoverLine>,
+    #[serde(default)]
+    failback: Option<SwitchoverLine>,
 }
 
-const LINE_KINDS: &str = "\"event\", \"tick\", \"approve\", \"reject\", \"maintenance\", \"maintenance_end\"";
+const LINE_KINDS: &str = concat!(
+    "\"event\", \"tick\", \"approve\", \"reject\", \"maintenance\", \"maintenance_end\", ",
+    "\"drill\", \"switchover\", \"failback\""
+);
 
 /// One validated step of a scenario.
 #[derive(Debug)]
@@ -115,6 +139,9 @@ pub fn parse_scenario(path: &Path, text: &str, topology: &Topology) -> anyhow::R
             line.reject.is_some(),
             line.maintenance.is_some(),
             line.maintenance_end.is_some(),
+            line.drill.is_some(),
+            line.switchover.is_some(),
+            line.failback.is_some(),
         ];
         if kinds.iter().filter(|k| **k).count() != 1 {
             bail!("{}: a line holds exactly one of {LINE_KINDS}", where_());
@@ -156,6 +183,40 @@ pub fn parse_scenario(path: &Path, text: &str, topology: &Topology) -> anyhow::R
                 id: None,
                 at: line.at,
                 kind: SignalKind::MaintenanceEnd { by: m.by },
+            }])
+        } else if let Some(d) = line.drill {
+            known(&d.mirror)?;
+            if let Some(why) = invalid_by(&d.by) {
+                bail!("{}: drill: {why}", where_());
+            }
+            Step::Signals(vec![Signal {
+                mirror: d.mirror,
+                id: None,
+                at: line.at,
+                kind: SignalKind::Drill { by: d.by },
+            }])
+        } else if let Some((what, sw)) = line
+            .switchover
+            .map(|sw| ("switchover", sw))
+            .or(line.failback.map(|sw| ("failback", sw)))
+        {
+            known(&sw.mirror)?;
+            if let Some(why) = invalid_by(&sw.by) {
+                bail!("{}: {what}: {why}", where_());
+            }
+            if topology.mirror(&sw.mirror).and_then(|m| m.member(&sw.to)).is_none() {
+                bail!("{}: {what}: {:?} is not a member of {}", where_(), sw.to, sw.mirror);
+            }
+            let kind = if what == "failback" {
+                SignalKind::Failback { to: sw.to, by: sw.by }
+            } else {
+                SignalKind::Switchover { to: sw.to, by: sw.by }
+            };
+            Step::Signals(vec![Signal {
+                mirror: sw.mirror,
+                id: None,
+                at: line.at,
+                kind,
             }])
         } else if let Some(event) = line.event {
             let signals = events::decode_value(&event, topology)
@@ -216,6 +277,9 @@ pub async fn run_step(engine: &LocalEngine, at: DateTime<Utc>, step: Step) -> an
             let request = state
                 .open_request()
                 .or_else(|| state.open_fencing())
+                .or_else(|| state.active_drill())
+                .or_else(|| state.active_switchover())
+                .or_else(|| state.active_failback())
                 .or_else(|| state.latest_request())
                 .map(|r| r.id.clone())
                 .unwrap_or_default();

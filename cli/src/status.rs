@@ -183,6 +183,9 @@ pub fn mirror_view(state: &MirrorState, mirror: &Mirror, now: DateTime<Utc>) -> 
             asks: match r.kind {
                 RequestKind::Promotion => format!("promote {}", r.candidate),
                 RequestKind::Fencing => format!("fence {}", r.fence_members.join(", ")),
+                RequestKind::Drill => format!("DRILL: would promote {} (nothing is promoted)", r.candidate),
+                RequestKind::Switchover => format!("planned switchover to {}", r.candidate),
+                RequestKind::Failback => format!("failback to {}", r.candidate),
             },
             candidate: r.candidate.clone(),
             status: r.status.as_str(),

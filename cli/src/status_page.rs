@@ -55,9 +55,19 @@ fn mirror_section(body: &mut String, v: &MirrorView, now: DateTime<Utc>) {
             "<p class=\"muted\" id=\"maintenance-{mirror}\">No maintenance window on.</p>"
         )),
     }
-    body.push_str(&format!(
-        "<p class=\"muted\" id=\"drills-{mirror}\">Drills: mirrorgate does not run DR drills yet; none is shown here.</p>"
-    ));
+    let drills: Vec<&str> = v
+        .requests
+        .iter()
+        .filter(|r| r.kind == "drill" && r.status == "open")
+        .map(|r| r.id.as_str())
+        .collect();
+    body.push_str(&match drills.as_slice() {
+        [] => format!("<p class=\"muted\" id=\"drills-{mirror}\">No DR drill open.</p>"),
+        ids => format!(
+            "<p id=\"drills-{mirror}\"><strong>DRILL</strong> open: {} (below; nothing is promoted).</p>",
+            escape(&ids.join(", "))
+        ),
+    });
     let (open, closed): (Vec<&RequestView>, Vec<&RequestView>) = v.requests.iter().partition(|r| r.status == "open");
     body.push_str(&format!("<section id=\"open-requests-{mirror}\">"));
     if open.is_empty() {

@@ -335,3 +335,150 @@ fn history_since_keeps_only_the_lines_from_then_on() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("--since"), "{}", stderr(&out));
 }
+
+/// A healthy HSPROD (A primary, B backup, DR1 and DR2 connected), moved to now.
+fn healthy_scenario(dir: &std::path::Path) -> std::path::PathBuf {
+    let text =
+        std::fs::read_to_string(support::root().join("examples/scenarios/drill-rehearsal.jsonl")).expect("scenario");
+    let healthy: Vec<&str> = text.lines().filter(|l| l.contains("\"event\"")).collect();
+    let path = dir.join("healthy.jsonl");
+    std::fs::write(&path, support::moved_to_now(&healthy.join("\n"), 5)).expect("write the scenario");
+    path
+}
+
+#[test]
+fn a_drill_is_started_approved_and_reported_from_the_terminal() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = data_arg(dir.path());
+    replay(dir.path(), &healthy_scenario(dir.path()));
+
+    // a drill needs a name
+    let out = mirrorgate(&["drill", "HSPROD", "--by", " ", "--data", &data]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("drill not started"), "{}", stderr(&out));
+    // WHEN Ravi starts a drill
+    let out = mirrorgate(&["drill", "HSPROD", "--by", "Ravi Patel", "--data", &data]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // THEN the request went out marked DRILL, and the command says where the report is
+    assert!(stdout(&out).contains("DRILL HSPROD"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("HSPROD: DRILL HSPROD-R1 sent to the approvers (would promote HSPROD-DR1)"),
+        "{}",
+        stdout(&out)
+    );
+    // and it is listed as a drill, open
+    let open = json_lines(&mirrorgate(&["requests", "--open", "--json", "--data", &data]));
+    assert_eq!(open.len(), 1, "{open:#?}");
+    assert_eq!(
+        (open[0]["kind"].as_str(), open[0]["status"].as_str()),
+        (Some("drill"), Some("open"))
+    );
+    // and a second drill is refused while it is open, changing nothing
+    let out = mirrorgate(&["drill", "HSPROD", "--by", "Sam Okafor", "--data", &data]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("HSPROD-R1 is still open"), "{}", stderr(&out));
+
+    // WHEN Dana approves it from the terminal
+    let out = mirrorgate(&["approve", "HSPROD-R1", "--by", "Dana Whitfield", "--data", &data]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // THEN nothing is promoted: the drill document was recorded instead, the phase holds
+    assert!(stdout(&out).contains("HSPROD-DR1 NOT promoted"), "{}", stdout(&out));
+    assert!(!dir.path().join("promotions.jsonl").exists(), "nothing promoted");
+    let drills = std::fs::read_to_string(dir.path().join("drills.jsonl")).expect("the drill was recorded");
+    assert!(drills.contains("\"drill_document\":\"HSPROD-DrillCheck\""), "{drills}");
+    let s = state(dir.path());
+    assert_eq!((s["phase"].as_str(), s["epoch"].as_u64()), (Some("normal"), Some(1)));
+
+    // AND the report gives the times and what would have been promoted, in markdown and JSON
+    let out = mirrorgate(&["drill-report", "HSPROD-R1", "--data", &data]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let md = stdout(&out);
+    assert!(md.starts_with("# DRILL report: HSPROD HSPROD-R1"), "{md}");
+    assert!(
+        md.contains("| Decision: approved by Dana Whitfield (via operator)"),
+        "{md}"
+    );
+    assert!(md.contains("Would have promoted: HSPROD-DR1"), "{md}");
+    let report = json_lines(&mirrorgate(&["drill-report", "HSPROD-R1", "--json", "--data", &data]));
+    assert_eq!(report[0]["would_promote"], "HSPROD-DR1");
+    assert_eq!(report[0]["status"], "succeeded");
+    assert_eq!(report[0]["estimated_loss"]["seconds"], 1.8);
+    assert_eq!(report[0]["link_opened"], serde_json::Value::Null);
+}
+
+#[test]
+fn a_drill_report_of_a_promotion_request_is_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = data_arg(dir.path());
+    replay(dir.path(), &pending_scenario(dir.path(), "HSPROD"));
+    // GIVEN a real request waiting, WHEN a drill is asked, THEN it is refused: a real loss comes first
+    let out = mirrorgate(&["drill", "HSPROD", "--by", "Ravi Patel", "--data", &data]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("a real loss comes first"), "{}", stderr(&out));
+    let out = mirrorgate(&["drill-report", "HSPROD-R1", "--data", &data]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("HSPROD-R1 is a promotion request, not a drill"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_switchover_is_asked_and_approved_from_the_terminal() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = data_arg(dir.path());
+    replay(dir.path(), &healthy_scenario(dir.path()));
+    // a switchover to a failover member is refused, changing nothing
+    let out = mirrorgate(&[
+        "switchover",
+        "HSPROD",
+        "--to",
+        "HSPROD-B",
+        "--by",
+        "Ravi Patel",
+        "--data",
+        &data,
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("HSPROD-B is not a DR async member"),
+        "{}",
+        stderr(&out)
+    );
+    // WHEN Ravi asks to switch over to DR1
+    let out = mirrorgate(&[
+        "switchover",
+        "HSPROD",
+        "--to",
+        "HSPROD-DR1",
+        "--by",
+        "Ravi Patel",
+        "--data",
+        &data,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("HSPROD: switchover HSPROD-R1 to HSPROD-DR1 sent to the approvers"),
+        "{}",
+        stdout(&out)
+    );
+    let open = json_lines(&mirrorgate(&["requests", "--open", "--json", "--data", &data]));
+    assert_eq!(
+        (open[0]["kind"].as_str(), open[0]["candidate"].as_str()),
+        (Some("switchover"), Some("HSPROD-DR1"))
+    );
+    // WHEN Dana approves (A and B were heard from seconds ago)
+    let out = mirrorgate(&["approve", "HSPROD-R1", "--by", "Dana Whitfield", "--data", &data]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // THEN the promotion of DR1 was recorded, with partner only
+    let promotions = std::fs::read_to_string(dir.path().join("promotions.jsonl")).expect("promotion recorded");
+    assert!(promotions.contains("\"candidate\":\"HSPROD-DR1\""), "{promotions}");
+    let all = json_lines(&mirrorgate(&["requests", "--json", "--data", &data]));
+    assert_eq!(all[0]["status"], "approved");
+    assert_eq!(
+        state(dir.path())["phase"],
+        "normal",
+        "nothing changes before DR1 reports primary"
+    );
+}

@@ -558,3 +558,169 @@ proptest! {
         prop_assert_eq!(baseline, redelivered);
     }
 }
+
+#[test]
+fn a_drill_goes_from_request_to_report_and_promotes_nothing() {
+    // GIVEN the reference mirror, healthy, WHEN Ravi starts a drill at 03:01:30 and
+    // Dana approves it at 03:04:20 while the mirror stays healthy
+    let engine = engine();
+    let reports = replay_on(
+        &engine,
+        "drill-rehearsal.jsonl",
+        &scenario_lines("drill-rehearsal.jsonl"),
+    );
+    // THEN no transition, no promotion request, no promotion: the drill alerts only
+    assert_eq!(transitions(&reports), Vec::<String>::new());
+    assert_eq!(
+        alerts(&reports),
+        vec![
+            "alert drill_requested critical",
+            "alert drill_closed info",
+            "alert drill_closed info"
+        ]
+    );
+    let e = essence(&reports);
+    assert!(
+        !e.iter()
+            .any(|x| x.starts_with("requested") || x.starts_with("executed")),
+        "{e:#?}"
+    );
+    // AND the request went out marked DRILL, with a link, as a real one would
+    let Report::Alert { subject, sms, link, .. } = alert(&reports, "drill_requested") else {
+        unreachable!()
+    };
+    assert!(subject.starts_with("[CRITICAL] DRILL HSPROD"), "{subject}");
+    assert!(sms.starts_with("CRITICAL DRILL HSPROD"), "{sms}");
+    assert!(link.is_some());
+    // AND the drill document, never the promote document, ran on DR1
+    #[allow(irrefutable_let_patterns)]
+    let LocalActions::Recording(actions) = engine.actions() else {
+        panic!("the scenario engine records its actions")
+    };
+    assert_eq!(actions.recorded().len(), 0, "nothing promoted");
+    let drills = actions.drilled();
+    assert_eq!(drills.len(), 1);
+    assert_eq!(
+        (drills[0].candidate.as_str(), drills[0].drill_document.as_deref()),
+        ("HSPROD-DR1", Some("HSPROD-DrillCheck"))
+    );
+    // AND the report gives the times and what would have been promoted
+    let state = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(engine.state("HSPROD", Utc::now()))
+        .expect("state");
+    assert_eq!((state.phase.as_str(), state.epoch), ("normal", 1));
+    let drill = state.request("HSPROD-R1").expect("the drill");
+    let report = shared::domain::report::DrillReport::of("HSPROD", drill).expect("a drill report");
+    assert_eq!(report.status, "succeeded");
+    assert_eq!(report.alert_sent.to_rfc3339(), "2026-11-25T03:01:30+00:00");
+    assert_eq!(report.seconds_to_decision, Some(170));
+    assert_eq!(report.would_promote, "HSPROD-DR1");
+    assert_eq!(report.estimated_loss.seconds, Some(1.8));
+    let md = report.markdown();
+    assert!(
+        md.contains("| Decision: approved by Dana Whitfield (via operator) | 03:04 UTC (+2 min"),
+        "{md}"
+    );
+}
+
+#[test]
+fn a_planned_switchover_promotes_dr1_with_partner_and_fences_a_and_b() {
+    // GIVEN the reference mirror, healthy, WHEN Ravi asks to switch over to DR1 at
+    // 03:01:30, Dana approves at 03:02:00, IRIS is stopped on B then A (their hosts keep
+    // running) and DR1 reports primary at 03:03:40
+    let engine = engine();
+    let reports = replay_on(&engine, "switchover.jsonl", &scenario_lines("switchover.jsonl"));
+    // THEN DR1 is promoted once, the switchover is done, never a dr_primary nor a
+    // fencing request, and A and B are fenced as part of it
+    let e = essence(&reports);
+    assert!(e.contains(&"executed HSPROD-R1 HSPROD-DR1".to_string()), "{e:#?}");
+    assert!(e.contains(&"fenced HSPROD-R2 HSPROD-A".to_string()), "{e:#?}");
+    assert!(e.contains(&"fenced HSPROD-R2 HSPROD-B".to_string()), "{e:#?}");
+    let alerts = alerts(&reports);
+    assert!(
+        alerts.contains(&"alert switchover_done warning".to_string()),
+        "{alerts:#?}"
+    );
+    assert!(
+        !alerts
+            .iter()
+            .any(|a| a.contains("dr_primary") || a.contains("fencing_requested") || a.contains("promotion_requested")),
+        "{alerts:#?}"
+    );
+    assert_eq!(
+        transitions(&reports).last().map(String::as_str),
+        Some("transition degraded->dr_active epoch 2"),
+        "B stopped first: degraded, then DR1 primary"
+    );
+    let state = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(engine.state("HSPROD", Utc::now()))
+        .expect("state");
+    assert_eq!(state.primary.as_deref(), Some("HSPROD-DR1"));
+    let fenced: Vec<&str> = state.fenced().map(|(name, _)| name).collect();
+    assert_eq!(fenced, vec!["HSPROD-A", "HSPROD-B"]);
+    assert!(
+        !state.request("HSPROD-R1").expect("R1").accepted_without_partner,
+        "with partner"
+    );
+}
+
+#[test]
+fn a_switchover_then_a_failback_unfences_and_returns_to_a() {
+    // GIVEN the switchover to DR1 above, WHEN Ravi asks at 03:10:10 to fail back to A,
+    // Dana approves, IRIS on DR1 is stopped, A reports primary, B backup, DR1 connected
+    let engine = engine();
+    let name = "switchover-failback.jsonl";
+    let reports = replay_on(&engine, name, &scenario_lines(name));
+    // THEN A and B were un-fenced and A promoted back: normal on A, nothing fenced,
+    // the failback succeeded; never dr_primary, never a fencing request
+    let e = essence(&reports);
+    assert!(e.contains(&"executed HSPROD-R3 HSPROD-A".to_string()), "{e:#?}");
+    let alerts = alerts(&reports);
+    assert!(
+        alerts.contains(&"alert failback_requested critical".to_string()),
+        "{alerts:#?}"
+    );
+    assert!(alerts.contains(&"alert failed_back info".to_string()), "{alerts:#?}");
+    assert!(
+        !alerts
+            .iter()
+            .any(|a| a.contains("dr_primary") || a.contains("fencing_requested")),
+        "{alerts:#?}"
+    );
+    #[allow(irrefutable_let_patterns)]
+    let LocalActions::Recording(actions) = engine.actions() else {
+        panic!("the scenario engine records its actions")
+    };
+    let methods: Vec<(String, String)> = actions
+        .fenced()
+        .iter()
+        .map(|f| (f.member.clone(), f.parameters["Method"].clone()))
+        .collect();
+    assert_eq!(
+        methods,
+        vec![
+            ("HSPROD-A".to_string(), "demote".to_string()),
+            ("HSPROD-B".to_string(), "demote".to_string()),
+            ("HSPROD-A".to_string(), "unfence".to_string()),
+            ("HSPROD-B".to_string(), "unfence".to_string()),
+        ]
+    );
+    let state = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(engine.state("HSPROD", Utc::now()))
+        .expect("state");
+    assert_eq!(
+        (state.phase.as_str(), state.primary.as_deref()),
+        ("normal", Some("HSPROD-A"))
+    );
+    assert_eq!(state.fenced().count(), 0);
+    assert_eq!(state.request("HSPROD-R3").map(|r| r.status.as_str()), Some("succeeded"));
+}

@@ -332,6 +332,8 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
             orders.extend(more_orders);
             return Ok((reports, orders));
         }
+        let drill = stored.is_some_and(|r| r.kind == RequestKind::Drill);
+        let failback = stored.filter(|r| r.kind == RequestKind::Failback).cloned();
         let order = match stored {
             Some(r) => PromotionOrder {
                 mirror: order.mirror,
@@ -351,7 +353,35 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
         let mirror = topology
             .mirror(&order.mirror)
             .ok_or_else(|| EngineError::UnknownMirror(order.mirror.clone()))?;
+        // A failback un-fences first: the member to promote back must be able to rejoin.
+        let mut unfenced = Vec::new();
+        if let Some(request) = &failback {
+            let (names, failures) = self.unfence(mirror, request).await;
+            unfenced = names;
+            if !failures.is_empty() {
+                let outcome = Signal {
+                    mirror: order.mirror.clone(),
+                    id: None,
+                    at: now,
+                    kind: SignalKind::PromotionOutcome {
+                        request: order.request.clone(),
+                        ok: false,
+                        detail: format!("un-fencing failed: {}; nothing was promoted", failures.join("; ")),
+                        fenced: unfenced,
+                    },
+                };
+                let reported = self.apply(&outcome, now).await?;
+                reports.extend(reported.reports);
+                orders.extend(reported.orders);
+                return Ok((reports, orders));
+            }
+        }
         let result = match mirror.member(&order.candidate) {
+            Some(candidate) if drill => self
+                .actions
+                .drill(mirror, candidate, &order)
+                .await
+                .map_err(|e| e.to_string()),
             Some(candidate) => self
                 .actions
                 .execute(mirror, candidate, &order)
@@ -360,6 +390,7 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
             None => Err(format!("{} is no longer in the topology", order.candidate)),
         };
         let (ok, detail) = match result {
+            Ok(detail) if drill => (true, detail),
             Ok(detail) => {
                 reports.push(Report::PromotionExecuted {
                     mirror: order.mirror.clone(),
@@ -382,13 +413,44 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
                 request: order.request.clone(),
                 ok,
                 detail,
-                fenced: Vec::new(),
+                fenced: unfenced,
             },
         };
         let reported = self.apply(&outcome, now).await?;
         reports.extend(reported.reports);
         orders.extend(reported.orders);
         Ok((reports, orders))
+    }
+
+    /// Un-fences each member of an approved failback (the fencing document with
+    /// `Method=unfence`): the names un-fenced, and what failed, in words.
+    async fn unfence(
+        &self,
+        mirror: &crate::topology::Mirror,
+        request: &PromotionRequest,
+    ) -> (Vec<String>, Vec<String>) {
+        let mut unfenced = Vec::new();
+        let mut failures = Vec::new();
+        for name in &request.fence_members {
+            let Some(member) = mirror.member(name) else {
+                failures.push(format!("{name} is no longer in the topology"));
+                continue;
+            };
+            let order = FenceOrder {
+                mirror: mirror.name.clone(),
+                request: request.id.clone(),
+                epoch: request.epoch,
+                member: name.clone(),
+                method: mirror.promotion.fence_method,
+                resume: request.claims > 1,
+                unfence: true,
+            };
+            match self.actions.fence(mirror, member, &order).await {
+                Ok(_) => unfenced.push(name.clone()),
+                Err(e) => failures.push(format!("{name}: {e}")),
+            }
+        }
+        (unfenced, failures)
     }
 
     /// Runs the fencing document on each member of an approved (and now claimed)
@@ -419,6 +481,7 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
                 member: name.clone(),
                 method: mirror.promotion.fence_method,
                 resume: request.claims > 1,
+                unfence: false,
             };
             match self.actions.fence(mirror, member, &order).await {
                 Ok(detail) => {
@@ -488,6 +551,18 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
                     .into_iter()
                     .filter_map(|effect| match effect {
                         Effect::ExecutePromotion {
+                            request,
+                            candidate,
+                            epoch,
+                        } => Some(PromotionOrder {
+                            mirror: mirror.name.clone(),
+                            request,
+                            candidate,
+                            epoch,
+                            resume: false,
+                            allow_no_partner: false,
+                        }),
+                        Effect::ExecuteDrill {
                             request,
                             candidate,
                             epoch,
@@ -591,6 +666,22 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
                         request,
                         candidate,
                         epoch,
+                    });
+                }
+                // A drill is handed over like a promotion: the executor finds its kind in
+                // the stored request and runs the drill document, never the promotion.
+                Effect::ExecuteDrill {
+                    request,
+                    candidate,
+                    epoch,
+                } => {
+                    orders.push(PromotionOrder {
+                        resume: false,
+                        mirror: mirror.clone(),
+                        request,
+                        candidate,
+                        epoch,
+                        allow_no_partner: false,
                     });
                 }
                 // A fencing request is handed over like a promotion: the executor finds
@@ -761,5 +852,6 @@ pub fn refusal_code(refusal: &Refusal) -> &'static str {
         Refusal::SameApprover { .. } => "same_approver",
         Refusal::NoName => "no_name",
         Refusal::FencingMoot { .. } => "fencing_moot",
+        Refusal::PartnerSilent { .. } => "partner_silent",
     }
 }

@@ -109,6 +109,21 @@ pub struct FenceOrder {
     /// actions went: check what it already sent before sending again.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub resume: bool,
+    /// A failback: un-fence the member (the fencing document with `Method=unfence`)
+    /// instead of fencing it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unfence: bool,
+}
+
+impl FenceOrder {
+    /// The fencing document's `Method`: `unfence` for a failback, else the mirror's method.
+    pub fn method_word(&self) -> &'static str {
+        if self.unfence {
+            "unfence"
+        } else {
+            self.method.as_str()
+        }
+    }
 }
 
 /// Carries out an approved promotion or fencing (SSM Run Command and an EventBridge
@@ -130,6 +145,17 @@ pub trait PromotionActions: Send + Sync {
         mirror: &Mirror,
         member: &Member,
         order: &FenceOrder,
+    ) -> impl Future<Output = Result<String, ActionError>> + Send;
+
+    /// Runs the mirror's drill document (`promotion.drill_document`) on the drill's
+    /// candidate for an approved DR drill: never the promote document, nothing
+    /// promoted. Returns what was done, in words. MUST NOT send it twice for the same
+    /// request (a resumed run finds what was sent).
+    fn drill(
+        &self,
+        mirror: &Mirror,
+        candidate: &Member,
+        order: &PromotionOrder,
     ) -> impl Future<Output = Result<String, ActionError>> + Send;
 }
 

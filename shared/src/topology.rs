@@ -168,6 +168,10 @@ pub struct PromotionConfig {
     pub fence_document: Option<String>,
     /// How the fencing document fences (the site's policy).
     pub fence_method: FenceMethod,
+    /// SSM document run on the drill's candidate when a DR drill is approved (the
+    /// site's own rehearsal: checks that change nothing). None: an approved drill runs
+    /// nothing.
+    pub drill_document: Option<String>,
 }
 
 /// How a former failover member is fenced after a DR promotion.
@@ -540,6 +544,7 @@ impl Topology {
             for (field, doc) in [
                 ("promotion.ssm_document", &mirror.promotion.ssm_document),
                 ("promotion.fence_document", &mirror.promotion.fence_document),
+                ("promotion.drill_document", &mirror.promotion.drill_document),
             ] {
                 if doc.as_ref().is_some_and(|d| d.trim().is_empty()) {
                     return Err(self.err(m, field, "is empty; remove it or name the SSM document"));

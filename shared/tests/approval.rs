@@ -600,3 +600,78 @@ async fn the_token_never_appears_in_the_logs() {
     let hash = shared::token::hash_token(&token);
     assert!(!logs.contains(&hash), "not even its hash is logged");
 }
+
+/// GIVEN a healthy mirror and a drill WHEN its link is opened, twice, and the form
+/// approves it THEN the page says DRILL, the first opening is kept for the report, and
+/// the approval runs the drill document, never the promotion, the phase unchanged.
+#[tokio::test]
+async fn a_drill_page_is_marked_drill_records_its_opening_and_promotes_nothing() {
+    let engine = engine_on(MemoryStore::default(), 1);
+    let t = t0();
+    let healthy = vec![
+        observation("HSPROD-A", Observer::Route53, true),
+        status("HSPROD-A", MemberStatus::Primary),
+        status("HSPROD-B", MemberStatus::Backup),
+        SignalKind::Status {
+            reason: None,
+            member: "HSPROD-DR1".into(),
+            status: MemberStatus::Connected,
+            heartbeat: true,
+            journal_latency: Some(shared::domain::JournalLatency {
+                received_at: None,
+                seconds: 2.0,
+                bytes: None,
+                files: None,
+                measured_at: t,
+            }),
+        },
+    ];
+    for kind in healthy {
+        engine.handle(signal(t, kind), t).await.expect("setup");
+    }
+    let drilled = engine
+        .handle(
+            signal(
+                t,
+                SignalKind::Drill {
+                    by: "Ravi Patel".into(),
+                },
+            ),
+            t,
+        )
+        .await
+        .expect("drill");
+    let link = drilled
+        .reports
+        .iter()
+        .find_map(|r| match r {
+            Report::Alert { link: Some(link), .. } => Some(link.clone()),
+            _ => None,
+        })
+        .expect("the drill alert carries a link");
+    let opened = t + Duration::seconds(40);
+    for at in [opened, opened + Duration::seconds(30)] {
+        let r = approval::handle(&engine, &get(&path_of(&link)), at).await;
+        assert_page(&r, 200, "DRILL: would you promote HSPROD-DR1 to primary of HSPROD?");
+        assert!(
+            r.body.contains("DRILL: no real loss. Nothing will be promoted."),
+            "{}",
+            r.body
+        );
+    }
+    let state = engine.state("HSPROD", opened).await.expect("state");
+    assert_eq!(state.request("HSPROD-R1").and_then(|r| r.opened_at), Some(opened));
+    let r = approval::handle(
+        &engine,
+        &post(
+            &path_of(&link),
+            "approver=Dana+Whitfield&confirm=HSPROD&decision=approve",
+        ),
+        opened + Duration::seconds(60),
+    )
+    .await;
+    assert_page(&r, 200, "DRILL approved by Dana Whitfield");
+    assert!(engine.actions().recorded().is_empty(), "nothing promoted");
+    assert_eq!(engine.actions().drilled().len(), 1, "the drill document, once");
+    assert_eq!(phase(&engine).await, Phase::Normal);
+}

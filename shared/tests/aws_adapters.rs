@@ -1057,6 +1057,7 @@ zone = "us-west-2a"
         member: member.name.clone(),
         method: FenceMethod::Stop,
         resume: false,
+        unfence: false,
     };
 
     let first = deps.actions().fence(m, member, &order).await.expect("fenced");
@@ -1168,6 +1169,7 @@ iris_instance = "IRIS"
         member: member.name.clone(),
         method: FenceMethod::Demote,
         resume: false,
+        unfence: false,
     };
     let error = deps.actions().fence(m, member, &order).await.expect_err("refused");
     assert!(error.to_string().contains("has no iris_instance"), "{error}");
@@ -1178,4 +1180,106 @@ iris_instance = "IRIS"
         .await
         .expect("ListCommands");
     assert_eq!(listed.commands().len(), 0, "nothing was sent");
+}
+
+/// GIVEN an approved drill WHEN its drill document is run, twice (a resumed run) THEN
+/// one SSM command runs the drill document (never the promote document) on the
+/// candidate's instance with MirrorName and Request, its comment says DRILL, and the
+/// second run finds it and sends nothing.
+#[tokio::test]
+async fn a_drill_sends_the_drill_document_once_and_never_the_promote_document() {
+    use aws_sdk_ssm::types::{DocumentFormat, DocumentType};
+    let deps = deps().await;
+    let document = unique("Drill");
+    let content = serde_json::json!({
+        "schemaVersion": "2.2",
+        "description": "test drill checks",
+        "parameters": {
+            "MirrorName": { "type": "String" },
+            "Request": { "type": "String" },
+        },
+        "mainSteps": [{ "action": "aws:runShellScript", "name": "check", "inputs": { "runCommand": ["echo check"] } }],
+    });
+    deps.ssm
+        .create_document()
+        .name(&document)
+        .content(content.to_string())
+        .document_type(DocumentType::Command)
+        .document_format(DocumentFormat::Json)
+        .send()
+        .await
+        .expect("CreateDocument");
+    let mirror = unique("DRL");
+    let instance = instance_id();
+    let text = format!(
+        r#"
+[[mirror]]
+name = "{mirror}"
+primary_region = "us-east-1"
+dr_region = "us-west-2"
+
+[mirror.promotion]
+ssm_document = "HSPROD-PromoteDrAsync"
+drill_document = "{document}"
+
+[[mirror.member]]
+name = "{mirror}-A"
+kind = "failover"
+region = "us-east-1"
+zone = "us-east-1a"
+
+[[mirror.member]]
+name = "{mirror}-DR1"
+kind = "dr_async"
+region = "us-west-2"
+zone = "us-west-2a"
+instance_id = "{instance}"
+"#
+    );
+    let topology = Topology::parse("test topology", &text).unwrap_or_else(|e| panic!("{e}"));
+    let m = topology.mirror(&mirror).expect("mirror");
+    let candidate = m.member(&format!("{mirror}-DR1")).expect("member");
+    let order = PromotionOrder {
+        mirror: mirror.clone(),
+        request: format!("{mirror}-R1"),
+        candidate: candidate.name.clone(),
+        epoch: 1,
+        resume: false,
+    };
+    let first = deps.actions().drill(m, candidate, &order).await.expect("drill run");
+    assert!(
+        first.contains(&document) && first.contains("nothing promoted"),
+        "{first}"
+    );
+    let listed = deps
+        .ssm
+        .list_commands()
+        .instance_id(&instance)
+        .send()
+        .await
+        .expect("ListCommands");
+    assert_eq!(listed.commands().len(), 1, "{:?}", listed.commands());
+    let command = &listed.commands()[0];
+    assert_eq!(command.document_name(), Some(document.as_str()));
+    let parameters = command.parameters().expect("parameters");
+    assert_eq!(parameters["MirrorName"], std::slice::from_ref(&mirror));
+    assert_eq!(parameters["Request"], [format!("{mirror}-R1")]);
+    assert_eq!(
+        command.comment(),
+        Some(format!("mirrorgate {mirror} request {mirror}-R1 epoch 1: DRILL on {mirror}-DR1").as_str())
+    );
+    let again = deps
+        .actions()
+        .drill(m, candidate, &PromotionOrder { resume: true, ..order })
+        .await
+        .expect("drill run");
+    assert!(again.contains("not sent again"), "{again}");
+    let listed = deps
+        .ssm
+        .list_commands()
+        .instance_id(&instance)
+        .send()
+        .await
+        .expect("ListCommands");
+    assert_eq!(listed.commands().len(), 1, "sent once");
 }

@@ -524,12 +524,38 @@ pub struct RecordedFence {
     pub parameters: std::collections::BTreeMap<String, String>,
 }
 
+/// One DR drill as recorded locally: the drill document AWS would have been asked to
+/// run on the candidate (never the promote document).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordedDrill {
+    pub mirror: String,
+    pub request: String,
+    pub epoch: u64,
+    pub candidate: String,
+    pub instance_id: Option<String>,
+    pub drill_document: Option<String>,
+}
+
 /// Local promotion: records what would be run to a JSON-lines file (and in memory).
 pub struct RecordingActions {
     path: Option<PathBuf>,
     fence_path: Option<PathBuf>,
+    drill_path: Option<PathBuf>,
     pub recorded: Mutex<Vec<RecordedPromotion>>,
     pub fences: Mutex<Vec<RecordedFence>>,
+    pub drills: Mutex<Vec<RecordedDrill>>,
+}
+
+fn append_line<T: Serialize>(path: &std::path::Path, record: &T) -> Result<(), ActionError> {
+    let mut line = serde_json::to_string(record).map_err(|e| ActionError(e.to_string()))?;
+    line.push('\n');
+    let mut file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| ActionError(format!("cannot open {}: {e}", path.display())))?;
+    file.write_all(line.as_bytes())
+        .map_err(|e| ActionError(format!("cannot write {}: {e}", path.display())))
 }
 
 impl RecordingActions {
@@ -538,9 +564,24 @@ impl RecordingActions {
         RecordingActions {
             path,
             fence_path: None,
+            drill_path: None,
             recorded: Mutex::new(Vec::new()),
             fences: Mutex::new(Vec::new()),
+            drills: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Also appends each drill to this JSON-lines file.
+    pub fn with_drill_file(mut self, path: PathBuf) -> RecordingActions {
+        self.drill_path = Some(path);
+        self
+    }
+
+    pub fn drilled(&self) -> Vec<RecordedDrill> {
+        self.drills
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
     }
 
     /// Also appends each fencing to this JSON-lines file.
@@ -658,9 +699,42 @@ impl PromotionActions for RecordingActions {
             (Some(doc), Some(id)) => format!(
                 "recorded locally: SSM document {doc} on {id} ({}) with Method={}",
                 record.member,
-                order.method.as_str()
+                order.method_word()
             ),
             _ => format!("recorded locally: fence {}", record.member),
+        })
+    }
+
+    async fn drill(&self, mirror: &Mirror, candidate: &Member, order: &PromotionOrder) -> Result<String, ActionError> {
+        let mut drills = self.drills.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        // Never twice for the same request, resumed or not.
+        if drills
+            .iter()
+            .any(|d| d.mirror == order.mirror && d.request == order.request)
+        {
+            return Ok(format!(
+                "(an earlier run had recorded the drill on {}; not recorded again)",
+                candidate.name
+            ));
+        }
+        let record = RecordedDrill {
+            mirror: order.mirror.clone(),
+            request: order.request.clone(),
+            epoch: order.epoch,
+            candidate: candidate.name.clone(),
+            instance_id: candidate.instance_id.clone(),
+            drill_document: mirror.promotion.drill_document.clone(),
+        };
+        if let Some(path) = &self.drill_path {
+            append_line(path, &record)?;
+        }
+        drills.push(record.clone());
+        Ok(match (&record.drill_document, &record.instance_id) {
+            (Some(doc), Some(id)) => format!(
+                "recorded locally: drill document {doc} on {id} ({}); nothing promoted",
+                record.candidate
+            ),
+            _ => format!("recorded locally: drill on {}; nothing promoted", record.candidate),
         })
     }
 }
@@ -680,8 +754,8 @@ pub fn fence_parameters(
             member.name
         )));
     }
-    Ok(crate::topology::fence_parameters(mirror, member, &order.request)
-        .into_iter()
-        .map(|(k, v)| (k, v.join(",")))
-        .collect())
+    let mut parameters = crate::topology::fence_parameters(mirror, member, &order.request);
+    // A failback un-fences with the same document.
+    parameters.insert("Method".into(), vec![order.method_word().to_string()]);
+    Ok(parameters.into_iter().map(|(k, v)| (k, v.join(","))).collect())
 }

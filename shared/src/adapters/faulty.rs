@@ -24,16 +24,19 @@ pub enum Call {
     Execute,
     /// The fencing document sent to one member.
     Fence,
+    /// The drill document sent to a drill's candidate.
+    Drill,
 }
 
 impl Call {
-    pub const ALL: [Call; 6] = [
+    pub const ALL: [Call; 7] = [
         Call::Load,
         Call::Save,
         Call::Mirrors,
         Call::Publish,
         Call::Execute,
         Call::Fence,
+        Call::Drill,
     ];
 }
 
@@ -288,6 +291,24 @@ impl<A: PromotionActions> PromotionActions for Faulty<A> {
         }
         match fault {
             Some(f) => Err(ActionError(f.message(Call::Fence))),
+            None => result,
+        }
+    }
+
+    async fn drill(&self, mirror: &Mirror, candidate: &Member, order: &PromotionOrder) -> Result<String, ActionError> {
+        let fault = self.plan.next(Call::Drill);
+        if let Some(f @ (Fault::Error | Fault::Throttled | Fault::Timeout)) = fault {
+            return Err(ActionError(f.message(Call::Drill)));
+        }
+        let result = self.inner.drill(mirror, candidate, order).await;
+        let line = format!("{} {}", order.request, order.candidate);
+        // Sent once per request: a run sent again took no new effect.
+        let again = self.plan.took_effect(Call::Drill).contains(&line);
+        if result.is_ok() && !again {
+            self.plan.record(Call::Drill, line);
+        }
+        match fault {
+            Some(f) => Err(ActionError(f.message(Call::Drill))),
             None => result,
         }
     }

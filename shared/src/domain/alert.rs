@@ -68,6 +68,22 @@ pub enum AlertKind {
     FormerRegionBack,
     /// The best DR candidate's SSM agent is not Online: a promotion would not run.
     SsmAgentOffline,
+    /// A DR drill asks for a (rehearsed) decision: marked DRILL, nothing is promoted.
+    DrillRequested,
+    /// A drill was approved, rejected, withdrawn, expired or run: marked DRILL.
+    DrillClosed,
+    /// A planned switchover to a DR member asks for a decision.
+    SwitchoverRequested,
+    /// A switchover was approved: the promotion with partner runs.
+    SwitchoverApproved,
+    /// A switchover was rejected, expired, withdrawn, failed or timed out.
+    SwitchoverClosed,
+    /// The DR member of a switchover reports primary: done, the former region is fenced.
+    SwitchoverDone,
+    /// A failback (un-fence, promote a failover member back) asks for a decision.
+    FailbackRequested,
+    /// A failback was approved, rejected, expired, withdrawn, failed or timed out.
+    FailbackClosed,
 }
 
 impl AlertKind {
@@ -105,6 +121,14 @@ impl AlertKind {
             AlertKind::FencingFailed => "fencing_failed",
             AlertKind::FormerRegionBack => "former_region_back",
             AlertKind::SsmAgentOffline => "ssm_agent_offline",
+            AlertKind::DrillRequested => "drill_requested",
+            AlertKind::DrillClosed => "drill_closed",
+            AlertKind::SwitchoverRequested => "switchover_requested",
+            AlertKind::SwitchoverApproved => "switchover_approved",
+            AlertKind::SwitchoverClosed => "switchover_closed",
+            AlertKind::SwitchoverDone => "switchover_done",
+            AlertKind::FailbackRequested => "failback_requested",
+            AlertKind::FailbackClosed => "failback_closed",
         }
     }
 
@@ -117,6 +141,9 @@ impl AlertKind {
                 | AlertKind::ApprovalRecorded
                 | AlertKind::FencingRequested
                 | AlertKind::FencingReminder
+                | AlertKind::DrillRequested
+                | AlertKind::SwitchoverRequested
+                | AlertKind::FailbackRequested
         )
     }
 }

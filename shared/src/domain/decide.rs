@@ -18,7 +18,12 @@ use super::view::{Claim, View};
 use crate::token::TokenSource;
 use crate::topology::{MemberKind, Mirror, Observer};
 
+mod drill;
+mod failback;
 mod fencing;
+mod switchover;
+
+pub use drill::DRILL;
 
 /// What the core needs besides state and signal: the time, where links point,
 /// and where fresh link tokens come from.
@@ -57,6 +62,12 @@ pub enum Effect {
         request: String,
         members: Vec<String>,
         primary: String,
+        epoch: u64,
+    },
+    /// Carry out an approved drill: the drill document on the candidate, nothing promoted.
+    ExecuteDrill {
+        request: String,
+        candidate: String,
         epoch: u64,
     },
 }
@@ -100,6 +111,11 @@ pub enum Refusal {
     FencingMoot {
         primary: String,
     },
+    /// A switchover goes with partner: no failover member was heard from within the
+    /// freshness window, so its ISCAgent would not answer.
+    PartnerSilent {
+        partners: Vec<String>,
+    },
 }
 
 impl Refusal {
@@ -127,6 +143,7 @@ impl Refusal {
             Refusal::SameApprover { by } => format!("{by} has already approved this request; the policy needs a different person."),
             Refusal::NoName => "Type your name: every decision is recorded with who made it.".into(),
             Refusal::FencingMoot { primary } => format!("Refused: the primary changed since this fencing request was raised ({primary} now). Nothing was fenced."),
+            Refusal::PartnerSilent { partners } => format!("Refused: nothing was heard from {} recently, so no partner's ISCAgent would answer and the switchover could lose data. Bring a failover member's host back, or tick \"I accept the data loss\" to switch over anyway.", partners.join(" or ")),
         }
     }
 }
@@ -263,6 +280,10 @@ pub fn decide(state: &MirrorState, mirror: &Mirror, signal: &Signal, ctx: &mut C
         SignalKind::MaintenanceEnd { by } => d.end_maintenance(by),
         SignalKind::CommandStatus(report) => d.command_status(report, signal.at),
         SignalKind::SsmAgents { agents } => d.ssm_agents(agents, signal.at),
+        SignalKind::Drill { by } => d.start_drill(by),
+        SignalKind::Switchover { to, by } => d.start_switchover(to, by),
+        SignalKind::Failback { to, by } => d.start_failback(to, by),
+        SignalKind::LinkOpened { request } => d.link_opened(request),
     };
     if let Verdict::Ignored { .. } = verdict {
         // A signal about nothing this mirror has changes no state, not even the duplicate window.
@@ -502,6 +523,18 @@ impl Decider<'_, '_> {
         next_step: String,
     ) {
         let (severity, headline, facts) = self.as_told_during_maintenance(kind, severity, headline, facts);
+        // The primary region stepping down during an approved switchover is planned.
+        let switching = self
+            .s
+            .active_switchover()
+            .filter(|r| r.status == RequestStatus::Approved)
+            .map(|r| r.id.clone());
+        let (severity, headline) = match switching {
+            Some(id) if super::maintenance::expected_during_maintenance(kind) => {
+                (Severity::Info, format!("{headline} (switchover {id} under way)"))
+            }
+            _ => (severity, headline),
+        };
         self.s.alert_seq += 1;
         let link = match request {
             Some(r) if kind.wants_link() => self.issue_link(r),
@@ -600,6 +633,9 @@ impl Decider<'_, '_> {
         self.check_split_brain();
         self.watch_dr_members();
         self.settle_fencing();
+        self.settle_drill();
+        self.settle_switchover();
+        self.settle_failback();
     }
 
     /// Keeps, for each member, since when it has answered as primary without a
@@ -698,6 +734,10 @@ impl Decider<'_, '_> {
         self.s.lost_since = None;
         self.s.no_candidate_alerted = false;
         let old = old.unwrap_or_else(|| "unknown".into());
+        // The DR member of an approved switchover: planned, never "outside mirrorgate".
+        if self.switchover_took_over(member, &old) {
+            return;
+        }
         match (old_kind, new_kind) {
             // First sight of the primary: nothing moved, nothing to tell.
             (None, Some(MemberKind::Failover)) => {}
@@ -718,6 +758,7 @@ impl Decider<'_, '_> {
                 );
             }
             (Some(_), Some(MemberKind::Failover)) => {
+                self.failback_took_over(member);
                 self.lift_fencing(member);
                 self.go(Phase::Normal, &format!("failed back to {member}"));
                 self.alert(
@@ -899,7 +940,13 @@ impl Decider<'_, '_> {
                     self.s.requests.iter().any(|r| {
                         r.kind == RequestKind::Promotion && r.epoch == self.s.epoch && r.status.was_executed()
                     });
-                let allowed = !executed && self.s.requests_blocked_until().is_none_or(|until| now >= until);
+                // An approved switchover is under way: the primary stepping down is planned.
+                let switching = self
+                    .s
+                    .active_switchover()
+                    .is_some_and(|r| r.status == RequestStatus::Approved);
+                let allowed =
+                    !executed && !switching && self.s.requests_blocked_until().is_none_or(|until| now >= until);
                 // During a maintenance window no request is raised; the evidence keeps
                 // counting, so one follows at the window's end if the loss lasts.
                 if confirmed && allowed && self.s.open_request().is_none() && !self.in_maintenance() {
@@ -957,6 +1004,8 @@ impl Decider<'_, '_> {
             accepted_without_partner: false,
             fence_members: Vec::new(),
             returned: None,
+            opened_at: None,
+            started_by: None,
         };
         self.s.requests.push(request);
         if self.s.requests.len() > MAX_REQUESTS {
@@ -1430,8 +1479,12 @@ impl Decider<'_, '_> {
             user_agent: d.user_agent.clone(),
             shown: d.shown.clone(),
         };
-        if request.kind == RequestKind::Fencing {
-            return self.fencing_decision(&request, record, &d.authority);
+        match request.kind {
+            RequestKind::Fencing => return self.fencing_decision(&request, record, &d.authority),
+            RequestKind::Drill => return self.drill_decision(&request, record, &d.authority),
+            RequestKind::Switchover => return self.switchover_decision(&request, record, &d.authority),
+            RequestKind::Failback => return self.failback_decision(&request, record, &d.authority),
+            RequestKind::Promotion => {}
         }
 
         if d.action == DecisionAction::Reject {
@@ -1703,7 +1756,7 @@ impl Decider<'_, '_> {
         });
         if let Some(r) = stuck {
             let effect = match r.kind {
-                RequestKind::Promotion => Effect::ExecutePromotion {
+                RequestKind::Promotion | RequestKind::Switchover | RequestKind::Failback => Effect::ExecutePromotion {
                     request: r.id.clone(),
                     candidate: r.candidate.clone(),
                     epoch: r.epoch,
@@ -1712,6 +1765,11 @@ impl Decider<'_, '_> {
                     request: r.id.clone(),
                     members: r.fence_members.clone(),
                     primary: r.candidate.clone(),
+                    epoch: r.epoch,
+                },
+                RequestKind::Drill => Effect::ExecuteDrill {
+                    request: r.id.clone(),
+                    candidate: r.candidate.clone(),
                     epoch: r.epoch,
                 },
             };
@@ -1726,8 +1784,12 @@ impl Decider<'_, '_> {
                 why: format!("no request {request}"),
             };
         };
-        if req.kind == RequestKind::Fencing {
-            return self.fencing_outcome(&req, ok, detail, fenced);
+        match req.kind {
+            RequestKind::Fencing => return self.fencing_outcome(&req, ok, detail, fenced),
+            RequestKind::Drill => return self.drill_outcome(&req, ok, detail),
+            RequestKind::Switchover => return self.switchover_outcome(&req, ok, detail),
+            RequestKind::Failback => return self.failback_outcome(&req, ok, detail, fenced),
+            RequestKind::Promotion => {}
         }
         if ok {
             if let Some(r) = self.s.request_mut(request) {

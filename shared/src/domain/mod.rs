@@ -4,6 +4,7 @@ pub mod alert;
 pub mod decide;
 pub mod loss;
 pub mod maintenance;
+pub mod report;
 pub mod signal;
 pub mod state;
 pub mod view;

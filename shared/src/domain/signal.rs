@@ -85,6 +85,29 @@ pub enum SignalKind {
         /// Who starts it.
         by: String,
     },
+    /// An operator starts a DR drill: a drill request through the approval gate that
+    /// promotes nothing (see `domain::drill`).
+    Drill {
+        /// Who starts it.
+        by: String,
+    },
+    /// An operator asks for a planned switchover to a DR member (see decide/switchover.rs).
+    Switchover {
+        /// The DR async member to make primary.
+        to: String,
+        /// Who asks.
+        by: String,
+    },
+    /// An operator asks to fail back to a failover member (see decide/failback.rs).
+    Failback {
+        /// The failover member to make primary again.
+        to: String,
+        /// Who asks.
+        by: String,
+    },
+    /// An approval link was opened (the page shown, nothing decided): kept for the
+    /// drill report.
+    LinkOpened { request: String },
     /// An operator ends the mirror's maintenance window early.
     MaintenanceEnd {
         /// Who ends it.

@@ -144,6 +144,17 @@ pub enum RequestKind {
     /// Fence the former failover members after a DR promotion, when their region
     /// is heard from again.
     Fencing,
+    /// A DR drill: the whole approval path rehearsed, nothing promoted. Approving it
+    /// runs the drill document (`promotion.drill_document`), or nothing; it never
+    /// changes the mirror's phase or epoch and gives way to any real request.
+    Drill,
+    /// A planned switchover to a DR member: promoted with partner (no loss) while the
+    /// primary region still runs; the former failover members are fenced once the DR
+    /// member reports primary. Never alerted as a promotion outside mirrorgate.
+    Switchover,
+    /// The way back after a switchover or a DR promotion: un-fence the fenced members
+    /// and promote the chosen failover member back with partner.
+    Failback,
 }
 
 impl RequestKind {
@@ -151,6 +162,9 @@ impl RequestKind {
         match self {
             RequestKind::Promotion => "promotion",
             RequestKind::Fencing => "fencing",
+            RequestKind::Drill => "drill",
+            RequestKind::Switchover => "switchover",
+            RequestKind::Failback => "failback",
         }
     }
 }
@@ -302,6 +316,12 @@ pub struct PromotionRequest {
     /// A fencing request: the evidence that the former primary region lives, in words.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub returned: Option<String>,
+    /// When a link of this request was first opened (drills keep it for their report).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opened_at: Option<DateTime<Utc>>,
+    /// A drill: who started it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_by: Option<String>,
 }
 
 impl PromotionRequest {
@@ -497,6 +517,31 @@ impl MirrorState {
             .iter()
             .rev()
             .find(|r| r.status == RequestStatus::Open && r.kind == RequestKind::Fencing)
+    }
+
+    /// The drill still waiting for a decision or being run, if any.
+    pub fn active_drill(&self) -> Option<&PromotionRequest> {
+        self.requests
+            .iter()
+            .rev()
+            .find(|r| r.kind == RequestKind::Drill && matches!(r.status, RequestStatus::Open | RequestStatus::Approved))
+    }
+
+    /// The switchover waiting for a decision or being carried out, if any.
+    pub fn active_switchover(&self) -> Option<&PromotionRequest> {
+        self.active(RequestKind::Switchover)
+    }
+
+    /// The failback waiting for a decision or being carried out, if any.
+    pub fn active_failback(&self) -> Option<&PromotionRequest> {
+        self.active(RequestKind::Failback)
+    }
+
+    fn active(&self, kind: RequestKind) -> Option<&PromotionRequest> {
+        self.requests
+            .iter()
+            .rev()
+            .find(|r| r.kind == kind && matches!(r.status, RequestStatus::Open | RequestStatus::Approved))
     }
 
     /// The members fenced after a DR promotion, by name.

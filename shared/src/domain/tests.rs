@@ -22,7 +22,9 @@ use super::view::View;
 use crate::token::{hash_token, CountingTokens};
 use crate::topology::{Member, MemberKind, Mirror, Observer, Topology};
 
+mod drill;
 mod maintenance;
+mod switchover;
 
 // ---- the mirror, the clock, the harness --------------------------------------
 

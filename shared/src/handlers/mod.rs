@@ -45,7 +45,7 @@ pub const ENV_EVENT_BUS: &str = "MIRRORGATE_EVENT_BUS";
 
 /// Source and detail-type of the event that hands an approved promotion to the
 /// promotion executor (and tells the site's own automation).
-pub use crate::adapters::aws::promotion::{EVENT_SOURCE, FENCING_APPROVED, PROMOTION_APPROVED};
+pub use crate::adapters::aws::promotion::{DRILL_APPROVED, EVENT_SOURCE, FENCING_APPROVED, PROMOTION_APPROVED};
 
 pub type AwsEngine = Engine<DynamoStore, SnsNotifier, AwsPromotionActions>;
 
@@ -280,21 +280,33 @@ impl Function {
     /// unstarted promotion over again.
     pub async fn hand_off(&self, orders: &[PromotionOrder]) -> Result<(), HandlerError> {
         for order in orders {
-            // A fencing request is handed over as FencingApproved, never as
-            // PromotionApproved: the site's automation must not read it as a promotion.
-            let fencing = self
+            // A fencing request is handed over as FencingApproved and a drill as
+            // DrillApproved, never as PromotionApproved: the site's automation must not
+            // read either as a promotion.
+            let kind = self
                 .engine
                 .state(&order.mirror, chrono::Utc::now())
                 .await
                 .map_err(|e| HandlerError::Retry(e.to_string()))?
                 .request(&order.request)
-                .is_some_and(|r| r.kind == crate::domain::RequestKind::Fencing);
+                .map_or(crate::domain::RequestKind::Promotion, |r| r.kind);
+            let detail_type = match kind {
+                crate::domain::RequestKind::Promotion
+                | crate::domain::RequestKind::Switchover
+                | crate::domain::RequestKind::Failback => PROMOTION_APPROVED,
+                crate::domain::RequestKind::Fencing => FENCING_APPROVED,
+                crate::domain::RequestKind::Drill => DRILL_APPROVED,
+            };
+            let not_a_promotion = matches!(
+                kind,
+                crate::domain::RequestKind::Fencing | crate::domain::RequestKind::Drill
+            );
             // The same detail the site's automation gets from PromotionExecuted.
             let topology = self.engine.topology();
             let event = topology
                 .mirror(&order.mirror)
                 .and_then(|m| m.member(&order.candidate).map(|c| PromotionEvent::new(m, c, order)))
-                .filter(|_| !fencing);
+                .filter(|_| !not_a_promotion);
             let detail = match event {
                 Some(event) => serde_json::to_string(&event),
                 None => serde_json::to_string(order),
@@ -302,7 +314,7 @@ impl Function {
             .map_err(|e| HandlerError::Retry(e.to_string()))?;
             let entry = aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
                 .source(EVENT_SOURCE)
-                .detail_type(if fencing { FENCING_APPROVED } else { PROMOTION_APPROVED })
+                .detail_type(detail_type)
                 .detail(detail)
                 .event_bus_name(&self.event_bus)
                 .build();

@@ -9,7 +9,7 @@ use chrono::Utc;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::{json, Value};
 
-use super::{Function, HandlerError, EVENT_SOURCE, FENCING_APPROVED, PROMOTION_APPROVED};
+use super::{Function, HandlerError, DRILL_APPROVED, EVENT_SOURCE, FENCING_APPROVED, PROMOTION_APPROVED};
 use crate::engine::Report;
 use crate::ports::PromotionOrder;
 
@@ -22,9 +22,11 @@ pub async fn handle(function: &Function, event: LambdaEvent<Value>) -> Result<Va
     function.refresh_topology().await;
     let event: EventBridgeEvent<PromotionOrder> = serde_json::from_value(event.payload)
         .map_err(|e| HandlerError::Rejected(format!("not a PromotionApproved event: {e}")))?;
-    if event.source != EVENT_SOURCE || ![PROMOTION_APPROVED, FENCING_APPROVED].contains(&event.detail_type.as_str()) {
+    if event.source != EVENT_SOURCE
+        || ![PROMOTION_APPROVED, FENCING_APPROVED, DRILL_APPROVED].contains(&event.detail_type.as_str())
+    {
         return Err(HandlerError::Rejected(format!(
-            "expected source {EVENT_SOURCE:?} and detail-type {PROMOTION_APPROVED:?} or {FENCING_APPROVED:?}, got {:?} / {:?}",
+            "expected source {EVENT_SOURCE:?} and detail-type {PROMOTION_APPROVED:?}, {FENCING_APPROVED:?} or {DRILL_APPROVED:?}, got {:?} / {:?}",
             event.source, event.detail_type
         ))
         .into());

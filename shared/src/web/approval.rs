@@ -4,8 +4,8 @@
 
 use chrono::{DateTime, Utc};
 
-use super::fencing;
 use super::html::{escape, message_page, page};
+use super::{drill, fencing, switchover};
 use super::{HttpRequest, HttpResponse, MAX_FORM_BYTES};
 use crate::domain::alert::{clock, duration_words};
 use crate::domain::loss::{amount, LossBasis};
@@ -125,6 +125,21 @@ async fn answer<S: Store, N: Notifier, A: PromotionActions>(
     if method == "POST" {
         decide(engine, req, mirror, &state, request, &hash, now, orders).await
     } else {
+        if request.kind == RequestKind::Drill && request.opened_at.is_none() {
+            // The drill report gives when the link was first opened; the page is shown
+            // even if that cannot be recorded.
+            let opened = Signal {
+                mirror: mirror.name.clone(),
+                id: None,
+                at: now,
+                kind: SignalKind::LinkOpened {
+                    request: request.id.clone(),
+                },
+            };
+            if let Err(e) = engine.handle(opened, now).await {
+                tracing::warn!(mirror = %mirror.name, request = %request.id, error = %e, "drill: link opening not recorded");
+            }
+        }
         HttpResponse::page(200, decision_page(mirror, &state, request, now, &Form::default(), None))
     }
 }
@@ -191,6 +206,18 @@ fn closed_link_page(
             &[ask_again(request).into()],
         )),
         RequestStatus::Open => None,
+        RequestStatus::Superseded if request.kind == RequestKind::Drill => Some(message(
+            410,
+            "DRILL withdrawn",
+            "warn",
+            "DRILL withdrawn: a real loss of the primary came first. Attend to the real alert.",
+            &[format!(
+                "Request {} for {}: {}",
+                request.id,
+                state.mirror,
+                request.outcome.clone().unwrap_or_default()
+            )],
+        )),
         RequestStatus::Superseded if request.kind == RequestKind::Fencing => Some(message(
             410,
             "Request withdrawn",
@@ -254,6 +281,9 @@ fn nothing_done(request: &PromotionRequest) -> &'static str {
     match request.kind {
         RequestKind::Promotion => "Nothing was promoted.",
         RequestKind::Fencing => "Nothing was fenced.",
+        RequestKind::Drill => "DRILL: nothing was run and nothing promoted.",
+        RequestKind::Switchover => "Nothing was promoted; the primary stays.",
+        RequestKind::Failback => "Nothing was un-fenced or promoted; the DR primary stays.",
     }
 }
 
@@ -262,10 +292,26 @@ fn ask_again(request: &PromotionRequest) -> &'static str {
     match request.kind {
         RequestKind::Promotion => "If the primary is still lost, mirrorgate sends a new request with a new link.",
         RequestKind::Fencing => "If the former primary region is still heard from after the cool-down, mirrorgate sends a new request with a new link; until then, fence it by hand if it must not rejoin.",
+        RequestKind::Drill => "A drill is not asked again: start a new one with mirrorgate drill.",
+        RequestKind::Switchover => "A switchover is not asked again: ask anew with mirrorgate switchover.",
+        RequestKind::Failback => "A failback is not asked again: ask anew with mirrorgate failback.",
     }
 }
 
 fn status_words(request: &PromotionRequest) -> String {
+    if request.kind == RequestKind::Drill {
+        return match request.status {
+            RequestStatus::Open => "DRILL: waiting for a decision",
+            RequestStatus::Approved => "DRILL approved; the drill document is running",
+            RequestStatus::Succeeded => "DRILL approved and done: nothing was promoted",
+            RequestStatus::Failed | RequestStatus::TimedOut => "DRILL approved, but the drill document failed",
+            RequestStatus::Rejected => "DRILL rejected: nothing was run",
+            RequestStatus::Expired => "DRILL expired: nothing was run",
+            RequestStatus::Superseded => "DRILL withdrawn: a real loss came first",
+            RequestStatus::Refused => "DRILL closed: the approval was refused",
+        }
+        .to_string();
+    }
     if request.kind == RequestKind::Fencing {
         return match request.status {
             RequestStatus::Open => "waiting for a decision",
@@ -278,6 +324,23 @@ fn status_words(request: &PromotionRequest) -> String {
             RequestStatus::Refused => "closed: the approval was refused",
         }
         .to_string();
+    }
+    if matches!(request.kind, RequestKind::Switchover | RequestKind::Failback) {
+        let what = request.kind.as_str();
+        return match request.status {
+            RequestStatus::Open => format!("{what}: waiting for a decision"),
+            RequestStatus::Approved => format!("{what} approved; it is being carried out"),
+            RequestStatus::Succeeded => format!("{what} done: {} is primary", request.candidate),
+            RequestStatus::Failed => format!("{what} approved, but it failed"),
+            RequestStatus::TimedOut => format!(
+                "{what} approved, but {} did not report primary in time",
+                request.candidate
+            ),
+            RequestStatus::Rejected => format!("{what} rejected: nothing was promoted"),
+            RequestStatus::Expired => format!("{what} expired: nothing was promoted"),
+            RequestStatus::Superseded => format!("{what} withdrawn: the mirror changed"),
+            RequestStatus::Refused => format!("{what} closed: the approval was refused"),
+        };
     }
     let status = match request.status {
         RequestStatus::Open => "waiting for a decision",
@@ -458,8 +521,23 @@ fn decision_page(
     form: &Form,
     error: Option<&str>,
 ) -> String {
-    if request.kind == RequestKind::Fencing {
-        return fencing::fencing_page(mirror, state, request, now, &form.approver, &form.confirm, error);
+    match request.kind {
+        RequestKind::Fencing => {
+            return fencing::fencing_page(mirror, state, request, now, &form.approver, &form.confirm, error)
+        }
+        RequestKind::Drill => return drill::drill_page(mirror, request, now, &form.approver, &form.confirm, error),
+        RequestKind::Switchover | RequestKind::Failback => {
+            return switchover::switchover_page(
+                mirror,
+                request,
+                now,
+                &form.approver,
+                &form.confirm,
+                form.accept_loss,
+                error,
+            )
+        }
+        RequestKind::Promotion => {}
     }
     let f = facts(mirror, state, request, now);
     let mut body = String::new();
@@ -599,8 +677,11 @@ fn partner_box(mirror: &Mirror, state: &MirrorState, request: &PromotionRequest,
 
 /// One line of what the page showed, for the audit record.
 fn shown(mirror: &Mirror, state: &MirrorState, request: &PromotionRequest, now: DateTime<Utc>) -> String {
-    if request.kind == RequestKind::Fencing {
-        return fencing::shown(mirror, state, request, now);
+    match request.kind {
+        RequestKind::Fencing => return fencing::shown(mirror, state, request, now),
+        RequestKind::Drill => return drill::shown(request),
+        RequestKind::Switchover | RequestKind::Failback => return switchover::shown(request),
+        RequestKind::Promotion => {}
     }
     let f = facts(mirror, state, request, now);
     format!(
@@ -696,8 +777,12 @@ async fn decide<S: Store, N: Notifier, A: PromotionActions>(
     let Verdict::Decision(verdict) = outcome.verdict else {
         return unavailable();
     };
-    if request.kind == RequestKind::Fencing {
-        return fencing_verdict_page(engine, mirror, state, request, &form, verdict, &outcome.reports, now).await;
+    match request.kind {
+        RequestKind::Fencing => {
+            return fencing_verdict_page(engine, mirror, state, request, &form, verdict, &outcome.reports, now).await
+        }
+        RequestKind::Drill => return drill_verdict_page(mirror, request, &form, verdict, now),
+        RequestKind::Promotion | RequestKind::Switchover | RequestKind::Failback => {}
     }
     match verdict {
         DecisionVerdict::Approved { candidate, executing: true, .. } => {
@@ -741,6 +826,51 @@ async fn decide<S: Store, N: Notifier, A: PromotionActions>(
     }
 }
 
+/// The answer to a decision on a drill.
+fn drill_verdict_page(
+    mirror: &Mirror,
+    request: &PromotionRequest,
+    form: &Form,
+    verdict: DecisionVerdict,
+    now: DateTime<Utc>,
+) -> HttpResponse {
+    let report = format!("The drill report: mirrorgate drill-report {}", request.id);
+    match verdict {
+        DecisionVerdict::Approved { executing, approvals, required, .. } if approvals >= required => {
+            let done = if executing {
+                "The drill document has been handed to the promotion executor."
+            } else {
+                "No drill document is configured: nothing was run."
+            };
+            message(
+                200,
+                "DRILL approved",
+                "ok",
+                &format!("DRILL approved by {} at {}. {} NOT promoted.", form.approver, clock(now), request.candidate),
+                &[done.into(), report],
+            )
+        }
+        DecisionVerdict::Approved { approvals, required, .. } => message(
+            200,
+            "DRILL approval recorded",
+            "ok",
+            &format!("DRILL: your approval is recorded: {approvals} of {required}."),
+            &["Another person must approve with the link in the new alert mirrorgate just sent. This link has been used.".into()],
+        ),
+        DecisionVerdict::Rejected { .. } => message(
+            200,
+            "DRILL rejected",
+            "info",
+            &format!("DRILL rejected by {}. Nothing was run.", form.approver),
+            &[report],
+        ),
+        DecisionVerdict::Refused { refusal, .. } => {
+            let msg = format!("DRILL: {} Nothing was decided.", refusal.message());
+            HttpResponse::page(409, drill::drill_page(mirror, request, now, &form.approver, &form.confirm, Some(&msg)))
+        }
+    }
+}
+
 async fn refused_page<S: Store, N: Notifier, A: PromotionActions>(
     engine: &Engine<S, N, A>,
     mirror: &Mirror,
@@ -752,7 +882,10 @@ async fn refused_page<S: Store, N: Notifier, A: PromotionActions>(
     // Refusals that leave the request open show the form again, with the reason.
     if matches!(
         refusal,
-        Refusal::LatencyOverPolicy { .. } | Refusal::SameApprover { .. } | Refusal::NoName
+        Refusal::LatencyOverPolicy { .. }
+            | Refusal::SameApprover { .. }
+            | Refusal::NoName
+            | Refusal::PartnerSilent { .. }
     ) {
         if let Ok(state) = engine.state(&mirror.name, now).await {
             if let Some(current) = state.request(&request.id) {

@@ -2,8 +2,10 @@
 //! code serves them in the `approval-api` Lambda and in `mirrorgate serve`.
 
 pub mod approval;
+pub mod drill;
 pub mod fencing;
 mod html;
+pub mod switchover;
 
 pub use html::{age, escape, page, wide_refreshing_page};
 

@@ -31,6 +31,9 @@ pub const PROMOTION_APPROVED: &str = "PromotionApproved";
 /// `detail` is the order (`mirror`, `request`, `candidate`: the primary that stays,
 /// `epoch`). Never `PromotionApproved`, which the site's automation reads as a promotion.
 pub const FENCING_APPROVED: &str = "FencingApproved";
+/// `detail-type` of the hand-off of an approved DR drill to the executor (the detail is
+/// the order, as for a fencing): never `PromotionApproved`, since nothing is promoted.
+pub const DRILL_APPROVED: &str = "DrillApproved";
 /// `detail-type` once the SSM command was accepted.
 pub const PROMOTION_EXECUTED: &str = "PromotionExecuted";
 
@@ -74,8 +77,12 @@ pub fn command_comment(order: &PromotionOrder) -> String {
 /// epoch, so that a run sent again finds it.
 pub fn fence_comment(order: &FenceOrder) -> String {
     let text = format!(
-        "mirrorgate {} request {} epoch {}: fence {}",
-        order.mirror, order.request, order.epoch, order.member
+        "mirrorgate {} request {} epoch {}: {} {}",
+        order.mirror,
+        order.request,
+        order.epoch,
+        if order.unfence { "unfence" } else { "fence" },
+        order.member
     );
     text.chars().take(100).collect()
 }
@@ -582,13 +589,47 @@ impl PromotionActions for AwsPromotionActions {
             format!(
                 "SSM document {document} on {instance_id} ({}), Method={}: command {command_id}",
                 member.name,
-                order.method.as_str()
+                order.method_word()
             )
         } else {
             format!(
                 "(command {command_id} of {document} had been sent to {instance_id} ({}) before; not sent again)",
                 member.name
             )
+        })
+    }
+
+    /// The drill document on the candidate's instance (in its region), with the
+    /// parameters `MirrorName` and `Request`; found by its comment when resumed.
+    async fn drill(&self, mirror: &Mirror, candidate: &Member, order: &PromotionOrder) -> Result<String, ActionError> {
+        let (Some(document), Some(instance_id)) = (&mirror.promotion.drill_document, &candidate.instance_id) else {
+            return Err(ActionError(format!(
+                "{}: no drill document (promotion.drill_document) or no instance_id in the topology; nothing was run",
+                candidate.name
+            )));
+        };
+        let parameters = FenceParameters::from([
+            ("MirrorName".to_string(), mirror.name.clone()),
+            ("Request".to_string(), order.request.clone()),
+        ]);
+        let comment: String = format!(
+            "mirrorgate {} request {} epoch {}: DRILL on {}",
+            order.mirror, order.request, order.epoch, order.candidate
+        )
+        .chars()
+        .take(100)
+        .collect();
+        let (command_id, new) = self
+            .send_fence(&candidate.region, document, instance_id, parameters, &comment)
+            .await
+            .map_err(ActionError)?;
+        Ok(if new {
+            format!(
+                "drill document {document} on {instance_id} ({}): command {command_id}; nothing promoted",
+                candidate.name
+            )
+        } else {
+            format!("(command {command_id} of {document} had been sent to {instance_id} before; not sent again)")
         })
     }
 }

@@ -27,7 +27,7 @@ impl Decider<'_, '_> {
         (member.kind != MemberKind::Failover).then(|| member.name.clone())
     }
 
-    fn is_fenced(&self, member: &str) -> bool {
+    pub(super) fn is_fenced(&self, member: &str) -> bool {
         self.s.members.get(member).is_some_and(|m| m.fenced.is_some())
     }
 
@@ -194,6 +194,8 @@ impl Decider<'_, '_> {
             command: None,
             fence_members: targets.clone(),
             returned: Some(evidence),
+            opened_at: None,
+            started_by: None,
         });
         if self.s.requests.len() > MAX_REQUESTS {
             self.s.requests.remove(0);

@@ -1,0 +1,332 @@
+//! Failback: the way back to the primary region after a switchover or a DR
+//! promotion, through the same gate. Approving un-fences the fenced members (the
+//! fencing document with `Method=unfence`) and then promotes the chosen failover
+//! member back with partner (the DR primary's ISCAgent must answer, unless every
+//! approver accepts the loss). When it reports primary the mirror is `normal` again,
+//! alerted as `failed_back`, never as a promotion outside mirrorgate.
+
+use chrono::Duration;
+
+use super::{secs, Decider, DecisionVerdict, Effect, Refusal, Verdict};
+use crate::domain::alert::{clock, AlertKind, Severity};
+use crate::domain::signal::{Authority, DecisionAction};
+use crate::domain::state::{DecisionRecord, Phase, PromotionRequest, RequestKind, RequestStatus, MAX_REQUESTS};
+use crate::domain::view::View;
+use crate::topology::MemberKind;
+
+impl Decider<'_, '_> {
+    /// An operator asks to fail back to `to`. Refused, changing nothing, unless a DR
+    /// member serves as primary and `to` is a failover member.
+    pub(super) fn start_failback(&mut self, to: &str, by: &str) -> Verdict {
+        let by = by.trim();
+        let name = &self.m.name;
+        let refuse = |why: String| Verdict::Ignored {
+            why: format!("failback of {name} not started: {why}"),
+        };
+        if by.is_empty() {
+            return refuse("say who asks (--by NAME)".into());
+        }
+        match self.m.member(to).map(|m| m.kind) {
+            Some(MemberKind::Failover) => {}
+            Some(_) => {
+                return refuse(format!(
+                    "{to} is not a failover member; --to names the failover member to make primary again"
+                ))
+            }
+            None => return refuse(format!("{to} is not a member of {name}")),
+        }
+        let dr_primary = self
+            .s
+            .primary
+            .clone()
+            .filter(|p| self.m.member(p).is_some_and(|m| m.kind == MemberKind::DrAsync));
+        let Some(primary) = dr_primary.filter(|_| self.s.phase == Phase::DrActive) else {
+            return refuse(format!(
+                "the mirror is {} and a failback starts only while a DR member serves as primary",
+                self.s.phase
+            ));
+        };
+        if let Some(r) = self.s.active_failback() {
+            return refuse(format!("failback {} is still {}", r.id, r.status.as_str()));
+        }
+        let now = self.now();
+        let fenced: Vec<String> = self.s.fenced().map(|(n, _)| n.to_string()).collect();
+        self.s.request_seq += 1;
+        let id = format!("{}-R{}", self.m.name, self.s.request_seq);
+        self.s.requests.push(PromotionRequest {
+            id: id.clone(),
+            kind: RequestKind::Failback,
+            epoch: self.s.epoch,
+            candidate: to.to_string(),
+            status: RequestStatus::Open,
+            created_at: now,
+            expires_at: now + secs(self.m.policy.approval_expiry_secs),
+            lost_primary: Some(primary.clone()),
+            lost_since: now,
+            observers: Vec::new(),
+            candidate_latency: None,
+            loss: None,
+            dr_side_only: false,
+            tokens: Vec::new(),
+            decisions: Vec::new(),
+            last_reminder_at: None,
+            started_at: None,
+            claims: 0,
+            actions_done_at: None,
+            closed_at: None,
+            outcome: None,
+            accepted_without_partner: false,
+            command: None,
+            fence_members: fenced.clone(),
+            returned: None,
+            opened_at: None,
+            started_by: Some(by.to_string()),
+        });
+        if self.s.requests.len() > MAX_REQUESTS {
+            self.s.requests.remove(0);
+        }
+        self.s
+            .record(now, format!("failback {id} asked by {by}: {primary} to {to}"));
+        let unfence = if fenced.is_empty() {
+            "Nothing is fenced: nothing to un-fence".to_string()
+        } else {
+            format!(
+                "Un-fenced first: {} (fencing document, Method=unfence)",
+                fenced.join(", ")
+            )
+        };
+        self.alert(
+            AlertKind::FailbackRequested,
+            Severity::Critical,
+            Some(&id),
+            format!(
+                "{}: PLANNED failback from {primary} to {to}? Asked by {by}",
+                self.m.name
+            ),
+            vec![
+                format!("Planned: {primary} is primary now"),
+                unfence,
+                format!("Then: {to} promoted back with partner ({primary}'s ISCAgent must answer)"),
+                format!(
+                    "The link expires at {}",
+                    clock(now + secs(self.m.policy.approval_expiry_secs))
+                ),
+            ],
+            "Open the link and approve or reject. Opening the link changes nothing.".into(),
+        );
+        Verdict::Applied
+    }
+
+    fn failback_closed(&mut self, r: &PromotionRequest, severity: Severity, headline: String, next: String) {
+        let facts = vec![
+            format!("Failback: {}", r.id),
+            format!(
+                "Primary: {}",
+                self.s.primary.clone().unwrap_or_else(|| "unknown".into())
+            ),
+        ];
+        self.alert(AlertKind::FailbackClosed, severity, Some(&r.id), headline, facts, next);
+    }
+
+    /// A decision on a failback, whose link, status and name were checked.
+    pub(super) fn failback_decision(
+        &mut self,
+        request: &PromotionRequest,
+        record: DecisionRecord,
+        authority: &Authority,
+    ) -> DecisionVerdict {
+        let now = self.now();
+        let by = record.by.clone();
+        let accept_loss = record.accept_loss;
+        let refused = |refusal: Refusal| DecisionVerdict::Refused {
+            request: Some(request.id.clone()),
+            refusal,
+        };
+        if record.action == DecisionAction::Reject {
+            self.use_token(&request.id, authority);
+            self.push_decision(&request.id, record);
+            self.close_request(&request.id, RequestStatus::Rejected, &format!("rejected by {by}"));
+            self.failback_closed(
+                request,
+                Severity::Info,
+                format!("{}: failback {} rejected by {by}", self.m.name, request.id),
+                "Nothing was un-fenced or promoted; the DR primary stays.".into(),
+            );
+            return DecisionVerdict::Rejected {
+                request: request.id.clone(),
+            };
+        }
+        if request.approvers().iter().any(|a| a.eq_ignore_ascii_case(&by)) {
+            return refused(Refusal::SameApprover { by });
+        }
+        // With partner: the DR primary's host must have been heard from recently.
+        let fresh_since = now - Duration::seconds(i64::try_from(self.m.policy.evidence_fresh_secs).unwrap_or(180));
+        let primary = request.lost_primary.clone().unwrap_or_default();
+        let partner_alive = View::new(&self.s, self.m, now)
+            .heard_alive(&primary, fresh_since)
+            .is_some();
+        if !partner_alive && !accept_loss {
+            return refused(Refusal::PartnerSilent {
+                partners: vec![primary],
+            });
+        }
+        self.use_token(&request.id, authority);
+        self.push_decision(&request.id, record);
+        let approvals = request.approvers().len() + 1;
+        let required = self.m.policy.approvers_required;
+        let approvers = [request.approvers(), vec![by.as_str()]].concat().join(", ");
+        if approvals < required {
+            self.alert(
+                AlertKind::FailbackRequested,
+                Severity::Critical,
+                Some(&request.id),
+                format!(
+                    "{approvals} of {required} approvals: {}: failback to {}",
+                    self.m.name, request.candidate
+                ),
+                vec![format!("Approved so far by: {approvers}")],
+                format!(
+                    "Another person must approve ({} more). Use this new link; each link decides once.",
+                    required - approvals
+                ),
+            );
+            return DecisionVerdict::Approved {
+                request: request.id.clone(),
+                candidate: request.candidate.clone(),
+                executing: false,
+                approvals,
+                required,
+            };
+        }
+        if let Some(r) = self.s.request_mut(&request.id) {
+            r.status = RequestStatus::Approved;
+            r.outcome = Some(format!("approved by {by}"));
+            r.accepted_without_partner = r
+                .decisions
+                .iter()
+                .filter(|d| d.action == DecisionAction::Approve)
+                .all(|d| d.accept_loss);
+        }
+        self.s.record(now, format!("failback {} approved by {by}", request.id));
+        self.effects.push(Effect::ExecutePromotion {
+            request: request.id.clone(),
+            candidate: request.candidate.clone(),
+            epoch: request.epoch,
+        });
+        self.failback_closed(
+            request,
+            Severity::Warning,
+            format!(
+                "{}: failing back to {} (approved by {approvers})",
+                self.m.name, request.candidate
+            ),
+            format!("Wait for the confirmation that {} reports primary.", request.candidate),
+        );
+        DecisionVerdict::Approved {
+            request: request.id.clone(),
+            candidate: request.candidate.clone(),
+            executing: true,
+            approvals,
+            required,
+        }
+    }
+
+    /// An open failback is withdrawn when the primary changes and expires; an approved
+    /// one times out if its member does not report primary.
+    pub(super) fn settle_failback(&mut self) {
+        let Some(r) = self.s.active_failback().cloned() else {
+            return;
+        };
+        let now = self.now();
+        if r.status == RequestStatus::Open {
+            if r.epoch != self.s.epoch || self.s.phase != Phase::DrActive {
+                self.close_request(
+                    &r.id,
+                    RequestStatus::Superseded,
+                    &format!("the mirror is {} now", self.s.phase),
+                );
+                self.failback_closed(
+                    &r,
+                    Severity::Warning,
+                    format!("{}: failback {} withdrawn, the mirror changed", self.m.name, r.id),
+                    "Nothing was un-fenced or promoted. Attend to the mirror's other alerts.".into(),
+                );
+            } else if now >= r.expires_at {
+                self.close_request(&r.id, RequestStatus::Expired, "nobody decided before the link expired");
+                self.failback_closed(
+                    &r,
+                    Severity::Info,
+                    format!("{}: failback {} expired without a decision", self.m.name, r.id),
+                    "Nothing was un-fenced or promoted. Ask again with mirrorgate failback.".into(),
+                );
+            }
+            return;
+        }
+        let approved_at = r.decisions.last().map_or(r.created_at, |d| d.at);
+        if now - approved_at >= secs(self.m.policy.promotion_timeout_secs) {
+            self.close_request(
+                &r.id,
+                RequestStatus::TimedOut,
+                "the member did not report primary in time",
+            );
+            self.failback_closed(
+                &r,
+                Severity::Critical,
+                format!("{}: failback to {} did not complete in time", self.m.name, r.candidate),
+                format!("Log in to {} and check the Mirror Monitor and the commands' output; find out which member is primary.", r.candidate),
+            );
+        }
+    }
+
+    /// How un-fencing and the promotion back went: the members un-fenced are no longer
+    /// shown fenced.
+    pub(super) fn failback_outcome(
+        &mut self,
+        req: &PromotionRequest,
+        ok: bool,
+        detail: &str,
+        unfenced: &[String],
+    ) -> Verdict {
+        let now = self.now();
+        for name in unfenced {
+            if let Some(m) = self.s.members.get_mut(name) {
+                if m.fenced.take().is_some() {
+                    self.s.record(now, format!("{name} un-fenced ({})", req.id));
+                }
+            }
+        }
+        if ok {
+            if let Some(r) = self.s.request_mut(&req.id) {
+                r.actions_done_at.get_or_insert(now);
+            }
+            self.s
+                .record(now, format!("failback actions for {} done: {detail}", req.id));
+            return Verdict::Applied;
+        }
+        if req.status != RequestStatus::Approved {
+            self.s
+                .record(now, format!("failback {} failed after it closed: {detail}", req.id));
+            return Verdict::Applied;
+        }
+        self.close_request(&req.id, RequestStatus::Failed, detail);
+        self.failback_closed(
+            req,
+            Severity::Critical,
+            format!("{}: failback to {} FAILED", self.m.name, req.candidate),
+            format!("What failed: {detail}. The DR primary stays; fix the failure, then ask again."),
+        );
+        Verdict::Applied
+    }
+
+    /// `member` became primary: the failover member of an approved failback.
+    pub(super) fn failback_took_over(&mut self, member: &str) {
+        if let Some(r) = self
+            .s
+            .active_failback()
+            .filter(|r| r.status == RequestStatus::Approved && r.candidate == member)
+            .cloned()
+        {
+            self.close_request(&r.id, RequestStatus::Succeeded, &format!("{member} reported primary"));
+        }
+    }
+}
