@@ -1245,6 +1245,7 @@ instance_id = "{instance}"
         candidate: candidate.name.clone(),
         epoch: 1,
         resume: false,
+        allow_no_partner: false,
     };
     let first = deps.actions().drill(m, candidate, &order).await.expect("drill run");
     assert!(
