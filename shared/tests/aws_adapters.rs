@@ -1234,6 +1234,7 @@ kind = "dr_async"
 region = "us-west-2"
 zone = "us-west-2a"
 instance_id = "{instance}"
+iris_instance = "IRIS"
 "#
     );
     let topology = Topology::parse("test topology", &text).unwrap_or_else(|e| panic!("{e}"));
