@@ -1111,13 +1111,18 @@ async fn region_outage_runs_across_the_functions_from_the_silence_to_one_promoti
             let (_, answer) = replay(shifted(line, by)).await;
             assert_handled(&answer, &mirror, 1);
             let s = state(&aws, &mirror).await.expect("the state item");
-            assert_eq!(s["phase"], "promotion_pending", "health-poll raised the request: {s}");
+            assert_eq!(s["phase"], "promotion_pending", "the request is raised by now: {s}");
             continue;
         }
         let (function, answer) = replay(shifted(line, by)).await;
         assert!(answer["handled"].is_array(), "{function}: {answer}");
     }
-    assert_eq!(phase_before_first_tick, "primary_lost", "the loss was being confirmed");
+    // The confirmation window is 1 s of real time: on a slow machine it may have passed
+    // before the first tick, and the event that found it passed raised the request.
+    assert!(
+        phase_before_first_tick == "primary_lost" || phase_before_first_tick == "promotion_pending",
+        "the loss was being confirmed, or confirmed: {phase_before_first_tick}"
+    );
 
     let s = state(&aws, &mirror).await.expect("the state item");
     assert_eq!(s["phase"], "promotion_pending", "{s}");
