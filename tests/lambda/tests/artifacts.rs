@@ -484,8 +484,8 @@ async fn a_site_of_200_mirrors_from_parameter_store_is_polled_within_the_budget(
         prepared.elapsed().as_secs_f64()
     );
 
-    // Its 200 state items in a table of their own: in the shared one they would slow
-    // every later test's writes (moto copies the whole table for each transaction).
+    // Its 200 state items in a table of their own, deleted at the end: moto copies the
+    // tables for each transaction, so they must not outlive the test.
     let table = own_table(&aws, "mirrorgate-site-").await;
     let function = Lambda::start(
         "health-poll",
@@ -541,6 +541,14 @@ async fn a_site_of_200_mirrors_from_parameter_store_is_polled_within_the_budget(
             .await
             .expect("DeleteHealthCheck");
     }
+    // And its table: moto copies every table of the region for each transaction, so
+    // 200 state items left behind would slow every later test's writes.
+    aws_sdk_dynamodb::Client::new(&aws)
+        .delete_table()
+        .table_name(&table)
+        .send()
+        .await
+        .expect("DeleteTable");
     eprintln!(
         "200 mirrors / 800 health checks: init {} ms (20 pages of GetParametersByPath), schedule run {:.1} s, \
          {read} health checks read, {unread} left for the next minutes",
