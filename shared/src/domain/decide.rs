@@ -362,6 +362,53 @@ fn secs(n: u64) -> Duration {
 }
 
 impl Decider<'_, '_> {
+    /// A new open request of `kind` for `candidate` under the mirror's next id, asked
+    /// now and expiring after the policy's approval expiry, with nothing decided or
+    /// done yet. Callers set what their kind adds with `..self.new_request(..)`.
+    pub(super) fn new_request(&mut self, kind: RequestKind, candidate: &str) -> PromotionRequest {
+        let now = self.now();
+        self.s.request_seq += 1;
+        PromotionRequest {
+            id: format!("{}-R{}", self.m.name, self.s.request_seq),
+            kind,
+            epoch: self.s.epoch,
+            candidate: candidate.to_string(),
+            status: RequestStatus::Open,
+            created_at: now,
+            expires_at: now + secs(self.m.policy.approval_expiry_secs),
+            lost_primary: None,
+            lost_since: now,
+            observers: Vec::new(),
+            candidate_latency: None,
+            loss: None,
+            dr_side_only: false,
+            tokens: Vec::new(),
+            decisions: Vec::new(),
+            last_reminder_at: None,
+            started_at: None,
+            claims: 0,
+            actions_done_at: None,
+            command: None,
+            closed_at: None,
+            outcome: None,
+            accepted_without_partner: false,
+            fence_members: Vec::new(),
+            returned: None,
+            opened_at: None,
+            started_by: None,
+        }
+    }
+
+    /// Keeps a new request (the oldest goes beyond [`MAX_REQUESTS`]); returns its id.
+    pub(super) fn file_request(&mut self, request: PromotionRequest) -> String {
+        let id = request.id.clone();
+        self.s.requests.push(request);
+        if self.s.requests.len() > MAX_REQUESTS {
+            self.s.requests.remove(0);
+        }
+        id
+    }
+
     pub(super) fn now(&self) -> DateTime<Utc> {
         self.ctx.now
     }
@@ -976,41 +1023,16 @@ impl Decider<'_, '_> {
         self.s.no_candidate_alerted = false;
         let latency = self.s.members.get(&candidate).and_then(|m| m.journal_latency);
         let dr_side_only = self.partition_note(&observers).is_some();
-        self.s.request_seq += 1;
-        let id = format!("{}-R{}", self.m.name, self.s.request_seq);
         let request = PromotionRequest {
-            id: id.clone(),
-            kind: RequestKind::Promotion,
-            epoch: self.s.epoch,
-            candidate: candidate.clone(),
-            status: RequestStatus::Open,
-            created_at: now,
-            expires_at: now + secs(self.m.policy.approval_expiry_secs),
             lost_primary: self.s.primary.clone(),
-            lost_since,
             observers: observers.clone(),
             candidate_latency: latency,
             loss: Some(loss),
+            lost_since,
             dr_side_only,
-            tokens: Vec::new(),
-            decisions: Vec::new(),
-            last_reminder_at: None,
-            started_at: None,
-            claims: 0,
-            actions_done_at: None,
-            command: None,
-            closed_at: None,
-            outcome: None,
-            accepted_without_partner: false,
-            fence_members: Vec::new(),
-            returned: None,
-            opened_at: None,
-            started_by: None,
+            ..self.new_request(RequestKind::Promotion, &candidate)
         };
-        self.s.requests.push(request);
-        if self.s.requests.len() > MAX_REQUESTS {
-            self.s.requests.remove(0);
-        }
+        let id = self.file_request(request);
         self.go(
             Phase::PromotionPending,
             &format!("loss confirmed; {id} asks to promote {candidate}"),

@@ -5,10 +5,10 @@
 //! the mirror's phase or epoch, and gives way at once to a real loss: the drill is
 //! withdrawn and the real request proceeds as if there had been no drill.
 
-use super::{secs, Decider, DecisionVerdict, Effect, Verdict};
+use super::{Decider, DecisionVerdict, Effect, Verdict};
 use crate::domain::alert::{clock, AlertKind, Severity};
 use crate::domain::signal::{Authority, DecisionAction};
-use crate::domain::state::{DecisionRecord, Phase, PromotionRequest, RequestKind, RequestStatus, MAX_REQUESTS};
+use crate::domain::state::{DecisionRecord, Phase, PromotionRequest, RequestKind, RequestStatus};
 use crate::domain::view::View;
 
 /// The mark every drill message starts with.
@@ -58,40 +58,14 @@ impl Decider<'_, '_> {
             ));
         };
         let latency = self.s.members.get(&candidate).and_then(|m| m.journal_latency);
-        self.s.request_seq += 1;
-        let id = format!("{}-R{}", self.m.name, self.s.request_seq);
-        self.s.requests.push(PromotionRequest {
-            id: id.clone(),
-            kind: RequestKind::Drill,
-            epoch: self.s.epoch,
-            candidate: candidate.clone(),
-            status: RequestStatus::Open,
-            created_at: now,
-            expires_at: now + secs(self.m.policy.approval_expiry_secs),
+        let request = PromotionRequest {
             lost_primary: self.s.primary.clone(),
-            lost_since: now,
-            observers: Vec::new(),
             candidate_latency: latency,
             loss: Some(loss),
-            dr_side_only: false,
-            tokens: Vec::new(),
-            decisions: Vec::new(),
-            last_reminder_at: None,
-            started_at: None,
-            claims: 0,
-            actions_done_at: None,
-            closed_at: None,
-            outcome: None,
-            accepted_without_partner: false,
-            command: None,
-            fence_members: Vec::new(),
-            returned: None,
-            opened_at: None,
             started_by: Some(by.to_string()),
-        });
-        if self.s.requests.len() > MAX_REQUESTS {
-            self.s.requests.remove(0);
-        }
+            ..self.new_request(RequestKind::Drill, &candidate)
+        };
+        let id = self.file_request(request);
         self.s
             .record(now, format!("drill {id} started by {by}: would promote {candidate}"));
         let (headline, facts, next) = self.drill_text(&id);

@@ -10,7 +10,7 @@ use chrono::Duration;
 use super::{secs, Decider, DecisionVerdict, Effect, Refusal, Verdict};
 use crate::domain::alert::{clock, AlertKind, Severity};
 use crate::domain::signal::{Authority, DecisionAction};
-use crate::domain::state::{DecisionRecord, Phase, PromotionRequest, RequestKind, RequestStatus, MAX_REQUESTS};
+use crate::domain::state::{DecisionRecord, Phase, PromotionRequest, RequestKind, RequestStatus};
 use crate::domain::view::View;
 use crate::topology::MemberKind;
 
@@ -51,40 +51,13 @@ impl Decider<'_, '_> {
         }
         let now = self.now();
         let fenced: Vec<String> = self.s.fenced().map(|(n, _)| n.to_string()).collect();
-        self.s.request_seq += 1;
-        let id = format!("{}-R{}", self.m.name, self.s.request_seq);
-        self.s.requests.push(PromotionRequest {
-            id: id.clone(),
-            kind: RequestKind::Failback,
-            epoch: self.s.epoch,
-            candidate: to.to_string(),
-            status: RequestStatus::Open,
-            created_at: now,
-            expires_at: now + secs(self.m.policy.approval_expiry_secs),
+        let request = PromotionRequest {
             lost_primary: Some(primary.clone()),
-            lost_since: now,
-            observers: Vec::new(),
-            candidate_latency: None,
-            loss: None,
-            dr_side_only: false,
-            tokens: Vec::new(),
-            decisions: Vec::new(),
-            last_reminder_at: None,
-            started_at: None,
-            claims: 0,
-            actions_done_at: None,
-            closed_at: None,
-            outcome: None,
-            accepted_without_partner: false,
-            command: None,
             fence_members: fenced.clone(),
-            returned: None,
-            opened_at: None,
             started_by: Some(by.to_string()),
-        });
-        if self.s.requests.len() > MAX_REQUESTS {
-            self.s.requests.remove(0);
-        }
+            ..self.new_request(RequestKind::Failback, to)
+        };
+        let id = self.file_request(request);
         self.s
             .record(now, format!("failback {id} asked by {by}: {primary} to {to}"));
         let unfence = if fenced.is_empty() {

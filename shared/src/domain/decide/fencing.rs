@@ -11,7 +11,6 @@ use chrono::{DateTime, Utc};
 use super::{secs, Decider, DecisionVerdict, Effect, Refusal, Verdict};
 use crate::domain::alert::{clock, AlertKind, Severity};
 use crate::domain::signal::{Authority, DecisionAction};
-use crate::domain::state::MAX_REQUESTS;
 use crate::domain::state::{DecisionRecord, Fenced, Phase, PromotionRequest, RequestKind, RequestStatus};
 use crate::domain::view::View;
 use crate::topology::{FenceMethod, MemberKind};
@@ -166,40 +165,13 @@ impl Decider<'_, '_> {
 
     fn raise_fencing(&mut self, primary: &str, targets: Vec<String>, heard_at: DateTime<Utc>, evidence: String) {
         let now = self.now();
-        self.s.request_seq += 1;
-        let id = format!("{}-R{}", self.m.name, self.s.request_seq);
-        self.s.requests.push(PromotionRequest {
-            id: id.clone(),
-            kind: RequestKind::Fencing,
-            epoch: self.s.epoch,
-            candidate: primary.to_string(),
-            status: RequestStatus::Open,
-            created_at: now,
-            expires_at: now + secs(self.m.policy.approval_expiry_secs),
-            lost_primary: None,
+        let request = PromotionRequest {
             lost_since: heard_at,
-            observers: Vec::new(),
-            candidate_latency: None,
-            loss: None,
-            dr_side_only: false,
-            tokens: Vec::new(),
-            decisions: Vec::new(),
-            last_reminder_at: None,
-            started_at: None,
-            claims: 0,
-            actions_done_at: None,
-            closed_at: None,
-            outcome: None,
-            accepted_without_partner: false,
-            command: None,
             fence_members: targets.clone(),
             returned: Some(evidence),
-            opened_at: None,
-            started_by: None,
-        });
-        if self.s.requests.len() > MAX_REQUESTS {
-            self.s.requests.remove(0);
-        }
+            ..self.new_request(RequestKind::Fencing, primary)
+        };
+        let id = self.file_request(request);
         self.s.record(
             now,
             format!(

@@ -11,7 +11,7 @@ use chrono::Duration;
 use super::{secs, Decider, DecisionVerdict, Effect, Refusal, Verdict};
 use crate::domain::alert::{clock, AlertKind, Severity};
 use crate::domain::signal::{Authority, DecisionAction};
-use crate::domain::state::{DecisionRecord, Phase, PromotionRequest, RequestKind, RequestStatus, MAX_REQUESTS};
+use crate::domain::state::{DecisionRecord, Phase, PromotionRequest, RequestKind, RequestStatus};
 use crate::domain::view::View;
 use crate::topology::MemberKind;
 
@@ -69,40 +69,14 @@ impl Decider<'_, '_> {
         }
         let loss = view.loss_estimate(to);
         let latency = self.s.members.get(to).and_then(|m| m.journal_latency);
-        self.s.request_seq += 1;
-        let id = format!("{}-R{}", self.m.name, self.s.request_seq);
-        self.s.requests.push(PromotionRequest {
-            id: id.clone(),
-            kind: RequestKind::Switchover,
-            epoch: self.s.epoch,
-            candidate: to.to_string(),
-            status: RequestStatus::Open,
-            created_at: now,
-            expires_at: now + secs(self.m.policy.approval_expiry_secs),
+        let request = PromotionRequest {
             lost_primary: Some(primary.clone()),
-            lost_since: now,
-            observers: Vec::new(),
             candidate_latency: latency,
             loss: Some(loss),
-            dr_side_only: false,
-            tokens: Vec::new(),
-            decisions: Vec::new(),
-            last_reminder_at: None,
-            started_at: None,
-            claims: 0,
-            actions_done_at: None,
-            closed_at: None,
-            outcome: None,
-            accepted_without_partner: false,
-            command: None,
-            fence_members: Vec::new(),
-            returned: None,
-            opened_at: None,
             started_by: Some(by.to_string()),
-        });
-        if self.s.requests.len() > MAX_REQUESTS {
-            self.s.requests.remove(0);
-        }
+            ..self.new_request(RequestKind::Switchover, to)
+        };
+        let id = self.file_request(request);
         self.s
             .record(now, format!("switchover {id} asked by {by}: {primary} to {to}"));
         let (headline, facts, next) = self.switchover_text(&id);
@@ -431,40 +405,18 @@ impl Decider<'_, '_> {
     /// approved by the switchover's approvers, handed to the executor at once.
     fn raise_approved_fencing(&mut self, switchover: &PromotionRequest, primary: &str, targets: Vec<String>) -> String {
         let now = self.now();
-        self.s.request_seq += 1;
-        let id = format!("{}-R{}", self.m.name, self.s.request_seq);
-        self.s.requests.push(PromotionRequest {
-            id: id.clone(),
-            kind: RequestKind::Fencing,
-            epoch: self.s.epoch,
-            candidate: primary.to_string(),
+        let request = PromotionRequest {
             status: RequestStatus::Approved,
-            created_at: now,
             expires_at: now,
             lost_primary: switchover.lost_primary.clone(),
-            lost_since: now,
-            observers: Vec::new(),
-            candidate_latency: None,
-            loss: None,
-            dr_side_only: false,
-            tokens: Vec::new(),
             decisions: switchover.decisions.clone(),
-            last_reminder_at: None,
-            started_at: None,
-            claims: 0,
-            actions_done_at: None,
-            closed_at: None,
             outcome: Some(format!("approved with switchover {}", switchover.id)),
-            accepted_without_partner: false,
-            command: None,
             fence_members: targets.clone(),
             returned: Some(format!("switchover {} to {primary}", switchover.id)),
-            opened_at: None,
             started_by: switchover.started_by.clone(),
-        });
-        if self.s.requests.len() > MAX_REQUESTS {
-            self.s.requests.remove(0);
-        }
+            ..self.new_request(RequestKind::Fencing, primary)
+        };
+        let id = self.file_request(request);
         self.s.record(
             now,
             format!(
