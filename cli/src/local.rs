@@ -5,8 +5,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use chrono::{DateTime, Utc};
 use clap::{Args, ValueEnum};
 use shared::adapters::embedded::{FileStore, MemoryNotifier, MemoryStore, OutboxNotifier, RecordingActions};
+use shared::domain::state::HistoryEntry;
 use shared::domain::{Alert, MirrorState};
 use shared::engine::Engine;
 use shared::ports::{
@@ -104,6 +106,15 @@ impl Store for LocalStore {
             LocalStore::File(s) => s.mirrors().await,
             #[cfg(feature = "aws")]
             LocalStore::Dynamo(s) => s.mirrors().await,
+        }
+    }
+
+    async fn history(&self, mirror: &str, since: Option<DateTime<Utc>>) -> Result<Vec<HistoryEntry>, StoreError> {
+        match self {
+            LocalStore::Memory(s) => s.history(mirror, since).await,
+            LocalStore::File(s) => s.history(mirror, since).await,
+            #[cfg(feature = "aws")]
+            LocalStore::Dynamo(s) => s.history(mirror, since).await,
         }
     }
 }

@@ -563,16 +563,15 @@ pub fn history(args: HistoryArgs) -> anyhow::Result<ExitCode> {
     let engine = stored_engine(&args.local)?;
     known_mirror(&engine, &args.mirror)?;
     let runtime = local::runtime()?;
-    let state = runtime.block_on(engine.state(&args.mirror, now))?;
-    let lines: Vec<HistoryLine> = state
-        .history
-        .iter()
-        .filter(|h| from.is_none_or(|from| h.at >= from))
+    // DynamoDB keeps every line for a year and more; the embedded store the state's newest.
+    let history = runtime.block_on(engine.history(&args.mirror, from))?;
+    let lines: Vec<HistoryLine> = history
+        .into_iter()
         .map(|h| HistoryLine {
             at: h.at,
-            mirror: state.mirror.clone(),
+            mirror: args.mirror.clone(),
             epoch: h.epoch,
-            what: h.what.clone(),
+            what: h.what,
         })
         .collect();
     let mut out = std::io::stdout().lock();

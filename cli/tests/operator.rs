@@ -385,7 +385,10 @@ fn a_drill_is_started_approved_and_reported_from_the_terminal() {
     assert!(stdout(&out).contains("HSPROD-DR1 NOT promoted"), "{}", stdout(&out));
     assert!(!dir.path().join("promotions.jsonl").exists(), "nothing promoted");
     let drills = std::fs::read_to_string(dir.path().join("drills.jsonl")).expect("the drill was recorded");
-    assert!(drills.contains("\"drill_document\":\"HSPROD-DrillCheck\""), "{drills}");
+    assert!(
+        drills.contains("\"drill_document\":\"HSPROD-DrillDrAsync\""),
+        "{drills}"
+    );
     let s = state(dir.path());
     assert_eq!((s["phase"].as_str(), s["epoch"].as_u64()), (Some("normal"), Some(1)));
 

@@ -602,7 +602,7 @@ fn a_drill_goes_from_request_to_report_and_promotes_nothing() {
     assert_eq!(drills.len(), 1);
     assert_eq!(
         (drills[0].candidate.as_str(), drills[0].drill_document.as_deref()),
-        ("HSPROD-DR1", Some("HSPROD-DrillCheck"))
+        ("HSPROD-DR1", Some("HSPROD-DrillDrAsync"))
     );
     // AND the report gives the times and what would have been promoted
     let state = tokio::runtime::Builder::new_current_thread()

@@ -342,10 +342,12 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
                 epoch: r.epoch,
                 resume: r.claims > 1,
                 allow_no_partner: r.accepted_without_partner,
+                failback: r.kind == RequestKind::Failback,
             },
             // Nothing stored approves it: never without a partner.
             None => PromotionOrder {
                 allow_no_partner: false,
+                failback: false,
                 ..order
             },
         };
@@ -561,6 +563,7 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
                             epoch,
                             resume: false,
                             allow_no_partner: false,
+                            failback: false,
                         }),
                         Effect::ExecuteDrill {
                             request,
@@ -573,6 +576,7 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
                             epoch,
                             resume: false,
                             allow_no_partner: false,
+                            failback: false,
                         }),
                         Effect::ExecuteFencing {
                             request,
@@ -586,6 +590,7 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
                             epoch,
                             resume: false,
                             allow_no_partner: false,
+                            failback: false,
                         }),
                         _ => None,
                     })
@@ -662,6 +667,7 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
                     orders.push(PromotionOrder {
                         resume: false,
                         allow_no_partner: false,
+                        failback: false,
                         mirror: mirror.clone(),
                         request,
                         candidate,
@@ -682,6 +688,7 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
                         candidate,
                         epoch,
                         allow_no_partner: false,
+                        failback: false,
                     });
                 }
                 // A fencing request is handed over like a promotion: the executor finds
@@ -699,6 +706,7 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
                         candidate: primary,
                         epoch,
                         allow_no_partner: false,
+                        failback: false,
                     });
                 }
                 Effect::Alert(alert) => {
@@ -773,6 +781,18 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
             .load(mirror)
             .await?
             .unwrap_or_else(|| MirrorState::new(mirror, now)))
+    }
+
+    /// The history lines of `mirror` the store keeps from `since` on, oldest first.
+    pub async fn history(
+        &self,
+        mirror: &str,
+        since: Option<DateTime<Utc>>,
+    ) -> Result<Vec<crate::domain::state::HistoryEntry>, EngineError> {
+        if self.topology().mirror(mirror).is_none() {
+            return Err(EngineError::UnknownMirror(mirror.to_string()));
+        }
+        Ok(self.store.history(mirror, since).await?)
     }
 
     /// Every mirror of the topology with its state.

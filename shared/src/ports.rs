@@ -5,6 +5,7 @@ use std::future::Future;
 
 use chrono::{DateTime, Utc};
 
+use crate::domain::state::HistoryEntry;
 use crate::domain::{Alert, MirrorState};
 use crate::topology::{Member, Mirror};
 
@@ -59,6 +60,29 @@ pub trait Store: Send + Sync {
     ) -> impl Future<Output = Result<(), SaveError>> + Send;
     /// The names of the mirrors that have a stored state.
     fn mirrors(&self) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+    /// Every history line of `mirror` the store keeps from `since` on, oldest first. A
+    /// store that keeps no lines of its own has the state's newest ones
+    /// ([`crate::domain::state::MAX_HISTORY`]); DynamoDB keeps each line for
+    /// [`HISTORY_RETENTION_DAYS`].
+    fn history(
+        &self,
+        mirror: &str,
+        since: Option<DateTime<Utc>>,
+    ) -> impl Future<Output = Result<Vec<HistoryEntry>, StoreError>> + Send {
+        async move {
+            Ok(self
+                .load(mirror)
+                .await?
+                .map(|state| {
+                    state
+                        .history
+                        .into_iter()
+                        .filter(|h| since.is_none_or(|since| h.at >= since))
+                        .collect()
+                })
+                .unwrap_or_default())
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -91,6 +115,22 @@ pub struct PromotionOrder {
     /// never from the event that handed the order over.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub allow_no_partner: bool,
+    /// A failback: the candidate is a former failover member that was just un-fenced;
+    /// the promote document waits until it is a DR async connected to the DR primary
+    /// and makes it that primary's failover partner (`Purpose=failback`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub failback: bool,
+}
+
+impl PromotionOrder {
+    /// The promote document's `Purpose`.
+    pub fn purpose(&self) -> crate::topology::PromotePurpose {
+        if self.failback {
+            crate::topology::PromotePurpose::Failback
+        } else {
+            crate::topology::PromotePurpose::Disaster
+        }
+    }
 }
 
 /// What an approved fencing request hands to the actions, for one member.

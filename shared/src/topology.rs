@@ -836,13 +836,14 @@ impl Topology {
 
 /// The parameters of the promote document (ssm/promote-dr-async.yaml) that mirrorgate
 /// sets itself; `promotion.ssm_parameters` holds only the site's other ones.
-pub const PROMOTE_PARAMETERS: [&str; 6] = [
+pub const PROMOTE_PARAMETERS: [&str; 7] = [
     "MirrorName",
     "InstanceName",
     "Request",
     "AllowNoPartner",
     "WaitSeconds",
     "executionTimeout",
+    "Purpose",
 ];
 
 /// The parameters of the fence document (ssm/fence-member.yaml) that mirrorgate sets.
@@ -891,6 +892,7 @@ pub fn promote_parameters(
     candidate: &Member,
     request: &str,
     allow_no_partner: bool,
+    purpose: PromotePurpose,
 ) -> BTreeMap<String, Vec<String>> {
     let timeouts = CommandTimeouts::of(&mirror.policy);
     let mut parameters = mirror.promotion.ssm_parameters.clone();
@@ -903,7 +905,26 @@ pub fn promote_parameters(
     parameters.insert("AllowNoPartner".into(), one(allow_no_partner.to_string()));
     parameters.insert("WaitSeconds".into(), one(timeouts.wait_secs.to_string()));
     parameters.insert("executionTimeout".into(), one(timeouts.execution_secs.to_string()));
+    parameters.insert("Purpose".into(), one(purpose.as_str()));
     parameters
+}
+
+/// Why the promote document runs: after the primary was lost (`disaster`: no primary
+/// may be in reach), or in a failback (`failback`: the un-fenced member, once connected
+/// to the DR primary, becomes its failover partner).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PromotePurpose {
+    Disaster,
+    Failback,
+}
+
+impl PromotePurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PromotePurpose::Disaster => "disaster",
+            PromotePurpose::Failback => "failback",
+        }
+    }
 }
 
 /// The fence document's parameters for fencing `member` (a former failover member) by
@@ -923,6 +944,26 @@ pub fn fence_parameters(mirror: &Mirror, member: &Member, request: &str) -> BTre
         one(member.iris_instance.clone().unwrap_or_default()),
     );
     parameters.insert("Method".into(), one(mirror.promotion.fence_method.as_str()));
+    parameters.insert("Request".into(), one(request));
+    parameters
+}
+
+/// The drill document's parameters (ssm/drill-dr-async.yaml) for a drill of `candidate`
+/// by `request`: `MirrorName`, `InstanceName` and `Request`, with the site's `Product`,
+/// `RunAs` and `FailoverAgents` when it sets them (the checks use what a promotion would).
+pub fn drill_parameters(mirror: &Mirror, candidate: &Member, request: &str) -> BTreeMap<String, Vec<String>> {
+    let mut parameters: BTreeMap<String, Vec<String>> = mirror
+        .promotion
+        .ssm_parameters
+        .iter()
+        .filter(|(k, _)| SHARED_SITE_PARAMETERS.contains(&k.as_str()) || k.as_str() == "FailoverAgents")
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    parameters.insert("MirrorName".into(), one(&mirror.name));
+    parameters.insert(
+        "InstanceName".into(),
+        one(candidate.iris_instance.clone().unwrap_or_default()),
+    );
     parameters.insert("Request".into(), one(request));
     parameters
 }

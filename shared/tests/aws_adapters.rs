@@ -67,6 +67,7 @@ fn order(mirror: &str) -> PromotionOrder {
     PromotionOrder {
         resume: false,
         allow_no_partner: false,
+        failback: false,
         mirror: mirror.to_string(),
         request: format!("{mirror}-r1"),
         candidate: format!("{mirror}-DR1"),
@@ -1247,6 +1248,7 @@ iris_instance = "IRIS"
         epoch: 1,
         resume: false,
         allow_no_partner: false,
+        failback: false,
     };
     let first = deps.actions().drill(m, candidate, &order).await.expect("drill run");
     assert!(

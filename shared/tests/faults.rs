@@ -294,6 +294,7 @@ async fn a_failed_promotion_action_is_reported_and_never_run_again() {
         let order = shared::ports::PromotionOrder {
             resume: false,
             allow_no_partner: false,
+            failback: false,
             mirror: "HSPROD".into(),
             request: "HSPROD-R1".into(),
             candidate: "HSPROD-DR1".into(),
@@ -681,6 +682,7 @@ async fn a_real_failed_promotion_action_is_reported_through_sns_and_never_run_ag
     let order = shared::ports::PromotionOrder {
         resume: false,
         allow_no_partner: false,
+        failback: false,
         mirror: mirror.clone(),
         request: request.id.clone(),
         candidate: request.candidate.clone(),
@@ -997,6 +999,7 @@ async fn an_ssm_failure_behind_the_real_client_is_reported_and_never_retried_by_
     let order = shared::ports::PromotionOrder {
         resume: false,
         allow_no_partner: false,
+        failback: false,
         mirror: mirror.clone(),
         request: request.id.clone(),
         candidate: request.candidate.clone(),

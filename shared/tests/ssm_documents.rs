@@ -10,8 +10,8 @@ use std::process::Command;
 
 use serde_json::Value;
 use shared::topology::{
-    fence_parameters, promote_parameters, Mirror, Topology, FENCE_PARAMETERS, PROMOTE_PARAMETERS,
-    SHARED_SITE_PARAMETERS,
+    drill_parameters, fence_parameters, promote_parameters, Mirror, PromotePurpose, Topology, FENCE_PARAMETERS,
+    PROMOTE_PARAMETERS, SHARED_SITE_PARAMETERS,
 };
 
 fn root() -> PathBuf {
@@ -79,7 +79,7 @@ fn the_promote_document_takes_what_the_executor_sends_for_the_example_topology()
     let dr1 = m.member("HSPROD-DR1").expect("DR1");
     let doc = document("promote-dr-async.yaml");
     for allow in [false, true] {
-        let sent = promote_parameters(&m, dr1, "HSPROD-R1", allow);
+        let sent = promote_parameters(&m, dr1, "HSPROD-R1", allow, PromotePurpose::Disaster);
         let values = check("promote-dr-async.yaml", &doc, &sent);
         assert_eq!(values["MirrorName"], "HSPROD");
         assert_eq!(
@@ -152,7 +152,7 @@ fn script(doc: &Value, values: &BTreeMap<String, String>) -> String {
 #[test]
 fn the_shell_inside_the_documents_passes_shellcheck() {
     let dir = tempfile::tempdir().expect("temp dir");
-    for name in ["promote-dr-async.yaml", "fence-member.yaml"] {
+    for name in ["promote-dr-async.yaml", "fence-member.yaml", "drill-dr-async.yaml"] {
         let doc = document(name);
         let path = dir.path().join(name.replace(".yaml", ".sh"));
         std::fs::write(&path, script(&doc, &BTreeMap::new())).expect("written");
@@ -196,10 +196,20 @@ printf '%%SYS>\n'
 
 /// Runs the promote script as SSM would, with the fake `iris` first on PATH.
 fn promote(allow_no_partner: bool, agents: &str, status: &str, login_prompt: bool) -> (i32, Vec<String>, bool) {
+    run_promote(PromotePurpose::Disaster, allow_no_partner, agents, status, login_prompt)
+}
+
+fn run_promote(
+    purpose: PromotePurpose,
+    allow_no_partner: bool,
+    agents: &str,
+    status: &str,
+    login_prompt: bool,
+) -> (i32, Vec<String>, bool) {
     let m = hsprod();
     let dr1 = m.member("HSPROD-DR1").expect("DR1");
     let doc = document("promote-dr-async.yaml");
-    let mut sent = promote_parameters(&m, dr1, "HSPROD-R1", allow_no_partner);
+    let mut sent = promote_parameters(&m, dr1, "HSPROD-R1", allow_no_partner, purpose);
     sent.insert("FailoverAgents".into(), vec![agents.to_string()]);
     sent.insert("WaitSeconds".into(), vec!["10".into()]);
     let values = check("promote-dr-async.yaml", &doc, &sent);
@@ -277,4 +287,221 @@ fn the_promote_script_changes_nothing_when_a_primary_exists_or_iris_asks_for_a_l
         "PROMOTE FAILED (HSPROD-R1): IRIS instance IRIS asked for a login"
     );
     assert!(!promoted);
+}
+
+#[test]
+fn in_a_failback_the_promote_script_makes_the_connected_member_the_dr_primarys_partner() {
+    // Connected to the DR primary: promoted to failover member (backup), no partner check.
+    let (code, lines, promoted) = run_promote(PromotePurpose::Failback, false, "", "Connected", false);
+    assert_eq!(code, 0, "{lines:?}");
+    assert!(
+        lines[0].starts_with(
+            "PROMOTED TO FAILOVER (HSPROD-R1): IRIS is a failover member of HSPROD, backup of the DR primary"
+        ),
+        "{lines:?}"
+    );
+    assert!(promoted);
+    // Not (yet) connected after WaitSeconds: nothing promoted, and it says what it saw.
+    let (code, lines, promoted) = run_promote(PromotePurpose::Failback, false, "", "Waiting", false);
+    assert_eq!(code, 1);
+    assert!(
+        lines[0].starts_with("PROMOTE FAILED (HSPROD-R1): IRIS has not rejoined HSPROD as a Connected DR async after 10 s: a 'Disaster Recovery' member, mirror status 'Waiting'"),
+        "{lines:?}"
+    );
+    assert!(!promoted);
+}
+
+/// A fake `iris` for the fence script: `qlist` answers from `dir/state` (running or
+/// down), `start`/`stop` change it and are logged in `dir/calls`, and a session's
+/// Config.MirrorMember.Modify is logged with the values it sets.
+fn fake_iris_control(dir: &Path, running: bool) {
+    std::fs::write(dir.join("state"), if running { "running" } else { "down" }).expect("state");
+    let body = format!(
+        r#"#!/bin/sh
+d="{dir}"
+case $1 in
+  qlist) echo "IRIS^$d^2025.1.0.223.0^$(cat "$d/state"), since Mon Dec  1 10:00:00 2026^iris.cpf^1972^52773^0^ok^IRIS^^^/usr/irissys" ;;
+  start) echo "start $2 $3" >>"$d/calls"; echo running >"$d/state" ;;
+  stop) echo "stop $2 $3 $4" >>"$d/calls"; if [ "$4" = restart ]; then echo running >"$d/state"; else echo down >"$d/state"; fi ;;
+  session) input=$(cat); case $input in *Config.MirrorMember*) echo "modify $(printf '%s' "$input" | grep -o 'JoinMirror\")=[01]')" >>"$d/calls"; printf '\nMGV|OK\n' ;; esac ;;
+  *) exit 2 ;;
+esac
+"#,
+        dir = dir.display()
+    );
+    let path = dir.join("iris");
+    std::fs::write(&path, body).expect("fake iris");
+    Command::new("chmod").arg("+x").arg(&path).status().expect("chmod");
+}
+
+/// Runs the fence script with `Method=method` as SSM would (the marker in `dir`, not
+/// /etc): (exit code, output lines, calls made to iris, whether the marker exists).
+fn fence(method: &str, running: bool, marker_before: bool) -> (i32, Vec<String>, Vec<String>, bool) {
+    let m = hsprod();
+    let doc = document("fence-member.yaml");
+    let mut sent = fence_parameters(&m, m.member("HSPROD-A").expect("A"), "HSPROD-F1");
+    sent.insert("Method".into(), vec![method.to_string()]);
+    let values = check("fence-member.yaml", &doc, &sent);
+    let dir = tempfile::tempdir().expect("temp dir");
+    fake_iris_control(dir.path(), running);
+    std::fs::write(
+        dir.path().join("iris.cpf"),
+        "[MirrorMember]\nAgentAddress=10.0.1.10\nJoinMirror=0\nValidatedMember=1\n[Mirrors]\nHSPROD=x\n",
+    )
+    .expect("cpf");
+    let marker = dir.path().join("etc/mirrorgate/fenced");
+    if marker_before {
+        std::fs::create_dir_all(marker.parent().expect("parent")).expect("dir");
+        std::fs::write(&marker, "").expect("marker");
+    }
+    let text = script(&doc, &values).replace(
+        "/etc/mirrorgate",
+        &dir.path().join("etc/mirrorgate").display().to_string(),
+    );
+    let path = dir.path().join("fence.sh");
+    std::fs::write(&path, text).expect("written");
+    let out = Command::new("sh")
+        .arg(&path)
+        .env(
+            "PATH",
+            format!("{}:{}", dir.path().display(), std::env::var("PATH").unwrap_or_default()),
+        )
+        .output()
+        .expect("sh runs");
+    let lines = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let calls = std::fs::read_to_string(dir.path().join("calls"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let cpf = std::fs::read_to_string(dir.path().join("iris.cpf")).expect("cpf");
+    let mut lines: Vec<String> = lines;
+    lines.push(format!("cpf: {}", cpf.replace('\n', " ")));
+    (out.status.code().unwrap_or(-1), lines, calls, marker.exists())
+}
+
+#[test]
+fn unfencing_a_stopped_member_writes_its_cpf_removes_the_marker_and_starts_it() {
+    let (code, lines, calls, marker) = fence("unfence", false, true);
+    assert_eq!(code, 0, "{lines:?}");
+    assert!(
+        lines[0]
+            .starts_with("UNFENCED (HSPROD-F1): IRIS of HSPROD (re)started with JoinMirror=1 and ValidatedMember=0"),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .last()
+            .expect("cpf")
+            .contains("JoinMirror=1 ValidatedMember=0 [Mirrors]"),
+        "{lines:?}"
+    );
+    assert_eq!(calls, ["start IRIS quietly"]);
+    assert!(!marker, "the marker is removed");
+}
+
+#[test]
+fn unfencing_a_running_member_sets_its_configuration_and_restarts_it() {
+    let (code, lines, calls, marker) = fence("unfence", true, true);
+    assert_eq!(code, 0, "{lines:?}");
+    assert_eq!(calls, ["modify JoinMirror\")=1", "stop IRIS quietly restart"]);
+    assert!(!marker);
+}
+
+#[test]
+fn fencing_creates_the_marker_and_demotes_or_stops_the_member() {
+    let (code, lines, calls, marker) = fence("demote", false, false);
+    assert_eq!(code, 0, "{lines:?}");
+    assert!(
+        lines[0].starts_with("FENCED (HSPROD-F1): IRIS is down; JoinMirror=0 and ValidatedMember=0 written"),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .last()
+            .expect("cpf")
+            .contains("JoinMirror=0 ValidatedMember=0 [Mirrors]"),
+        "{lines:?}"
+    );
+    assert!(calls.is_empty(), "{calls:?}");
+    assert!(marker);
+    let (code, lines, calls, marker) = fence("demote", true, false);
+    assert_eq!(code, 0, "{lines:?}");
+    assert_eq!(calls, ["modify JoinMirror\")=0"]);
+    assert!(marker);
+    let (code, lines, calls, marker) = fence("stop", true, false);
+    assert_eq!(code, 0, "{lines:?}");
+    assert!(lines[0].starts_with("FENCED (HSPROD-F1): IRIS stopped; "), "{lines:?}");
+    assert_eq!(calls, ["stop IRIS quietly "]);
+    assert!(marker);
+}
+
+/// Runs the drill script as SSM would, with the fake `iris` first on PATH.
+fn drill(agents: &str, status: &str) -> (i32, Vec<String>, bool) {
+    let m = hsprod();
+    let dr1 = m.member("HSPROD-DR1").expect("DR1");
+    let doc = document("drill-dr-async.yaml");
+    let mut sent = drill_parameters(&m, dr1, "HSPROD-D1");
+    assert_eq!(sent["InstanceName"], ["IRIS"]);
+    assert!(
+        sent.contains_key("FailoverAgents"),
+        "the site's FailoverAgents: {sent:?}"
+    );
+    sent.insert("FailoverAgents".into(), vec![agents.to_string()]);
+    let values = check("drill-dr-async.yaml", &doc, &sent);
+    let dir = tempfile::tempdir().expect("temp dir");
+    fake_iris(dir.path(), status, false);
+    let path = dir.path().join("drill.sh");
+    std::fs::write(&path, script(&doc, &values)).expect("written");
+    let out = Command::new("sh")
+        .arg(&path)
+        .env(
+            "PATH",
+            format!("{}:{}", dir.path().display(), std::env::var("PATH").unwrap_or_default()),
+        )
+        .output()
+        .expect("sh runs");
+    let lines = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    (
+        out.status.code().unwrap_or(-1),
+        lines,
+        dir.path().join("calls").exists(),
+    )
+}
+
+#[test]
+fn the_drill_script_checks_what_a_promotion_needs_and_changes_nothing() {
+    let agent = std::net::TcpListener::bind("127.0.0.1:0").expect("a stand-in ISCAgent port");
+    let port = agent.local_addr().expect("addr").port();
+    let (code, lines, changed) = drill(&format!("127.0.0.1:{port}"), "Connected");
+    assert_eq!(code, 0, "{lines:?}");
+    assert_eq!(
+        lines[0],
+        "DRILL OK (HSPROD-D1): IRIS could be promoted now; nothing was changed"
+    );
+    assert!(
+        lines.contains(&format!("a promotion now would go with partner 127.0.0.1:{port}")),
+        "{lines:?}"
+    );
+    assert!(!changed, "the drill never promotes");
+    // Not connected, no partner in reach: the first problem first, every finding after.
+    let (code, lines, changed) = drill("127.0.0.1:1", "Waiting");
+    assert_eq!(code, 1);
+    assert_eq!(
+        lines[0],
+        "DRILL FAILED (HSPROD-D1): IRIS is 'Waiting', not Connected to the primary: it is not receiving the journal now"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("problem: no failover member's ISCAgent answers (127.0.0.1:1)")),
+        "{lines:?}"
+    );
+    assert!(!changed);
 }

@@ -392,3 +392,37 @@ zone = "us-west-2a"
         after.version - before.version
     );
 }
+
+/// GIVEN more history lines than the state item keeps (its newest 100) WHEN the
+/// store's history is read THEN every line comes back from the table's history items,
+/// oldest first, and `since` keeps the later ones: the terminal's `history` reaches
+/// back as far as the table keeps them.
+#[tokio::test]
+async fn the_history_reaches_back_past_what_the_state_keeps() {
+    let store = store().await;
+    let mirror = aws_support::unique("M");
+    let start = chrono::DateTime::parse_from_rfc3339("2026-11-25T03:00:00Z")
+        .expect("time")
+        .with_timezone(&chrono::Utc);
+    let mut state = shared::domain::MirrorState::new(&mirror, start);
+    for write in 0..2u64 {
+        for n in 0..80i64 {
+            let i = write as i64 * 80 + n;
+            state.record(start + chrono::Duration::seconds(i), format!("line {i}"));
+        }
+        state.version = write + 1;
+        store.save(&state, write, None).await.expect("saved");
+    }
+    let kept = store.load(&mirror).await.expect("load").expect("state").history;
+    assert_eq!(kept.len(), shared::domain::state::MAX_HISTORY);
+    let all = store.history(&mirror, None).await.expect("history");
+    let words: Vec<String> = all.iter().map(|h| h.what.clone()).collect();
+    assert_eq!(words, (0..160).map(|i| format!("line {i}")).collect::<Vec<_>>());
+    assert_eq!((all[0].version, all[159].version), (1, 2));
+    let later = store
+        .history(&mirror, Some(start + chrono::Duration::seconds(150)))
+        .await
+        .expect("history since");
+    assert_eq!(later.len(), 10);
+    assert_eq!(later[0].what, "line 150");
+}

@@ -634,9 +634,13 @@ impl PromotionActions for RecordingActions {
             instance_id: candidate.instance_id.clone(),
             ssm_document: mirror.promotion.ssm_document.clone(),
             ssm_parameters: match &mirror.promotion.ssm_document {
-                Some(_) => {
-                    crate::topology::promote_parameters(mirror, candidate, &order.request, order.allow_no_partner)
-                }
+                Some(_) => crate::topology::promote_parameters(
+                    mirror,
+                    candidate,
+                    &order.request,
+                    order.allow_no_partner,
+                    order.purpose(),
+                ),
                 None => mirror.promotion.ssm_parameters.clone(),
             },
             event_bus: mirror.promotion.event_bus.clone(),

@@ -225,6 +225,17 @@ impl<S: Store> Store for Faulty<S> {
             None => self.inner.mirrors().await,
         }
     }
+
+    async fn history(
+        &self,
+        mirror: &str,
+        since: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<Vec<crate::domain::state::HistoryEntry>, StoreError> {
+        match self.plan.next(Call::Load) {
+            Some(f) => Err(StoreError(f.message(Call::Load))),
+            None => self.inner.history(mirror, since).await,
+        }
+    }
 }
 
 impl<N: Notifier> Notifier for Faulty<N> {

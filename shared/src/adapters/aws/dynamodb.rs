@@ -22,6 +22,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValuesOnConditionCheckF
 use aws_sdk_dynamodb::Client;
 
 use super::describe;
+use crate::domain::state::HistoryEntry;
 use crate::domain::MirrorState;
 use crate::ports::{SaveError, Store, StoreError, DEDUPE_WINDOW_HOURS, HISTORY_RETENTION_DAYS};
 
@@ -385,6 +386,67 @@ impl Store for DynamoStore {
         names.dedup();
         Ok(names)
     }
+
+    /// The mirror's history items (`HIST#<version>#<index>`, kept for
+    /// [`HISTORY_RETENTION_DAYS`]), every page of the Query, oldest first.
+    async fn history(
+        &self,
+        mirror: &str,
+        since: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<Vec<HistoryEntry>, StoreError> {
+        let mut lines = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :hist)")
+                .expression_attribute_values(":pk", AttributeValue::S(mirror_pk(mirror)))
+                .expression_attribute_values(":hist", AttributeValue::S("HIST#".into()))
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| StoreError(describe("DynamoDB Query of the history", &e)))?;
+            for item in out.items() {
+                let line = history_from_item(item)?;
+                if since.is_none_or(|since| line.at >= since) {
+                    lines.push(line);
+                }
+            }
+            match out.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => break,
+            }
+        }
+        Ok(lines)
+    }
+}
+
+/// Reads a history item back; a damaged one is an error, never skipped.
+fn history_from_item(item: &Item) -> Result<HistoryEntry, StoreError> {
+    let key = item.get("sk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+    let text = |name: &str| {
+        item.get(name)
+            .and_then(|v| v.as_s().ok())
+            .ok_or_else(|| StoreError(format!("history item {key}: no {name}")))
+    };
+    let number = |name: &str| {
+        item.get(name)
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse::<u64>().ok())
+            .ok_or_else(|| StoreError(format!("history item {key}: no number {name}")))
+    };
+    let at = chrono::DateTime::parse_from_rfc3339(text("at")?)
+        .map_err(|e| StoreError(format!("history item {key}: at: {e}")))?
+        .with_timezone(&chrono::Utc);
+    Ok(HistoryEntry {
+        at,
+        epoch: number("epoch")?,
+        what: text("what")?.clone(),
+        version: number("version")?,
+    })
 }
 
 #[cfg(test)]

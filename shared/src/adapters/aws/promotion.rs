@@ -21,7 +21,7 @@ use serde::Serialize;
 use super::{describe, LazyClient, DEFAULT_MAX_ATTEMPTS};
 use crate::adapters::embedded::fence_parameters;
 use crate::ports::{ActionError, FenceOrder, PromotionActions, PromotionOrder};
-use crate::topology::{promote_parameters, CommandTimeouts, Member, Mirror};
+use crate::topology::{drill_parameters, promote_parameters, CommandTimeouts, Member, Mirror};
 
 /// The `source` of mirrorgate's EventBridge events.
 pub const EVENT_SOURCE: &str = "mirrorgate";
@@ -222,7 +222,13 @@ pub fn promote_command(
         document: document.to_string(),
         member: candidate.name.clone(),
         instance_id: instance_id.to_string(),
-        parameters: promote_parameters(mirror, candidate, &order.request, order.allow_no_partner),
+        parameters: promote_parameters(
+            mirror,
+            candidate,
+            &order.request,
+            order.allow_no_partner,
+            order.purpose(),
+        ),
         comment: command_comment(order),
         delivery_timeout_secs: CommandTimeouts::of(&mirror.policy).delivery_secs,
     }
@@ -608,10 +614,16 @@ impl PromotionActions for AwsPromotionActions {
                 candidate.name
             )));
         };
-        let parameters = FenceParameters::from([
-            ("MirrorName".to_string(), mirror.name.clone()),
-            ("Request".to_string(), order.request.clone()),
-        ]);
+        if candidate.iris_instance.is_none() {
+            return Err(ActionError(format!(
+                "{} has no iris_instance in the topology: the drill document needs the IRIS instance name; nothing was run",
+                candidate.name
+            )));
+        }
+        let parameters: FenceParameters = drill_parameters(mirror, candidate, &order.request)
+            .into_iter()
+            .map(|(k, v)| (k, v.join(",")))
+            .collect();
         let comment: String = format!(
             "mirrorgate {} request {} epoch {}: DRILL on {}",
             order.mirror, order.request, order.epoch, order.candidate
@@ -657,6 +669,7 @@ mod tests {
         let order = PromotionOrder {
             resume: false,
             allow_no_partner: false,
+            failback: false,
             mirror: "HSPROD".into(),
             request: "HSPROD-r1".into(),
             candidate: "HSPROD-DR1".into(),
@@ -678,6 +691,7 @@ mod tests {
         let order = PromotionOrder {
             resume: false,
             allow_no_partner: false,
+            failback: false,
             mirror: "HSPROD".into(),
             request: "HSPROD-R7".into(),
             candidate: "HSPROD-DR1".into(),

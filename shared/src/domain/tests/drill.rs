@@ -5,7 +5,7 @@ use super::*;
 use crate::domain::report::DrillReport;
 use crate::domain::state::RequestKind;
 
-const DRILL_DOC: &str = "HSPROD-DrillCheck";
+const DRILL_DOC: &str = "HSPROD-DrillDrAsync";
 
 fn drill(by: &str, at: i64) -> Signal {
     signal(at, SignalKind::Drill { by: by.into() })
