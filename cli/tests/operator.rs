@@ -3,7 +3,7 @@
 
 mod support;
 
-use support::{json_lines, mirrorgate, pending_scenario, stderr, stdout};
+use support::{healthy_scenario, json_lines, mirrorgate, pending_scenario, stderr, stdout};
 
 /// `mirrorgate replay --data DIR SCENARIO`, which must succeed.
 fn replay(data: &std::path::Path, scenario: &std::path::Path) {
@@ -336,21 +336,11 @@ fn history_since_keeps_only_the_lines_from_then_on() {
     assert!(stderr(&out).contains("--since"), "{}", stderr(&out));
 }
 
-/// A healthy HSPROD (A primary, B backup, DR1 and DR2 connected), moved to now.
-fn healthy_scenario(dir: &std::path::Path) -> std::path::PathBuf {
-    let text =
-        std::fs::read_to_string(support::root().join("examples/scenarios/drill-rehearsal.jsonl")).expect("scenario");
-    let healthy: Vec<&str> = text.lines().filter(|l| l.contains("\"event\"")).collect();
-    let path = dir.join("healthy.jsonl");
-    std::fs::write(&path, support::moved_to_now(&healthy.join("\n"), 5)).expect("write the scenario");
-    path
-}
-
 #[test]
 fn a_drill_is_started_approved_and_reported_from_the_terminal() {
     let dir = tempfile::tempdir().expect("temp dir");
     let data = data_arg(dir.path());
-    replay(dir.path(), &healthy_scenario(dir.path()));
+    replay(dir.path(), &healthy_scenario(dir.path(), "HSPROD"));
 
     // a drill needs a name
     let out = mirrorgate(&["drill", "HSPROD", "--by", " ", "--data", &data]);
@@ -431,7 +421,7 @@ fn a_drill_report_of_a_promotion_request_is_refused() {
 fn a_switchover_is_asked_and_approved_from_the_terminal() {
     let dir = tempfile::tempdir().expect("temp dir");
     let data = data_arg(dir.path());
-    replay(dir.path(), &healthy_scenario(dir.path()));
+    replay(dir.path(), &healthy_scenario(dir.path(), "HSPROD"));
     // a switchover to a failover member is refused, changing nothing
     let out = mirrorgate(&[
         "switchover",

@@ -78,6 +78,27 @@ pub fn pending_scenario(dir: &Path, mirror: &str) -> PathBuf {
     path
 }
 
+/// A healthy mirror (A primary, B backup, DR1 and DR2 connected): the events of the
+/// drill rehearsal, moved to now and written into `dir`, with `HSPROD` renamed `mirror`.
+pub fn healthy_scenario(dir: &Path, mirror: &str) -> PathBuf {
+    let text = std::fs::read_to_string(root().join("examples/scenarios/drill-rehearsal.jsonl")).expect("scenario");
+    let healthy: Vec<&str> = text.lines().filter(|l| l.contains("\"event\"")).collect();
+    let path = dir.join(format!("{mirror}-healthy.jsonl"));
+    std::fs::write(&path, moved_to_now(&healthy.join("\n"), 5).replace("HSPROD", mirror)).expect("write the scenario");
+    path
+}
+
+/// The switchover to DR1 of `switchover-failback.jsonl`, approved, done and followed by
+/// the fencing of A and B, up to (not including) its failback: DR1 primary, last heard
+/// 5 seconds ago. Moved to now and written into `dir`, with `HSPROD` renamed `mirror`.
+pub fn switched_over_scenario(dir: &Path, mirror: &str) -> PathBuf {
+    let text = std::fs::read_to_string(root().join("examples/scenarios/switchover-failback.jsonl")).expect("scenario");
+    let before: Vec<&str> = text.lines().take_while(|l| !l.contains("\"failback\"")).collect();
+    let path = dir.join(format!("{mirror}-switched-over.jsonl"));
+    std::fs::write(&path, moved_to_now(&before.join("\n"), 5).replace("HSPROD", mirror)).expect("write the scenario");
+    path
+}
+
 /// The example topology with the mirror and its members renamed from `HSPROD` to
 /// `mirror` (the SSM documents and the IRIS instance keep their names: the emulator
 /// created those), written into `dir`.
