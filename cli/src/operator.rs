@@ -12,8 +12,8 @@ use serde::Serialize;
 use shared::domain::maintenance::{invalid_by, invalid_start, parse_duration};
 use shared::domain::report::DrillReport;
 use shared::domain::{
-    Authority, Decision, DecisionAction, DecisionVerdict, MirrorState, PromotionRequest, RequestKind, Signal,
-    SignalKind, Verdict,
+    Authority, Decision, DecisionAction, DecisionVerdict, MirrorState, PromotionRequest, RequestKind, RequestStatus,
+    Signal, SignalKind, Verdict,
 };
 use shared::engine::Report;
 
@@ -473,7 +473,25 @@ pub fn decide(args: DecideArgs, action: DecisionAction, accept_loss: bool) -> an
         };
         let outcome = engine.handle(signal, now).await?;
         print_reports(now, &outcome.reports, args.json);
-        match outcome.verdict {
+        // The actions ran in this process: an approval whose actions failed at once is
+        // not a success (the alert above says so too).
+        if matches!(
+            outcome.verdict,
+            Verdict::Decision(DecisionVerdict::Approved { executing: true, .. })
+        ) {
+            let after = engine.state(&state.mirror, Utc::now()).await?;
+            if let Some(r) = after
+                .request(&args.request)
+                .filter(|r| r.status == RequestStatus::Failed)
+            {
+                bail!(
+                    "{}: approved, but it FAILED: {}",
+                    args.request,
+                    r.outcome.as_deref().unwrap_or("see mirrorgate history")
+                );
+            }
+        }
+        let decided: anyhow::Result<()> = match outcome.verdict {
             Verdict::Decision(DecisionVerdict::Refused { refusal, .. }) => {
                 bail!("{}: {}", args.request, refusal.message())
             }
@@ -513,7 +531,8 @@ pub fn decide(args: DecideArgs, action: DecisionAction, accept_loss: bool) -> an
                 Ok(())
             }
             other => bail!("{}: not decided ({other:?})", args.request),
-        }
+        };
+        decided
     })?;
     Ok(ExitCode::SUCCESS)
 }

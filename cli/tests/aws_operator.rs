@@ -105,8 +105,9 @@ fn an_approval_from_the_terminal_is_recorded_with_the_callers_aws_identity() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("AWS identity"), "{}", stderr(&out));
 
-    // WHEN approved from the terminal
-    let out = aws(&topology, &["approve", &request, "--json"]);
+    // WHEN approved from the terminal (the candidate's SSM agent answers Online)
+    let ssm = AgentsOnline::start();
+    let out = ssm.aws(&topology, &["approve", &request, "--json"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let effects = json_lines(&out);
     assert!(
@@ -391,11 +392,14 @@ fn a_drill_is_approved_with_the_callers_aws_identity_runs_the_drill_document_and
     let sent = commands_sent("us-west-2", &mirror);
     assert_eq!(sent.len(), 1, "{sent:#?}");
     let command = &sent[0];
-    assert_eq!(command.document, format!("{mirror}-DrillCheck"));
+    assert_eq!(command.document, "HSPROD-DrillDrAsync");
     assert_eq!(command.instances, [DR1_INSTANCE]);
     assert_eq!(command.parameter("MirrorName"), mirror);
+    assert_eq!(command.parameter("InstanceName"), "IRIS");
     assert_eq!(command.parameter("Request"), drill);
-    assert_eq!(command.parameters.len(), 2, "{command:#?}");
+    // The checks use the ISCAgents a promotion would try (the site's FailoverAgents).
+    assert!(command.parameter("FailoverAgents").contains(":2188"), "{command:#?}");
+    assert_eq!(command.parameters.len(), 4, "{command:#?}");
     assert_eq!(
         command.comment,
         format!("mirrorgate {mirror} request {drill} epoch 1: DRILL on {mirror}-DR1")
@@ -649,7 +653,10 @@ fn an_approved_failback_unfences_the_fenced_members_then_promotes_with_partner()
     );
     // THEN the fence document ran with Method=unfence on A and B, in their region
     let east = commands_sent("us-east-1", &mirror);
-    let unfenced: Vec<&SentCommand> = east.iter().filter(|c| c.parameter("Request") == failback).collect();
+    let unfenced: Vec<&SentCommand> = east
+        .iter()
+        .filter(|c| c.document == "HSPROD-FenceMember" && c.parameter("Request") == failback)
+        .collect();
     assert_eq!(unfenced.len(), 2, "{east:#?}");
     for (command, (member, instance)) in unfenced.iter().zip([("A", A_INSTANCE), ("B", B_INSTANCE)]) {
         assert_eq!(command.document, "HSPROD-FenceMember");
@@ -662,17 +669,23 @@ fn an_approved_failback_unfences_the_fenced_members_then_promotes_with_partner()
             format!("mirrorgate {mirror} request {failback} epoch 2: unfence {mirror}-{member}")
         );
     }
-    // and then the promote document on A, with partner only. (It is sent through
-    // mirrorgate's own SSM client, whichever region A is in: both are looked at.)
-    let promoted: Vec<SentCommand> = ["us-west-2", "us-east-1"]
+    // and then the promote document on A, in A's region (SSM manages an instance in
+    // its own region only), with partner only, as a failback: nothing in mirrorgate's.
+    let promoted: Vec<SentCommand> = commands_sent("us-east-1", &mirror)
         .into_iter()
-        .flat_map(|region| commands_sent(region, &mirror))
         .filter(|c| c.document == "HSPROD-PromoteDrAsync" && c.parameter("Request") == failback)
         .collect();
     assert_eq!(promoted.len(), 1, "{promoted:#?}");
+    assert!(
+        !commands_sent("us-west-2", &mirror)
+            .iter()
+            .any(|c| c.parameter("Request") == failback),
+        "nothing of the failback is sent in mirrorgate's own region"
+    );
     let promote = &promoted[0];
     assert_eq!(promote.instances, [A_INSTANCE]);
     assert_eq!(promote.parameter("AllowNoPartner"), "false");
+    assert_eq!(promote.parameter("Purpose"), "failback");
     assert_eq!(promote.parameter("MirrorName"), mirror);
     assert_eq!(
         promote.comment,
@@ -690,4 +703,28 @@ fn an_approved_failback_unfences_the_fenced_members_then_promotes_with_partner()
     let status = mirror_status(&topology);
     assert!(fenced(&status).is_empty(), "{status:#}");
     assert_eq!(status["phase"], "dr_active");
+}
+
+/// GIVEN an open request WHEN it is approved from the terminal and the promotion
+/// fails at once (here: nothing says the candidate's SSM agent is Online, since the
+/// emulator cannot answer DescribeInstanceInformation) THEN `approve` exits non-zero
+/// and says that it failed and why: never "promoting" as if all went well.
+#[test]
+fn an_approval_whose_promotion_fails_at_once_exits_non_zero_and_says_why() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (mirror, topology) = pending(dir.path());
+    let id = format!("{mirror}-R1");
+    let out = aws(&topology, &["approve", &id]);
+    assert!(!out.status.success(), "{}", stdout(&out));
+    let said = stderr(&out);
+    assert!(said.contains(&format!("{id}: approved, but it FAILED")), "{said}");
+    assert!(said.contains("Online"), "{said}");
+    // the alerts are printed as they went out; the closing summary is not "promoting"
+    assert!(
+        !stdout(&out).contains(&format!("{id}: approved by")),
+        "{}",
+        stdout(&out)
+    );
+    assert!(stdout(&out).contains("promotion_failed"), "{}", stdout(&out));
+    assert_eq!(request(&topology, &id)["status"], "failed");
 }

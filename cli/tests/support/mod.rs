@@ -108,6 +108,7 @@ pub fn topology_named(dir: &Path, mirror: &str) -> PathBuf {
         .replace("HSPROD", mirror)
         .replace(&format!("\"{mirror}-PromoteDrAsync\""), "\"HSPROD-PromoteDrAsync\"")
         .replace(&format!("\"{mirror}-FenceMember\""), "\"HSPROD-FenceMember\"")
+        .replace(&format!("\"{mirror}-DrillDrAsync\""), "\"HSPROD-DrillDrAsync\"")
         .replace(&format!("Instance = [\"{mirror}\"]"), "Instance = [\"HSPROD\"]");
     let path = dir.join(format!("{mirror}-topology.toml"));
     std::fs::write(&path, text).expect("write the topology");

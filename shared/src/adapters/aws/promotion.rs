@@ -112,6 +112,9 @@ fn retryable_entry_error(code: &str) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunCommand {
     pub document: String,
+    /// The member's region: SSM manages an instance in its own region only (a
+    /// failback's candidate is in the former primary region).
+    pub region: String,
     /// The member's name, for messages.
     pub member: String,
     pub instance_id: String,
@@ -220,6 +223,7 @@ pub fn promote_command(
 ) -> RunCommand {
     RunCommand {
         document: document.to_string(),
+        region: candidate.region.clone(),
         member: candidate.name.clone(),
         instance_id: instance_id.to_string(),
         parameters: promote_parameters(
@@ -276,6 +280,14 @@ impl AwsPromotionActions {
     /// The state of the SSM agents of `instance_ids`, in one `DescribeInstanceInformation`
     /// call (an `InstanceIds` filter; at most 50 ids, more than any mirror has).
     pub async fn agent_states(&self, instance_ids: &[String]) -> Result<BTreeMap<String, AgentState>, String> {
+        self.agent_states_with(self.ssm.get(), instance_ids).await
+    }
+
+    async fn agent_states_with(
+        &self,
+        ssm: &aws_sdk_ssm::Client,
+        instance_ids: &[String],
+    ) -> Result<BTreeMap<String, AgentState>, String> {
         let what = format!("SSM DescribeInstanceInformation of {}", instance_ids.join(", "));
         let filter = InstanceInformationStringFilter::builder()
             .key("InstanceIds")
@@ -286,8 +298,7 @@ impl AwsPromotionActions {
             .iter()
             .map(|id| (id.clone(), AgentState::Unknown))
             .collect();
-        let mut pages = self
-            .ssm
+        let mut pages = ssm
             .describe_instance_information()
             .filters(filter)
             .into_paginator()
@@ -311,6 +322,7 @@ impl AwsPromotionActions {
 
     /// Sends the command; returns its id.
     pub async fn send(&self, command: &RunCommand) -> Result<String, String> {
+        let ssm = self.ssm_in(&command.region);
         let what = format!("SSM SendCommand {} on {}", command.document, command.instance_id);
         let output = self.output_log_group.as_ref().map(|group| {
             CloudWatchOutputConfig::builder()
@@ -318,8 +330,7 @@ impl AwsPromotionActions {
                 .cloud_watch_output_enabled(true)
                 .build()
         });
-        let out = self
-            .ssm
+        let out = ssm
             .send_command()
             .document_name(&command.document)
             .instance_ids(&command.instance_id)
@@ -341,7 +352,7 @@ impl AwsPromotionActions {
     /// document.
     pub async fn sent_before(&self, command: &RunCommand) -> Result<Option<String>, String> {
         self.command_with_comment(
-            self.ssm.get(),
+            &self.ssm_in(&command.region),
             &command.document,
             &command.instance_id,
             &command.comment,
@@ -449,7 +460,10 @@ impl AwsPromotionActions {
             }
         }
         let states = self
-            .agent_states(std::slice::from_ref(&command.instance_id))
+            .agent_states_with(
+                &self.ssm_in(&command.region),
+                std::slice::from_ref(&command.instance_id),
+            )
             .await
             .map_err(|e| {
                 format!(
