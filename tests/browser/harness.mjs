@@ -18,6 +18,13 @@ export const TOPOLOGY = join(REPO, 'examples', 'topology.toml');
 export const PENDING_SCENARIO = join(REPO, 'examples', 'scenarios', 'region-outage-pending.jsonl');
 /** DR1 promoted, and us-east-1 back: a fencing request waits. */
 export const FENCING_SCENARIO = join(REPO, 'examples', 'scenarios', 'old-region-back-pending.jsonl');
+/** A healthy mirror; Ravi Patel starts a DR drill (cut at its `drill` line). */
+export const DRILL_SCENARIO = join(REPO, 'examples', 'scenarios', 'drill-rehearsal.jsonl');
+/**
+ * A healthy mirror; a switchover to HSPROD-DR1 is asked (cut at its `switchover`
+ * line), approved and done, then a failback to HSPROD-A is asked (cut at `failback`).
+ */
+export const SWITCHOVER_SCENARIO = join(REPO, 'examples', 'scenarios', 'switchover-failback.jsonl');
 export const SCREENSHOTS = join(REPO, 'docs', 'screenshots');
 export const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
 
@@ -67,14 +74,23 @@ export function shiftInstants(text, offsetMs) {
 
 /**
  * The pending region-outage scenario moved so that its last line (the tick
- * that raises the promotion request) happened `leadSeconds` ago. `replay` runs
+ * that raises the promotion request) happened `leadSeconds` ago. With `until`
+ * (a line kind: "drill", "switchover", "failback"), the scenario ends at its
+ * first line of that kind, which becomes the last line; `omit(line)` leaves out
+ * the (parsed) lines it returns true for. `replay` runs
  * on simulated time but `serve` on the wall clock: the request must not have
  * expired (30 min) and the candidate's last heartbeat (40 s before the request)
  * must still be fresh (180 s) when the test decides, hence a short lead.
  */
-export function shiftedScenario(leadSeconds = 60, scenario = PENDING_SCENARIO) {
-  const text = readFileSync(scenario, 'utf8');
-  const lines = text.split('\n').filter((l) => l.trim() !== '');
+export function shiftedScenario(leadSeconds = 60, scenario = PENDING_SCENARIO, until = undefined, omit = undefined) {
+  let lines = readFileSync(scenario, 'utf8').split('\n').filter((l) => l.trim() !== '');
+  if (omit !== undefined) lines = lines.filter((l) => !omit(JSON.parse(l)));
+  if (until !== undefined) {
+    const end = lines.findIndex((l) => JSON.parse(l)[until] !== undefined);
+    if (end < 0) throw new Error(`${scenario} has no "${until}" line`);
+    lines = lines.slice(0, end + 1);
+  }
+  const text = `${lines.join('\n')}\n`;
   const raisedAt = Date.parse(JSON.parse(lines[lines.length - 1]).at);
   const target = Math.floor(Date.now() / 1000) * 1000 - leadSeconds * 1000;
   const offsetMs = target - raisedAt;
@@ -116,17 +132,19 @@ async function stop(child) {
 
 /**
  * A fresh data directory with an open request for HSPROD (a promotion, or with
- * `scenario: FENCING_SCENARIO` and `kind: 'fencing_requested'` a fencing), and
+ * `scenario: FENCING_SCENARIO` and `kind: 'fencing_requested'` a fencing; with
+ * `until`, the scenario cut at a drill, switchover or failback line; `omit`
+ * leaves lines out), and
  * `mirrorgate serve` on it. Stopped and removed by `close()`.
  */
-export async function openRequest({ leadSeconds = 60, scenario = PENDING_SCENARIO, kind } = {}) {
+export async function openRequest({ leadSeconds = 60, scenario = PENDING_SCENARIO, kind, until, omit } = {}) {
   const bin = mirrorgateBin();
   let lastError;
   for (let attempt = 1; attempt <= 3; attempt++) {
     const root = mkdtempSync(join(tmpdir(), 'mirrorgate-browser-'));
     const data = join(root, 'data');
     const scenarioPath = join(root, 'scenario.jsonl');
-    const shifted = shiftedScenario(leadSeconds, scenario);
+    const shifted = shiftedScenario(leadSeconds, scenario, until, omit);
     writeFileSync(scenarioPath, shifted.text);
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
@@ -181,6 +199,7 @@ export async function openRequest({ leadSeconds = 60, scenario = PENDING_SCENARI
       status: () => status(data),
       promotions: () => promotions(data),
       fences: () => fences(data),
+      drills: () => drills(data),
     };
   }
   throw lastError;
@@ -216,17 +235,20 @@ export async function status(data) {
 
 /** The promotions carried out (one JSON line each). */
 export function promotions(data) {
-  const path = join(data, 'promotions.jsonl');
-  if (!existsSync(path)) return [];
-  return readFileSync(path, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l));
+  return jsonLines(join(data, 'promotions.jsonl'));
 }
 
 /** The fencings carried out (one JSON line per member). */
 export function fences(data) {
-  const path = join(data, 'fences.jsonl');
+  return jsonLines(join(data, 'fences.jsonl'));
+}
+
+/** The drill documents run (one JSON line each). */
+export function drills(data) {
+  return jsonLines(join(data, 'drills.jsonl'));
+}
+
+function jsonLines(path) {
   if (!existsSync(path)) return [];
   return readFileSync(path, 'utf8')
     .split('\n')
@@ -271,6 +293,17 @@ export async function openBrowser(options = {}) {
 export async function screenshot(page, name, options = {}) {
   mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: join(SCREENSHOTS, name), fullPage: true, animations: 'disabled', ...options });
+}
+
+/** Every part of the page that scrolls sideways, and the document's widths. */
+export function sidewaysScroll(page) {
+  return page.evaluate(() => {
+    const doc = document.scrollingElement;
+    const overflowing = [...document.querySelectorAll('main, main *')]
+      .filter((el) => el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflowX !== 'visible')
+      .map((el) => `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}: ${el.scrollWidth} > ${el.clientWidth}`);
+    return { scrollWidth: doc.scrollWidth, clientWidth: doc.clientWidth, overflowing };
+  });
 }
 
 /** Fills the form and presses a button; returns the HTTP status of the answer. */

@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { openBrowser, openRequest, screenshot } from './harness.mjs';
+import { openBrowser, openRequest, screenshot, sidewaysScroll } from './harness.mjs';
 
 const TIMEOUT = { timeout: 120_000 };
 
@@ -20,17 +20,6 @@ async function setup(t, options) {
   const browser = await openBrowser(options);
   t.after(() => browser.close());
   return { gate, page: browser.page };
-}
-
-/** Every element that scrolls sideways, and the document itself. */
-function sidewaysScroll(page) {
-  return page.evaluate(() => {
-    const doc = document.scrollingElement;
-    const overflowing = [...document.querySelectorAll('main, main *')]
-      .filter((el) => el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflowX !== 'visible')
-      .map((el) => `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}: ${el.scrollWidth} > ${el.clientWidth}`);
-    return { scrollWidth: doc.scrollWidth, clientWidth: doc.clientWidth, overflowing };
-  });
 }
 
 for (const width of [1200, 1440]) {

@@ -529,6 +529,7 @@ fn decision_page(
         RequestKind::Switchover | RequestKind::Failback => {
             return switchover::switchover_page(
                 mirror,
+                state,
                 request,
                 now,
                 &form.approver,
@@ -782,7 +783,10 @@ async fn decide<S: Store, N: Notifier, A: PromotionActions>(
             return fencing_verdict_page(engine, mirror, state, request, &form, verdict, &outcome.reports, now).await
         }
         RequestKind::Drill => return drill_verdict_page(mirror, request, &form, verdict, now),
-        RequestKind::Promotion | RequestKind::Switchover | RequestKind::Failback => {}
+        RequestKind::Switchover | RequestKind::Failback => {
+            return planned_verdict_page(engine, mirror, request, &form, verdict, &outcome.reports, now).await
+        }
+        RequestKind::Promotion => {}
     }
     match verdict {
         DecisionVerdict::Approved { candidate, executing: true, .. } => {
@@ -868,6 +872,115 @@ fn drill_verdict_page(
             let msg = format!("DRILL: {} Nothing was decided.", refusal.message());
             HttpResponse::page(409, drill::drill_page(mirror, request, now, &form.approver, &form.confirm, Some(&msg)))
         }
+    }
+}
+
+/// The answer to a decision on a planned switchover or failback.
+#[allow(clippy::too_many_arguments)]
+async fn planned_verdict_page<S: Store, N: Notifier, A: PromotionActions>(
+    engine: &Engine<S, N, A>,
+    mirror: &Mirror,
+    request: &PromotionRequest,
+    form: &Form,
+    verdict: DecisionVerdict,
+    reports: &[Report],
+    now: DateTime<Utc>,
+) -> HttpResponse {
+    let failback = request.kind == RequestKind::Failback;
+    let what = if failback { "Failback" } else { "Switchover" };
+    let primary = request.lost_primary.as_deref().unwrap_or("the primary");
+    let candidate = &request.candidate;
+    match verdict {
+        DecisionVerdict::Approved { executing: true, .. } => {
+            let executed = reports.iter().find_map(|r| match r {
+                Report::PromotionExecuted { detail, .. } => Some(detail.clone()),
+                _ => None,
+            });
+            let current = engine.state(&mirror.name, now).await.ok();
+            let without_partner = current
+                .as_ref()
+                .and_then(|s| s.request(&request.id).map(|r| r.accepted_without_partner))
+                .unwrap_or(form.accept_loss);
+            let targets = current
+                .as_ref()
+                .map(|s| switchover::fence_targets(mirror, s))
+                .unwrap_or_default();
+            let mut lines = vec![format!("Approved by {} at {}.", form.approver, clock(now))];
+            if failback && !request.fence_members.is_empty() {
+                lines.push(format!(
+                    "First {} are un-fenced (the fencing document with Method=unfence), then {candidate} is promoted back.",
+                    request.fence_members.join(", ")
+                ));
+            }
+            lines.push(match executed {
+                Some(detail) => format!("Promotion of {candidate} started ({detail})."),
+                None => "The promotion actions have been handed to the promotion executor.".into(),
+            });
+            lines.push(if without_partner {
+                "With partner if a partner's ISCAgent answers, otherwise without partner: the data loss was accepted.".into()
+            } else {
+                "With partner only (no data loss): if no partner's ISCAgent answers, nothing is promoted and everyone is alerted.".into()
+            });
+            if !failback {
+                lines.push(match (&mirror.promotion.fence_document, targets.is_empty()) {
+                    (Some(document), false) => format!(
+                        "Once {candidate} reports primary, the former primary region {} is fenced: {document} runs on {}, as part of this approval.",
+                        mirror.primary_region,
+                        targets.join(", ")
+                    ),
+                    _ => format!(
+                        "Once {candidate} reports primary, fence the former primary region {} by hand: mirrorgate does not (no fencing document, or no failover member with an instance_id).",
+                        mirror.primary_region
+                    ),
+                });
+            }
+            lines.push(format!("Now, by hand: {}.", switchover::by_hand(mirror, request)));
+            lines.push(format!(
+                "mirrorgate waits up to {} for {candidate} to report primary and alerts everyone on success or failure.",
+                duration_words(i64::try_from(mirror.policy.promotion_timeout_secs).unwrap_or(i64::MAX))
+            ));
+            if let Some(failed) = reports.iter().find_map(|r| match r {
+                Report::Alert {
+                    kind: crate::domain::AlertKind::SwitchoverClosed | crate::domain::AlertKind::FailbackClosed,
+                    severity: crate::domain::Severity::Critical,
+                    subject,
+                    ..
+                } => Some(subject.clone()),
+                _ => None,
+            }) {
+                lines.push(format!("But: {failed}. Check the alert for what to do."));
+            }
+            message(
+                200,
+                &format!("{what} approved"),
+                "ok",
+                &format!(
+                    "{} {} from {primary} to {candidate}",
+                    if failback { "Failing back" } else { "Switching over" },
+                    mirror.name
+                ),
+                &lines,
+            )
+        }
+        DecisionVerdict::Approved { approvals, required, .. } => message(
+            200,
+            "Approval recorded",
+            "ok",
+            &format!("Your approval is recorded: {approvals} of {required}."),
+            &["Another person must approve with the link in the new alert mirrorgate just sent. This link has been used.".into()],
+        ),
+        DecisionVerdict::Rejected { .. } => message(
+            200,
+            &format!("{what} rejected"),
+            "info",
+            &format!(
+                "Rejected by {}. Nothing will be {}: {primary} stays primary.",
+                form.approver,
+                if failback { "un-fenced or promoted" } else { "promoted" }
+            ),
+            &[format!("Everyone on the alert list is told. {}", ask_again(request))],
+        ),
+        DecisionVerdict::Refused { refusal, .. } => refused_page(engine, mirror, request, form, refusal, now).await,
     }
 }
 

@@ -49,6 +49,16 @@ pub fn drill_page(
         ),
         None => "Nothing is run (no drill document is configured); the drill is recorded".into(),
     };
+    let candidate = match mirror.member(&request.candidate) {
+        Some(m) => format!(
+            "{} ({}, {}, {}): not promoted in this drill",
+            m.name,
+            m.kind.as_str().replace('_', " "),
+            m.region,
+            m.zone
+        ),
+        None => format!("{}: not promoted in this drill", request.candidate),
+    };
     let rows = [
         ("Mirror", mirror.name.clone()),
         (
@@ -59,8 +69,8 @@ pub fn drill_page(
             "Primary now",
             format!("{} (unchanged)", request.lost_primary.as_deref().unwrap_or("unknown")),
         ),
-        ("Would become primary", request.candidate.clone()),
-        ("Data that may be lost", loss.words(&request.candidate)),
+        ("Would have been promoted", candidate),
+        ("Estimated loss, were it real", loss.words(&request.candidate)),
         ("What approval does", action),
         ("Request", format!("{} (epoch {})", request.id, request.epoch)),
     ];
@@ -88,6 +98,6 @@ pub fn drill_page(
         "<div class=\"buttons\"><button type=\"submit\" name=\"decision\" value=\"approve\" class=\"approve\">Approve DRILL</button>\
 <button type=\"submit\" name=\"decision\" value=\"reject\">Reject DRILL</button></div></form>",
     );
-    body.push_str("<p class=\"muted\">A drill rehearses the path of a real promotion request. Every decision is recorded with your name, the time and your address.</p>");
+    body.push_str("<p class=\"muted\">Opening this page decides nothing; the drill report notes when it was first opened. A drill rehearses the path of a real promotion request. Every decision is recorded with your name, the time and your address.</p>");
     page(&format!("DRILL: promote {}?", request.candidate), &body)
 }

@@ -1,14 +1,16 @@
 //! The approval page of a planned switchover to a DR member, or of a failback to a
 //! failover member: the same link and form
-//! as a promotion request; it says that nothing failed and that the promotion goes
-//! with partner unless the approver accepts the loss.
+//! as a promotion request; it says that nothing failed, that the promotion goes
+//! with partner unless the approver accepts the loss, who the partner is and whether
+//! it is heard from right now, and what happens to the members left behind.
 
 use chrono::{DateTime, Utc};
 
 use super::html::{escape, page};
 use crate::domain::alert::{clock, duration_words};
-use crate::domain::{PromotionRequest, RequestKind};
-use crate::topology::Mirror;
+use crate::domain::view::View;
+use crate::domain::{MirrorState, PromotionRequest, RequestKind};
+use crate::topology::{FenceMethod, Mirror};
 
 /// What the switchover page shows (also kept as what the decider saw).
 pub fn shown(request: &PromotionRequest) -> String {
@@ -21,8 +23,122 @@ pub fn shown(request: &PromotionRequest) -> String {
     )
 }
 
+/// A member as the page names it: "HSPROD-DR1 (dr async, us-west-2, us-west-2a)".
+fn described(mirror: &Mirror, name: &str) -> String {
+    match mirror.member(name) {
+        Some(m) => format!(
+            "{} ({}, {}, {})",
+            m.name,
+            m.kind.as_str().replace('_', " "),
+            m.region,
+            m.zone
+        ),
+        None => name.to_string(),
+    }
+}
+
+/// The members whose ISCAgent serves the promotion with partner: the failover
+/// members for a switchover, the DR primary for a failback.
+fn partners(mirror: &Mirror, request: &PromotionRequest) -> Vec<String> {
+    if request.kind == RequestKind::Failback {
+        request.lost_primary.iter().cloned().collect()
+    } else {
+        mirror.failover_members().map(|m| m.name.clone()).collect()
+    }
+}
+
+/// Whether a partner is heard from now, in words, and whether approving without
+/// ticking the loss is refused because none is.
+fn partner_now(mirror: &Mirror, state: &MirrorState, request: &PromotionRequest, now: DateTime<Utc>) -> (String, bool) {
+    let partners = partners(mirror, request);
+    let fresh_secs = i64::try_from(mirror.policy.evidence_fresh_secs).unwrap_or(180);
+    let view = View::new(state, mirror, now);
+    let alive: Vec<String> = partners
+        .iter()
+        .filter_map(|p| {
+            view.heard_alive(p, now - chrono::Duration::seconds(fresh_secs))
+                .map(|(_, words)| words)
+        })
+        .collect();
+    if !alive.is_empty() {
+        return (
+            format!(
+                "Right now heard from {}: a partner's ISCAgent should answer, so the promotion goes with partner.",
+                alive.join("; ")
+            ),
+            false,
+        );
+    }
+    let last = partners
+        .iter()
+        .filter_map(|p| view.heard_alive(p, DateTime::<Utc>::MIN_UTC))
+        .max_by_key(|(at, _)| *at);
+    let silent = match last {
+        Some((at, _)) => format!(
+            "Right now nothing has been heard from {} since {} ({} ago)",
+            partners.join(" or "),
+            clock(at),
+            duration_words((now - at).num_seconds())
+        ),
+        None => format!("Right now nothing is heard from {}", partners.join(" or ")),
+    };
+    (
+        format!(
+            "{silent}: approving is refused unless you tick \"I accept the data loss\", and then it may go without partner."
+        ),
+        true,
+    )
+}
+
+/// What the site's procedure leaves to people once the request is approved
+/// (docs/DEPLOY.md, 7.9).
+pub fn by_hand(mirror: &Mirror, request: &PromotionRequest) -> String {
+    let primary = request.lost_primary.as_deref().unwrap_or("the primary");
+    if request.kind == RequestKind::Failback {
+        let others: Vec<&str> = mirror
+            .failover_members()
+            .map(|m| m.name.as_str())
+            .filter(|m| *m != request.candidate)
+            .collect();
+        return format!(
+            "Stop IRIS on {primary} so that {} takes over; then make {} its backup again and demote {primary} to DR async (docs/DEPLOY.md, 7.9)",
+            request.candidate,
+            if others.is_empty() { "a failover member".to_string() } else { others.join(", ") }
+        );
+    }
+    let stop: Vec<&str> = mirror
+        .failover_members()
+        .map(|m| m.name.as_str())
+        .filter(|m| *m != primary)
+        .chain(
+            mirror
+                .failover_members()
+                .map(|m| m.name.as_str())
+                .filter(|m| *m == primary),
+        )
+        .collect();
+    format!(
+        "Stop IRIS on {}, leaving their hosts and ISCAgents running, so that {}, promoted with no primary, gets the latest journal data from their ISCAgent (docs/DEPLOY.md, 7.9)",
+        stop.join(", then on "),
+        request.candidate
+    )
+}
+
+/// The former failover members a switchover fences once its DR member reports
+/// primary: those with an instance_id, not fenced already.
+pub fn fence_targets<'m>(mirror: &'m Mirror, state: &MirrorState) -> Vec<&'m str> {
+    mirror
+        .failover_members()
+        .filter(|m| m.instance_id.is_some())
+        .filter(|m| state.members.get(&m.name).is_none_or(|s| s.fenced.is_none()))
+        .map(|m| m.name.as_str())
+        .collect()
+}
+
+#[allow(clippy::too_many_arguments)]
 pub fn switchover_page(
     mirror: &Mirror,
+    state: &MirrorState,
     request: &PromotionRequest,
     now: DateTime<Utc>,
     approver: &str,
@@ -32,6 +148,7 @@ pub fn switchover_page(
 ) -> String {
     let what = request.kind.as_str();
     let failback = request.kind == RequestKind::Failback;
+    let primary = request.lost_primary.clone().unwrap_or_else(|| "unknown".into());
     let mut body = String::new();
     body.push_str(&format!(
         "<div class=\"banner warn\" role=\"alert\" id=\"planned\">PLANNED {what}: nothing failed</div>"
@@ -48,23 +165,45 @@ pub fn switchover_page(
             escape(error)
         ));
     }
-    let fencing = if failback {
+    let partner_names = partners(mirror, request).join(" or ");
+    let way = format!(
+        "With partner (no data loss): {} first obtains from the ISCAgent of {partner_names} the journal data it lacks, then becomes primary. Approving is refused when {partner_names} has not been heard from in the last {}, unless you accept the loss",
+        request.candidate,
+        duration_words(i64::try_from(mirror.policy.evidence_fresh_secs).unwrap_or(180))
+    );
+    let then = if failback {
         if request.fence_members.is_empty() {
-            "Nothing is fenced: nothing to un-fence first".to_string()
+            format!(
+                "Nothing is fenced, so nothing is un-fenced; {} is promoted back",
+                request.candidate
+            )
         } else {
             format!(
-                "First un-fence {} (the fencing document with Method=unfence), then promote {} back",
+                "First un-fence {} (the fencing document with Method=unfence, which it must support: else the failback fails at its first command and nothing is promoted), then promote {} back",
                 request.fence_members.join(", "),
                 request.candidate
             )
         }
     } else {
-        match &mirror.promotion.fence_document {
-            Some(document) => format!(
-                "After {} reports primary, run the fencing document {document} on the former failover members",
+        let targets = fence_targets(mirror, state);
+        match (&mirror.promotion.fence_document, targets.is_empty()) {
+            (Some(document), false) => format!(
+                "The former primary region {} is fenced: once {} reports primary, the fencing document {document} runs on {} with Method={} ({}). This approval covers it: no second request",
+                mirror.primary_region,
+                request.candidate,
+                targets.join(", "),
+                mirror.promotion.fence_method.as_str(),
+                match mirror.promotion.fence_method {
+                    FenceMethod::Demote => "IRIS keeps running, out of the mirror, and cannot become primary",
+                    FenceMethod::Stop => "IRIS is stopped and cannot become primary",
+                }
+            ),
+            _ => format!(
+                "The former primary region {} is NOT fenced by mirrorgate (no fencing document, or no failover member with an instance_id): fence {} by hand once {} reports primary",
+                mirror.primary_region,
+                mirror.failover_members().map(|m| m.name.as_str()).collect::<Vec<_>>().join(", "),
                 request.candidate
             ),
-            None => "No fencing document is configured: fence the former failover members by hand afterwards".into(),
         }
     };
     let rows = [
@@ -73,20 +212,15 @@ pub fn switchover_page(
             "Asked by",
             request.started_by.clone().unwrap_or_else(|| "an operator".into()),
         ),
-        (
-            "Primary now",
-            request.lost_primary.clone().unwrap_or_else(|| "unknown".into()),
-        ),
-        ("Would become primary", request.candidate.clone()),
-        (
-            "Way",
-            "With partner (no loss): refused when no failover member has been heard from recently, unless you accept the loss".into(),
-        ),
+        ("Primary now", described(mirror, &primary)),
+        ("Would become primary", described(mirror, &request.candidate)),
+        ("Way", way),
         (
             "If it went without partner",
             request.loss_estimate().words(&request.candidate),
         ),
-        ("Then", fencing),
+        ("Then", then),
+        ("After approving, by hand", by_hand(mirror, request)),
         ("Request", format!("{} (epoch {})", request.id, request.epoch)),
     ];
     body.push_str("<dl>");
@@ -94,6 +228,12 @@ pub fn switchover_page(
         body.push_str(&format!("<dt>{}</dt><dd>{}</dd>", escape(k), escape(&v)));
     }
     body.push_str("</dl>");
+    let (partner_line, silent) = partner_now(mirror, state, request, now);
+    body.push_str(&format!(
+        "<p id=\"partner-now\"{}>{}</p>",
+        if silent { " class=\"error\"" } else { "" },
+        escape(&partner_line)
+    ));
     body.push_str(&format!(
         "<p>This link works once and expires at {} (in {}).</p>",
         escape(&clock(request.expires_at)),
@@ -110,13 +250,15 @@ pub fn switchover_page(
         escape(confirm)
     ));
     body.push_str(&format!(
-        "<label class=\"check\"><input type=\"checkbox\" id=\"accept_loss\" name=\"accept_loss\" value=\"yes\"{}> I accept the data loss: if no partner's ISCAgent answers, switch over without partner</label>",
-        if accept_loss { " checked" } else { "" }
+        "<label class=\"check\"><input type=\"checkbox\" id=\"accept_loss\" name=\"accept_loss\" value=\"yes\"{}> I accept the data loss: if no partner's ISCAgent answers, {} without partner</label>",
+        if accept_loss { " checked" } else { "" },
+        if failback { "fail back" } else { "switch over" }
     ));
-    body.push_str(
-        "<div class=\"buttons\"><button type=\"submit\" name=\"decision\" value=\"approve\" class=\"approve\">Approve</button>\
-<button type=\"submit\" name=\"decision\" value=\"reject\">Reject</button></div></form>",
-    );
+    body.push_str("<p class=\"muted\" id=\"accept-loss-help\">Left unticked, it runs only with partner: if no partner's ISCAgent answers, nothing is promoted and everyone is alerted.</p>");
+    body.push_str(&format!(
+        "<div class=\"buttons\"><button type=\"submit\" name=\"decision\" value=\"approve\" class=\"approve\">Approve {what}</button>\
+<button type=\"submit\" name=\"decision\" value=\"reject\">Reject</button></div></form>"
+    ));
     body.push_str("<p class=\"muted\">Opening this page decides nothing. Every decision is recorded with your name, the time and your address.</p>");
     page(&format!("{what} to {}?", request.candidate), &body)
 }
