@@ -574,7 +574,8 @@ async fn an_approved_promotion_runs_the_ssm_document_and_announces_it_on_the_bus
         one("FailoverAgents"),
         [format!("{}-a.internal:2188", mirror.to_lowercase())]
     );
-    assert_eq!(parameters.len(), 7, "{parameters:?}");
+    assert_eq!(one("Purpose"), ["disaster".to_string()]);
+    assert_eq!(parameters.len(), 8, "{parameters:?}");
     // Delivered within a fifth of the 600 s promotion timeout.
     assert_eq!(command.timeout_seconds(), Some(120));
     // moto keeps no CloudWatchOutputConfig: what the SDK sent says it.

@@ -406,8 +406,8 @@ async fn the_history_reaches_back_past_what_the_state_keeps() {
         .with_timezone(&chrono::Utc);
     let mut state = shared::domain::MirrorState::new(&mirror, start);
     for write in 0..2u64 {
-        for n in 0..80i64 {
-            let i = write as i64 * 80 + n;
+        for n in 0..60i64 {
+            let i = write as i64 * 60 + n;
             state.record(start + chrono::Duration::seconds(i), format!("line {i}"));
         }
         state.version = write + 1;
@@ -417,12 +417,12 @@ async fn the_history_reaches_back_past_what_the_state_keeps() {
     assert_eq!(kept.len(), shared::domain::state::MAX_HISTORY);
     let all = store.history(&mirror, None).await.expect("history");
     let words: Vec<String> = all.iter().map(|h| h.what.clone()).collect();
-    assert_eq!(words, (0..160).map(|i| format!("line {i}")).collect::<Vec<_>>());
-    assert_eq!((all[0].version, all[159].version), (1, 2));
+    assert_eq!(words, (0..120).map(|i| format!("line {i}")).collect::<Vec<_>>());
+    assert_eq!((all[0].version, all[119].version), (1, 2));
     let later = store
-        .history(&mirror, Some(start + chrono::Duration::seconds(150)))
+        .history(&mirror, Some(start + chrono::Duration::seconds(110)))
         .await
         .expect("history since");
     assert_eq!(later.len(), 10);
-    assert_eq!(later[0].what, "line 150");
+    assert_eq!(later[0].what, "line 110");
 }

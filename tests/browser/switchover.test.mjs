@@ -232,15 +232,18 @@ test('the failback page says planned, back to HSPROD-A with HSPROD-DR1 as partne
   const facts = await page.locator('dl').innerText();
   assert.match(facts, /Primary now\s+HSPROD-DR1 \(dr async, us-west-2, us-west-2a\)/);
   assert.match(facts, /Would become primary\s+HSPROD-A \(failover, us-east-1, us-east-1a\)/);
-  assert.match(facts, /Way\s+With partner \(no data loss\): HSPROD-A first obtains from the ISCAgent of HSPROD-DR1 the journal data it lacks/);
+  assert.match(
+    facts,
+    /Way\s+With partner \(no data loss\): HSPROD-A, un-fenced, rejoins as a DR async of HSPROD-DR1 and catches up; once connected it becomes the failover partner \(backup\) of HSPROD-DR1, and takes over with all its data when IRIS on HSPROD-DR1 stops/,
+  );
   assert.match(facts, /Approving is refused when HSPROD-DR1 has not been heard from in the last 3 min, unless you accept the loss/);
   assert.match(
     facts,
-    /Then\s+First un-fence HSPROD-A, HSPROD-B \(the fencing document with Method=unfence, which it must support: else the failback fails at its first command and nothing is promoted\), then promote HSPROD-A back/,
+    /Then\s+First un-fence HSPROD-A, HSPROD-B \(the fencing document with Method=unfence: JoinMirror=1, ValidatedMember=0, IRIS started, so that each rejoins and asks HSPROD-DR1 for its role\); then the promote document \(Purpose=failback\) waits until HSPROD-A is connected to HSPROD-DR1 and makes it its failover partner/,
   );
   assert.match(
     facts,
-    /After approving, by hand\s+Stop IRIS on HSPROD-DR1 so that HSPROD-A takes over; then make HSPROD-B its backup again and demote HSPROD-DR1 to DR async/,
+    /After approving, by hand\s+Once HSPROD-A is the backup of HSPROD-DR1 \(the promote document's first line says PROMOTED TO FAILOVER\), stop IRIS on HSPROD-DR1 so that HSPROD-A takes over; then make HSPROD-B its backup again and demote HSPROD-DR1 to DR async/,
   );
   assert.match(await page.locator('#partner-now').innerText(), /^Right now heard from HSPROD-DR1: its agent reports Primary/);
   assert.match(await page.locator('label.check').innerText(), /if no partner's ISCAgent answers, fail back without partner/);
@@ -251,9 +254,9 @@ test('the failback page says planned, back to HSPROD-A with HSPROD-DR1 as partne
   await page.locator('h1', { hasText: 'Failback approved' }).waitFor();
   const body = await page.locator('main').innerText();
   assert.match(body, /Failing back HSPROD from HSPROD-DR1 to HSPROD-A/);
-  assert.match(body, /First HSPROD-A, HSPROD-B are un-fenced \(the fencing document with Method=unfence\), then HSPROD-A is promoted back\./);
+  assert.match(body, /First HSPROD-A, HSPROD-B are un-fenced \(the fencing document with Method=unfence\), then HSPROD-A, once connected to HSPROD-DR1, becomes its failover partner\./);
   assert.doesNotMatch(body, /is fenced/, 'a failback fences nothing');
-  assert.match(body, /Now, by hand: Stop IRIS on HSPROD-DR1 so that HSPROD-A takes over/);
+  assert.match(body, /Now, by hand: Once HSPROD-A is the backup of HSPROD-DR1 .*stop IRIS on HSPROD-DR1 so that HSPROD-A takes over/);
 
   const r = request(await gate.status(), 'failback');
   assert.equal(r.status, 'approved');

@@ -908,8 +908,9 @@ async fn planned_verdict_page<S: Store, N: Notifier, A: PromotionActions>(
             let mut lines = vec![format!("Approved by {} at {}.", form.approver, clock(now))];
             if failback && !request.fence_members.is_empty() {
                 lines.push(format!(
-                    "First {} are un-fenced (the fencing document with Method=unfence), then {candidate} is promoted back.",
-                    request.fence_members.join(", ")
+                    "First {} are un-fenced (the fencing document with Method=unfence), then {candidate}, once connected to {}, becomes its failover partner.",
+                    request.fence_members.join(", "),
+                    request.lost_primary.as_deref().unwrap_or("the DR primary")
                 ));
             }
             lines.push(match executed {

@@ -101,7 +101,7 @@ pub fn by_hand(mirror: &Mirror, request: &PromotionRequest) -> String {
             .filter(|m| *m != request.candidate)
             .collect();
         return format!(
-            "Stop IRIS on {primary} so that {} takes over; then make {} its backup again and demote {primary} to DR async (docs/DEPLOY.md, 7.9)",
+            "Once {0} is the backup of {primary} (the promote document's first line says PROMOTED TO FAILOVER), stop IRIS on {primary} so that {0} takes over; then make {1} its backup again and demote {primary} to DR async (docs/DEPLOY.md, 7.9)",
             request.candidate,
             if others.is_empty() { "a failover member".to_string() } else { others.join(", ") }
         );
@@ -166,11 +166,18 @@ pub fn switchover_page(
         ));
     }
     let partner_names = partners(mirror, request).join(" or ");
-    let way = format!(
-        "With partner (no data loss): {} first obtains from the ISCAgent of {partner_names} the journal data it lacks, then becomes primary. Approving is refused when {partner_names} has not been heard from in the last {}, unless you accept the loss",
-        request.candidate,
-        duration_words(i64::try_from(mirror.policy.evidence_fresh_secs).unwrap_or(180))
-    );
+    let fresh = duration_words(i64::try_from(mirror.policy.evidence_fresh_secs).unwrap_or(180));
+    let way = if failback {
+        format!(
+            "With partner (no data loss): {candidate}, un-fenced, rejoins as a DR async of {partner_names} and catches up; once connected it becomes the failover partner (backup) of {partner_names}, and takes over with all its data when IRIS on {partner_names} stops. Approving is refused when {partner_names} has not been heard from in the last {fresh}, unless you accept the loss",
+            candidate = request.candidate
+        )
+    } else {
+        format!(
+            "With partner (no data loss): {} first obtains from the ISCAgent of {partner_names} the journal data it lacks, then becomes primary. Approving is refused when {partner_names} has not been heard from in the last {fresh}, unless you accept the loss",
+            request.candidate
+        )
+    };
     let then = if failback {
         if request.fence_members.is_empty() {
             format!(
@@ -179,7 +186,7 @@ pub fn switchover_page(
             )
         } else {
             format!(
-                "First un-fence {} (the fencing document with Method=unfence, which it must support: else the failback fails at its first command and nothing is promoted), then promote {} back",
+                "First un-fence {} (the fencing document with Method=unfence: JoinMirror=1, ValidatedMember=0, IRIS started, so that each rejoins and asks {primary} for its role); then the promote document (Purpose=failback) waits until {} is connected to {primary} and makes it its failover partner",
                 request.fence_members.join(", "),
                 request.candidate
             )

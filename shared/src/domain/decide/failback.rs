@@ -79,7 +79,7 @@ impl Decider<'_, '_> {
             vec![
                 format!("Planned: {primary} is primary now"),
                 unfence,
-                format!("Then: {to} promoted back with partner ({primary}'s ISCAgent must answer)"),
+                format!("Then: {to}, once connected to {primary}, becomes its failover partner; it takes over when IRIS on {primary} is stopped"),
                 format!(
                     "The link expires at {}",
                     clock(now + secs(self.m.policy.approval_expiry_secs))
