@@ -67,7 +67,7 @@ test('the DRILL page says DRILL, that nothing will be promoted, and what would h
     `the estimated loss and when it was measured: ${facts}`,
   );
   assert.match(facts, /Estimated loss, were it real\s+about 1\.8 s/);
-  assert.match(facts, /What approval does\s+Run the drill document HSPROD-DrillCheck on HSPROD-DR1 \(never the promote document\)/);
+  assert.match(facts, /What approval does\s+Run the drill document HSPROD-DrillDrAsync on HSPROD-DR1 \(never the promote document\)/);
 
   const body = await page.locator('main').innerText();
   assert.ok(body.includes(`This link works once and expires at ${clock(gate.raisedAt + 30 * 60_000)}`), body);
@@ -118,7 +118,7 @@ test('approving the DRILL through the form records it, runs the drill document o
   const ran = gate.drills();
   assert.equal(ran.length, 1, 'the drill document ran once');
   assert.match(JSON.stringify(ran[0]), /HSPROD-DR1/);
-  assert.match(JSON.stringify(ran[0]), /HSPROD-DrillCheck/);
+  assert.match(JSON.stringify(ran[0]), /HSPROD-DrillDrAsync/);
 
   // The status page says the same: HSPROD-A primary, no drill open any more.
   await page.goto(`${gate.base}/`);
