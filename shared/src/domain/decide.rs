@@ -1438,69 +1438,15 @@ impl Decider<'_, '_> {
 
     // ---- decisions ------------------------------------------------------------
 
+    /// A person's decision on a request: which request and whether the link is good
+    /// for it, then the kind's own rules; for a promotion, a rejection, or an approval
+    /// whose rules are checked again now, in this order.
     fn decision(&mut self, d: &Decision) -> DecisionVerdict {
-        let refused = |request: Option<&str>, refusal: Refusal| DecisionVerdict::Refused {
-            request: request.map(str::to_string),
-            refusal,
+        let request = match self.decided_request(d) {
+            Ok(request) => request,
+            Err((request, refusal)) => return refused(request.as_deref(), refusal),
         };
-        let now = self.now();
-
-        // Which request, and is the link good for it?
-        let request = match &d.authority {
-            Authority::Link { token_hash } => {
-                let Some(r) = self.s.request_by_token(token_hash) else {
-                    return refused(None, Refusal::UnknownLink);
-                };
-                if r.id != d.request {
-                    return refused(None, Refusal::TamperedLink);
-                }
-                let token_used = r
-                    .tokens
-                    .iter()
-                    .any(|t| crate::token::hashes_equal(&t.hash, token_hash) && t.used_at.is_some());
-                if token_used {
-                    return refused(Some(&r.id), Refusal::LinkUsed);
-                }
-                if r.status == RequestStatus::Open && now >= r.expires_at {
-                    return refused(Some(&r.id), Refusal::LinkExpired);
-                }
-                r.clone()
-            }
-            Authority::Operator | Authority::AwsIdentity { .. } => match self.s.request(&d.request) {
-                Some(r) => r.clone(),
-                None => return refused(None, Refusal::NoOpenRequest),
-            },
-        };
-        if request.status != RequestStatus::Open {
-            return refused(Some(&request.id), Refusal::RequestClosed { status: request.status });
-        }
-        // A request past its expiry is not decided, whoever decides (a link says so above).
-        if now >= request.expires_at {
-            return refused(
-                Some(&request.id),
-                Refusal::RequestClosed {
-                    status: RequestStatus::Expired,
-                },
-            );
-        }
-        let by = d.by.trim();
-        if by.is_empty() {
-            return refused(Some(&request.id), Refusal::NoName);
-        }
-        let record = DecisionRecord {
-            action: d.action,
-            by: by.to_string(),
-            at: now,
-            accept_loss: d.accept_loss,
-            via: match d.authority {
-                Authority::Link { .. } => "link".into(),
-                Authority::Operator => "operator".into(),
-                Authority::AwsIdentity { .. } => "aws_identity".into(),
-            },
-            source_ip: d.source_ip.clone(),
-            user_agent: d.user_agent.clone(),
-            shown: d.shown.clone(),
-        };
+        let record = decision_record(d, self.now());
         match request.kind {
             RequestKind::Fencing => return self.fencing_decision(&request, record, &d.authority),
             RequestKind::Drill => return self.drill_decision(&request, record, &d.authority),
@@ -1508,135 +1454,224 @@ impl Decider<'_, '_> {
             RequestKind::Failback => return self.failback_decision(&request, record, &d.authority),
             RequestKind::Promotion => {}
         }
-
         if d.action == DecisionAction::Reject {
-            self.use_token(&request.id, &d.authority);
-            self.push_decision(&request.id, record);
-            self.close_request(&request.id, RequestStatus::Rejected, &format!("rejected by {by}"));
-            self.s.next_request_after = Some(now + secs(self.m.policy.cool_down_secs));
-            self.go(Phase::PrimaryLost, &format!("{by} rejected {}", request.id));
-            self.alert(
-                AlertKind::PromotionRejected,
-                Severity::Warning,
-                Some(&request.id),
-                format!("{}: promotion of {} rejected by {by}", self.m.name, request.candidate),
-                vec![format!("Request: {}", request.id)],
-                format!(
-                    "Nothing will be promoted. If the primary is still lost at {}, mirrorgate asks again.",
-                    clock(now + secs(self.m.policy.cool_down_secs))
-                ),
-            );
-            return DecisionVerdict::Rejected { request: request.id };
+            return self.reject_promotion(&request, record, &d.authority);
         }
+        if let Some(refusal) = self.primary_refusal(&request) {
+            return refused(Some(&request.id), refusal);
+        }
+        if !View::new(&self.s, self.m, self.now()).is_promotable(&request.candidate) {
+            return self.refuse_unhealthy_candidate(&request, record, &d.authority);
+        }
+        if let Some(refusal) = self.approver_refusal(&request, d) {
+            return refused(Some(&request.id), refusal);
+        }
+        self.use_token(&request.id, &d.authority);
+        self.push_decision(&request.id, record);
+        if request.approvers().len() + 1 < self.m.policy.approvers_required {
+            return self.record_first_approvals(&request, d.by.trim());
+        }
+        self.approve_promotion(&request, d)
+    }
 
-        // Approve: check the rules again, now.
-        let view = View::new(&self.s, self.m, now);
+    /// The open request a decision is for, and that its link (if it came by a link) is
+    /// good for it; or the refusal, with the request it names when it names one.
+    fn decided_request(&self, d: &Decision) -> Result<PromotionRequest, (Option<String>, Refusal)> {
+        let now = self.now();
+        let request = match &d.authority {
+            Authority::Link { token_hash } => {
+                let Some(r) = self.s.request_by_token(token_hash) else {
+                    return Err((None, Refusal::UnknownLink));
+                };
+                if r.id != d.request {
+                    return Err((None, Refusal::TamperedLink));
+                }
+                let token_used = r
+                    .tokens
+                    .iter()
+                    .any(|t| crate::token::hashes_equal(&t.hash, token_hash) && t.used_at.is_some());
+                if token_used {
+                    return Err((Some(r.id.clone()), Refusal::LinkUsed));
+                }
+                if r.status == RequestStatus::Open && now >= r.expires_at {
+                    return Err((Some(r.id.clone()), Refusal::LinkExpired));
+                }
+                r.clone()
+            }
+            Authority::Operator | Authority::AwsIdentity { .. } => match self.s.request(&d.request) {
+                Some(r) => r.clone(),
+                None => return Err((None, Refusal::NoOpenRequest)),
+            },
+        };
+        if request.status != RequestStatus::Open {
+            return Err((Some(request.id), Refusal::RequestClosed { status: request.status }));
+        }
+        // A request past its expiry is not decided, whoever decides (a link says so above).
+        if now >= request.expires_at {
+            return Err((
+                Some(request.id),
+                Refusal::RequestClosed {
+                    status: RequestStatus::Expired,
+                },
+            ));
+        }
+        if d.by.trim().is_empty() {
+            return Err((Some(request.id), Refusal::NoName));
+        }
+        Ok(request)
+    }
+
+    fn reject_promotion(
+        &mut self,
+        request: &PromotionRequest,
+        record: DecisionRecord,
+        authority: &Authority,
+    ) -> DecisionVerdict {
+        let now = self.now();
+        let by = record.by.clone();
+        self.use_token(&request.id, authority);
+        self.push_decision(&request.id, record);
+        self.close_request(&request.id, RequestStatus::Rejected, &format!("rejected by {by}"));
+        self.s.next_request_after = Some(now + secs(self.m.policy.cool_down_secs));
+        self.go(Phase::PrimaryLost, &format!("{by} rejected {}", request.id));
+        self.alert(
+            AlertKind::PromotionRejected,
+            Severity::Warning,
+            Some(&request.id),
+            format!("{}: promotion of {} rejected by {by}", self.m.name, request.candidate),
+            vec![format!("Request: {}", request.id)],
+            format!(
+                "Nothing will be promoted. If the primary is still lost at {}, mirrorgate asks again.",
+                clock(now + secs(self.m.policy.cool_down_secs))
+            ),
+        );
+        DecisionVerdict::Rejected {
+            request: request.id.clone(),
+        }
+    }
+
+    /// An approval is refused, changing nothing, while a primary exists or another
+    /// request of the same loss was carried out.
+    fn primary_refusal(&self, request: &PromotionRequest) -> Option<Refusal> {
+        let view = View::new(&self.s, self.m, self.now());
         // Any member serving as primary, a DR member promoted by hand included:
         // promoting now would make a second primary. settle() withdraws the request
         // in this same write.
         if let Some(claim) = view.claims().into_iter().next() {
-            return refused(
-                Some(&request.id),
-                Refusal::PrimaryBack {
-                    member: claim.member.to_string(),
-                },
-            );
+            return Some(Refusal::PrimaryBack {
+                member: claim.member.to_string(),
+            });
         }
         if let Some(witness) = view.witness() {
-            return refused(
-                Some(&request.id),
-                Refusal::PrimaryExists {
-                    evidence: witness.words(),
-                },
-            );
+            return Some(Refusal::PrimaryExists {
+                evidence: witness.words(),
+            });
         }
-        if let Some(winner) = self.s.requests.iter().find(|r| {
-            r.kind == RequestKind::Promotion
-                && r.epoch == request.epoch
-                && r.id != request.id
-                && r.status.was_executed()
-        }) {
-            return refused(
-                Some(&request.id),
-                Refusal::AnotherRequestWon {
-                    request: winner.id.clone(),
-                },
-            );
-        }
-        if !view.is_promotable(&request.candidate) {
-            let candidate = request.candidate.clone();
-            self.use_token(&request.id, &d.authority);
-            self.push_decision(&request.id, record);
-            self.close_request(
-                &request.id,
-                RequestStatus::Refused,
-                &format!("{candidate} was unhealthy at decision time"),
-            );
-            self.go(
-                Phase::PrimaryLost,
-                &format!("{} refused: {candidate} unhealthy", request.id),
-            );
-            let refusal = Refusal::CandidateUnhealthy {
-                candidate: candidate.clone(),
-            };
-            self.alert(
-                AlertKind::PromotionRefused,
-                Severity::Critical,
-                Some(&request.id),
-                format!("{}: approval refused, {candidate} is unhealthy", self.m.name),
-                vec![format!("Request: {}", request.id), format!("Approved by: {by}")],
-                "mirrorgate proposes another candidate if one is healthy.".into(),
-            );
-            return refused(Some(&request.id), refusal);
-        }
-        let loss = View::new(&self.s, self.m, now).loss_estimate(&request.candidate);
+        self.s
+            .requests
+            .iter()
+            .find(|r| {
+                r.kind == RequestKind::Promotion
+                    && r.epoch == request.epoch
+                    && r.id != request.id
+                    && r.status.was_executed()
+            })
+            .map(|winner| Refusal::AnotherRequestWon {
+                request: winner.id.clone(),
+            })
+    }
+
+    /// The candidate is no longer healthy: the approval closes the request as refused
+    /// (mirrorgate then proposes another candidate if one is healthy).
+    fn refuse_unhealthy_candidate(
+        &mut self,
+        request: &PromotionRequest,
+        record: DecisionRecord,
+        authority: &Authority,
+    ) -> DecisionVerdict {
+        let candidate = request.candidate.clone();
+        let by = record.by.clone();
+        self.use_token(&request.id, authority);
+        self.push_decision(&request.id, record);
+        self.close_request(
+            &request.id,
+            RequestStatus::Refused,
+            &format!("{candidate} was unhealthy at decision time"),
+        );
+        self.go(
+            Phase::PrimaryLost,
+            &format!("{} refused: {candidate} unhealthy", request.id),
+        );
+        self.alert(
+            AlertKind::PromotionRefused,
+            Severity::Critical,
+            Some(&request.id),
+            format!("{}: approval refused, {candidate} is unhealthy", self.m.name),
+            vec![format!("Request: {}", request.id), format!("Approved by: {by}")],
+            "mirrorgate proposes another candidate if one is healthy.".into(),
+        );
+        refused(Some(&request.id), Refusal::CandidateUnhealthy { candidate })
+    }
+
+    /// An approval is refused, changing nothing, when the loss is over the policy and
+    /// not accepted, or when the same person approved it before.
+    fn approver_refusal(&self, request: &PromotionRequest, d: &Decision) -> Option<Refusal> {
+        let loss = View::new(&self.s, self.m, self.now()).loss_estimate(&request.candidate);
         let max = self.m.policy.max_journal_latency_secs;
         if loss.over(max) && !d.accept_loss {
-            return refused(
-                Some(&request.id),
-                Refusal::LatencyOverPolicy {
-                    seconds: loss.seconds,
-                    max_seconds: max,
-                },
-            );
+            return Some(Refusal::LatencyOverPolicy {
+                seconds: loss.seconds,
+                max_seconds: max,
+            });
         }
-        if request.approvers().iter().any(|a| a.eq_ignore_ascii_case(by)) {
-            return refused(Some(&request.id), Refusal::SameApprover { by: by.to_string() });
-        }
+        let by = d.by.trim();
+        request
+            .approvers()
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case(by))
+            .then(|| Refusal::SameApprover { by: by.to_string() })
+    }
 
-        self.use_token(&request.id, &d.authority);
-        self.push_decision(&request.id, record);
+    /// An approval recorded while more are required: the others get a new link.
+    fn record_first_approvals(&mut self, request: &PromotionRequest, by: &str) -> DecisionVerdict {
         let approvals = request.approvers().len() + 1;
         let required = self.m.policy.approvers_required;
-        if approvals < required {
-            let (headline, mut facts, _) = self.request_text(&request.id);
-            facts.insert(
-                0,
-                format!(
-                    "Approved so far by: {}",
-                    [request.approvers(), vec![by]].concat().join(", ")
-                ),
-            );
-            self.alert(
-                AlertKind::ApprovalRecorded,
-                Severity::Critical,
-                Some(&request.id),
-                format!("{approvals} of {required} approvals: {headline}"),
-                facts,
-                format!(
-                    "Another person must approve ({} more). Use this new link; each link decides once.",
-                    required - approvals
-                ),
-            );
-            return DecisionVerdict::Approved {
-                request: request.id,
-                candidate: request.candidate,
-                executing: false,
-                approvals,
-                required,
-            };
+        let (headline, mut facts, _) = self.request_text(&request.id);
+        facts.insert(
+            0,
+            format!(
+                "Approved so far by: {}",
+                [request.approvers(), vec![by]].concat().join(", ")
+            ),
+        );
+        self.alert(
+            AlertKind::ApprovalRecorded,
+            Severity::Critical,
+            Some(&request.id),
+            format!("{approvals} of {required} approvals: {headline}"),
+            facts,
+            format!(
+                "Another person must approve ({} more). Use this new link; each link decides once.",
+                required - approvals
+            ),
+        );
+        DecisionVerdict::Approved {
+            request: request.id.clone(),
+            candidate: request.candidate.clone(),
+            executing: false,
+            approvals,
+            required,
         }
+    }
 
+    /// The last approval required: the request is approved and the promotion handed to
+    /// the actions.
+    fn approve_promotion(&mut self, request: &PromotionRequest, d: &Decision) -> DecisionVerdict {
+        let now = self.now();
+        let by = d.by.trim();
+        let approvals = request.approvers().len() + 1;
+        let required = self.m.policy.approvers_required;
+        let loss = View::new(&self.s, self.m, now).loss_estimate(&request.candidate);
         if let Some(r) = self.s.request_mut(&request.id) {
             r.status = RequestStatus::Approved;
             r.outcome = Some(format!("approved by {by}"));
@@ -1679,8 +1714,8 @@ impl Decider<'_, '_> {
             format!("Wait for the confirmation that {} reports primary.", request.candidate),
         );
         DecisionVerdict::Approved {
-            request: request.id,
-            candidate: request.candidate,
+            request: request.id.clone(),
+            candidate: request.candidate.clone(),
             executing: true,
             approvals,
             required,
@@ -2088,5 +2123,30 @@ impl MirrorState {
     /// No new request is raised before this time (after a rejection, expiry, failure).
     pub fn requests_blocked_until(&self) -> Option<DateTime<Utc>> {
         self.next_request_after
+    }
+}
+
+fn refused(request: Option<&str>, refusal: Refusal) -> DecisionVerdict {
+    DecisionVerdict::Refused {
+        request: request.map(str::to_string),
+        refusal,
+    }
+}
+
+/// What the audit keeps of a decision.
+fn decision_record(d: &Decision, now: DateTime<Utc>) -> DecisionRecord {
+    DecisionRecord {
+        action: d.action,
+        by: d.by.trim().to_string(),
+        at: now,
+        accept_loss: d.accept_loss,
+        via: match d.authority {
+            Authority::Link { .. } => "link".into(),
+            Authority::Operator => "operator".into(),
+            Authority::AwsIdentity { .. } => "aws_identity".into(),
+        },
+        source_ip: d.source_ip.clone(),
+        user_agent: d.user_agent.clone(),
+        shown: d.shown.clone(),
     }
 }
