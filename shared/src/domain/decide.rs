@@ -1113,6 +1113,8 @@ impl Decider<'_, '_> {
         (headline, facts, next)
     }
 
+    /// The open promotion request while nothing decided it: withdrawn when a primary
+    /// answers or is proven, expired at its time, else reminded.
     fn settle_pending(&mut self) {
         let now = self.now();
         let Some(open) = self.s.open_request().cloned() else {
@@ -1120,94 +1122,17 @@ impl Decider<'_, '_> {
             return;
         };
         let view = View::new(&self.s, self.m, now);
-        let lost = self.s.primary.clone();
         if let Some(claim) = view.claims().into_iter().next() {
-            let member = claim.member.to_string();
-            let since = claim.since;
-            let failover = self.m.is_failover(&member);
-            if failover || lost.as_deref() == Some(member.as_str()) {
-                // The lost primary (or its failover partner) answers again.
-                self.close_request(
-                    &open.id,
-                    RequestStatus::Superseded,
-                    &format!("{member} answers as primary again"),
-                );
-                if lost.as_deref() != Some(member.as_str()) {
-                    self.new_epoch(&member, since);
-                }
-                self.s.lost_since = None;
-                let to = if failover { Phase::Normal } else { Phase::DrActive };
-                self.go(to, &format!("{member} is primary again; {} withdrawn", open.id));
-                self.alert(
-                    AlertKind::RequestWithdrawn,
-                    Severity::Warning,
-                    Some(&open.id),
-                    format!("{}: primary {member} is back; promotion request withdrawn", self.m.name),
-                    vec![format!("Request: {}", open.id), format!("Primary: {member}")],
-                    "Nothing to approve: the link no longer works. Find out why the primary was unreachable.".into(),
-                );
-                self.s.cool_down_until = Some(now + secs(self.m.policy.cool_down_secs));
-                if failover {
-                    self.settle_high_availability(&member);
-                }
-                return;
+            let (member, since) = (claim.member.to_string(), claim.since);
+            let lost = self.s.primary.clone();
+            if self.m.is_failover(&member) || lost.as_deref() == Some(member.as_str()) {
+                return self.withdraw_for_primary_back(&open, &member, since, lost.as_deref());
             }
-            // A DR member was promoted by hand while the request waited: the request
-            // is moot, and approving it would make a second primary.
-            let previous = lost.unwrap_or_else(|| "unknown".into());
-            self.close_request(
-                &open.id,
-                RequestStatus::Superseded,
-                &format!("{member} became primary outside mirrorgate"),
-            );
-            self.new_epoch(&member, since);
-            self.s.lost_since = None;
-            self.go(
-                Phase::DrActive,
-                &format!("{member} became primary outside mirrorgate; {} withdrawn", open.id),
-            );
-            self.alert(
-                AlertKind::DrPrimary,
-                Severity::Warning,
-                Some(&open.id),
-                format!(
-                    "{}: DR member {member} is now primary (promoted outside mirrorgate)",
-                    self.m.name
-                ),
-                vec![
-                    format!("Previous primary: {previous}"),
-                    format!("Request {} withdrawn: its link no longer works", open.id),
-                ],
-                "Confirm the promotion was intended and fence the primary region so it cannot take traffic back."
-                    .into(),
-            );
-            return;
+            return self.withdraw_for_dr_primary(&open, &member, since, lost);
         }
         if let Some(witness) = view.witness() {
-            // A member reports it is connected to a primary: one exists, and promoting
-            // now would make a second.
-            let evidence = witness.words();
-            let who = witness.member.to_string();
-            self.close_request(
-                &open.id,
-                RequestStatus::Superseded,
-                &format!("{evidence}: a primary exists"),
-            );
-            self.s.lost_since = None;
-            self.go(Phase::PrimaryLost, &format!("{} withdrawn: {evidence}", open.id));
-            self.alert(
-                AlertKind::RequestWithdrawn,
-                Severity::Warning,
-                Some(&open.id),
-                format!("{}: promotion request withdrawn, {who} is connected to a primary", self.m.name),
-                vec![
-                    format!("Request: {}", open.id),
-                    format!("Evidence: {evidence}: it is connected to a primary, so one exists"),
-                ],
-                format!("Nothing to approve: the link no longer works. Find out which member is primary (the Mirror Monitor on {who}) and why mirrorgate does not hear from it."),
-            );
-            self.s.cool_down_until = Some(now + secs(self.m.policy.cool_down_secs));
-            return;
+            let (evidence, who) = (witness.words(), witness.member.to_string());
+            return self.withdraw_for_witness(&open, &evidence, &who);
         }
         // The loss stays confirmed only while the observers keep agreeing: if they
         // stop, a later request (after a refusal) waits for a whole new window.
@@ -1218,45 +1143,153 @@ impl Decider<'_, '_> {
             (true, Some(_)) => {}
         }
         if now >= open.expires_at {
-            self.close_request(
-                &open.id,
-                RequestStatus::Expired,
-                "nobody decided before the link expired",
-            );
-            let again = now + secs(self.m.policy.cool_down_secs);
-            self.s.next_request_after = Some(again);
-            self.go(Phase::PrimaryLost, &format!("{} expired without a decision", open.id));
-            self.alert(
-                AlertKind::RequestExpired,
-                Severity::Critical,
-                Some(&open.id),
-                format!("{}: promotion request expired, nothing promoted", self.m.name),
-                vec![
-                    format!("Request: {}", open.id),
-                    format!("Candidate was: {}", open.candidate),
-                ],
-                format!(
-                    "If the primary is still lost at {}, mirrorgate sends a new request.",
-                    clock(again)
-                ),
-            );
+            return self.expire_request(&open);
+        }
+        self.remind(&open);
+    }
+
+    /// The lost primary (or its failover partner) answers again: the request is withdrawn.
+    fn withdraw_for_primary_back(
+        &mut self,
+        open: &PromotionRequest,
+        member: &str,
+        since: DateTime<Utc>,
+        lost: Option<&str>,
+    ) {
+        let now = self.now();
+        let failover = self.m.is_failover(member);
+        self.close_request(
+            &open.id,
+            RequestStatus::Superseded,
+            &format!("{member} answers as primary again"),
+        );
+        if lost != Some(member) {
+            self.new_epoch(member, since);
+        }
+        self.s.lost_since = None;
+        let to = if failover { Phase::Normal } else { Phase::DrActive };
+        self.go(to, &format!("{member} is primary again; {} withdrawn", open.id));
+        self.alert(
+            AlertKind::RequestWithdrawn,
+            Severity::Warning,
+            Some(&open.id),
+            format!("{}: primary {member} is back; promotion request withdrawn", self.m.name),
+            vec![format!("Request: {}", open.id), format!("Primary: {member}")],
+            "Nothing to approve: the link no longer works. Find out why the primary was unreachable.".into(),
+        );
+        self.s.cool_down_until = Some(now + secs(self.m.policy.cool_down_secs));
+        if failover {
+            self.settle_high_availability(member);
+        }
+    }
+
+    /// A DR member was promoted by hand while the request waited: the request is moot,
+    /// and approving it would make a second primary.
+    fn withdraw_for_dr_primary(
+        &mut self,
+        open: &PromotionRequest,
+        member: &str,
+        since: DateTime<Utc>,
+        lost: Option<String>,
+    ) {
+        let previous = lost.unwrap_or_else(|| "unknown".into());
+        self.close_request(
+            &open.id,
+            RequestStatus::Superseded,
+            &format!("{member} became primary outside mirrorgate"),
+        );
+        self.new_epoch(member, since);
+        self.s.lost_since = None;
+        self.go(
+            Phase::DrActive,
+            &format!("{member} became primary outside mirrorgate; {} withdrawn", open.id),
+        );
+        self.alert(
+            AlertKind::DrPrimary,
+            Severity::Warning,
+            Some(&open.id),
+            format!(
+                "{}: DR member {member} is now primary (promoted outside mirrorgate)",
+                self.m.name
+            ),
+            vec![
+                format!("Previous primary: {previous}"),
+                format!("Request {} withdrawn: its link no longer works", open.id),
+            ],
+            "Confirm the promotion was intended and fence the primary region so it cannot take traffic back.".into(),
+        );
+    }
+
+    /// A member reports it is connected to a primary: one exists, and promoting now
+    /// would make a second.
+    fn withdraw_for_witness(&mut self, open: &PromotionRequest, evidence: &str, who: &str) {
+        let now = self.now();
+        self.close_request(
+            &open.id,
+            RequestStatus::Superseded,
+            &format!("{evidence}: a primary exists"),
+        );
+        self.s.lost_since = None;
+        self.go(Phase::PrimaryLost, &format!("{} withdrawn: {evidence}", open.id));
+        self.alert(
+            AlertKind::RequestWithdrawn,
+            Severity::Warning,
+            Some(&open.id),
+            format!("{}: promotion request withdrawn, {who} is connected to a primary", self.m.name),
+            vec![
+                format!("Request: {}", open.id),
+                format!("Evidence: {evidence}: it is connected to a primary, so one exists"),
+            ],
+            format!("Nothing to approve: the link no longer works. Find out which member is primary (the Mirror Monitor on {who}) and why mirrorgate does not hear from it."),
+        );
+        self.s.cool_down_until = Some(now + secs(self.m.policy.cool_down_secs));
+    }
+
+    fn expire_request(&mut self, open: &PromotionRequest) {
+        let now = self.now();
+        self.close_request(
+            &open.id,
+            RequestStatus::Expired,
+            "nobody decided before the link expired",
+        );
+        let again = now + secs(self.m.policy.cool_down_secs);
+        self.s.next_request_after = Some(again);
+        self.go(Phase::PrimaryLost, &format!("{} expired without a decision", open.id));
+        self.alert(
+            AlertKind::RequestExpired,
+            Severity::Critical,
+            Some(&open.id),
+            format!("{}: promotion request expired, nothing promoted", self.m.name),
+            vec![
+                format!("Request: {}", open.id),
+                format!("Candidate was: {}", open.candidate),
+            ],
+            format!(
+                "If the primary is still lost at {}, mirrorgate sends a new request.",
+                clock(again)
+            ),
+        );
+    }
+
+    /// Reminds the approvers every `reminder_interval_secs` while the request is open.
+    fn remind(&mut self, open: &PromotionRequest) {
+        let now = self.now();
+        let last = open.last_reminder_at.unwrap_or(open.created_at);
+        if now - last < secs(self.m.policy.reminder_interval_secs) {
             return;
         }
-        let last = open.last_reminder_at.unwrap_or(open.created_at);
-        if now - last >= secs(self.m.policy.reminder_interval_secs) {
-            if let Some(r) = self.s.request_mut(&open.id) {
-                r.last_reminder_at = Some(now);
-            }
-            let (headline, facts, next) = self.request_text(&open.id);
-            self.alert(
-                AlertKind::PromotionReminder,
-                Severity::Critical,
-                Some(&open.id),
-                format!("Reminder: {headline}"),
-                facts,
-                next,
-            );
+        if let Some(r) = self.s.request_mut(&open.id) {
+            r.last_reminder_at = Some(now);
         }
+        let (headline, facts, next) = self.request_text(&open.id);
+        self.alert(
+            AlertKind::PromotionReminder,
+            Severity::Critical,
+            Some(&open.id),
+            format!("Reminder: {headline}"),
+            facts,
+            next,
+        );
     }
 
     fn close_request(&mut self, id: &str, status: RequestStatus, outcome: &str) {
