@@ -292,3 +292,53 @@ fn a_failback_unfences_and_promotes_the_failover_member_back() {
         "{kinds:?}"
     );
 }
+
+/// GIVEN an approved failback whose members were un-fenced WHEN the promote document
+/// (Purpose=failback) fails on A (A did not rejoin in time) THEN the failback closes
+/// failed, said with the script's first line, and the DR primary stays: the phase is
+/// still dr_active on DR1, never primary_lost, and no promotion is alerted as failed.
+#[test]
+fn a_failback_whose_promote_command_fails_leaves_the_dr_primary_in_place() {
+    let m = hsprod();
+    let state = switched_over(&m);
+    let (state, _) = run(
+        &m,
+        state,
+        [
+            failback(A, "Ravi Patel", 200),
+            heartbeat(DR1, MemberStatus::Primary, 230),
+            approve(R3, "Dana Whitfield", 240),
+            started(R3, 245),
+            signal(
+                250,
+                SignalKind::PromotionOutcome {
+                    request: R3.into(),
+                    ok: true,
+                    detail: "un-fenced A, B; promote A".into(),
+                    fenced: vec![A.into(), B.into()],
+                },
+            ),
+        ],
+    );
+    let epoch = state.epoch;
+    let comment = format!("mirrorgate HSPROD request {R3} epoch {epoch}: promote {A}");
+    let failed = command(
+        "HSPROD-PromoteDrAsync",
+        A,
+        RunStatus::Failed,
+        Some(comment),
+        Some("PROMOTE FAILED (HSPROD-R3): IRIS has not rejoined HSPROD as a Connected DR async after 300 s: a 'Disaster Recovery' member, mirror status 'Waiting'"),
+        400,
+    );
+    let (state, effects) = run(&m, state, [failed]);
+    assert_eq!((state.phase, state.primary.as_deref()), (Phase::DrActive, Some(DR1)));
+    assert_eq!(request_status(&state, R3), RequestStatus::Failed);
+    let kinds = alert_kinds(&effects);
+    assert!(kinds.contains(&AlertKind::FailbackClosed), "{kinds:?}");
+    assert!(!kinds.contains(&AlertKind::PromotionFailed), "{kinds:?}");
+    let outcome = state.request(R3).and_then(|r| r.outcome.clone()).unwrap_or_default();
+    assert!(
+        outcome.contains("has not rejoined HSPROD as a Connected DR async"),
+        "{outcome}"
+    );
+}
