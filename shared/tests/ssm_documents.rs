@@ -194,6 +194,26 @@ printf '%%SYS>\n'
     Command::new("chmod").arg("+x").arg(&path).status().expect("chmod");
 }
 
+/// Runs `text` with sh as SSM's runShellScript would, with `dir` (its fake `iris`)
+/// first on PATH: the exit code and the lines it printed.
+fn run_sh(dir: &Path, name: &str, text: &str) -> (i32, Vec<String>) {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("written");
+    let out = Command::new("sh")
+        .arg(&path)
+        .env(
+            "PATH",
+            format!("{}:{}", dir.display(), std::env::var("PATH").unwrap_or_default()),
+        )
+        .output()
+        .expect("sh runs");
+    let lines = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    (out.status.code().unwrap_or(-1), lines)
+}
+
 /// Runs the promote script as SSM would, with the fake `iris` first on PATH.
 fn promote(allow_no_partner: bool, agents: &str, status: &str, login_prompt: bool) -> (i32, Vec<String>, bool) {
     run_promote(PromotePurpose::Disaster, allow_no_partner, agents, status, login_prompt)
@@ -215,22 +235,9 @@ fn run_promote(
     let values = check("promote-dr-async.yaml", &doc, &sent);
     let dir = tempfile::tempdir().expect("temp dir");
     fake_iris(dir.path(), status, login_prompt);
-    let path = dir.path().join("promote.sh");
-    std::fs::write(&path, script(&doc, &values)).expect("written");
-    let out = Command::new("sh")
-        .arg(&path)
-        .env(
-            "PATH",
-            format!("{}:{}", dir.path().display(), std::env::var("PATH").unwrap_or_default()),
-        )
-        .output()
-        .expect("sh runs");
-    let lines = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_string)
-        .collect();
+    let (code, lines) = run_sh(dir.path(), "promote.sh", &script(&doc, &values));
     let promoted = dir.path().join("calls").exists();
-    (out.status.code().unwrap_or(-1), lines, promoted)
+    (code, lines, promoted)
 }
 
 #[test]
@@ -358,20 +365,7 @@ fn fence(method: &str, running: bool, marker_before: bool) -> (i32, Vec<String>,
         "/etc/mirrorgate",
         &dir.path().join("etc/mirrorgate").display().to_string(),
     );
-    let path = dir.path().join("fence.sh");
-    std::fs::write(&path, text).expect("written");
-    let out = Command::new("sh")
-        .arg(&path)
-        .env(
-            "PATH",
-            format!("{}:{}", dir.path().display(), std::env::var("PATH").unwrap_or_default()),
-        )
-        .output()
-        .expect("sh runs");
-    let lines = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_string)
-        .collect();
+    let (code, lines) = run_sh(dir.path(), "fence.sh", &text);
     let calls = std::fs::read_to_string(dir.path().join("calls"))
         .unwrap_or_default()
         .lines()
@@ -380,7 +374,7 @@ fn fence(method: &str, running: bool, marker_before: bool) -> (i32, Vec<String>,
     let cpf = std::fs::read_to_string(dir.path().join("iris.cpf")).expect("cpf");
     let mut lines: Vec<String> = lines;
     lines.push(format!("cpf: {}", cpf.replace('\n', " ")));
-    (out.status.code().unwrap_or(-1), lines, calls, marker.exists())
+    (code, lines, calls, marker.exists())
 }
 
 #[test]
@@ -454,25 +448,8 @@ fn drill(agents: &str, status: &str) -> (i32, Vec<String>, bool) {
     let values = check("drill-dr-async.yaml", &doc, &sent);
     let dir = tempfile::tempdir().expect("temp dir");
     fake_iris(dir.path(), status, false);
-    let path = dir.path().join("drill.sh");
-    std::fs::write(&path, script(&doc, &values)).expect("written");
-    let out = Command::new("sh")
-        .arg(&path)
-        .env(
-            "PATH",
-            format!("{}:{}", dir.path().display(), std::env::var("PATH").unwrap_or_default()),
-        )
-        .output()
-        .expect("sh runs");
-    let lines = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_string)
-        .collect();
-    (
-        out.status.code().unwrap_or(-1),
-        lines,
-        dir.path().join("calls").exists(),
-    )
+    let (code, lines) = run_sh(dir.path(), "drill.sh", &script(&doc, &values));
+    (code, lines, dir.path().join("calls").exists())
 }
 
 #[test]

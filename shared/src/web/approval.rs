@@ -148,6 +148,20 @@ fn message(status: u16, title: &str, class: &str, banner: &str, paragraphs: &[St
     HttpResponse::page(status, message_page(title, class, banner, paragraphs))
 }
 
+/// One approval of several: the next approver gets a new link.
+fn approval_recorded(approvals: usize, required: usize) -> HttpResponse {
+    message(
+        200,
+        "Approval recorded",
+        "ok",
+        &format!("Your approval is recorded: {approvals} of {required}."),
+        &[
+            "Another person must approve with the link in the new alert mirrorgate just sent. This link has been used."
+                .into(),
+        ],
+    )
+}
+
 fn unavailable() -> HttpResponse {
     message(
         503,
@@ -812,13 +826,7 @@ async fn decide<S: Store, N: Notifier, A: PromotionActions>(
             }
             message(200, "Promotion approved", "ok", &format!("Promoting {candidate} to primary of {}", mirror.name), &lines)
         }
-        DecisionVerdict::Approved { approvals, required, .. } => message(
-            200,
-            "Approval recorded",
-            "ok",
-            &format!("Your approval is recorded: {approvals} of {required}."),
-            &["Another person must approve with the link in the new alert mirrorgate just sent. This link has been used.".into()],
-        ),
+        DecisionVerdict::Approved { approvals, required, .. } => approval_recorded(approvals, required),
         DecisionVerdict::Rejected { .. } => message(
             200,
             "Promotion rejected",
@@ -963,13 +971,9 @@ async fn planned_verdict_page<S: Store, N: Notifier, A: PromotionActions>(
                 &lines,
             )
         }
-        DecisionVerdict::Approved { approvals, required, .. } => message(
-            200,
-            "Approval recorded",
-            "ok",
-            &format!("Your approval is recorded: {approvals} of {required}."),
-            &["Another person must approve with the link in the new alert mirrorgate just sent. This link has been used.".into()],
-        ),
+        DecisionVerdict::Approved {
+            approvals, required, ..
+        } => approval_recorded(approvals, required),
         DecisionVerdict::Rejected { .. } => message(
             200,
             &format!("{what} rejected"),
@@ -1066,13 +1070,7 @@ async fn fencing_verdict_page<S: Store, N: Notifier, A: PromotionActions>(
                 &lines,
             )
         }
-        DecisionVerdict::Approved { approvals, required, .. } => message(
-            200,
-            "Approval recorded",
-            "ok",
-            &format!("Your approval is recorded: {approvals} of {required}."),
-            &["Another person must approve with the link in the new alert mirrorgate just sent. This link has been used.".into()],
-        ),
+        DecisionVerdict::Approved { approvals, required, .. } => approval_recorded(approvals, required),
         DecisionVerdict::Rejected { .. } => message(
             200,
             "Fencing rejected",
