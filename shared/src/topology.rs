@@ -357,246 +357,303 @@ impl Topology {
             return Err(self.err(None, "mirror", "no [[mirror]] is defined; add at least one"));
         }
         let mut names = HashMap::new();
-        for (mi, mirror) in self.mirrors.iter().enumerate() {
-            let m = Some(mirror.name.as_str());
-            if !is_name(&mirror.name) {
+        for mi in 0..self.mirrors.len() {
+            // A copy: the checks below fill the look-up maps of `self` as they go.
+            let mirror = self.mirrors[mi].clone();
+            self.validate_identity(mi, &mirror, &mut names)?;
+            self.validate_policy(&mirror)?;
+            let member_names = self.validate_members(mi, &mirror)?;
+            self.validate_alarms(mi, &mirror, &member_names)?;
+            self.validate_promotion(&mirror)?;
+        }
+        Ok(())
+    }
+
+    /// The mirror's name (valid, once) and its two regions.
+    fn validate_identity(
+        &self,
+        mi: usize,
+        mirror: &Mirror,
+        names: &mut HashMap<String, usize>,
+    ) -> Result<(), TopologyError> {
+        let m = Some(mirror.name.as_str());
+        if !is_name(&mirror.name) {
+            return Err(self.err(
+                None,
+                format!("mirror[{mi}].name"),
+                format!(
+                    "{:?} is not a valid mirror name (1-64 letters, digits, '-' or '_')",
+                    mirror.name
+                ),
+            ));
+        }
+        if names.insert(mirror.name.clone(), mi).is_some() {
+            return Err(self.err(m, "name", "this mirror is defined twice"));
+        }
+        for (field, region) in [
+            ("primary_region", &mirror.primary_region),
+            ("dr_region", &mirror.dr_region),
+        ] {
+            if !is_region(region) {
                 return Err(self.err(
-                    None,
-                    format!("mirror[{mi}].name"),
+                    m,
+                    field,
+                    format!("{region:?} is not an AWS region name (like us-east-1)"),
+                ));
+            }
+        }
+        if mirror.primary_region == mirror.dr_region {
+            return Err(self.err(
+                m,
+                "dr_region",
+                "must differ from primary_region: DR lives in a second region",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The members: one or two failover members, at most one arbiter, a DR async, and
+    /// each member's own fields. Returns the member names with their place.
+    fn validate_members(&mut self, mi: usize, mirror: &Mirror) -> Result<HashMap<String, usize>, TopologyError> {
+        let m = Some(mirror.name.as_str());
+        let failovers = mirror.failover_members().count();
+        if !(1..=2).contains(&failovers) {
+            return Err(self.err(
+                m,
+                "member",
+                format!("an IRIS mirror has one or two failover members; found {failovers}"),
+            ));
+        }
+        let arbiters = mirror.members.iter().filter(|x| x.kind == MemberKind::Arbiter).count();
+        if arbiters > 1 {
+            return Err(self.err(m, "member", format!("at most one arbiter per mirror; found {arbiters}")));
+        }
+        let mut member_names = HashMap::new();
+        for (i, member) in mirror.members.iter().enumerate() {
+            if !is_name(&member.name) {
+                return Err(self.err(
+                    m,
+                    format!("member[{i}].name"),
+                    format!("{:?} is not a valid member name", member.name),
+                ));
+            }
+            if member_names.insert(member.name.clone(), i).is_some() {
+                return Err(self.err(
+                    m,
+                    format!("member[{i}] ({}).name", member.name),
+                    "two members have this name",
+                ));
+            }
+            self.validate_member(mi, mirror, i, member)?;
+        }
+        if !mirror.members.iter().any(|x| x.kind == MemberKind::DrAsync) {
+            return Err(self.err(
+                m,
+                "member",
+                "no dr_async member: there is nothing to promote in a region outage",
+            ));
+        }
+        Ok(member_names)
+    }
+
+    /// One member's own fields: name, region and zone, and the ids it is known by.
+    fn validate_member(&mut self, mi: usize, mirror: &Mirror, i: usize, member: &Member) -> Result<(), TopologyError> {
+        let m = Some(mirror.name.as_str());
+        let field = |f: &str| format!("member[{i}] ({}).{f}", member.name);
+        if !is_region(&member.region) {
+            return Err(self.err(
+                m,
+                field("region"),
+                format!("{:?} is not an AWS region name", member.region),
+            ));
+        }
+        if matches!(member.kind, MemberKind::Failover | MemberKind::Arbiter) && member.region != mirror.primary_region {
+            return Err(self.err(
+                m,
+                field("region"),
+                format!(
+                    "a {} member lives in the primary region {}, not {}",
+                    member.kind.as_str(),
+                    mirror.primary_region,
+                    member.region
+                ),
+            ));
+        }
+        if !member.zone.starts_with(&member.region) || member.zone.len() <= member.region.len() {
+            return Err(self.err(
+                m,
+                field("zone"),
+                format!(
+                    "{:?} is not an availability zone of {} (like {}a)",
+                    member.zone, member.region, member.region
+                ),
+            ));
+        }
+        if let Some(id) = &member.instance_id {
+            if !is_instance_id(id) {
+                return Err(self.err(
+                    m,
+                    field("instance_id"),
+                    format!("{id:?} is not an EC2 instance id (i- followed by 8 or 17 hex digits)"),
+                ));
+            }
+            let r = MemberRef { mirror: mi, member: i };
+            if let Some(prev) = self.by_instance.insert(id.clone(), r) {
+                let (pm, pmember) = self.resolve(prev);
+                return Err(self.err(
+                    m,
+                    field("instance_id"),
+                    format!("{id} is also used by {} of mirror {}", pmember.name, pm.name),
+                ));
+            }
+        }
+        if let Some(url) = &member.status_url {
+            if !is_status_url(url) {
+                return Err(self.err(
+                    m,
+                    field("status_url"),
                     format!(
-                        "{:?} is not a valid mirror name (1-64 letters, digits, '-' or '_')",
-                        mirror.name
+                        "{url:?} is not an http:// or https:// URL of mirror_status.cxw \
+                         (like https://10.1.2.3/csp/user/mirror_status.cxw)"
                     ),
                 ));
             }
-            if names.insert(mirror.name.clone(), mi).is_some() {
-                return Err(self.err(m, "name", "this mirror is defined twice"));
-            }
-            for (field, region) in [
-                ("primary_region", &mirror.primary_region),
-                ("dr_region", &mirror.dr_region),
-            ] {
-                if !is_region(region) {
-                    return Err(self.err(
-                        m,
-                        field,
-                        format!("{region:?} is not an AWS region name (like us-east-1)"),
-                    ));
-                }
-            }
-            if mirror.primary_region == mirror.dr_region {
+        }
+        if let Some(name) = &member.iris_instance {
+            if !is_iris_instance(name) {
                 return Err(self.err(
                     m,
-                    "dr_region",
-                    "must differ from primary_region: DR lives in a second region",
+                    field("iris_instance"),
+                    format!(
+                        "{name:?} is not an IRIS instance name (letters, digits, '_' or '-', as `iris list` shows it)"
+                    ),
                 ));
             }
-            self.validate_policy(mirror)?;
-            let failovers = mirror.failover_members().count();
-            if !(1..=2).contains(&failovers) {
+        }
+        if let Some(id) = &member.health_check_id {
+            if !is_uuid(id) {
                 return Err(self.err(
                     m,
-                    "member",
-                    format!("an IRIS mirror has one or two failover members; found {failovers}"),
+                    field("health_check_id"),
+                    format!("{id:?} is not a Route 53 health check id (a UUID)"),
                 ));
             }
-            let arbiters = mirror.members.iter().filter(|x| x.kind == MemberKind::Arbiter).count();
-            if arbiters > 1 {
-                return Err(self.err(m, "member", format!("at most one arbiter per mirror; found {arbiters}")));
-            }
-            let mut member_names = HashMap::new();
-            for (i, member) in mirror.members.iter().enumerate() {
-                let field = |f: &str| format!("member[{i}] ({}).{f}", member.name);
-                if !is_name(&member.name) {
-                    return Err(self.err(
-                        m,
-                        format!("member[{i}].name"),
-                        format!("{:?} is not a valid member name", member.name),
-                    ));
-                }
-                if member_names.insert(member.name.clone(), i).is_some() {
-                    return Err(self.err(m, field("name"), "two members have this name"));
-                }
-                if !is_region(&member.region) {
-                    return Err(self.err(
-                        m,
-                        field("region"),
-                        format!("{:?} is not an AWS region name", member.region),
-                    ));
-                }
-                if matches!(member.kind, MemberKind::Failover | MemberKind::Arbiter)
-                    && member.region != mirror.primary_region
-                {
-                    return Err(self.err(
-                        m,
-                        field("region"),
-                        format!(
-                            "a {} member lives in the primary region {}, not {}",
-                            member.kind.as_str(),
-                            mirror.primary_region,
-                            member.region
-                        ),
-                    ));
-                }
-                if !member.zone.starts_with(&member.region) || member.zone.len() <= member.region.len() {
-                    return Err(self.err(
-                        m,
-                        field("zone"),
-                        format!(
-                            "{:?} is not an availability zone of {} (like {}a)",
-                            member.zone, member.region, member.region
-                        ),
-                    ));
-                }
-                if let Some(id) = &member.instance_id {
-                    if !is_instance_id(id) {
-                        return Err(self.err(
-                            m,
-                            field("instance_id"),
-                            format!("{id:?} is not an EC2 instance id (i- followed by 8 or 17 hex digits)"),
-                        ));
-                    }
-                    let r = MemberRef { mirror: mi, member: i };
-                    if let Some(prev) = self.by_instance.insert(id.clone(), r) {
-                        let (pm, pmember) = self.resolve(prev);
-                        return Err(self.err(
-                            m,
-                            field("instance_id"),
-                            format!("{id} is also used by {} of mirror {}", pmember.name, pm.name),
-                        ));
-                    }
-                }
-                if let Some(url) = &member.status_url {
-                    if !is_status_url(url) {
-                        return Err(self.err(
-                            m,
-                            field("status_url"),
-                            format!(
-                                "{url:?} is not an http:// or https:// URL of mirror_status.cxw \
-                                 (like https://10.1.2.3/csp/user/mirror_status.cxw)"
-                            ),
-                        ));
-                    }
-                }
-                if let Some(name) = &member.iris_instance {
-                    if !is_iris_instance(name) {
-                        return Err(self.err(
-                            m,
-                            field("iris_instance"),
-                            format!("{name:?} is not an IRIS instance name (letters, digits, '_' or '-', as `iris list` shows it)"),
-                        ));
-                    }
-                }
-                if let Some(id) = &member.health_check_id {
-                    if !is_uuid(id) {
-                        return Err(self.err(
-                            m,
-                            field("health_check_id"),
-                            format!("{id:?} is not a Route 53 health check id (a UUID)"),
-                        ));
-                    }
-                    let r = MemberRef { mirror: mi, member: i };
-                    if let Some(prev) = self.by_health_check.insert(id.clone(), r) {
-                        let (pm, pmember) = self.resolve(prev);
-                        return Err(self.err(
-                            m,
-                            field("health_check_id"),
-                            format!("{id} is also used by {} of mirror {}", pmember.name, pm.name),
-                        ));
-                    }
-                }
-            }
-            if !mirror.members.iter().any(|x| x.kind == MemberKind::DrAsync) {
+            let r = MemberRef { mirror: mi, member: i };
+            if let Some(prev) = self.by_health_check.insert(id.clone(), r) {
+                let (pm, pmember) = self.resolve(prev);
                 return Err(self.err(
                     m,
-                    "member",
-                    "no dr_async member: there is nothing to promote in a region outage",
+                    field("health_check_id"),
+                    format!("{id} is also used by {} of mirror {}", pmember.name, pm.name),
                 ));
             }
-            for (i, alarm) in mirror.alarms.iter().enumerate() {
-                let Some(member) = member_names.get(&alarm.member) else {
-                    return Err(self.err(
-                        m,
-                        format!("alarm[{i}] ({}).member", alarm.name),
-                        format!("{:?} is not a member of this mirror", alarm.member),
-                    ));
-                };
-                if !alarm.observer.in_primary_region() {
-                    return Err(self.err(
-                        m,
-                        format!("alarm[{i}] ({}).observer", alarm.name),
-                        "an alarm observes route53 or instance; heartbeats and the asyncs' view come from \
-                         mirror events, probes from health-poll",
-                    ));
-                }
-                let r = MemberRef {
-                    mirror: mi,
-                    member: *member,
-                };
-                if self.by_alarm.insert(alarm.name.clone(), (r, alarm.observer)).is_some() {
-                    return Err(self.err(
-                        m,
-                        format!("alarm[{i}].name"),
-                        format!("alarm {} is mapped twice", alarm.name),
-                    ));
-                }
+        }
+        Ok(())
+    }
+
+    /// Each alarm maps to a member of this mirror, once, as a primary-region observer.
+    fn validate_alarms(
+        &mut self,
+        mi: usize,
+        mirror: &Mirror,
+        member_names: &HashMap<String, usize>,
+    ) -> Result<(), TopologyError> {
+        let m = Some(mirror.name.as_str());
+        for (i, alarm) in mirror.alarms.iter().enumerate() {
+            let Some(member) = member_names.get(&alarm.member) else {
+                return Err(self.err(
+                    m,
+                    format!("alarm[{i}] ({}).member", alarm.name),
+                    format!("{:?} is not a member of this mirror", alarm.member),
+                ));
+            };
+            if !alarm.observer.in_primary_region() {
+                return Err(self.err(
+                    m,
+                    format!("alarm[{i}] ({}).observer", alarm.name),
+                    "an alarm observes route53 or instance; heartbeats and the asyncs' view come from \
+                     mirror events, probes from health-poll",
+                ));
             }
-            for (field, doc) in [
-                ("promotion.ssm_document", &mirror.promotion.ssm_document),
-                ("promotion.fence_document", &mirror.promotion.fence_document),
-                ("promotion.drill_document", &mirror.promotion.drill_document),
-            ] {
-                if doc.as_ref().is_some_and(|d| d.trim().is_empty()) {
-                    return Err(self.err(m, field, "is empty; remove it or name the SSM document"));
-                }
+            let r = MemberRef {
+                mirror: mi,
+                member: *member,
+            };
+            if self.by_alarm.insert(alarm.name.clone(), (r, alarm.observer)).is_some() {
+                return Err(self.err(
+                    m,
+                    format!("alarm[{i}].name"),
+                    format!("alarm {} is mapped twice", alarm.name),
+                ));
             }
-            if let Some(key) = mirror
-                .promotion
-                .ssm_parameters
-                .keys()
-                .find(|k| PROMOTE_PARAMETERS.contains(&k.as_str()) || FENCE_PARAMETERS.contains(&k.as_str()))
+        }
+        Ok(())
+    }
+
+    /// The documents named, the site parameters, and the IRIS instance of each member a
+    /// document runs on.
+    fn validate_promotion(&self, mirror: &Mirror) -> Result<(), TopologyError> {
+        let m = Some(mirror.name.as_str());
+        for (field, doc) in [
+            ("promotion.ssm_document", &mirror.promotion.ssm_document),
+            ("promotion.fence_document", &mirror.promotion.fence_document),
+            ("promotion.drill_document", &mirror.promotion.drill_document),
+        ] {
+            if doc.as_ref().is_some_and(|d| d.trim().is_empty()) {
+                return Err(self.err(m, field, "is empty; remove it or name the SSM document"));
+            }
+        }
+        if let Some(key) = mirror
+            .promotion
+            .ssm_parameters
+            .keys()
+            .find(|k| PROMOTE_PARAMETERS.contains(&k.as_str()) || FENCE_PARAMETERS.contains(&k.as_str()))
+        {
+            return Err(self.err(
+                m,
+                format!("promotion.ssm_parameters.{key}"),
+                format!(
+                    "{key} is set by mirrorgate itself from the topology and the approved request \
+                     ({}); remove it from ssm_parameters",
+                    PROMOTE_PARAMETERS.join(", ")
+                ),
+            ));
+        }
+        // The documents run `iris session` against the member's own instance.
+        for (doc, kind, field) in [
+            (
+                &mirror.promotion.ssm_document,
+                MemberKind::DrAsync,
+                "promotion.ssm_document",
+            ),
+            (
+                &mirror.promotion.fence_document,
+                MemberKind::Failover,
+                "promotion.fence_document",
+            ),
+            (
+                &mirror.promotion.drill_document,
+                MemberKind::DrAsync,
+                "promotion.drill_document",
+            ),
+        ] {
+            if doc.is_none() {
+                continue;
+            }
+            if let Some((i, member)) = mirror
+                .members
+                .iter()
+                .enumerate()
+                .find(|(_, x)| x.kind == kind && x.iris_instance.is_none())
             {
                 return Err(self.err(
                     m,
-                    format!("promotion.ssm_parameters.{key}"),
+                    format!("member[{i}] ({}).iris_instance", member.name),
                     format!(
-                        "{key} is set by mirrorgate itself from the topology and the approved request \
-                         ({}); remove it from ssm_parameters",
-                        PROMOTE_PARAMETERS.join(", ")
+                        "is missing: {field} runs on this member and needs its IRIS instance name \
+                         (as `iris list` shows it; not the mirror's name)"
                     ),
                 ));
-            }
-            // The documents run `iris session` against the member's own instance.
-            for (doc, kind, field) in [
-                (
-                    &mirror.promotion.ssm_document,
-                    MemberKind::DrAsync,
-                    "promotion.ssm_document",
-                ),
-                (
-                    &mirror.promotion.fence_document,
-                    MemberKind::Failover,
-                    "promotion.fence_document",
-                ),
-            ] {
-                if doc.is_none() {
-                    continue;
-                }
-                if let Some((i, member)) = mirror
-                    .members
-                    .iter()
-                    .enumerate()
-                    .find(|(_, x)| x.kind == kind && x.iris_instance.is_none())
-                {
-                    return Err(self.err(
-                        m,
-                        format!("member[{i}] ({}).iris_instance", member.name),
-                        format!(
-                            "is missing: {field} runs on this member and needs its IRIS instance name \
-                             (as `iris list` shows it; not the mirror's name)"
-                        ),
-                    ));
-                }
             }
         }
         Ok(())
