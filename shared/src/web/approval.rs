@@ -123,7 +123,14 @@ async fn answer<S: Store, N: Notifier, A: PromotionActions>(
         return closed;
     }
     if method == "POST" {
-        decide(engine, req, mirror, &state, request, &hash, now, orders).await
+        let opened = Opened {
+            mirror,
+            state: &state,
+            request,
+            hash: &hash,
+            now,
+        };
+        decide(engine, req, &opened, orders).await
     } else {
         if request.kind == RequestKind::Drill && request.opened_at.is_none() {
             // The drill report gives when the link was first opened; the page is shown
@@ -706,62 +713,35 @@ fn shown(mirror: &Mirror, state: &MirrorState, request: &PromotionRequest, now: 
 }
 
 #[allow(clippy::too_many_arguments)]
+/// The request a link opened, as the page showed it.
+struct Opened<'a> {
+    mirror: &'a Mirror,
+    state: &'a MirrorState,
+    request: &'a PromotionRequest,
+    /// The link's token hash: the decision's authority.
+    hash: &'a str,
+    now: DateTime<Utc>,
+}
+
+/// A POST of the form: checked (content type, size, the button, the name, the
+/// confirmation), decided by the engine, and answered with the page for the verdict.
 async fn decide<S: Store, N: Notifier, A: PromotionActions>(
     engine: &Engine<S, N, A>,
     req: &HttpRequest,
-    mirror: &Mirror,
-    state: &MirrorState,
-    request: &PromotionRequest,
-    hash: &str,
-    now: DateTime<Utc>,
+    opened: &Opened<'_>,
     orders: &mut Vec<PromotionOrder>,
 ) -> HttpResponse {
-    let content_type = req.content_type.as_deref().unwrap_or_default().to_ascii_lowercase();
-    if !content_type.starts_with("application/x-www-form-urlencoded") {
-        return message(
-            415,
-            "Use the form",
-            "warn",
-            "Decisions are taken only from the form on this page.",
-            &["Nothing was decided.".into()],
-        );
-    }
-    if req.body.len() > MAX_FORM_BYTES {
-        return message(
-            413,
-            "Too much data",
-            "warn",
-            "The form sent far more than its four fields.",
-            &["Nothing was decided.".into()],
-        );
-    }
-    let form = Form::parse(&req.body);
-    let action = match form.decision.as_str() {
-        "approve" => DecisionAction::Approve,
-        "reject" => DecisionAction::Reject,
-        _ => {
-            let page = decision_page(
-                mirror,
-                state,
-                request,
-                now,
-                &form,
-                Some("Press Approve or Reject. Nothing was decided."),
-            );
-            return HttpResponse::page(400, page);
-        }
+    let Opened {
+        mirror,
+        state,
+        request,
+        hash,
+        now,
+    } = *opened;
+    let (form, action) = match read_form(req, opened) {
+        Ok(read) => read,
+        Err(page) => return page,
     };
-    if form.approver.is_empty() || form.approver.chars().count() > 100 {
-        let page = decision_page(mirror, state, request, now, &form, Some("Type your name (at most 100 characters): every decision is recorded with who made it. Nothing was decided."));
-        return HttpResponse::page(422, page);
-    }
-    if !form.confirm.eq_ignore_ascii_case(&mirror.name) {
-        let msg = format!(
-            "The confirmation does not match: type {} exactly. Nothing was decided.",
-            mirror.name
-        );
-        return HttpResponse::page(422, decision_page(mirror, state, request, now, &form, Some(&msg)));
-    }
     let decision = Decision {
         request: request.id.clone(),
         action,
@@ -794,17 +774,84 @@ async fn decide<S: Store, N: Notifier, A: PromotionActions>(
     };
     match request.kind {
         RequestKind::Fencing => {
-            return fencing_verdict_page(engine, mirror, state, request, &form, verdict, &outcome.reports, now).await
+            fencing_verdict_page(engine, mirror, state, request, &form, verdict, &outcome.reports, now).await
         }
-        RequestKind::Drill => return drill_verdict_page(mirror, request, &form, verdict, now),
+        RequestKind::Drill => drill_verdict_page(mirror, request, &form, verdict, now),
         RequestKind::Switchover | RequestKind::Failback => {
-            return planned_verdict_page(engine, mirror, request, &form, verdict, &outcome.reports, now).await
+            planned_verdict_page(engine, mirror, request, &form, verdict, &outcome.reports, now).await
         }
-        RequestKind::Promotion => {}
+        RequestKind::Promotion => promotion_verdict_page(engine, opened, &form, verdict, &outcome.reports).await,
     }
+}
+
+/// The form of a POST and the button pressed; or the page that says what to fix,
+/// nothing decided.
+fn read_form(req: &HttpRequest, opened: &Opened<'_>) -> Result<(Form, DecisionAction), HttpResponse> {
+    let Opened {
+        mirror,
+        state,
+        request,
+        now,
+        ..
+    } = *opened;
+    let content_type = req.content_type.as_deref().unwrap_or_default().to_ascii_lowercase();
+    if !content_type.starts_with("application/x-www-form-urlencoded") {
+        return Err(message(
+            415,
+            "Use the form",
+            "warn",
+            "Decisions are taken only from the form on this page.",
+            &["Nothing was decided.".into()],
+        ));
+    }
+    if req.body.len() > MAX_FORM_BYTES {
+        return Err(message(
+            413,
+            "Too much data",
+            "warn",
+            "The form sent far more than its four fields.",
+            &["Nothing was decided.".into()],
+        ));
+    }
+    let form = Form::parse(&req.body);
+    let again = |status: u16, error: &str| {
+        HttpResponse::page(status, decision_page(mirror, state, request, now, &form, Some(error)))
+    };
+    let action = match form.decision.as_str() {
+        "approve" => DecisionAction::Approve,
+        "reject" => DecisionAction::Reject,
+        _ => return Err(again(400, "Press Approve or Reject. Nothing was decided.")),
+    };
+    if form.approver.is_empty() || form.approver.chars().count() > 100 {
+        return Err(again(
+            422,
+            "Type your name (at most 100 characters): every decision is recorded with who made it. Nothing was decided.",
+        ));
+    }
+    if !form.confirm.eq_ignore_ascii_case(&mirror.name) {
+        let msg = format!(
+            "The confirmation does not match: type {} exactly. Nothing was decided.",
+            mirror.name
+        );
+        return Err(again(422, &msg));
+    }
+    Ok((form, action))
+}
+
+/// The answer to a decision on a promotion request.
+async fn promotion_verdict_page<S: Store, N: Notifier, A: PromotionActions>(
+    engine: &Engine<S, N, A>,
+    opened: &Opened<'_>,
+    form: &Form,
+    verdict: DecisionVerdict,
+    reports: &[Report],
+) -> HttpResponse {
+    let Opened {
+        mirror, request, now, ..
+    } = *opened;
     match verdict {
         DecisionVerdict::Approved { candidate, executing: true, .. } => {
-            let executed = outcome.reports.iter().find_map(|r| match r {
+            let executed = reports.iter().find_map(|r| match r {
                 Report::PromotionExecuted { detail, .. } => Some(detail.clone()),
                 _ => None,
             });
@@ -818,7 +865,7 @@ async fn decide<S: Store, N: Notifier, A: PromotionActions>(
                     "mirrorgate now waits for {candidate} to report primary and alerts everyone on success or failure. You can close this page."
                 ),
             ];
-            if let Some(failed) = outcome.reports.iter().find_map(|r| match r {
+            if let Some(failed) = reports.iter().find_map(|r| match r {
                 Report::Alert { kind: crate::domain::AlertKind::PromotionFailed, subject, .. } => Some(subject.clone()),
                 _ => None,
             }) {
@@ -834,7 +881,7 @@ async fn decide<S: Store, N: Notifier, A: PromotionActions>(
             &format!("Rejected by {}. Nothing will be promoted.", form.approver),
             &["Everyone on the alert list is told. If the primary is still lost after the cool-down, mirrorgate asks again.".into()],
         ),
-        DecisionVerdict::Refused { refusal, .. } => refused_page(engine, mirror, request, &form, refusal, now).await,
+        DecisionVerdict::Refused { refusal, .. } => refused_page(engine, mirror, request, form, refusal, now).await,
     }
 }
 
