@@ -785,7 +785,7 @@ impl std::io::Write for Logs {
 #[tokio::test]
 async fn the_health_poll_ticks_on_when_route53_fails() {
     use aws_config::timeout::TimeoutConfig;
-    use shared::handlers::{health_poll, Function};
+    use shared::handlers::{health_poll, Approved, Function};
     for mode in ["throttle", "error", "hang"] {
         let mut deps = aws_support::deps().await;
         let endpoint = failing_route53(mode).await;
@@ -810,7 +810,7 @@ async fn the_health_poll_ticks_on_when_route53_fails() {
             deps,
             "https://approve.example",
             "default",
-            true,
+            Approved::HandOff,
         );
         // The region outage up to 03:05:10, shifted so that the poll runs at 03:05:45.
         let shift = Utc::now() - t(345);

@@ -445,10 +445,10 @@ mod aws_support;
 #[cfg(feature = "lambda")]
 #[tokio::test]
 async fn the_function_url_answers_abuse_with_clear_4xx_pages() {
-    use shared::handlers::{approval_api, Function};
+    use shared::handlers::{approval_api, Approved, Function};
     let deps = aws_support::deps().await;
     let mirror = aws_support::unique("URL");
-    let function = Function::new(topology_named(&mirror), deps, "", "default", true);
+    let function = Function::new(topology_named(&mirror), deps, "", "default", Approved::HandOff);
     let request = |method: &str, path: &str, content_type: &str, body: &str| {
         let mut v = function_url_sample();
         v["rawPath"] = path.into();

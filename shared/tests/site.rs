@@ -264,7 +264,7 @@ async fn a_round_at_route53s_rate_is_never_throttled_and_keeps_what_it_read() {
 #[tokio::test]
 async fn a_topology_read_again_replaces_the_one_in_use_and_a_failed_read_keeps_it() {
     use shared::adapters::aws::TopologyParameters;
-    use shared::handlers::Function;
+    use shared::handlers::{Approved, Function};
     let deps = deps().await;
     let path = format!("/mirrorgate/{}/mirrors", unique("again"));
     let two = site(2, &[]).to_parameters(&path).expect("split");
@@ -277,7 +277,7 @@ async fn a_topology_read_again_replaces_the_one_in_use_and_a_failed_read_keeps_i
         deps.clone(),
         "https://approve.example",
         "default",
-        true,
+        Approved::HandOff,
     )
     .reading_again(store.clone(), Duration::ZERO, Duration::ZERO);
 
@@ -323,7 +323,7 @@ async fn a_topology_read_again_replaces_the_one_in_use_and_a_failed_read_keeps_i
         deps,
         "https://approve.example",
         "default",
-        true,
+        Approved::HandOff,
     )
     .reading_again(
         TopologyParameters::from_config(&dead, &path),

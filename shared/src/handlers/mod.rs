@@ -112,15 +112,15 @@ impl Function {
     /// allows ([`deployment::problems`]). A function that cannot do its job returns
     /// the error (its `main` returns it: Lambda reports an init error) after logging
     /// it as [`START_REFUSED`].
-    pub async fn from_env(hand_off: bool) -> Result<Function, StartError> {
-        let started = Function::start(hand_off).await;
+    pub async fn from_env(approved: Approved) -> Result<Function, StartError> {
+        let started = Function::start(approved).await;
         if let Err(e) = &started {
             tracing::error!(error = %e, "{START_REFUSED}");
         }
         started
     }
 
-    async fn start(hand_off: bool) -> Result<Function, StartError> {
+    async fn start(approved: Approved) -> Result<Function, StartError> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         let (text, path) = (var(ENV_TOPOLOGY), var(ENV_TOPOLOGY_PATH));
         if text.is_some() && path.is_some() {
@@ -151,7 +151,7 @@ impl Function {
         let prober = Prober::from_vars(|name| std::env::var(name).ok())?;
         let public_url = std::env::var(ENV_PUBLIC_URL).unwrap_or_default();
         let event_bus = std::env::var(ENV_EVENT_BUS).unwrap_or_else(|_| "default".into());
-        let mut function = Function::new(Arc::new(topology), deps, &public_url, &event_bus, hand_off);
+        let mut function = Function::new(Arc::new(topology), deps, &public_url, &event_bus, approved);
         function.prober = prober;
         function.parameters = parameters;
         function.allowed = allowed;
@@ -253,12 +253,15 @@ impl Function {
         }
     }
 
-    pub fn new(topology: Arc<Topology>, deps: Deps, public_url: &str, event_bus: &str, hand_off: bool) -> Function {
+    pub fn new(topology: Arc<Topology>, deps: Deps, public_url: &str, event_bus: &str, approved: Approved) -> Function {
         // The executor runs promotions handed over by a PromotionApproved event, which
         // already told the site's automation: it must not announce the approval again.
-        let actions = deps.actions().announcing_approval(hand_off);
+        let actions = deps.actions().announcing_approval(approved == Approved::HandOff);
         let engine = Engine::new(topology, deps.store(), deps.notifier(), actions, public_url);
-        let engine = if hand_off { engine.handing_off() } else { engine };
+        let engine = match approved {
+            Approved::HandOff => engine.handing_off(),
+            Approved::CarryOut => engine,
+        };
         let region = deps.config.region().map(|r| r.as_ref().to_string());
         Function {
             engine,
@@ -290,28 +293,8 @@ impl Function {
                 .map_err(|e| HandlerError::Retry(e.to_string()))?
                 .request(&order.request)
                 .map_or(crate::domain::RequestKind::Promotion, |r| r.kind);
-            let detail_type = match kind {
-                crate::domain::RequestKind::Promotion
-                | crate::domain::RequestKind::Switchover
-                | crate::domain::RequestKind::Failback => PROMOTION_APPROVED,
-                crate::domain::RequestKind::Fencing => FENCING_APPROVED,
-                crate::domain::RequestKind::Drill => DRILL_APPROVED,
-            };
-            let not_a_promotion = matches!(
-                kind,
-                crate::domain::RequestKind::Fencing | crate::domain::RequestKind::Drill
-            );
-            // The same detail the site's automation gets from PromotionExecuted.
-            let topology = self.engine.topology();
-            let event = topology
-                .mirror(&order.mirror)
-                .and_then(|m| m.member(&order.candidate).map(|c| PromotionEvent::new(m, c, order)))
-                .filter(|_| !not_a_promotion);
-            let detail = match event {
-                Some(event) => serde_json::to_string(&event),
-                None => serde_json::to_string(order),
-            }
-            .map_err(|e| HandlerError::Retry(e.to_string()))?;
+            let (detail_type, detail) =
+                hand_off_event(kind, &self.engine.topology(), order).map_err(|e| HandlerError::Retry(e.to_string()))?;
             let entry = aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
                 .source(EVENT_SOURCE)
                 .detail_type(detail_type)
@@ -345,6 +328,44 @@ impl Function {
         }
         Ok(())
     }
+}
+
+/// What a function does with a promotion approved while it handles an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Approved {
+    /// Hands it to the promotion executor through EventBridge (every function but the
+    /// executor: a promotion never runs inside the function that saw the approval).
+    HandOff,
+    /// Carries it out: the promotion executor.
+    CarryOut,
+}
+
+/// The EventBridge event that hands an approved order of `kind` to the executor: its
+/// `detail-type` and `detail`. A promotion (a switchover's and a failback's too) is
+/// `PromotionApproved` with the detail the site's automation also gets from
+/// `PromotionExecuted`; a fencing is `FencingApproved` and a drill `DrillApproved`,
+/// with the order as detail, never `PromotionApproved`: the site's automation must not
+/// read either as a promotion.
+pub fn hand_off_event(
+    kind: crate::domain::RequestKind,
+    topology: &Topology,
+    order: &PromotionOrder,
+) -> Result<(&'static str, String), serde_json::Error> {
+    use crate::domain::RequestKind;
+    let detail_type = match kind {
+        RequestKind::Promotion | RequestKind::Switchover | RequestKind::Failback => PROMOTION_APPROVED,
+        RequestKind::Fencing => FENCING_APPROVED,
+        RequestKind::Drill => DRILL_APPROVED,
+    };
+    let event = topology
+        .mirror(&order.mirror)
+        .and_then(|m| m.member(&order.candidate).map(|c| PromotionEvent::new(m, c, order)))
+        .filter(|_| detail_type == PROMOTION_APPROVED);
+    let detail = match event {
+        Some(event) => serde_json::to_string(&event)?,
+        None => serde_json::to_string(order)?,
+    };
+    Ok((detail_type, detail))
 }
 
 /// A handler's failure, sorted by what Lambda should do with the event.
@@ -498,4 +519,57 @@ pub fn summary(outcomes: &[Outcome]) -> Value {
         .map(|o| serde_json::json!({ "mirror": o.mirror, "verdict": o.verdict, "effects": o.reports.len() }))
         .collect();
     serde_json::json!({ "handled": handled })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::RequestKind;
+
+    fn example() -> Topology {
+        Topology::parse(
+            "examples/topology.toml",
+            include_str!("../../../examples/topology.toml"),
+        )
+        .expect("valid")
+    }
+
+    fn order(candidate: &str) -> PromotionOrder {
+        PromotionOrder {
+            mirror: "HSPROD".into(),
+            request: "HSPROD-R1".into(),
+            candidate: candidate.into(),
+            epoch: 1,
+            resume: false,
+            allow_no_partner: false,
+            failback: false,
+        }
+    }
+
+    #[test]
+    fn a_promotion_is_handed_off_as_promotion_approved_with_the_sites_detail() {
+        for kind in [RequestKind::Promotion, RequestKind::Switchover, RequestKind::Failback] {
+            let (detail_type, detail) = hand_off_event(kind, &example(), &order("HSPROD-DR1")).expect("encoded");
+            assert_eq!(detail_type, PROMOTION_APPROVED, "{kind:?}");
+            let detail: Value = serde_json::from_str(&detail).expect("JSON");
+            assert_eq!(detail["candidate"], "HSPROD-DR1");
+            assert_eq!(detail["instance_id"], "i-0ddddddddddddddd4");
+            assert_eq!(detail["ssm_document"], "HSPROD-PromoteDrAsync");
+            assert_eq!(detail["epoch"], 1);
+        }
+    }
+
+    #[test]
+    fn a_fencing_or_a_drill_is_never_handed_off_as_a_promotion() {
+        for (kind, expected) in [
+            (RequestKind::Fencing, FENCING_APPROVED),
+            (RequestKind::Drill, DRILL_APPROVED),
+        ] {
+            let (detail_type, detail) = hand_off_event(kind, &example(), &order("HSPROD-DR1")).expect("encoded");
+            assert_eq!(detail_type, expected);
+            // The order itself, which the executor reads back; no promotion detail.
+            let back: PromotionOrder = serde_json::from_str(&detail).expect("the order");
+            assert_eq!(back, order("HSPROD-DR1"));
+        }
+    }
 }
