@@ -140,12 +140,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             for call in calls {
                 *counted.entry(call).or_insert(0) += 1;
             }
+            let signals = answer
+                .as_ref()
+                .ok()
+                .and_then(|a| a["handled"].as_array())
+                .map_or(1, |handled| u32::try_from(handled.len()).unwrap_or(u32::MAX).max(1));
             invocations.push(Invocation {
                 function: function.to_string(),
                 signal,
                 transition,
                 ok: answer.is_ok(),
                 calls: counted,
+                signals,
             });
         }
         anyhow::Ok(invocations)

@@ -80,6 +80,14 @@ pub struct Invocation {
     pub ok: bool,
     /// `service:Operation` -> count.
     pub calls: BTreeMap<String, u32>,
+    /// How many signals the invocation handled (the `handled` list of its answer):
+    /// one for an event, one per mirror and observer answer for a health-poll run.
+    #[serde(default = "one")]
+    pub signals: u32,
+}
+
+fn one() -> u32 {
+    1
 }
 
 #[derive(Debug, Serialize, Deserialize)]

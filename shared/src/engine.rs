@@ -118,6 +118,10 @@ pub struct Outcome {
     /// Approved promotions to hand to the promotion executor (only when the engine
     /// hands off instead of executing them itself).
     pub orders: Vec<PromotionOrder>,
+    /// The mirror's state once the signal was applied (written, or read when nothing
+    /// changed): who needs it next reads it here, not from the store again. None after
+    /// a duplicate, and when a promotion the signal approved ran here since.
+    pub state: Option<MirrorState>,
 }
 
 /// Told every report the engine carries out, as it happens (`serve --json` prints them).
@@ -277,8 +281,10 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
                 verdict: first.verdict,
                 reports,
                 orders: first.orders,
+                state: first.state,
             });
         }
+        let state = first.state.filter(|_| first.orders.is_empty());
         let mut orders: VecDeque<PromotionOrder> = first.orders.into();
         while let Some(order) = orders.pop_front() {
             let (more_reports, more_orders) = self.execute(order, now).await?;
@@ -291,6 +297,7 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
             verdict: first.verdict,
             reports,
             orders: Vec::new(),
+            state,
         })
     }
 

@@ -14,7 +14,7 @@ use tokio::time::Instant;
 use super::{finish, summary, Function, HandlerError};
 use crate::adapters::aws::promotion::AgentState;
 use crate::adapters::aws::{alarms, route53};
-use crate::domain::{AgentReport, Signal, SignalKind};
+use crate::domain::{AgentReport, MirrorState, Signal, SignalKind};
 use crate::events;
 use crate::ports::Store;
 use crate::topology::MemberKind;
@@ -49,6 +49,8 @@ pub async fn handle(function: &Function, event: LambdaEvent<Value>) -> Result<Va
     for tick in ticks {
         outcomes.push(function.engine.handle(tick, now).await.map_err(HandlerError::from)?);
     }
+    // The states as the ticks left them: reading the alarms again needs no read of its own.
+    let ticked: Vec<MirrorState> = outcomes.iter().filter_map(|o| o.state.clone()).collect();
     // Then the observers that are asked, all at once, each within its own budget.
     // None is on the critical path: one that fails or is slow is logged and gives
     // nothing this minute (and what it said before keeps ageing); what did answer
@@ -56,7 +58,7 @@ pub async fn handle(function: &Function, event: LambdaEvent<Value>) -> Result<Va
     let (route53, probes, alarms, agents) = tokio::join!(
         route53_poll(function, now),
         probe_members(function),
-        read_alarms_again(function),
+        read_alarms_again(function, ticked),
         ssm_agents(function, now)
     );
     for signal in route53.into_iter().chain(probes).chain(alarms).chain(agents) {
@@ -152,11 +154,15 @@ async fn probe_members(function: &Function) -> Vec<Signal> {
 }
 
 /// The alarms behind the stored observations read again in their own regions, all
-/// within [`ALARMS_BUDGET`] (reading the states included).
-async fn read_alarms_again(function: &Function) -> Vec<Signal> {
+/// within [`ALARMS_BUDGET`] (reading the states the ticks did not give included).
+async fn read_alarms_again(function: &Function, ticked: Vec<MirrorState>) -> Vec<Signal> {
     let deadline = Instant::now() + ALARMS_BUDGET;
     let mut states = Vec::new();
     for mirror in &function.engine.topology().mirrors {
+        if let Some(state) = ticked.iter().find(|s| s.mirror == mirror.name) {
+            states.push(state.clone());
+            continue;
+        }
         match tokio::time::timeout_at(deadline, function.engine.store().load(&mirror.name)).await {
             Ok(Ok(Some(state))) => states.push(state),
             Ok(Ok(None)) => {}
