@@ -25,6 +25,8 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use rustix::process::{kill_process_group, Pid, Signal};
+
 use crate::config::{Config, Product};
 
 /// The first field of the routine's line.
@@ -164,7 +166,7 @@ fn wait(mut child: Child, timeout: Duration) -> Run {
         }
     };
     // Whatever it left behind holds the pipes open: end it before reading to the end.
-    signal_group(&child, libc::SIGKILL);
+    signal_group(&child, Signal::KILL);
     for r in readers {
         let _ = r.join();
     }
@@ -194,18 +196,16 @@ fn reader(mut source: impl Read + Send + 'static, sink: Arc<Mutex<Vec<u8>>>) -> 
     })
 }
 
-fn signal_group(child: &Child, signal: libc::c_int) {
-    if let Ok(pid) = libc::pid_t::try_from(child.id()) {
-        // SAFETY: kill(2) with a negative pid signals the process group the child
-        // leads (it was spawned with process_group(0)); it touches no memory.
-        unsafe {
-            libc::kill(-pid, signal);
-        }
+fn signal_group(child: &Child, signal: Signal) {
+    if let Some(pid) = i32::try_from(child.id()).ok().and_then(Pid::from_raw) {
+        // kill(2) with the negated pid: signals the process group the child leads
+        // (it was spawned with process_group(0)).
+        let _ = kill_process_group(pid, signal);
     }
 }
 
 fn kill_group(child: &mut Child) {
-    signal_group(child, libc::SIGKILL);
+    signal_group(child, Signal::KILL);
     let _ = child.kill();
     let _ = child.wait();
 }

@@ -198,17 +198,3 @@ pub trait PromotionActions: Send + Sync {
         order: &PromotionOrder,
     ) -> impl Future<Output = Result<String, ActionError>> + Send;
 }
-
-/// The time, from the system or from a scenario.
-pub trait Clock: Send + Sync {
-    fn now(&self) -> DateTime<Utc>;
-}
-
-#[derive(Debug, Default, Clone, Copy)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> DateTime<Utc> {
-        Utc::now()
-    }
-}

@@ -52,12 +52,15 @@ impl TokenSource for OsTokens {
     }
 }
 
-/// Predictable tokens for tests and examples that must print the same output twice.
+/// Predictable tokens for tests and examples that must print the same output twice
+/// (feature `test-util`).
+#[cfg(any(test, feature = "test-util"))]
 #[derive(Debug, Default, Clone)]
 pub struct CountingTokens {
     next: u64,
 }
 
+#[cfg(any(test, feature = "test-util"))]
 impl TokenSource for CountingTokens {
     fn issue(&mut self) -> IssuedToken {
         self.next += 1;

@@ -6,6 +6,8 @@
 
 mod reliability;
 
+use std::sync::atomic::{AtomicU32, Ordering};
+
 use chrono::Duration;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
@@ -14,7 +16,7 @@ use shared::adapters::embedded::{MemoryNotifier, MemoryStore, RecordingActions};
 use shared::domain::alert::{MAX_SMS, MAX_SUBJECT};
 use shared::engine::{Engine, Report};
 use shared::token::CountingTokens;
-use shared::topology::Topology;
+use shared::topology::{Topology, MAX_POLICY_SECS};
 use shared::web::approval::{self, Form};
 use shared::web::{HttpRequest, MAX_FORM_BYTES};
 
@@ -133,10 +135,22 @@ fn an_edited_example_topology_is_usable_or_refused_by_field() {
 }
 
 /// Every policy value, from 0 to u64::MAX: the whole region outage and a day of
-/// ticks run without an overflow, and alerts keep their lengths.
+/// ticks run without an overflow, and alerts keep their lengths. Each key draws only
+/// the extremes a topology may hold for it (the others are refused by field), so every
+/// case runs the engine.
 #[test]
 fn extreme_policy_values_never_overflow() {
-    let extremes = [0u64, 1, 59, 180, 86_400, u64::from(u32::MAX), i64::MAX as u64, u64::MAX];
+    let extremes = [
+        0u64,
+        1,
+        59,
+        180,
+        86_400,
+        MAX_POLICY_SECS,
+        u64::from(u32::MAX),
+        i64::MAX as u64,
+        u64::MAX,
+    ];
     let keys = [
         "confirmation_window_secs",
         "min_observers",
@@ -149,25 +163,49 @@ fn extreme_policy_values_never_overflow() {
         "promotion_timeout_secs",
     ];
     let text = example();
+    let edited = |values: &[(&str, u64)]| {
+        let mut edited = text.clone();
+        for (key, value) in values {
+            let line = text
+                .lines()
+                .find(|l| l.starts_with(&format!("{key} = ")))
+                .expect("the example sets every policy value");
+            edited = edited.replace(line, &format!("{key} = {value}"));
+        }
+        edited
+    };
+    // The extremes each key may hold, the other keys as in the example.
+    let allowed: Vec<Vec<u64>> = keys
+        .iter()
+        .map(|key| {
+            let allowed: Vec<u64> = extremes
+                .into_iter()
+                .filter(|value| {
+                    let parsed = Topology::parse("extreme.toml", &edited(&[(key, *value)]));
+                    if let Err(e) = &parsed {
+                        assert!(!e.field.is_empty() && !e.message.is_empty(), "{e}");
+                    }
+                    parsed.is_ok()
+                })
+                .collect();
+            assert!(!allowed.is_empty(), "no extreme value of {key} is allowed");
+            allowed
+        })
+        .collect();
+    let values: Vec<_> = allowed.into_iter().map(prop::sample::select).collect();
+    let cases = reliability::cases(96);
+    let ran = AtomicU32::new(0);
     runner(96, 3)
-        .run(
-            &prop::collection::vec(prop::sample::select(extremes.to_vec()), keys.len()),
-            |values| {
-                let mut edited = text.clone();
-                for (key, value) in keys.iter().zip(&values) {
-                    let line = text
-                        .lines()
-                        .find(|l| l.starts_with(&format!("{key} = ")))
-                        .expect("the example sets every policy value");
-                    edited = edited.replace(line, &format!("{key} = {value}"));
-                }
-                if let Ok(topology) = Topology::parse("extreme.toml", &edited) {
-                    runtime().block_on(region_outage_on(topology));
-                }
-                Ok(())
-            },
-        )
+        .run(&values, |values| {
+            let values: Vec<(&str, u64)> = keys.into_iter().zip(values).collect();
+            let topology = Topology::parse("extreme.toml", &edited(&values))
+                .unwrap_or_else(|e| panic!("{values:?} together are refused: {e}"));
+            runtime().block_on(region_outage_on(topology));
+            ran.fetch_add(1, Ordering::Relaxed);
+            Ok(())
+        })
         .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(ran.into_inner(), cases, "every case ran the region outage");
 }
 
 /// The region outage, approved, then a day of hourly ticks, on a topology named
