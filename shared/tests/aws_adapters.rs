@@ -1,7 +1,7 @@
 //! The AWS adapters against moto server (`scripts/emulator up`): each test carries
 //! out the effect through the adapter and then reads it back from the emulator.
 
-#![cfg(feature = "aws")]
+#![cfg(feature = "emulator")]
 
 mod aws_support;
 

@@ -599,13 +599,13 @@ fn random_faults_everywhere_never_run_a_promotion_twice_and_report_a_failed_one(
 
 // ---- the same on the AWS adapters (DynamoDB and SNS on the emulator) ------------
 
-#[cfg(feature = "aws")]
+#[cfg(feature = "emulator")]
 #[path = "aws_support/mod.rs"]
 mod aws_support;
 
 /// Random faults around the real DynamoDB and SNS clients (the emulator): the
 /// same outcome and the same alerts as the run without faults.
-#[cfg(feature = "aws")]
+#[cfg(feature = "emulator")]
 #[test]
 fn random_faults_around_dynamodb_and_sns_change_no_outcome_and_lose_no_alert() {
     let rt = runtime();
@@ -638,7 +638,7 @@ fn random_faults_around_dynamodb_and_sns_change_no_outcome_and_lose_no_alert() {
 /// the topology does not exist, so nothing is run): `promotion_failed` reaches the
 /// SNS topic, the request is closed as failed in DynamoDB, and an hour of ticks
 /// and a redelivered order run nothing.
-#[cfg(feature = "aws")]
+#[cfg(feature = "emulator")]
 #[tokio::test]
 async fn a_real_failed_promotion_action_is_reported_through_sns_and_never_run_again() {
     let deps = aws_support::deps().await;
@@ -712,7 +712,7 @@ async fn a_real_failed_promotion_action_is_reported_through_sns_and_never_run_ag
 
 /// A stand-in for Route 53 on 127.0.0.1 that fails every call: `"throttle"`
 /// (400 Throttling), `"error"` (503), or `"hang"` (never answers).
-#[cfg(feature = "lambda")]
+#[cfg(feature = "emulator")]
 async fn failing_route53(mode: &'static str) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -755,18 +755,18 @@ async fn failing_route53(mode: &'static str) -> String {
 }
 
 /// Log lines captured in memory.
-#[cfg(feature = "lambda")]
+#[cfg(feature = "emulator")]
 #[derive(Clone, Default)]
 struct Logs(Arc<std::sync::Mutex<Vec<u8>>>);
 
-#[cfg(feature = "lambda")]
+#[cfg(feature = "emulator")]
 impl Logs {
     fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().expect("logs")).into_owned()
     }
 }
 
-#[cfg(feature = "lambda")]
+#[cfg(feature = "emulator")]
 impl std::io::Write for Logs {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         self.0.lock().expect("logs").extend_from_slice(buf);
@@ -781,7 +781,7 @@ impl std::io::Write for Logs {
 /// Route 53 throttles, fails or does not answer, THEN the poll is logged and
 /// skipped, the ticks still run (the request is raised and alerted through SNS),
 /// and the function succeeds: Route 53 is never on the critical path.
-#[cfg(feature = "lambda")]
+#[cfg(feature = "emulator")]
 #[tokio::test]
 async fn the_health_poll_ticks_on_when_route53_fails() {
     use aws_config::timeout::TimeoutConfig;
@@ -874,7 +874,7 @@ async fn the_health_poll_ticks_on_when_route53_fails() {
 /// A stand-in for SSM and EventBridge on 127.0.0.1: PutEvents succeeds, SendCommand
 /// always answers 500 InternalFailure. Returns the endpoint and how many SendCommand
 /// calls it received.
-#[cfg(feature = "aws")]
+#[cfg(feature = "emulator")]
 async fn failing_ssm() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -947,7 +947,7 @@ async fn failing_ssm() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
 /// (its retries exhausted), THEN `promotion_failed` goes out through SNS (the
 /// emulator), saying the promote script was not started, and nothing sends the
 /// command again: not an hour of ticks, not a redelivered order.
-#[cfg(feature = "aws")]
+#[cfg(feature = "emulator")]
 #[tokio::test]
 async fn an_ssm_failure_behind_the_real_client_is_reported_and_never_retried_by_mirrorgate() {
     let deps = aws_support::deps().await;

@@ -406,7 +406,7 @@ fn hostile_requests_to_the_approval_pages_get_clear_answers_and_decide_nothing()
 
 // ---- the function URL request (the approval-api Lambda) -------------------------------
 
-#[cfg(feature = "lambda")]
+#[cfg(feature = "emulator")]
 fn function_url_sample() -> serde_json::Value {
     serde_json::json!({
         "version": "2.0",
@@ -428,7 +428,7 @@ fn function_url_sample() -> serde_json::Value {
 
 /// Any JSON, and the function URL request with any field replaced or removed:
 /// read into a page request or refused, never a panic; a base64 body is decoded.
-#[cfg(feature = "lambda")]
+#[cfg(feature = "emulator")]
 #[test]
 fn any_function_url_request_is_read_or_refused() {
     use shared::handlers::approval_api::http_request;
@@ -473,14 +473,14 @@ fn any_function_url_request_is_read_or_refused() {
         .unwrap_or_else(|e| panic!("{e}"));
 }
 
-#[cfg(feature = "lambda")]
+#[cfg(feature = "emulator")]
 #[path = "aws_support/mod.rs"]
 mod aws_support;
 
 /// The approval function behind its function URL (the emulator for its table):
 /// an oversized body, another path, another method, another content type each get
 /// their 4xx page, and decide nothing.
-#[cfg(feature = "lambda")]
+#[cfg(feature = "emulator")]
 #[tokio::test]
 async fn the_function_url_answers_abuse_with_clear_4xx_pages() {
     use shared::handlers::{approval_api, Approved, Function};

@@ -8,7 +8,7 @@
 
 mod reliability;
 
-#[cfg(feature = "aws")]
+#[cfg(feature = "emulator")]
 #[path = "aws_support/mod.rs"]
 mod aws_support;
 
@@ -467,18 +467,18 @@ fn approvals_racing_rejections_on_the_file_store_decide_once() {
     decisions_race("HSPROD", file_store(dir.path()));
 }
 
-#[cfg(feature = "aws")]
+#[cfg(feature = "emulator")]
 fn dynamodb() -> impl Fn(&Runtime) -> shared::adapters::aws::DynamoStore + Send + Sync + 'static {
     |rt| rt.block_on(aws_support::deps()).store()
 }
 
-#[cfg(feature = "aws")]
+#[cfg(feature = "emulator")]
 #[test]
 fn racing_instances_on_dynamodb_lose_nothing_and_promote_once() {
     approvals_race(&aws_support::unique("RACE"), dynamodb());
 }
 
-#[cfg(feature = "aws")]
+#[cfg(feature = "emulator")]
 #[test]
 fn approvals_racing_rejections_on_dynamodb_decide_once() {
     decisions_race(&aws_support::unique("RACE"), dynamodb());

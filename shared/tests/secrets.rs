@@ -6,7 +6,7 @@
 
 mod reliability;
 
-#[cfg(feature = "aws")]
+#[cfg(feature = "emulator")]
 #[path = "aws_support/mod.rs"]
 mod aws_support;
 
@@ -137,7 +137,7 @@ async fn a_link_code_goes_to_the_alert_channel_and_nowhere_else() {
 
 /// The same on DynamoDB and SNS (the emulator): the table holds no code; the SNS
 /// messages to people do.
-#[cfg(feature = "aws")]
+#[cfg(feature = "emulator")]
 #[tokio::test]
 async fn on_aws_the_code_is_in_the_sns_messages_and_not_in_the_table() {
     let deps = aws_support::deps().await;

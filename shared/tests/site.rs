@@ -4,7 +4,7 @@
 //! rate, through a layer around the real client that throttles as Route 53 does
 //! (moto itself never throttles and always answers healthy).
 
-#![cfg(feature = "aws")]
+#![cfg(feature = "emulator")]
 
 mod aws_support;
 
@@ -260,7 +260,7 @@ async fn a_round_at_route53s_rate_is_never_throttled_and_keeps_what_it_read() {
 /// after its time THEN it reads the path again and uses what was pushed since; WHEN
 /// the path then holds an invalid whole, or Parameter Store cannot be reached, THEN it
 /// keeps the topology in use (never nothing) and logs why.
-#[cfg(feature = "lambda")]
+#[cfg(feature = "emulator")]
 #[tokio::test]
 async fn a_topology_read_again_replaces_the_one_in_use_and_a_failed_read_keeps_it() {
     use shared::adapters::aws::TopologyParameters;
@@ -349,18 +349,18 @@ async fn a_topology_read_again_replaces_the_one_in_use_and_a_failed_read_keeps_i
 }
 
 /// Log lines written through tracing, kept for the test to read.
-#[cfg(feature = "lambda")]
+#[cfg(feature = "emulator")]
 #[derive(Clone, Default)]
 struct Logs(Arc<Mutex<Vec<u8>>>);
 
-#[cfg(feature = "lambda")]
+#[cfg(feature = "emulator")]
 impl Logs {
     fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().expect("logs")).into_owned()
     }
 }
 
-#[cfg(feature = "lambda")]
+#[cfg(feature = "emulator")]
 impl std::io::Write for Logs {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         self.0.lock().expect("logs").extend_from_slice(buf);

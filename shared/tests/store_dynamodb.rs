@@ -2,7 +2,7 @@
 //! the same checks as the embedded stores, in the same words. Each test works on
 //! mirrors of its own, so the tests share one table safely.
 
-#![cfg(feature = "aws")]
+#![cfg(feature = "emulator")]
 
 mod aws_support;
 mod contract;
