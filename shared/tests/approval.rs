@@ -1,9 +1,8 @@
 //! The approval pages through the engine, on the embedded store: what GET shows,
 //! what POST decides, every bad link, races, and that the token is never logged.
 
-use std::io::Write;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use shared::adapters::embedded::{FileStore, MemoryNotifier, MemoryStore, RecordingActions};
@@ -15,8 +14,7 @@ use shared::topology::{Observer, Topology};
 use shared::web::{approval, HttpRequest, HttpResponse};
 
 #[cfg(feature = "emulator")]
-#[path = "aws_support/mod.rs"]
-mod aws_support;
+use crate::aws_support;
 
 type TestEngine<S> = Engine<S, MemoryNotifier, RecordingActions>;
 
@@ -543,46 +541,9 @@ fn engine_actions<S: Store>(engine: &TestEngine<S>) -> usize {
     engine.actions().recorded().len()
 }
 
-/// Log output captured in memory: the lines written on the thread that set it, the
-/// others dropped (the other tests of this binary log at the same time).
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-thread_local! {
-    static CAPTURING: std::cell::RefCell<Option<Captured>> = const { std::cell::RefCell::new(None) };
-}
-
-/// Writes to the capture of the current thread, if it has one.
-struct ThisThread;
-
-impl Write for ThisThread {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        CAPTURING.with(|c| {
-            if let Some(captured) = c.borrow().as_ref() {
-                captured.0.lock().expect("log buffer").extend_from_slice(buf);
-            }
-        });
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn the_token_never_appears_in_the_logs() {
-    // The process-wide subscriber, not a scoped one: a log line first reached by
-    // another test's thread is then never cached as unwanted (tracing caches each
-    // line's interest for the whole process). This test runs on one thread (a
-    // current-thread runtime), so what it captures is its own.
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .json()
-        .with_writer(|| ThisThread)
-        .finish();
-    tracing::subscriber::set_global_default(subscriber).expect("the only test of this binary that sets a subscriber");
-    let captured = Captured::default();
-    CAPTURING.with(|c| *c.borrow_mut() = Some(captured.clone()));
+    let captured = crate::logs::capture();
     let engine = engine_on(MemoryStore::default(), 1);
     let link = open_request(&engine).await;
     let token = link.rsplit('/').next().expect("token").to_string();
@@ -607,7 +568,7 @@ async fn the_token_never_appears_in_the_logs() {
         at,
     )
     .await;
-    let logs = String::from_utf8(captured.0.lock().expect("logs").clone()).expect("utf-8");
+    let logs = captured.text();
     assert!(
         logs.contains("approval page decision"),
         "the decision was logged: {logs}"

@@ -3,7 +3,7 @@
 
 #![cfg(feature = "emulator")]
 
-mod aws_support;
+use crate::aws_support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

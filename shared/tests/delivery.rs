@@ -3,7 +3,7 @@
 //! any order within that jitter), some copies arriving much later (EventBridge
 //! retries for up to 24 h). The story people see must not change.
 
-mod reliability;
+use crate::reliability;
 
 use chrono::{DateTime, Duration, Utc};
 use proptest::prelude::*;

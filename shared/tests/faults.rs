@@ -5,7 +5,7 @@
 //! must hold: no transition loses its alert (the outbox, sent again by the
 //! tick), no promotion runs twice, and a failed promotion action is reported.
 
-mod reliability;
+use crate::reliability;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -600,8 +600,7 @@ fn random_faults_everywhere_never_run_a_promotion_twice_and_report_a_failed_one(
 // ---- the same on the AWS adapters (DynamoDB and SNS on the emulator) ------------
 
 #[cfg(feature = "emulator")]
-#[path = "aws_support/mod.rs"]
-mod aws_support;
+use crate::aws_support;
 
 /// Random faults around the real DynamoDB and SNS clients (the emulator): the
 /// same outcome and the same alerts as the run without faults.
@@ -754,29 +753,6 @@ async fn failing_route53(mode: &'static str) -> String {
     endpoint
 }
 
-/// Log lines captured in memory.
-#[cfg(feature = "emulator")]
-#[derive(Clone, Default)]
-struct Logs(Arc<std::sync::Mutex<Vec<u8>>>);
-
-#[cfg(feature = "emulator")]
-impl Logs {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().expect("logs")).into_owned()
-    }
-}
-
-#[cfg(feature = "emulator")]
-impl std::io::Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("logs").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// GIVEN the loss about to be confirmed, WHEN the scheduled health poll runs while
 /// Route 53 throttles, fails or does not answer, THEN the poll is logged and
 /// skipped, the ticks still run (the request is raised and alerted through SNS),
@@ -839,14 +815,8 @@ async fn the_health_poll_ticks_on_when_route53_fails() {
             &std::fs::read_to_string(root().join("tests/fixtures/events/schedule.json")).expect("fixture"),
         )
         .expect("json");
-        let logs = Logs::default();
+        let logs = crate::logs::capture();
         let answer = {
-            let writer = logs.clone();
-            let subscriber = tracing_subscriber::fmt()
-                .json()
-                .with_writer(move || writer.clone())
-                .finish();
-            let _guard = tracing::subscriber::set_default(subscriber);
             health_poll::handle(
                 &function,
                 lambda_runtime::LambdaEvent::new(schedule, Default::default()),

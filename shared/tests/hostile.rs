@@ -4,7 +4,7 @@
 //! Never a panic; every refusal clear; nothing decided by a malformed request.
 //! (Every AWS payload decoder: shared/tests/decode.rs.)
 
-mod reliability;
+use crate::reliability;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -474,8 +474,7 @@ fn any_function_url_request_is_read_or_refused() {
 }
 
 #[cfg(feature = "emulator")]
-#[path = "aws_support/mod.rs"]
-mod aws_support;
+use crate::aws_support;
 
 /// The approval function behind its function URL (the emulator for its table):
 /// an oversized body, another path, another method, another content type each get

@@ -6,11 +6,10 @@
 //! DynamoDB (the emulator). A watcher reads the state all along. No update is lost,
 //! nothing is promoted twice, and the state never goes back.
 
-mod reliability;
+use crate::reliability;
 
 #[cfg(feature = "emulator")]
-#[path = "aws_support/mod.rs"]
-mod aws_support;
+use crate::aws_support;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -1,6 +1,6 @@
 //! Bugs the reliability tests found, one test each, through the engine.
 
-mod reliability;
+use crate::reliability;
 
 use chrono::Duration;
 use reliability::*;

@@ -4,14 +4,10 @@
 //! Logs are captured at TRACE level, the AWS SDK's own lines included.
 //! (The approval pages' own logs: shared/tests/approval.rs.)
 
-mod reliability;
+use crate::reliability;
 
 #[cfg(feature = "emulator")]
-#[path = "aws_support/mod.rs"]
-mod aws_support;
-
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use crate::aws_support;
 
 use reliability::*;
 use shared::adapters::embedded::{MemoryNotifier, MemoryStore, RecordingActions};
@@ -19,19 +15,6 @@ use shared::adapters::faulty::{Call, Fault, FaultPlan, Faulty};
 use shared::engine::{Engine, Report};
 use shared::ports::{Notifier, Store};
 use shared::token::OsTokens;
-
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("logs").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 /// What a run left behind, to search for the codes.
 struct Trail {
@@ -48,14 +31,7 @@ struct Trail {
 /// failing (so the tick sends it again with a fresh link), and a reminder: three
 /// links in all, with every log line at TRACE level captured.
 async fn run<S: Store, N: Notifier>(mirror: &str, store: S, notifier: N) -> Trail {
-    let logs = Logs::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .json()
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let captured = crate::logs::capture();
     let plan = FaultPlan::new(|call, n| (call == Call::Publish && n == 1).then_some(Fault::Throttled));
     let engine = Engine::new(
         topology_named(mirror),
@@ -82,7 +58,7 @@ async fn run<S: Store, N: Notifier>(mirror: &str, store: S, notifier: N) -> Trai
     let state = engine.state(mirror, t(960)).await.expect("state");
     let (alerts, others): (Vec<&Report>, Vec<&Report>) =
         reports.iter().partition(|r| matches!(r, Report::Alert { .. }));
-    let logs = String::from_utf8(logs.0.lock().expect("logs").clone()).expect("utf-8");
+    let logs = captured.text();
     Trail {
         codes,
         logs,

@@ -6,7 +6,7 @@
 
 #![cfg(feature = "emulator")]
 
-mod aws_support;
+use crate::aws_support;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -290,14 +290,8 @@ async fn a_topology_read_again_replaces_the_one_in_use_and_a_failed_read_keeps_i
     let mut clash = two[1].clone();
     clash.value = clash.value.replace("i-00000001000000000", "i-00000000000000000");
     store.push(&[clash]).await.expect("push a clash");
-    let logs = Logs::default();
+    let logs = crate::logs::capture();
     {
-        let writer = logs.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .json()
-            .with_writer(move || writer.clone())
-            .finish();
-        let _guard = tracing::subscriber::set_default(subscriber);
         function.refresh_topology().await;
     }
     assert_eq!(
@@ -330,14 +324,8 @@ async fn a_topology_read_again_replaces_the_one_in_use_and_a_failed_read_keeps_i
         Duration::ZERO,
         Duration::ZERO,
     );
-    let logs = Logs::default();
+    let logs = crate::logs::capture();
     {
-        let writer = logs.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .json()
-            .with_writer(move || writer.clone())
-            .finish();
-        let _guard = tracing::subscriber::set_default(subscriber);
         unreachable.refresh_topology().await;
     }
     assert_eq!(unreachable.engine.topology().mirrors.len(), 2);
@@ -346,27 +334,4 @@ async fn a_topology_read_again_replaces_the_one_in_use_and_a_failed_read_keeps_i
         logged.contains("the one in use is kept") && logged.contains("GetParametersByPath"),
         "{logged}"
     );
-}
-
-/// Log lines written through tracing, kept for the test to read.
-#[cfg(feature = "emulator")]
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-#[cfg(feature = "emulator")]
-impl Logs {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().expect("logs")).into_owned()
-    }
-}
-
-#[cfg(feature = "emulator")]
-impl std::io::Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("logs").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }

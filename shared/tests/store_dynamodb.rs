@@ -4,8 +4,8 @@
 
 #![cfg(feature = "emulator")]
 
-mod aws_support;
-mod contract;
+use crate::aws_support;
+use crate::contract;
 
 use std::sync::Arc;
 

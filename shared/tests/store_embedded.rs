@@ -1,6 +1,6 @@
 //! The store contract on the embedded stores: in memory, and file-backed.
 
-mod contract;
+use crate::contract;
 
 use std::sync::Arc;
 

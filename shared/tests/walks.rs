@@ -12,7 +12,7 @@
 //! - a critical alert about a request (requested, approved, succeeded) is sent once;
 //! - a signal delivered again at once changes nothing and says nothing.
 
-mod reliability;
+use crate::reliability;
 
 use std::collections::{BTreeMap, BTreeSet};
 

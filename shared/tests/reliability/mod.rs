@@ -274,7 +274,7 @@ pub fn runtime() -> tokio::runtime::Runtime {
 }
 
 /// Cases per property: `default`, or `RELIABILITY_CASES` for a longer run
-/// (`RELIABILITY_CASES=5000 cargo test -p mirrorgate-shared --test delivery`).
+/// (`RELIABILITY_CASES=5000 cargo test -p mirrorgate-shared --test it delivery::`).
 pub fn cases(default: u32) -> u32 {
     std::env::var("RELIABILITY_CASES")
         .ok()
