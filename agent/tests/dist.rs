@@ -2,7 +2,7 @@
 //! installs), the configuration template, the systemd unit, and the routines of
 //! iris/ agreeing with what the agent reads and runs.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -8,7 +8,7 @@
 
 #![cfg(feature = "emulator")]
 
-mod support;
+use crate::support;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

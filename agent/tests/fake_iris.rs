@@ -2,7 +2,7 @@
 //! for each, the exact `--once --dry-run` line, and what mirrorgate's own decoder
 //! makes of it (against examples/topology.toml).
 
-mod support;
+use crate::support;
 
 use chrono::{DateTime, Duration, Utc};
 use shared::domain::{JournalLatency, MemberStatus, SignalKind};

@@ -3,7 +3,7 @@
 //! on throttling is sent again with backoff, a 5xx is retried, and an entry that is
 //! refused for good is an error with the service's code and message.
 
-mod support;
+use crate::support;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;

@@ -14,7 +14,7 @@
 
 #![cfg(feature = "aws")]
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -1,7 +1,7 @@
 //! The operator's commands on the embedded backend, as a person runs them:
 //! `maintenance start|end`, `approve`, `reject`, `history` and `requests`.
 
-mod support;
+use crate::support;
 
 use support::{healthy_scenario, json_lines, mirrorgate, pending_scenario, stderr, stdout};
 

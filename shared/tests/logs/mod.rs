@@ -53,7 +53,12 @@ pub fn capture() -> Capture {
         let layer = tracing_subscriber::fmt::layer()
             .json()
             .with_writer(|| ThisThread)
-            .with_filter(tracing_subscriber::filter::filter_fn(|_| capturing()));
+            // Decided for each line as it is logged ("sometimes"), never once per log
+            // line: which thread reaches a line first must not matter.
+            .with_filter(
+                tracing_subscriber::filter::DynFilterFn::new(|_, _| capturing())
+                    .with_callsite_filter(|_| tracing::subscriber::Interest::sometimes()),
+            );
         tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer))
             .expect("the tests set no other process-wide subscriber");
     });
