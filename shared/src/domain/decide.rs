@@ -1937,28 +1937,7 @@ impl Decider<'_, '_> {
         };
         let is_promote = self.m.promotion.ssm_document.as_deref() == Some(report.document.as_str());
         if !is_promote {
-            let member = self.s.members.entry(report.member.clone()).or_default();
-            if member
-                .last_command
-                .as_ref()
-                .is_some_and(|c| c.command_id == record.command_id && c.at > at)
-            {
-                return Verdict::Ignored {
-                    why: format!("an older status of command {}", record.command_id),
-                };
-            }
-            member.last_command = Some(record);
-            self.s.record(
-                self.ctx.now,
-                format!(
-                    "command {} ({}) on {}: {}",
-                    report.command_id,
-                    report.document,
-                    report.member,
-                    report.status.as_str()
-                ),
-            );
-            return Verdict::Applied;
+            return self.record_command(report, record, at);
         }
         let Some(request) = self.promotion_of(report) else {
             return Verdict::Ignored {
@@ -2011,6 +1990,41 @@ impl Decider<'_, '_> {
             );
             return Verdict::Applied;
         }
+        self.promote_command_failed(&req, report)
+    }
+
+    /// A Run Command status of another document than the promote one (the fencing or
+    /// the drill document): kept on the member, newest first.
+    fn record_command(&mut self, report: &CommandReport, record: CommandRecord, at: DateTime<Utc>) -> Verdict {
+        let member = self.s.members.entry(report.member.clone()).or_default();
+        if member
+            .last_command
+            .as_ref()
+            .is_some_and(|c| c.command_id == record.command_id && c.at > at)
+        {
+            return Verdict::Ignored {
+                why: format!("an older status of command {}", record.command_id),
+            };
+        }
+        member.last_command = Some(record);
+        self.s.record(
+            self.ctx.now,
+            format!(
+                "command {} ({}) on {}: {}",
+                report.command_id,
+                report.document,
+                report.member,
+                report.status.as_str()
+            ),
+        );
+        Verdict::Applied
+    }
+
+    /// The promote script of an approved request ended in failure: the request closes
+    /// failed, said with the script's first lines.
+    fn promote_command_failed(&mut self, req: &PromotionRequest, report: &CommandReport) -> Verdict {
+        let now = self.ctx.now;
+        let request = req.id.clone();
         let output = report.output.as_deref().map_or_else(
             || {
                 vec![format!(
@@ -2051,8 +2065,8 @@ impl Decider<'_, '_> {
                 );
             let detail = format!("{detail}; {first}");
             return match req.kind {
-                RequestKind::Switchover => self.switchover_outcome(&req, false, &detail),
-                _ => self.failback_outcome(&req, false, &detail, &[]),
+                RequestKind::Switchover => self.switchover_outcome(req, false, &detail),
+                _ => self.failback_outcome(req, false, &detail, &[]),
             };
         }
         self.close_request(&request, RequestStatus::Failed, &detail);
