@@ -773,12 +773,10 @@ async fn decide<S: Store, N: Notifier, A: PromotionActions>(
         return unavailable();
     };
     match request.kind {
-        RequestKind::Fencing => {
-            fencing_verdict_page(engine, mirror, state, request, &form, verdict, &outcome.reports, now).await
-        }
+        RequestKind::Fencing => fencing_verdict_page(engine, opened, &form, verdict, &outcome.reports).await,
         RequestKind::Drill => drill_verdict_page(mirror, request, &form, verdict, now),
         RequestKind::Switchover | RequestKind::Failback => {
-            planned_verdict_page(engine, mirror, request, &form, verdict, &outcome.reports, now).await
+            planned_verdict_page(engine, opened, &form, verdict, &outcome.reports).await
         }
         RequestKind::Promotion => promotion_verdict_page(engine, opened, &form, verdict, &outcome.reports).await,
     }
@@ -931,16 +929,16 @@ fn drill_verdict_page(
 }
 
 /// The answer to a decision on a planned switchover or failback.
-#[allow(clippy::too_many_arguments)]
 async fn planned_verdict_page<S: Store, N: Notifier, A: PromotionActions>(
     engine: &Engine<S, N, A>,
-    mirror: &Mirror,
-    request: &PromotionRequest,
+    opened: &Opened<'_>,
     form: &Form,
     verdict: DecisionVerdict,
     reports: &[Report],
-    now: DateTime<Utc>,
 ) -> HttpResponse {
+    let Opened {
+        mirror, request, now, ..
+    } = *opened;
     let failback = request.kind == RequestKind::Failback;
     let what = if failback { "Failback" } else { "Switchover" };
     let primary = request.lost_primary.as_deref().unwrap_or("the primary");
@@ -1069,17 +1067,20 @@ async fn refused_page<S: Store, N: Notifier, A: PromotionActions>(
 }
 
 /// The answer to a decision on a fencing request.
-#[allow(clippy::too_many_arguments)]
 async fn fencing_verdict_page<S: Store, N: Notifier, A: PromotionActions>(
     engine: &Engine<S, N, A>,
-    mirror: &Mirror,
-    state: &MirrorState,
-    request: &PromotionRequest,
+    opened: &Opened<'_>,
     form: &Form,
     verdict: DecisionVerdict,
     reports: &[Report],
-    now: DateTime<Utc>,
 ) -> HttpResponse {
+    let Opened {
+        mirror,
+        state,
+        request,
+        now,
+        ..
+    } = *opened;
     match verdict {
         DecisionVerdict::Approved { executing: true, .. } => {
             let mut lines = vec![format!("Approved by {} at {}.", form.approver, clock(now))];
