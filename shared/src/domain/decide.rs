@@ -1145,7 +1145,7 @@ impl Decider<'_, '_> {
         if now >= open.expires_at {
             return self.expire_request(&open);
         }
-        self.remind(&open);
+        self.remind(&open, AlertKind::PromotionReminder, Self::request_text);
     }
 
     /// The lost primary (or its failover partner) answers again: the request is withdrawn.
@@ -1271,8 +1271,14 @@ impl Decider<'_, '_> {
         );
     }
 
-    /// Reminds the approvers every `reminder_interval_secs` while the request is open.
-    fn remind(&mut self, open: &PromotionRequest) {
+    /// Reminds the approvers every `reminder_interval_secs` while the request is open:
+    /// an alert of `kind` with the request's own words (`text`).
+    pub(super) fn remind(
+        &mut self,
+        open: &PromotionRequest,
+        kind: AlertKind,
+        text: impl Fn(&Self, &str) -> (String, Vec<String>, String),
+    ) {
         let now = self.now();
         let last = open.last_reminder_at.unwrap_or(open.created_at);
         if now - last < secs(self.m.policy.reminder_interval_secs) {
@@ -1281,9 +1287,9 @@ impl Decider<'_, '_> {
         if let Some(r) = self.s.request_mut(&open.id) {
             r.last_reminder_at = Some(now);
         }
-        let (headline, facts, next) = self.request_text(&open.id);
+        let (headline, facts, next) = text(self, &open.id);
         self.alert(
-            AlertKind::PromotionReminder,
+            kind,
             Severity::Critical,
             Some(&open.id),
             format!("Reminder: {headline}"),
@@ -1499,8 +1505,7 @@ impl Decider<'_, '_> {
         if let Some(refusal) = self.approver_refusal(&request, d) {
             return refused(Some(&request.id), refusal);
         }
-        self.use_token(&request.id, &d.authority);
-        self.push_decision(&request.id, record);
+        self.record_decision(&request.id, record, &d.authority);
         if request.approvers().len() + 1 < self.m.policy.approvers_required {
             return self.record_first_approvals(&request, d.by.trim());
         }
@@ -1562,9 +1567,7 @@ impl Decider<'_, '_> {
     ) -> DecisionVerdict {
         let now = self.now();
         let by = record.by.clone();
-        self.use_token(&request.id, authority);
-        self.push_decision(&request.id, record);
-        self.close_request(&request.id, RequestStatus::Rejected, &format!("rejected by {by}"));
+        self.record_rejection(&request.id, record, authority);
         self.s.next_request_after = Some(now + secs(self.m.policy.cool_down_secs));
         self.go(Phase::PrimaryLost, &format!("{by} rejected {}", request.id));
         self.alert(
@@ -1624,8 +1627,7 @@ impl Decider<'_, '_> {
     ) -> DecisionVerdict {
         let candidate = request.candidate.clone();
         let by = record.by.clone();
-        self.use_token(&request.id, authority);
-        self.push_decision(&request.id, record);
+        self.record_decision(&request.id, record, authority);
         self.close_request(
             &request.id,
             RequestStatus::Refused,
@@ -1753,6 +1755,20 @@ impl Decider<'_, '_> {
             approvals,
             required,
         }
+    }
+
+    /// A decision taken: its link (if it came by one) is used up, and the request and
+    /// the history keep who decided what.
+    pub(super) fn record_decision(&mut self, request: &str, record: DecisionRecord, authority: &Authority) {
+        self.use_token(request, authority);
+        self.push_decision(request, record);
+    }
+
+    /// A rejection: recorded, and the request closed as rejected by its decider.
+    pub(super) fn record_rejection(&mut self, request: &str, record: DecisionRecord, authority: &Authority) {
+        let outcome = format!("rejected by {}", record.by);
+        self.record_decision(request, record, authority);
+        self.close_request(request, RequestStatus::Rejected, &outcome);
     }
 
     fn use_token(&mut self, request: &str, authority: &Authority) {

@@ -155,6 +155,14 @@ fn message(status: u16, title: &str, class: &str, banner: &str, paragraphs: &[St
     HttpResponse::page(status, message_page(title, class, banner, paragraphs))
 }
 
+/// What the promotion actions said they did, when they ran in this process.
+fn executed_detail(reports: &[Report]) -> Option<String> {
+    reports.iter().find_map(|r| match r {
+        Report::PromotionExecuted { detail, .. } => Some(detail.clone()),
+        _ => None,
+    })
+}
+
 /// One approval of several: the next approver gets a new link.
 fn approval_recorded(approvals: usize, required: usize) -> HttpResponse {
     message(
@@ -849,10 +857,7 @@ async fn promotion_verdict_page<S: Store, N: Notifier, A: PromotionActions>(
     } = *opened;
     match verdict {
         DecisionVerdict::Approved { candidate, executing: true, .. } => {
-            let executed = reports.iter().find_map(|r| match r {
-                Report::PromotionExecuted { detail, .. } => Some(detail.clone()),
-                _ => None,
-            });
+            let executed = executed_detail(reports);
             let mut lines = vec![
                 format!("Approved by {} at {}.", form.approver, clock(now)),
                 match executed {
@@ -945,10 +950,7 @@ async fn planned_verdict_page<S: Store, N: Notifier, A: PromotionActions>(
     let candidate = &request.candidate;
     match verdict {
         DecisionVerdict::Approved { executing: true, .. } => {
-            let executed = reports.iter().find_map(|r| match r {
-                Report::PromotionExecuted { detail, .. } => Some(detail.clone()),
-                _ => None,
-            });
+            let executed = executed_detail(reports);
             let current = engine.state(&mirror.name, now).await.ok();
             let without_partner = current
                 .as_ref()

@@ -49,16 +49,10 @@ pub fn drill_page(
         ),
         None => "Nothing is run (no drill document is configured); the drill is recorded".into(),
     };
-    let candidate = match mirror.member(&request.candidate) {
-        Some(m) => format!(
-            "{} ({}, {}, {}): not promoted in this drill",
-            m.name,
-            m.kind.as_str().replace('_', " "),
-            m.region,
-            m.zone
-        ),
-        None => format!("{}: not promoted in this drill", request.candidate),
-    };
+    let candidate = format!(
+        "{}: not promoted in this drill",
+        super::switchover::described(mirror, &request.candidate)
+    );
     let rows = [
         ("Mirror", mirror.name.clone()),
         (

@@ -24,7 +24,7 @@ pub fn shown(request: &PromotionRequest) -> String {
 }
 
 /// A member as the page names it: "HSPROD-DR1 (dr async, us-west-2, us-west-2a)".
-fn described(mirror: &Mirror, name: &str) -> String {
+pub(super) fn described(mirror: &Mirror, name: &str) -> String {
     match mirror.member(name) {
         Some(m) => format!(
             "{} ({}, {}, {})",

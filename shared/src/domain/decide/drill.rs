@@ -181,9 +181,7 @@ impl Decider<'_, '_> {
         let now = self.now();
         let by = record.by.clone();
         if record.action == DecisionAction::Reject {
-            self.use_token(&request.id, authority);
-            self.push_decision(&request.id, record);
-            self.close_request(&request.id, RequestStatus::Rejected, &format!("rejected by {by}"));
+            self.record_rejection(&request.id, record, authority);
             self.close_drill_alert(
                 request,
                 Severity::Info,
@@ -200,8 +198,7 @@ impl Decider<'_, '_> {
                 refusal: super::Refusal::SameApprover { by },
             };
         }
-        self.use_token(&request.id, authority);
-        self.push_decision(&request.id, record);
+        self.record_decision(&request.id, record, authority);
         let approvals = request.approvers().len() + 1;
         let required = self.m.policy.approvers_required;
         let approvers = [request.approvers(), vec![by.as_str()]].concat().join(", ");

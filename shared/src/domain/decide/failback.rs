@@ -116,9 +116,7 @@ impl Decider<'_, '_> {
             refusal,
         };
         if record.action == DecisionAction::Reject {
-            self.use_token(&request.id, authority);
-            self.push_decision(&request.id, record);
-            self.close_request(&request.id, RequestStatus::Rejected, &format!("rejected by {by}"));
+            self.record_rejection(&request.id, record, authority);
             self.failback_closed(
                 request,
                 Severity::Info,
@@ -143,8 +141,7 @@ impl Decider<'_, '_> {
                 partners: vec![primary],
             });
         }
-        self.use_token(&request.id, authority);
-        self.push_decision(&request.id, record);
+        self.record_decision(&request.id, record, authority);
         let approvals = request.approvers().len() + 1;
         let required = self.m.policy.approvers_required;
         let approvers = [request.approvers(), vec![by.as_str()]].concat().join(", ");

@@ -316,21 +316,7 @@ impl Decider<'_, '_> {
             );
             return;
         }
-        let last = open.last_reminder_at.unwrap_or(open.created_at);
-        if now - last >= secs(self.m.policy.reminder_interval_secs) {
-            if let Some(r) = self.s.request_mut(&open.id) {
-                r.last_reminder_at = Some(now);
-            }
-            let (headline, facts, next) = self.fencing_text(&open.id);
-            self.alert(
-                AlertKind::FencingReminder,
-                Severity::Critical,
-                Some(&open.id),
-                format!("Reminder: {headline}"),
-                facts,
-                next,
-            );
-        }
+        self.remind(open, AlertKind::FencingReminder, Self::fencing_text);
     }
 
     /// A decision on a fencing request, whose link, status and name were checked.
@@ -347,9 +333,7 @@ impl Decider<'_, '_> {
             refusal,
         };
         if record.action == DecisionAction::Reject {
-            self.use_token(&request.id, authority);
-            self.push_decision(&request.id, record);
-            self.close_request(&request.id, RequestStatus::Rejected, &format!("rejected by {by}"));
+            self.record_rejection(&request.id, record, authority);
             let again = now + secs(self.m.policy.cool_down_secs);
             self.s.next_fencing_after = Some(again);
             self.alert(
@@ -380,8 +364,7 @@ impl Decider<'_, '_> {
         if request.approvers().iter().any(|a| a.eq_ignore_ascii_case(&by)) {
             return refused(Refusal::SameApprover { by });
         }
-        self.use_token(&request.id, authority);
-        self.push_decision(&request.id, record);
+        self.record_decision(&request.id, record, authority);
         let approvals = request.approvers().len() + 1;
         let required = self.m.policy.approvers_required;
         let approvers = [request.approvers(), vec![by.as_str()]].concat().join(", ");

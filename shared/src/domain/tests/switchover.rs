@@ -227,6 +227,19 @@ fn switched_over(m: &Mirror) -> MirrorState {
     run(m, state, [started(R2, 125), fenced]).0
 }
 
+/// The executor's report of failback R3: A and B un-fenced, the promotion of A sent.
+fn unfenced_a_and_b(at: i64) -> Signal {
+    signal(
+        at,
+        SignalKind::PromotionOutcome {
+            request: R3.into(),
+            ok: true,
+            detail: "un-fenced A, B; promote A".into(),
+            fenced: vec![A.into(), B.into()],
+        },
+    )
+}
+
 #[test]
 fn a_failback_unfences_and_promotes_the_failover_member_back() {
     let m = hsprod();
@@ -258,15 +271,7 @@ fn a_failback_unfences_and_promotes_the_failover_member_back() {
     assert!(!r3.accepted_without_partner);
     // WHEN the executor un-fenced them and ran the promotion, IRIS on DR1 is stopped,
     // A reports primary, and DR1 rejoins as an async connected to it
-    let unfenced = signal(
-        250,
-        SignalKind::PromotionOutcome {
-            request: R3.into(),
-            ok: true,
-            detail: "un-fenced A, B; promote A".into(),
-            fenced: vec![A.into(), B.into()],
-        },
-    );
+    let unfenced = unfenced_a_and_b(250);
     let (state, effects) = run(
         &m,
         state,
@@ -309,15 +314,7 @@ fn a_failback_whose_promote_command_fails_leaves_the_dr_primary_in_place() {
             heartbeat(DR1, MemberStatus::Primary, 230),
             approve(R3, "Dana Whitfield", 240),
             started(R3, 245),
-            signal(
-                250,
-                SignalKind::PromotionOutcome {
-                    request: R3.into(),
-                    ok: true,
-                    detail: "un-fenced A, B; promote A".into(),
-                    fenced: vec![A.into(), B.into()],
-                },
-            ),
+            unfenced_a_and_b(250),
         ],
     );
     let epoch = state.epoch;
