@@ -1507,7 +1507,7 @@ impl Decider<'_, '_> {
         }
         self.record_decision(&request.id, record, &d.authority);
         if request.approvers().len() + 1 < self.m.policy.approvers_required {
-            return self.record_first_approvals(&request, d.by.trim());
+            return self.record_first_approvals(&request, d.by.trim(), Self::request_text);
         }
         self.approve_promotion(&request, d)
     }
@@ -1668,10 +1668,15 @@ impl Decider<'_, '_> {
     }
 
     /// An approval recorded while more are required: the others get a new link.
-    fn record_first_approvals(&mut self, request: &PromotionRequest, by: &str) -> DecisionVerdict {
+    pub(super) fn record_first_approvals(
+        &mut self,
+        request: &PromotionRequest,
+        by: &str,
+        text: impl Fn(&Self, &str) -> (String, Vec<String>, String),
+    ) -> DecisionVerdict {
         let approvals = request.approvers().len() + 1;
         let required = self.m.policy.approvers_required;
-        let (headline, mut facts, _) = self.request_text(&request.id);
+        let (headline, mut facts, _) = text(self, &request.id);
         facts.insert(
             0,
             format!(

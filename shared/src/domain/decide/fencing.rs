@@ -369,26 +369,7 @@ impl Decider<'_, '_> {
         let required = self.m.policy.approvers_required;
         let approvers = [request.approvers(), vec![by.as_str()]].concat().join(", ");
         if approvals < required {
-            let (headline, mut facts, _) = self.fencing_text(&request.id);
-            facts.insert(0, format!("Approved so far by: {approvers}"));
-            self.alert(
-                AlertKind::ApprovalRecorded,
-                Severity::Critical,
-                Some(&request.id),
-                format!("{approvals} of {required} approvals: {headline}"),
-                facts,
-                format!(
-                    "Another person must approve ({} more). Use this new link; each link decides once.",
-                    required - approvals
-                ),
-            );
-            return DecisionVerdict::Approved {
-                request: request.id.clone(),
-                candidate: request.candidate.clone(),
-                executing: false,
-                approvals,
-                required,
-            };
+            return self.record_first_approvals(request, &by, Self::fencing_text);
         }
         // Never the primary of now, never a member fenced already.
         let members: Vec<String> = request
