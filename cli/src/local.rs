@@ -10,11 +10,12 @@ use clap::{Args, ValueEnum};
 use shared::adapters::embedded::{FileStore, MemoryNotifier, MemoryStore, OutboxNotifier, RecordingActions};
 use shared::domain::state::HistoryEntry;
 use shared::domain::{Alert, MirrorState};
+use shared::domain::{Member, Mirror};
 use shared::engine::Engine;
 use shared::ports::{
     ActionError, FenceOrder, NotifyError, PromotionActions, PromotionOrder, SaveError, Store, StoreError,
 };
-use shared::topology::{Member, Mirror, Topology};
+use shared::topology::Topology;
 
 #[cfg(feature = "aws")]
 use shared::adapters::aws::{AwsPromotionActions, Deps, DynamoStore, SnsNotifier};

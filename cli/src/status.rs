@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use clap::Args;
 use serde::Serialize;
 use shared::domain::view::View;
+use shared::domain::{MemberKind, Mirror, Observer};
 use shared::domain::{MirrorState, RequestKind};
-use shared::topology::{MemberKind, Mirror, Observer};
 
 use crate::local::{self, LocalArgs};
 

@@ -212,7 +212,8 @@ mod tests {
     use crate::status::mirror_view;
     use shared::domain::signal::MemberStatus;
     use shared::domain::state::{MemberState, MirrorState, Observation};
-    use shared::topology::{Observer, Topology};
+    use shared::domain::Observer;
+    use shared::topology::Topology;
 
     fn at(text: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)

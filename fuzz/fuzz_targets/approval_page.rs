@@ -17,7 +17,8 @@ use shared::adapters::embedded::{MemoryNotifier, MemoryStore, RecordingActions};
 use shared::domain::{JournalLatency, MemberStatus, Signal, SignalKind};
 use shared::engine::Engine;
 use shared::token::CountingTokens;
-use shared::topology::{Observer, Topology};
+use shared::domain::Observer;
+use shared::topology::Topology;
 use shared::web::approval::Form;
 use shared::web::{approval, HttpRequest};
 

@@ -10,7 +10,8 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use crate::topology::{MemberKind, Topology};
+use crate::domain::MemberKind;
+use crate::topology::Topology;
 
 /// The SSM document(s) the role may run (the template's `PromoteDocumentName`),
 /// comma-separated. Unset: not checked.

@@ -433,11 +433,7 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
 
     /// Un-fences each member of an approved failback (the fencing document with
     /// `Method=unfence`): the names un-fenced, and what failed, in words.
-    async fn unfence(
-        &self,
-        mirror: &crate::topology::Mirror,
-        request: &PromotionRequest,
-    ) -> (Vec<String>, Vec<String>) {
+    async fn unfence(&self, mirror: &crate::domain::Mirror, request: &PromotionRequest) -> (Vec<String>, Vec<String>) {
         let mut unfenced = Vec::new();
         let mut failures = Vec::new();
         for name in &request.fence_members {

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::state::HistoryEntry;
 use crate::domain::{Alert, MirrorState};
-use crate::topology::{Member, Mirror};
+use crate::domain::{Member, Mirror};
 
 /// A store failure that is not a conflict: the caller may retry later.
 #[derive(Debug, thiserror::Error)]
@@ -144,7 +144,7 @@ pub struct FenceOrder {
     /// The former failover member to fence (never the current primary).
     pub member: String,
     /// `demote` or `stop` (the mirror's `promotion.fence_method`).
-    pub method: crate::topology::FenceMethod,
+    pub method: crate::domain::FenceMethod,
     /// An executor claimed this request before and stopped without recording how its
     /// actions went: check what it already sent before sending again.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

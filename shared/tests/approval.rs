@@ -6,11 +6,12 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use shared::adapters::embedded::{FileStore, MemoryNotifier, MemoryStore, RecordingActions};
+use shared::domain::Observer;
 use shared::domain::{MemberStatus, Phase, RequestStatus, Signal, SignalKind};
 use shared::engine::{Engine, Report};
 use shared::ports::Store;
 use shared::token::OsTokens;
-use shared::topology::{Observer, Topology};
+use shared::topology::Topology;
 use shared::web::{approval, HttpRequest, HttpResponse};
 
 #[cfg(feature = "emulator")]

@@ -16,8 +16,9 @@ use shared::adapters::aws::{
     metrics, retry_config, AwsPromotionActions, FailoverRecord, FailoverRole, Heartbeat, SnsNotifier,
 };
 use shared::domain::{Alert, AlertKind, Severity, SignalKind};
+use shared::domain::{FenceMethod, Observer};
 use shared::ports::{FenceOrder, Notifier, PromotionActions, PromotionOrder};
-use shared::topology::{FenceMethod, Observer, Topology};
+use shared::topology::Topology;
 
 fn topology(mirror: &str, health_check: &str, document: &str, instance: &str, bus: Option<&str>) -> Topology {
     let bus = bus.map(|b| format!("event_bus = \"{b}\"")).unwrap_or_default();

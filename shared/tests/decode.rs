@@ -11,9 +11,10 @@ use proptest::prelude::*;
 use serde_json::{json, Value};
 
 use shared::adapters::probe::{Answer, Probe};
+use shared::domain::Observer;
 use shared::domain::{CommandReport, JournalLatency, MemberStatus, RunStatus, Signal, SignalKind};
 use shared::events::{decode, decode_value, DecodeError, ProbeResult};
-use shared::topology::{Observer, Topology};
+use shared::topology::Topology;
 
 // ---------------------------------------------------------------- fixtures
 

@@ -122,7 +122,7 @@ fn observations(mirror: &str, i: usize) -> Vec<Signal> {
                     alarm_arn: None,
                     since: None,
                     member: member.into(),
-                    observer: shared::topology::Observer::Route53,
+                    observer: shared::domain::Observer::Route53,
                     healthy: false,
                     source: format!("instance {i}"),
                 },
@@ -391,7 +391,7 @@ fn nothing_lost(state: &MirrorState, seen: &Seen) {
     let last = (OBSERVATIONS - 1) * INSTANCES as i64;
     for (member, newest) in [("HSPROD-DR1", last - 1), ("HSPROD-DR2", last + INSTANCES as i64 - 1)] {
         // The same word again only confirms it: its last confirmation is the newest.
-        let at = state.members[member].observations[&shared::topology::Observer::Route53].last();
+        let at = state.members[member].observations[&shared::domain::Observer::Route53].last();
         assert_eq!(
             at,
             t(300) + Duration::seconds(newest),

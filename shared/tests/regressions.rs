@@ -140,7 +140,7 @@ async fn a_lost_hand_off_is_handed_over_again_by_the_tick() {
 
 fn observed(
     member: &str,
-    observer: shared::topology::Observer,
+    observer: shared::domain::Observer,
     healthy: bool,
     at: chrono::DateTime<chrono::Utc>,
 ) -> Signal {
@@ -166,7 +166,7 @@ fn observed(
 /// after the loss was agreed again for a whole confirmation window.
 #[tokio::test]
 async fn after_a_refusal_the_next_request_waits_for_a_whole_new_window() {
-    use shared::topology::Observer::{Instance, Route53};
+    use shared::domain::Observer::{Instance, Route53};
     let engine = engine();
     for (at, member, observer, healthy) in [
         (0, "HSPROD-A", Route53, true),
@@ -243,7 +243,7 @@ async fn a_phase_change_settles_in_the_same_signal() {
 /// later than it arrived, so a skewed time cannot outrank every later report.
 #[tokio::test]
 async fn a_heartbeat_stamped_in_the_future_does_not_hide_the_loss_of_the_primary() {
-    use shared::topology::Observer::{Instance, Route53};
+    use shared::domain::Observer::{Instance, Route53};
     let engine = engine();
     let skewed = Signal {
         mirror: "HSPROD".into(),

@@ -19,7 +19,8 @@ use shared::adapters::aws::route53::{
 };
 use shared::adapters::aws::{AwsError, Deps, Route53Health};
 use shared::deployment::health_check_problems;
-use shared::topology::{Mirror, Topology};
+use shared::domain::Mirror;
+use shared::topology::Topology;
 use tokio::time::Instant;
 
 const EXAMPLE: &str = include_str!("../../examples/topology.toml");

@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
+use shared::domain::Mirror;
 use shared::topology::{
-    drill_parameters, fence_parameters, promote_parameters, Mirror, PromotePurpose, Topology, FENCE_PARAMETERS,
+    drill_parameters, fence_parameters, promote_parameters, PromotePurpose, Topology, FENCE_PARAMETERS,
     PROMOTE_PARAMETERS, SHARED_SITE_PARAMETERS,
 };
 

@@ -25,9 +25,10 @@ use shared::domain::view::View;
 use shared::domain::{
     Authority, Decision, DecisionAction, JournalLatency, MemberStatus, MirrorState, Signal, SignalKind,
 };
+use shared::domain::{MemberKind, Observer};
 use shared::engine::{Engine, Report};
 use shared::token::CountingTokens;
-use shared::topology::{MemberKind, Observer, Topology};
+use shared::topology::Topology;
 
 const MEMBERS: [&str; 4] = ["HSPROD-A", "HSPROD-B", "HSPROD-DR1", "HSPROD-DR2"];
 const PEOPLE: [&str; 3] = ["Dana Whitfield", "Sam Okafor", "Lee Park"];

@@ -14,11 +14,11 @@ use fs4::fs_std::FileExt;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{Alert, MirrorState};
+use crate::domain::{Member, Mirror};
 use crate::ports::{
     ActionError, FenceOrder, NotifyError, PromotionActions, PromotionOrder, SaveError, Store, StoreError,
     DEDUPE_WINDOW_HOURS,
 };
-use crate::topology::{Member, Mirror};
 
 fn conflict(current: Option<&MirrorState>) -> SaveError {
     SaveError::Conflict {

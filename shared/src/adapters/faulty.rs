@@ -9,10 +9,10 @@
 use std::sync::{Arc, Mutex};
 
 use crate::domain::{Alert, MirrorState};
+use crate::domain::{Member, Mirror};
 use crate::ports::{
     ActionError, FenceOrder, Notifier, NotifyError, PromotionActions, PromotionOrder, SaveError, Store, StoreError,
 };
-use crate::topology::{Member, Mirror};
 
 /// Which port call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

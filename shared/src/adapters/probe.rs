@@ -20,9 +20,9 @@ use std::time::Duration;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
+use crate::domain::Observer;
 use crate::domain::{Signal, SignalKind};
 use crate::events::{ProbeDetail, ProbeResult, DETAIL_TYPE_PROBE, PROBE_EVENT_SOURCE};
-use crate::topology::Observer;
 
 /// How long one probe may take, connection and answer (body included).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3);

@@ -6,6 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
 use super::alert::{clock, duration_words, Alert, AlertKind, Severity};
+use super::mirror::{MemberKind, Mirror, Observer};
 use super::signal::{
     AgentReport, Authority, CommandReport, Decision, DecisionAction, JournalLatency, MemberStatus, RunStatus, Signal,
     SignalKind,
@@ -16,7 +17,6 @@ use super::state::{
 };
 use super::view::{Claim, View};
 use crate::token::TokenSource;
-use crate::topology::{MemberKind, Mirror, Observer};
 
 mod drill;
 mod failback;

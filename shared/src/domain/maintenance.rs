@@ -26,9 +26,9 @@ use serde::{Deserialize, Serialize};
 
 use super::alert::{clock, duration_words, AlertKind, Severity};
 use super::decide::{Decider, Verdict};
+use super::mirror::{MemberKind, Observer};
 use super::state::MirrorState;
 use super::view::View;
-use crate::topology::MemberKind;
 
 /// The longest window that may be started: longer planned work is planned again.
 pub const MAX_MAINTENANCE_SECS: u64 = 7 * 24 * 3600;
@@ -376,10 +376,7 @@ impl Decider<'_, '_> {
     fn down_words(&self, member: &str) -> String {
         let view = View::new(&self.s, self.m, self.now());
         let mut why = Vec::new();
-        if let Some(o) = view
-            .observation(member, crate::topology::Observer::Instance)
-            .filter(|o| !o.healthy)
-        {
+        if let Some(o) = view.observation(member, Observer::Instance).filter(|o| !o.healthy) {
             why.push(format!("instance {} since {}", o.source, clock(o.at)));
         }
         if let Some(status) = view.status(member).filter(|s| s.is_down()) {

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::topology::Observer;
+use super::mirror::Observer;
 
 /// One thing that happened to one mirror.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

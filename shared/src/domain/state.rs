@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use super::alert::Alert;
 use super::loss::LossEstimate;
+use super::mirror::Observer;
 use super::signal::{JournalLatency, MemberStatus, RunStatus};
-use crate::topology::Observer;
 
 /// The phase of a mirror, as mirrorgate sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -13,6 +13,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 
 use super::alert::{Alert, AlertKind, Severity, MAX_SMS, MAX_SUBJECT};
 use super::decide::{decide, Context, Decided, DecisionVerdict, Effect, Refusal, Verdict};
+use super::mirror::{Member, MemberKind, Mirror, Observer};
 use super::signal::{
     AgentReport, Authority, CommandReport, Decision, DecisionAction, JournalLatency, MemberStatus, RunStatus, Signal,
     SignalKind,
@@ -20,7 +21,7 @@ use super::signal::{
 use super::state::{MirrorState, Observation, Phase, RequestStatus};
 use super::view::View;
 use crate::token::{hash_token, CountingTokens};
-use crate::topology::{Member, MemberKind, Mirror, Observer, Topology};
+use crate::topology::Topology;
 
 mod drill;
 mod maintenance;

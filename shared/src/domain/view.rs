@@ -11,9 +11,9 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::loss::LossEstimate;
+use super::mirror::{MemberKind, Mirror, Observer};
 use super::signal::MemberStatus;
 use super::state::{MemberState, MirrorState, Observation};
-use crate::topology::{MemberKind, Mirror, Observer};
 
 /// A member's current claim to be primary, from the newest evidence about it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

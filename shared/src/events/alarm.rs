@@ -14,8 +14,9 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::{envelope, json_type, malformed, DecodeError};
+use crate::domain::{Member, Mirror, Observer};
 use crate::domain::{Signal, SignalKind};
-use crate::topology::{Member, Mirror, Observer, Topology};
+use crate::topology::Topology;
 
 pub(super) const EVENT_SOURCE: &str = "aws.cloudwatch";
 pub(super) const DETAIL_TYPE: &str = "CloudWatch Alarm State Change";

@@ -5,8 +5,9 @@ use aws_lambda_events::cloudwatch_events::ec2::InstanceStateChange;
 use serde_json::Value;
 
 use super::{envelope, malformed, DecodeError};
+use crate::domain::Observer;
 use crate::domain::{Signal, SignalKind};
-use crate::topology::{Observer, Topology};
+use crate::topology::Topology;
 
 pub(super) const EVENT_SOURCE: &str = "aws.ec2";
 pub(super) const DETAIL_TYPE: &str = "EC2 Instance State-change Notification";

@@ -11,7 +11,8 @@ use serde_json::Value;
 
 use super::{envelope, malformed, DecodeError, Envelope};
 use crate::domain::{JournalLatency, MemberStatus, Signal, SignalKind};
-use crate::topology::{Member, Mirror, Observer, Topology};
+use crate::domain::{Member, Mirror, Observer};
+use crate::topology::Topology;
 
 /// The EventBridge `source` of every mirror event.
 pub const MIRROR_EVENT_SOURCE: &str = "mirrorgate.iris";

@@ -14,10 +14,10 @@ use tokio::time::Instant;
 use super::{finish, summary, Function, HandlerError};
 use crate::adapters::aws::promotion::AgentState;
 use crate::adapters::aws::{alarms, route53};
+use crate::domain::MemberKind;
 use crate::domain::{AgentReport, MirrorState, Signal, SignalKind};
 use crate::events;
 use crate::ports::Store;
-use crate::topology::MemberKind;
 
 /// The most the Route 53 poll may take of a run (the function times out at 55 s; the
 /// probes and the alarms run at the same time). At Route 53's rate for

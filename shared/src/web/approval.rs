@@ -10,6 +10,7 @@ use super::{HttpRequest, HttpResponse, MAX_FORM_BYTES};
 use crate::domain::alert::{clock, duration_words};
 use crate::domain::loss::{amount, LossBasis};
 use crate::domain::view::View;
+use crate::domain::Mirror;
 use crate::domain::{
     Authority, Decision, DecisionAction, DecisionVerdict, MirrorState, PromotionRequest, Refusal, RequestKind,
     RequestStatus, Signal, SignalKind, Verdict,
@@ -17,7 +18,6 @@ use crate::domain::{
 use crate::engine::{Engine, Report};
 use crate::ports::{Notifier, PromotionActions, PromotionOrder, Store};
 use crate::token::{hash_token, hashes_equal, parse_token};
-use crate::topology::Mirror;
 
 /// The path prefix of approval links.
 pub const PREFIX: &str = "/a/";
@@ -411,11 +411,11 @@ fn facts(mirror: &Mirror, state: &MirrorState, request: &PromotionRequest, now: 
         .observers
         .iter()
         .map(|o| match o {
-            crate::topology::Observer::Route53 => "Route 53 health checks",
-            crate::topology::Observer::Instance => "instance state and alarms",
-            crate::topology::Observer::Heartbeat => "silent heartbeats",
-            crate::topology::Observer::Probe => "mirror_status.cxw probed from the DR region",
-            crate::topology::Observer::Asyncs => "DR asyncs no longer connected to a primary",
+            crate::domain::Observer::Route53 => "Route 53 health checks",
+            crate::domain::Observer::Instance => "instance state and alarms",
+            crate::domain::Observer::Heartbeat => "silent heartbeats",
+            crate::domain::Observer::Probe => "mirror_status.cxw probed from the DR region",
+            crate::domain::Observer::Asyncs => "DR asyncs no longer connected to a primary",
         })
         .collect::<Vec<_>>()
         .join(", ");

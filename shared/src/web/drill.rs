@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 
 use super::html::{escape, page};
 use crate::domain::alert::{clock, duration_words};
+use crate::domain::Mirror;
 use crate::domain::PromotionRequest;
-use crate::topology::Mirror;
 
 /// What the drill page shows (also kept as what the decider saw).
 pub fn shown(request: &PromotionRequest) -> String {

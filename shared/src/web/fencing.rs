@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use super::html::{escape, page};
 use crate::domain::alert::{clock, duration_words};
 use crate::domain::view::View;
+use crate::domain::{FenceMethod, Mirror};
 use crate::domain::{MirrorState, PromotionRequest};
-use crate::topology::{FenceMethod, Mirror};
 
 /// The failback runbook: how to bring the fenced members back on purpose, in order.
 /// `{primary}` is the DR member serving now, `{first}` a fenced former failover member.

@@ -9,8 +9,8 @@ use chrono::{DateTime, Utc};
 use super::html::{escape, page};
 use crate::domain::alert::{clock, duration_words};
 use crate::domain::view::View;
+use crate::domain::{FenceMethod, Mirror};
 use crate::domain::{MirrorState, PromotionRequest, RequestKind};
-use crate::topology::{FenceMethod, Mirror};
 
 /// What the switchover page shows (also kept as what the decider saw).
 pub fn shown(request: &PromotionRequest) -> String {

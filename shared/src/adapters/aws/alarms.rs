@@ -20,9 +20,9 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::{describe, AwsError};
+use crate::domain::Observer;
 use crate::domain::{MirrorState, Signal, SignalKind};
 use crate::events::AlarmArn;
-use crate::topology::Observer;
 
 /// `DescribeAlarms` takes at most 100 alarm names per call.
 pub const NAMES_PER_CALL: usize = 100;

@@ -20,8 +20,9 @@ use serde::Serialize;
 
 use super::{describe, LazyClient, DEFAULT_MAX_ATTEMPTS};
 use crate::adapters::embedded::fence_parameters;
+use crate::domain::{Member, Mirror};
 use crate::ports::{ActionError, FenceOrder, PromotionActions, PromotionOrder};
-use crate::topology::{drill_parameters, promote_parameters, CommandTimeouts, Member, Mirror};
+use crate::topology::{drill_parameters, promote_parameters, CommandTimeouts};
 
 /// The `source` of mirrorgate's EventBridge events.
 pub const EVENT_SOURCE: &str = "mirrorgate";

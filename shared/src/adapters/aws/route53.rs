@@ -21,8 +21,9 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::{describe, AwsError};
+use crate::domain::Observer;
 use crate::domain::{Signal, SignalKind};
-use crate::topology::{Observer, Topology};
+use crate::topology::Topology;
 
 /// The checkers' observations of one health check, folded into one signal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,10 +9,10 @@ use chrono::Duration;
 
 use super::{secs, Decider, DecisionVerdict, Effect, Refusal, Verdict};
 use crate::domain::alert::{clock, AlertKind, Severity};
+use crate::domain::mirror::MemberKind;
 use crate::domain::signal::{Authority, DecisionAction};
 use crate::domain::state::{DecisionRecord, Phase, PromotionRequest, RequestKind, RequestStatus};
 use crate::domain::view::View;
-use crate::topology::MemberKind;
 
 impl Decider<'_, '_> {
     /// An operator asks to fail back to `to`. Refused, changing nothing, unless a DR

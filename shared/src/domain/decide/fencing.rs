@@ -10,10 +10,10 @@ use chrono::{DateTime, Utc};
 
 use super::{secs, Decider, DecisionVerdict, Effect, Refusal, Verdict};
 use crate::domain::alert::{clock, AlertKind, Severity};
+use crate::domain::mirror::{FenceMethod, MemberKind};
 use crate::domain::signal::{Authority, DecisionAction};
 use crate::domain::state::{DecisionRecord, Fenced, Phase, PromotionRequest, RequestKind, RequestStatus};
 use crate::domain::view::View;
-use crate::topology::{FenceMethod, MemberKind};
 
 /// Where the runbook for fencing by hand and failing back lives.
 pub const RUNBOOK: &str = "docs/DEPLOY.md, \"Fencing and failing back\"";

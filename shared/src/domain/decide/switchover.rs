@@ -10,10 +10,10 @@ use chrono::Duration;
 
 use super::{secs, Decider, DecisionVerdict, Effect, Refusal, Verdict};
 use crate::domain::alert::{clock, AlertKind, Severity};
+use crate::domain::mirror::MemberKind;
 use crate::domain::signal::{Authority, DecisionAction};
 use crate::domain::state::{DecisionRecord, Phase, PromotionRequest, RequestKind, RequestStatus};
 use crate::domain::view::View;
-use crate::topology::MemberKind;
 
 impl Decider<'_, '_> {
     /// The failover members heard alive within the freshness window, in words: their
