@@ -16,6 +16,7 @@ use axum::routing::{any, get, post};
 use axum::Router;
 use chrono::Utc;
 use clap::Args;
+use maud::html;
 use shared::engine::{EngineError, Report, ReportSink};
 use shared::web::{self, approval, HttpRequest, HttpResponse};
 
@@ -161,7 +162,7 @@ async fn not_found() -> Response {
         404,
         web::page(
             "Not found",
-            "<h1>Not found</h1><p>The status page is at <a href=\"/\">/</a>.</p>",
+            html! { h1 { "Not found" } p { "The status page is at " a href="/" { "/" } "." } },
         ),
     ))
 }
@@ -244,13 +245,18 @@ async fn approval_page(
     let body = if parts.method == Method::POST {
         match to_bytes(body, web::MAX_FORM_BYTES).await {
             Ok(b) => b.to_vec(),
-            Err(_) => return to_response(HttpResponse::page(
-                413,
-                web::page(
-                    "Too much data",
-                    "<h1>Too much data</h1><p>The form sent far more than its four fields. Nothing was decided.</p>",
-                ),
-            )),
+            Err(_) => {
+                return to_response(HttpResponse::page(
+                    413,
+                    web::page(
+                        "Too much data",
+                        html! {
+                            h1 { "Too much data" }
+                            p { "The form sent far more than its four fields. Nothing was decided." }
+                        },
+                    ),
+                ))
+            }
         }
     } else {
         Vec::new()

@@ -23,7 +23,7 @@ pub fn render(views: &[MirrorView], now: DateTime<Utc>) -> String {
     for v in views {
         mirror_section(&mut body, v, now);
     }
-    wide_refreshing_page("Status", REFRESH_SECS, &body)
+    wide_refreshing_page("Status", REFRESH_SECS, maud::PreEscaped(body))
 }
 
 fn mirror_section(body: &mut String, v: &MirrorView, now: DateTime<Utc>) {

@@ -7,6 +7,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use chrono::Utc;
 use lambda_runtime::{Diagnostic, LambdaEvent};
+use maud::html;
 use serde_json::Value;
 
 use super::{Function, HandlerError};
@@ -123,7 +124,10 @@ pub async fn handle(function: &Function, event: LambdaEvent<Value>) -> Result<La
             403,
             web::page(
                 "Use the link from the alert",
-                "<h1>Use the link from the alert</h1><p>These pages are served through the address in the alerts. Nothing was decided.</p>",
+                html! {
+                    h1 { "Use the link from the alert" }
+                    p { "These pages are served through the address in the alerts. Nothing was decided." }
+                },
             ),
         )));
     }
@@ -134,7 +138,10 @@ pub async fn handle(function: &Function, event: LambdaEvent<Value>) -> Result<La
     if request.body.len() > web::MAX_FORM_BYTES * 2 {
         return Ok(function_url_response(HttpResponse::page(
             413,
-            web::page("Too much data", "<h1>Too much data</h1><p>Nothing was decided.</p>"),
+            web::page(
+                "Too much data",
+                html! { h1 { "Too much data" } p { "Nothing was decided." } },
+            ),
         )));
     }
     if !request.path.starts_with(approval::PREFIX) {
@@ -142,7 +149,7 @@ pub async fn handle(function: &Function, event: LambdaEvent<Value>) -> Result<La
             404,
             web::page(
                 "Not found",
-                "<h1>Not found</h1><p>Open the link from the latest mirrorgate alert.</p>",
+                html! { h1 { "Not found" } p { "Open the link from the latest mirrorgate alert." } },
             ),
         )));
     }

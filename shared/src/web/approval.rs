@@ -4,7 +4,9 @@
 
 use chrono::{DateTime, Utc};
 
-use super::html::{escape, message_page, page};
+use maud::{html, Markup};
+
+use super::html::{decision_buttons, error_line, facts_list, message_page, name_and_confirm, page};
 use super::{drill, fencing, switchover};
 use super::{HttpRequest, HttpResponse, MAX_FORM_BYTES};
 use crate::domain::alert::{clock, duration_words};
@@ -570,36 +572,6 @@ fn decision_page(
         RequestKind::Promotion => {}
     }
     let f = facts(mirror, state, request, now);
-    let mut body = String::new();
-    body.push_str(
-        "<div class=\"banner crit\" role=\"alert\">Disaster-recovery promotion: your decision is needed</div>",
-    );
-    body.push_str(&format!(
-        "<h1>Promote {} to primary of {}?</h1>",
-        escape(&request.candidate),
-        escape(&mirror.name)
-    ));
-    if let Some(error) = error {
-        body.push_str(&format!(
-            "<p class=\"error\" role=\"alert\" id=\"error\">{}</p>",
-            escape(error)
-        ));
-    }
-    body.push_str(&format!(
-        "<div class=\"box\" id=\"data-loss\"><h2>Data that may be lost</h2><p class=\"loss\">{}</p><p>{}</p>{}</div>",
-        escape(&f.loss_headline),
-        escape(&f.loss_detail),
-        if f.over_policy {
-            format!(
-                "<p class=\"error\">This is over the policy's limit of {} s (or unknown): approving requires ticking \"I accept the data loss\".</p>",
-                mirror.policy.max_journal_latency_secs
-            )
-        } else {
-            String::new()
-        }
-    ));
-    body.push_str(&partner_box(mirror, state, request, now));
-    body.push_str("<dl>");
     let rows = [
         (
             "Mirror",
@@ -619,51 +591,60 @@ fn decision_page(
         ("Would become primary", f.candidate.clone()),
         ("Request", format!("{} (epoch {})", request.id, request.epoch)),
     ];
-    for (k, v) in rows {
-        body.push_str(&format!("<dt>{}</dt><dd>{}</dd>", escape(k), escape(&v)));
-    }
-    body.push_str("</dl>");
-    body.push_str("<h2>What approval does</h2><ol>");
-    for a in &f.actions {
-        body.push_str(&format!("<li>{}</li>", escape(a)));
-    }
-    body.push_str("</ol>");
-    if let Some(approvals) = &f.approvals {
-        body.push_str(&format!("<p><strong>{}</strong></p>", escape(approvals)));
-    }
-    body.push_str(&format!("<p>{}</p>", escape(&f.expiry)));
-    // The form posts back to this same address: the page never writes the link out.
-    body.push_str("<form method=\"post\" action=\"\" autocomplete=\"off\">");
-    body.push_str(&format!(
-        "<label for=\"approver\">Your name</label><input type=\"text\" id=\"approver\" name=\"approver\" autocomplete=\"name\" required maxlength=\"100\" value=\"{}\">",
-        escape(&form.approver)
-    ));
-    body.push_str(&format!(
-        "<label for=\"confirm\">Type <strong>{}</strong> to confirm</label><input type=\"text\" id=\"confirm\" name=\"confirm\" required maxlength=\"100\" autocapitalize=\"characters\" spellcheck=\"false\" value=\"{}\">",
-        escape(&mirror.name),
-        escape(&form.confirm)
-    ));
-    // Always offered: ticked, the promotion may run without partner (and, over the
-    // policy's limit, it is required).
-    body.push_str(&format!(
-        "<label class=\"check\"><input type=\"checkbox\" id=\"accept_loss\" name=\"accept_loss\" value=\"yes\"{}> I accept the data loss described above: if no partner's ISCAgent answers, promote without partner</label>",
-        if form.accept_loss { " checked" } else { "" }
-    ));
-    if !f.over_policy {
-        body.push_str("<p class=\"muted\" id=\"accept-loss-help\">Left unticked, the promotion runs only with partner: if no former failover member's ISCAgent answers, nothing is promoted and everyone is alerted.</p>");
-    }
-    body.push_str(
-        "<div class=\"buttons\"><button type=\"submit\" name=\"decision\" value=\"approve\" class=\"approve\">Approve promotion</button>\
-<button type=\"submit\" name=\"decision\" value=\"reject\">Reject</button></div></form>",
-    );
-    body.push_str("<p class=\"muted\">Opening this page decides nothing. Only the buttons above do, and every decision is recorded with your name, the time, your address and what this page showed.</p>");
-    page(&format!("Promote {}?", request.candidate), &body)
+    let body = html! {
+        div class="banner crit" role="alert" { "Disaster-recovery promotion: your decision is needed" }
+        h1 { "Promote " (request.candidate) " to primary of " (mirror.name) "?" }
+        (error_line(error))
+        div class="box" id="data-loss" {
+            h2 { "Data that may be lost" }
+            p class="loss" { (f.loss_headline) }
+            p { (f.loss_detail) }
+            @if f.over_policy {
+                p class="error" {
+                    "This is over the policy's limit of " (mirror.policy.max_journal_latency_secs)
+                    " s (or unknown): approving requires ticking \"I accept the data loss\"."
+                }
+            }
+        }
+        (partner_box(mirror, state, request, now))
+        (facts_list(&rows))
+        h2 { "What approval does" }
+        ol {
+            @for action in &f.actions {
+                li { (action) }
+            }
+        }
+        @if let Some(approvals) = &f.approvals {
+            p { strong { (approvals) } }
+        }
+        p { (f.expiry) }
+        // The form posts back to this same address: the page never writes the link out.
+        form method="post" action="" autocomplete="off" {
+            (name_and_confirm(&mirror.name, &form.approver, &form.confirm))
+            // Always offered: ticked, the promotion may run without partner (and, over the
+            // policy's limit, it is required).
+            label class="check" {
+                input type="checkbox" id="accept_loss" name="accept_loss" value="yes" checked[form.accept_loss];
+                " I accept the data loss described above: if no partner's ISCAgent answers, promote without partner"
+            }
+            @if !f.over_policy {
+                p class="muted" id="accept-loss-help" {
+                    "Left unticked, the promotion runs only with partner: if no former failover member's ISCAgent answers, nothing is promoted and everyone is alerted."
+                }
+            }
+            (decision_buttons("Approve promotion", "Reject"))
+        }
+        p class="muted" {
+            "Opening this page decides nothing. Only the buttons above do, and every decision is recorded with your name, the time, your address and what this page showed."
+        }
+    };
+    page(&format!("Promote {}?", request.candidate), body)
 }
 
 /// Which way the promotion will go: with partner when a former failover member's
 /// ISCAgent answers at promotion time (the candidate first obtains the journal data it
 /// lacks from it), otherwise without partner; and what the evidence says now.
-fn partner_box(mirror: &Mirror, state: &MirrorState, request: &PromotionRequest, now: DateTime<Utc>) -> String {
+fn partner_box(mirror: &Mirror, state: &MirrorState, request: &PromotionRequest, now: DateTime<Utc>) -> Markup {
     let view = View::new(state, mirror, now);
     let partners: Vec<&str> = mirror.failover_members().map(|m| m.name.as_str()).collect();
     let fresh_since = now - chrono::Duration::seconds(i64::try_from(mirror.policy.evidence_fresh_secs).unwrap_or(180));
@@ -694,15 +675,22 @@ fn partner_box(mirror: &Mirror, state: &MirrorState, request: &PromotionRequest,
             ),
         }
     };
-    let candidate = escape(&request.candidate);
-    format!(
-        "<div class=\"box\" id=\"partner\"><h2>Which way the promotion goes</h2>\
-<p><strong>With partner</strong> if, when the promotion runs, the ISCAgent of {} answers: {candidate} first obtains from it the journal data it lacks, then becomes primary. Possibly nothing is lost.</p>\
-<p><strong>Otherwise without partner</strong>: {candidate} becomes primary with only the journal data it received. What it never received (estimated above) is gone for good, unless the former primary is later rebuilt and its journals are recovered by hand. This needs the box \"I accept the data loss\" ticked below.</p>\
-<p id=\"partner-now\">{}</p></div>",
-        escape(&partners.join(" or ")),
-        escape(&likely)
-    )
+    let candidate = &request.candidate;
+    html! {
+        div class="box" id="partner" {
+            h2 { "Which way the promotion goes" }
+            p {
+                strong { "With partner" }
+                " if, when the promotion runs, the ISCAgent of " (partners.join(" or ")) " answers: "
+                (candidate) " first obtains from it the journal data it lacks, then becomes primary. Possibly nothing is lost."
+            }
+            p {
+                strong { "Otherwise without partner" }
+                ": " (candidate) " becomes primary with only the journal data it received. What it never received (estimated above) is gone for good, unless the former primary is later rebuilt and its journals are recovered by hand. This needs the box \"I accept the data loss\" ticked below."
+            }
+            p id="partner-now" { (likely) }
+        }
+    }
 }
 
 /// One line of what the page showed, for the audit record.

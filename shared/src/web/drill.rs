@@ -93,5 +93,8 @@ pub fn drill_page(
 <button type=\"submit\" name=\"decision\" value=\"reject\">Reject DRILL</button></div></form>",
     );
     body.push_str("<p class=\"muted\">Opening this page decides nothing; the drill report notes when it was first opened. A drill rehearses the path of a real promotion request. Every decision is recorded with your name, the time and your address.</p>");
-    page(&format!("DRILL: promote {}?", request.candidate), &body)
+    page(
+        &format!("DRILL: promote {}?", request.candidate),
+        maud::PreEscaped(body),
+    )
 }

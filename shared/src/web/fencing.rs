@@ -219,5 +219,8 @@ pub fn fencing_page(
     body.push_str(
         "</ol><p>The same steps, with their sources, are in docs/DEPLOY.md, \"Fencing and failing back\".</p></div>",
     );
-    page(&format!("Fence {}?", request.fence_members.join(", ")), &body)
+    page(
+        &format!("Fence {}?", request.fence_members.join(", ")),
+        maud::PreEscaped(body),
+    )
 }

@@ -1,23 +1,11 @@
-//! A tiny, dependency-free HTML layer: escaping and the page frame. Pages are
-//! readable on a phone, need no JavaScript and load nothing from elsewhere.
+//! The HTML layer of the pages: the page frame, the parts the decision forms share,
+//! and ages in words. Pages are readable on a phone, need no JavaScript and load
+//! nothing from elsewhere. They are written with `maud::html!`, which escapes every
+//! value spliced into them; only the fixed markup of this file (the doctype, the
+//! style sheet) goes out as it is.
 
 use chrono::{DateTime, Utc};
-
-/// Escapes text for HTML element content and attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
+use maud::{html, Markup, PreEscaped};
 
 const STYLE: &str = "
 :root{color-scheme:light dark;--bg:#fff;--fg:#111;--muted:#555;--line:#ccc;--crit:#b00020;--ok:#0b6b2b;--warn:#8a5a00;--box:#f4f4f4}
@@ -60,31 +48,59 @@ table.stack td::before{content:attr(data-label);position:absolute;left:.4rem;wid
 @media (prefers-color-scheme:dark){.crit,.ok,.warn,button.approve{color:#121212}}
 ";
 
+/// Escapes text for HTML element content and attribute values (the pages not yet
+/// written with `html!`).
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 /// A whole page around `body`.
-pub fn page(title: &str, body: &str) -> String {
-    frame(title, "", "", body)
+pub fn page(title: &str, body: Markup) -> String {
+    frame(title, None, body)
 }
 
 /// A page as wide as a desktop's screen that reloads itself every `refresh_secs`
 /// seconds, without JavaScript: the status page, left open on a screen.
-pub fn wide_refreshing_page(title: &str, refresh_secs: u32, body: &str) -> String {
-    frame(
-        title,
-        &format!("<meta http-equiv=\"refresh\" content=\"{refresh_secs}\">"),
-        " class=\"wide\"",
-        body,
-    )
+pub fn wide_refreshing_page(title: &str, refresh_secs: u32, body: Markup) -> String {
+    frame(title, Some(refresh_secs), body)
 }
 
-fn frame(title: &str, head: &str, main_attributes: &str, body: &str) -> String {
-    format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-<meta name=\"robots\" content=\"noindex,nofollow\">{head}\
-<title>{} - mirrorgate</title><style>{STYLE}</style></head>\
-<body><main{main_attributes}>{body}<p class=\"muted\">mirrorgate</p></main></body></html>\n",
-        escape(title)
-    )
+fn frame(title: &str, refresh_secs: Option<u32>, body: Markup) -> String {
+    let wide = refresh_secs.is_some().then_some("wide");
+    html! {
+        (PreEscaped("<!doctype html>\n"))
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width,initial-scale=1";
+                meta name="robots" content="noindex,nofollow";
+                @if let Some(secs) = refresh_secs {
+                    meta http-equiv="refresh" content=(secs);
+                }
+                title { (title) " - mirrorgate" }
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                main class=[wide] {
+                    (body)
+                    p class="muted" { "mirrorgate" }
+                }
+            }
+        }
+        "\n"
+    }
+    .into_string()
 }
 
 /// How long ago `at` was, seen at `now`, in the words a person reads at a glance:
@@ -112,16 +128,57 @@ fn span(secs: i64) -> String {
 
 /// A page that only says something: a banner, a heading and a few paragraphs.
 pub fn message_page(title: &str, banner_class: &str, banner: &str, paragraphs: &[String]) -> String {
-    let mut body = format!(
-        "<div class=\"banner {}\" role=\"status\">{}</div><h1>{}</h1>",
-        escape(banner_class),
-        escape(banner),
-        escape(title)
-    );
-    for p in paragraphs {
-        body.push_str(&format!("<p>{}</p>", escape(p)));
+    let body = html! {
+        div class=(format!("banner {banner_class}")) role="status" { (banner) }
+        h1 { (title) }
+        @for paragraph in paragraphs {
+            p { (paragraph) }
+        }
+    };
+    page(title, body)
+}
+
+/// The line at the top of a decision form saying what to fix, when a POST was not
+/// taken.
+pub fn error_line(error: Option<&str>) -> Markup {
+    html! {
+        @if let Some(error) = error {
+            p class="error" role="alert" id="error" { (error) }
+        }
     }
-    page(title, &body)
+}
+
+/// The facts of a request as a definition list, one (term, description) a row.
+pub fn facts_list(rows: &[(&str, String)]) -> Markup {
+    html! {
+        dl {
+            @for (term, description) in rows {
+                dt { (term) }
+                dd { (description) }
+            }
+        }
+    }
+}
+
+/// The two fields every decision form has: who decides, and the mirror's name
+/// typed to confirm. Both show back what was typed when the form comes again.
+pub fn name_and_confirm(mirror: &str, approver: &str, confirm: &str) -> Markup {
+    html! {
+        label for="approver" { "Your name" }
+        input type="text" id="approver" name="approver" autocomplete="name" required maxlength="100" value=(approver);
+        label for="confirm" { "Type " strong { (mirror) } " to confirm" }
+        input type="text" id="confirm" name="confirm" required maxlength="100" autocapitalize="characters" spellcheck="false" value=(confirm);
+    }
+}
+
+/// The two buttons that end a decision form: only they decide.
+pub fn decision_buttons(approve: &str, reject: &str) -> Markup {
+    html! {
+        div class="buttons" {
+            button type="submit" name="decision" value="approve" class="approve" { (approve) }
+            button type="submit" name="decision" value="reject" { (reject) }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -150,18 +207,36 @@ mod tests {
 
     #[test]
     fn the_status_frame_refreshes_itself_and_escapes_its_title() {
-        let html = wide_refreshing_page("<HSPROD>", 30, "<p>body</p>");
+        let html = wide_refreshing_page("<HSPROD>", 30, html! { p { "body" } });
         assert!(html.contains("<meta http-equiv=\"refresh\" content=\"30\">"));
         assert!(html.contains("<main class=\"wide\"><p>body</p>"));
         assert!(html.contains("<title>&lt;HSPROD&gt; - mirrorgate</title>"));
-        assert!(!page("x", "").contains("refresh"));
+        assert!(!page("x", html! {}).contains("refresh"));
     }
 
     #[test]
-    fn escape_neutralises_markup() {
+    fn a_message_page_escapes_what_it_is_given() {
+        let hostile = "<script>alert('x')</script>&\"";
+        let html = message_page(hostile, "warn", hostile, &[hostile.to_string()]);
+        assert!(!html.contains("<script>"), "{html}");
         assert_eq!(
-            escape("<script>alert('x')</script>&\""),
-            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;&quot;"
+            html.matches("&lt;script&gt;alert('x')&lt;/script&gt;&amp;&quot;")
+                .count(),
+            4,
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn the_form_fields_escape_what_was_typed() {
+        let typed = "\"><script>x</script>";
+        let html = name_and_confirm("HSPROD", typed, typed).into_string();
+        assert!(!html.contains("<script>"), "{html}");
+        assert_eq!(
+            html.matches("value=\"&quot;&gt;&lt;script&gt;x&lt;/script&gt;\"")
+                .count(),
+            2,
+            "{html}"
         );
     }
 }

@@ -267,5 +267,5 @@ pub fn switchover_page(
 <button type=\"submit\" name=\"decision\" value=\"reject\">Reject</button></div></form>"
     ));
     body.push_str("<p class=\"muted\">Opening this page decides nothing. Every decision is recorded with your name, the time and your address.</p>");
-    page(&format!("{what} to {}?", request.candidate), &body)
+    page(&format!("{what} to {}?", request.candidate), maud::PreEscaped(body))
 }
