@@ -5,7 +5,9 @@
 
 use chrono::{DateTime, Utc};
 
-use super::html::{escape, page};
+use maud::html;
+
+use super::html::{decision_buttons, error_line, facts_list, name_and_confirm, page};
 use crate::domain::alert::{clock, duration_words};
 use crate::domain::view::View;
 use crate::domain::{FenceMethod, Mirror};
@@ -134,27 +136,6 @@ pub fn fencing_page(
     error: Option<&str>,
 ) -> String {
     let f = facts(mirror, state, request, now);
-    let mut body = String::new();
-    body.push_str(&format!(
-        "<div class=\"banner crit\" role=\"alert\">{}</div>",
-        if f.urgent {
-            "URGENT: the former primary answers as primary again. Fence it: your decision is needed"
-        } else {
-            "The former primary region is back: fence it? Your decision is needed"
-        }
-    ));
-    body.push_str(&format!(
-        "<h1>Fence {} of {}?</h1>",
-        escape(&request.fence_members.join(" and ")),
-        escape(&mirror.name)
-    ));
-    if let Some(error) = error {
-        body.push_str(&format!(
-            "<p class=\"error\" role=\"alert\" id=\"error\">{}</p>",
-            escape(error)
-        ));
-    }
-    body.push_str("<dl>");
     let mut rows = vec![
         ("Mirror", mirror.name.clone()),
         ("Heard again", f.heard.clone()),
@@ -172,11 +153,6 @@ pub fn fencing_page(
         ));
     }
     rows.push(("Request", format!("{} (epoch {})", request.id, request.epoch)));
-    for (k, v) in rows {
-        body.push_str(&format!("<dt>{}</dt><dd>{}</dd>", escape(k), escape(&v)));
-    }
-    body.push_str("</dl>");
-    body.push_str("<h2>What approval does</h2><ol>");
     let mut actions = Vec::new();
     if let Some(document) = &mirror.promotion.fence_document {
         actions.push(format!(
@@ -192,35 +168,40 @@ pub fn fencing_page(
         request.candidate
     ));
     actions.push("Show the members as fenced (status, status page); their signs of life no longer raise fencing requests. Fencing is one way until you fail back on purpose".into());
-    for a in &actions {
-        body.push_str(&format!("<li>{}</li>", escape(a)));
-    }
-    body.push_str("</ol>");
-    body.push_str(&format!("<p>{}</p>", escape(&f.expiry)));
-    body.push_str("<form method=\"post\" action=\"\" autocomplete=\"off\">");
-    body.push_str(&format!(
-        "<label for=\"approver\">Your name</label><input type=\"text\" id=\"approver\" name=\"approver\" autocomplete=\"name\" required maxlength=\"100\" value=\"{}\">",
-        escape(approver)
-    ));
-    body.push_str(&format!(
-        "<label for=\"confirm\">Type <strong>{}</strong> to confirm</label><input type=\"text\" id=\"confirm\" name=\"confirm\" required maxlength=\"100\" autocapitalize=\"characters\" spellcheck=\"false\" value=\"{}\">",
-        escape(&mirror.name),
-        escape(confirm)
-    ));
-    body.push_str(
-        "<div class=\"buttons\"><button type=\"submit\" name=\"decision\" value=\"approve\" class=\"approve\">Approve fencing</button>\
-<button type=\"submit\" name=\"decision\" value=\"reject\">Reject</button></div></form>",
-    );
-    body.push_str("<p class=\"muted\">Opening this page decides nothing. Only the buttons above do, and every decision is recorded with your name, the time, your address and what this page showed.</p>");
-    body.push_str("<div class=\"box\" id=\"failback\"><h2>Failing back later, on purpose</h2><ol>");
-    for step in failback_steps(mirror, &request.candidate, &request.fence_members) {
-        body.push_str(&format!("<li>{}</li>", escape(&step)));
-    }
-    body.push_str(
-        "</ol><p>The same steps, with their sources, are in docs/DEPLOY.md, \"Fencing and failing back\".</p></div>",
-    );
-    page(
-        &format!("Fence {}?", request.fence_members.join(", ")),
-        maud::PreEscaped(body),
-    )
+    let body = html! {
+        div class="banner crit" role="alert" {
+            @if f.urgent {
+                "URGENT: the former primary answers as primary again. Fence it: your decision is needed"
+            } @else {
+                "The former primary region is back: fence it? Your decision is needed"
+            }
+        }
+        h1 { "Fence " (request.fence_members.join(" and ")) " of " (mirror.name) "?" }
+        (error_line(error))
+        (facts_list(&rows))
+        h2 { "What approval does" }
+        ol {
+            @for action in &actions {
+                li { (action) }
+            }
+        }
+        p { (f.expiry) }
+        form method="post" action="" autocomplete="off" {
+            (name_and_confirm(&mirror.name, approver, confirm))
+            (decision_buttons("Approve fencing", "Reject"))
+        }
+        p class="muted" {
+            "Opening this page decides nothing. Only the buttons above do, and every decision is recorded with your name, the time, your address and what this page showed."
+        }
+        div class="box" id="failback" {
+            h2 { "Failing back later, on purpose" }
+            ol {
+                @for step in failback_steps(mirror, &request.candidate, &request.fence_members) {
+                    li { (step) }
+                }
+            }
+            p { "The same steps, with their sources, are in docs/DEPLOY.md, \"Fencing and failing back\"." }
+        }
+    };
+    page(&format!("Fence {}?", request.fence_members.join(", ")), body)
 }
