@@ -4,7 +4,9 @@
 
 use chrono::{DateTime, Utc};
 
-use super::html::{escape, page};
+use maud::html;
+
+use super::html::{decision_buttons, error_line, facts_list, name_and_confirm, page};
 use crate::domain::alert::{clock, duration_words};
 use crate::domain::Mirror;
 use crate::domain::PromotionRequest;
@@ -26,21 +28,6 @@ pub fn drill_page(
     confirm: &str,
     error: Option<&str>,
 ) -> String {
-    let mut body = String::new();
-    body.push_str(
-        "<div class=\"banner warn\" role=\"alert\" id=\"drill\">DRILL: no real loss. Nothing will be promoted.</div>",
-    );
-    body.push_str(&format!(
-        "<h1>DRILL: would you promote {} to primary of {}?</h1>",
-        escape(&request.candidate),
-        escape(&mirror.name)
-    ));
-    if let Some(error) = error {
-        body.push_str(&format!(
-            "<p class=\"error\" role=\"alert\" id=\"error\">{}</p>",
-            escape(error)
-        ));
-    }
     let loss = request.loss_estimate();
     let action = match &mirror.promotion.drill_document {
         Some(document) => format!(
@@ -68,33 +55,22 @@ pub fn drill_page(
         ("What approval does", action),
         ("Request", format!("{} (epoch {})", request.id, request.epoch)),
     ];
-    body.push_str("<dl>");
-    for (k, v) in rows {
-        body.push_str(&format!("<dt>{}</dt><dd>{}</dd>", escape(k), escape(&v)));
-    }
-    body.push_str("</dl>");
-    body.push_str(&format!(
-        "<p>This link works once and expires at {} (in {}).</p>",
-        escape(&clock(request.expires_at)),
-        escape(&duration_words((request.expires_at - now).num_seconds()))
-    ));
-    body.push_str("<form method=\"post\" action=\"\" autocomplete=\"off\">");
-    body.push_str(&format!(
-        "<label for=\"approver\">Your name</label><input type=\"text\" id=\"approver\" name=\"approver\" autocomplete=\"name\" required maxlength=\"100\" value=\"{}\">",
-        escape(approver)
-    ));
-    body.push_str(&format!(
-        "<label for=\"confirm\">Type <strong>{}</strong> to confirm</label><input type=\"text\" id=\"confirm\" name=\"confirm\" required maxlength=\"100\" autocapitalize=\"characters\" spellcheck=\"false\" value=\"{}\">",
-        escape(&mirror.name),
-        escape(confirm)
-    ));
-    body.push_str(
-        "<div class=\"buttons\"><button type=\"submit\" name=\"decision\" value=\"approve\" class=\"approve\">Approve DRILL</button>\
-<button type=\"submit\" name=\"decision\" value=\"reject\">Reject DRILL</button></div></form>",
-    );
-    body.push_str("<p class=\"muted\">Opening this page decides nothing; the drill report notes when it was first opened. A drill rehearses the path of a real promotion request. Every decision is recorded with your name, the time and your address.</p>");
-    page(
-        &format!("DRILL: promote {}?", request.candidate),
-        maud::PreEscaped(body),
-    )
+    let body = html! {
+        div class="banner warn" role="alert" id="drill" { "DRILL: no real loss. Nothing will be promoted." }
+        h1 { "DRILL: would you promote " (request.candidate) " to primary of " (mirror.name) "?" }
+        (error_line(error))
+        (facts_list(&rows))
+        p {
+            "This link works once and expires at " (clock(request.expires_at))
+            " (in " (duration_words((request.expires_at - now).num_seconds())) ")."
+        }
+        form method="post" action="" autocomplete="off" {
+            (name_and_confirm(&mirror.name, approver, confirm))
+            (decision_buttons("Approve DRILL", "Reject DRILL"))
+        }
+        p class="muted" {
+            "Opening this page decides nothing; the drill report notes when it was first opened. A drill rehearses the path of a real promotion request. Every decision is recorded with your name, the time and your address."
+        }
+    };
+    page(&format!("DRILL: promote {}?", request.candidate), body)
 }
