@@ -1130,3 +1130,88 @@ async fn fencing_verdict_page<S: Store, N: Notifier, A: PromotionActions>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::topology::Topology;
+
+    /// Markup and quotes, as a person could type them into the form or a topology
+    /// could carry them.
+    const HOSTILE: &str = "<script>alert(\"x\")</script>";
+    const ESCAPED: &str = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;";
+
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
+    }
+
+    /// A request of `kind` whose every free-text field is hostile.
+    fn hostile_request(kind: RequestKind) -> PromotionRequest {
+        serde_json::from_value(serde_json::json!({
+            "id": HOSTILE,
+            "kind": kind,
+            "epoch": 2,
+            "candidate": HOSTILE,
+            "status": "open",
+            "created_at": "2026-11-25T03:00:00Z",
+            "expires_at": "2026-11-25T03:30:00Z",
+            "lost_primary": HOSTILE,
+            "lost_since": "2026-11-25T02:58:00Z",
+            "observers": [],
+            "candidate_latency": null,
+            "fence_members": [HOSTILE],
+            "returned": HOSTILE,
+            "started_by": HOSTILE,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn hostile_values_come_out_escaped_on_every_decision_page() {
+        let topology = Topology::parse(
+            "examples/topology.toml",
+            include_str!("../../../examples/topology.toml"),
+        )
+        .unwrap();
+        let mut mirror = topology.mirror("HSPROD").unwrap().clone();
+        mirror.description = Some(HOSTILE.into());
+        let now = at("2026-11-25T03:05:00Z");
+        let state = MirrorState::new("HSPROD", at("2026-11-25T00:00:00Z"));
+        let form = Form {
+            approver: HOSTILE.into(),
+            confirm: HOSTILE.into(),
+            decision: String::new(),
+            accept_loss: true,
+        };
+        for kind in [
+            RequestKind::Promotion,
+            RequestKind::Fencing,
+            RequestKind::Drill,
+            RequestKind::Switchover,
+            RequestKind::Failback,
+        ] {
+            let html = decision_page(&mirror, &state, &hostile_request(kind), now, &form, Some(HOSTILE));
+            assert!(!html.contains("<script"), "{kind:?}: {html}");
+            assert!(
+                html.contains(&format!("id=\"error\">{ESCAPED}</p>")),
+                "{kind:?}: the error: {html}"
+            );
+            assert!(
+                html.contains(&format!(
+                    "name=\"approver\" autocomplete=\"name\" required maxlength=\"100\" value=\"{ESCAPED}\""
+                )),
+                "{kind:?}: the name typed: {html}"
+            );
+            assert!(
+                html.contains(&format!("spellcheck=\"false\" value=\"{ESCAPED}\"")),
+                "{kind:?}: the confirmation typed: {html}"
+            );
+            assert!(
+                html.contains(&format!("<dd>{ESCAPED} (epoch 2)</dd>")),
+                "{kind:?}: the request: {html}"
+            );
+            let title = &html[html.find("<title>").unwrap()..html.find("</title>").unwrap()];
+            assert!(title.contains(ESCAPED), "{kind:?}: the title: {title}");
+        }
+    }
+}

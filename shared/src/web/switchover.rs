@@ -6,7 +6,9 @@
 
 use chrono::{DateTime, Utc};
 
-use super::html::{escape, page};
+use maud::html;
+
+use super::html::{decision_buttons, error_line, facts_list, name_and_confirm, page};
 use crate::domain::alert::{clock, duration_words};
 use crate::domain::view::View;
 use crate::domain::{FenceMethod, Mirror};
@@ -149,22 +151,6 @@ pub fn switchover_page(
     let what = request.kind.as_str();
     let failback = request.kind == RequestKind::Failback;
     let primary = request.lost_primary.clone().unwrap_or_else(|| "unknown".into());
-    let mut body = String::new();
-    body.push_str(&format!(
-        "<div class=\"banner warn\" role=\"alert\" id=\"planned\">PLANNED {what}: nothing failed</div>"
-    ));
-    body.push_str(&format!(
-        "<h1>{} {} to {}?</h1>",
-        if failback { "Fail back" } else { "Switch over" },
-        escape(&mirror.name),
-        escape(&request.candidate)
-    ));
-    if let Some(error) = error {
-        body.push_str(&format!(
-            "<p class=\"error\" role=\"alert\" id=\"error\">{}</p>",
-            escape(error)
-        ));
-    }
     let partner_names = partners(mirror, request).join(" or ");
     let fresh = duration_words(i64::try_from(mirror.policy.evidence_fresh_secs).unwrap_or(180));
     let way = if failback {
@@ -230,42 +216,36 @@ pub fn switchover_page(
         ("After approving, by hand", by_hand(mirror, request)),
         ("Request", format!("{} (epoch {})", request.id, request.epoch)),
     ];
-    body.push_str("<dl>");
-    for (k, v) in rows {
-        body.push_str(&format!("<dt>{}</dt><dd>{}</dd>", escape(k), escape(&v)));
-    }
-    body.push_str("</dl>");
     let (partner_line, silent) = partner_now(mirror, state, request, now);
-    body.push_str(&format!(
-        "<p id=\"partner-now\"{}>{}</p>",
-        if silent { " class=\"error\"" } else { "" },
-        escape(&partner_line)
-    ));
-    body.push_str(&format!(
-        "<p>This link works once and expires at {} (in {}).</p>",
-        escape(&clock(request.expires_at)),
-        escape(&duration_words((request.expires_at - now).num_seconds()))
-    ));
-    body.push_str("<form method=\"post\" action=\"\" autocomplete=\"off\">");
-    body.push_str(&format!(
-        "<label for=\"approver\">Your name</label><input type=\"text\" id=\"approver\" name=\"approver\" autocomplete=\"name\" required maxlength=\"100\" value=\"{}\">",
-        escape(approver)
-    ));
-    body.push_str(&format!(
-        "<label for=\"confirm\">Type <strong>{}</strong> to confirm</label><input type=\"text\" id=\"confirm\" name=\"confirm\" required maxlength=\"100\" autocapitalize=\"characters\" spellcheck=\"false\" value=\"{}\">",
-        escape(&mirror.name),
-        escape(confirm)
-    ));
-    body.push_str(&format!(
-        "<label class=\"check\"><input type=\"checkbox\" id=\"accept_loss\" name=\"accept_loss\" value=\"yes\"{}> I accept the data loss: if no partner's ISCAgent answers, {} without partner</label>",
-        if accept_loss { " checked" } else { "" },
-        if failback { "fail back" } else { "switch over" }
-    ));
-    body.push_str("<p class=\"muted\" id=\"accept-loss-help\">Left unticked, it runs only with partner: if no partner's ISCAgent answers, nothing is promoted and everyone is alerted.</p>");
-    body.push_str(&format!(
-        "<div class=\"buttons\"><button type=\"submit\" name=\"decision\" value=\"approve\" class=\"approve\">Approve {what}</button>\
-<button type=\"submit\" name=\"decision\" value=\"reject\">Reject</button></div></form>"
-    ));
-    body.push_str("<p class=\"muted\">Opening this page decides nothing. Every decision is recorded with your name, the time and your address.</p>");
-    page(&format!("{what} to {}?", request.candidate), maud::PreEscaped(body))
+    let body = html! {
+        div class="banner warn" role="alert" id="planned" { "PLANNED " (what) ": nothing failed" }
+        h1 {
+            @if failback { "Fail back" } @else { "Switch over" }
+            " " (mirror.name) " to " (request.candidate) "?"
+        }
+        (error_line(error))
+        (facts_list(&rows))
+        p id="partner-now" class=[silent.then_some("error")] { (partner_line) }
+        p {
+            "This link works once and expires at " (clock(request.expires_at))
+            " (in " (duration_words((request.expires_at - now).num_seconds())) ")."
+        }
+        form method="post" action="" autocomplete="off" {
+            (name_and_confirm(&mirror.name, approver, confirm))
+            label class="check" {
+                input type="checkbox" id="accept_loss" name="accept_loss" value="yes" checked[accept_loss];
+                " I accept the data loss: if no partner's ISCAgent answers, "
+                @if failback { "fail back" } @else { "switch over" }
+                " without partner"
+            }
+            p class="muted" id="accept-loss-help" {
+                "Left unticked, it runs only with partner: if no partner's ISCAgent answers, nothing is promoted and everyone is alerted."
+            }
+            (decision_buttons(&format!("Approve {what}"), "Reject"))
+        }
+        p class="muted" {
+            "Opening this page decides nothing. Every decision is recorded with your name, the time and your address."
+        }
+    };
+    page(&format!("{what} to {}?", request.candidate), body)
 }
