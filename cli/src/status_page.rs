@@ -4,196 +4,215 @@
 //! the server at `now`, reloaded by the browser every 30 s without JavaScript.
 
 use chrono::{DateTime, Utc};
-use shared::web::{age, escape, wide_refreshing_page};
+use maud::{html, Markup, PreEscaped};
+use shared::web::{age, wide_refreshing_page};
 
-use crate::status::{Evidence, MirrorView, RequestView};
+use crate::status::{Evidence, MemberView, MirrorView, RequestView};
 
 /// Seconds between reloads of the page.
 pub const REFRESH_SECS: u32 = 30;
 
+/// The dot between a time and its age, and between the parts of a banner: fixed
+/// markup, written as the entity it always was.
+const DOT: PreEscaped<&str> = PreEscaped("&middot;");
+
 /// The whole status page for these mirrors, as seen at `now`.
 pub fn render(views: &[MirrorView], now: DateTime<Utc>) -> String {
-    let mut body = format!(
-        "<h1>mirrorgate status</h1><p class=\"muted\" id=\"rendered\">Rendered at {} UTC; this page reloads itself every {REFRESH_SECS} s. Times are UTC; ages are as of the rendering.</p>",
-        now.format("%Y-%m-%d %H:%M:%S")
-    );
-    if views.is_empty() {
-        body.push_str("<p>No mirror in the topology has any state yet.</p>");
-    }
-    for v in views {
-        mirror_section(&mut body, v, now);
-    }
-    wide_refreshing_page("Status", REFRESH_SECS, maud::PreEscaped(body))
+    let body = html! {
+        h1 { "mirrorgate status" }
+        p class="muted" id="rendered" {
+            "Rendered at " (now.format("%Y-%m-%d %H:%M:%S")) " UTC; this page reloads itself every "
+            (REFRESH_SECS) " s. Times are UTC; ages are as of the rendering."
+        }
+        @if views.is_empty() {
+            p { "No mirror in the topology has any state yet." }
+        }
+        @for v in views {
+            (mirror_section(v, now))
+        }
+    };
+    wide_refreshing_page("Status", REFRESH_SECS, body)
 }
 
-fn mirror_section(body: &mut String, v: &MirrorView, now: DateTime<Utc>) {
-    let mirror = escape(&v.mirror);
+fn mirror_section(v: &MirrorView, now: DateTime<Utc>) -> Markup {
+    let mirror = &v.mirror;
     let class = match v.phase {
         "normal" => "ok",
         "degraded" | "failed_over" | "dr_active" => "warn",
         _ => "crit",
     };
-    body.push_str(&format!(
-        "<h2>{mirror}</h2><div class=\"banner {class}\" id=\"phase-{mirror}\">{} since {} ({}) &middot; epoch {} &middot; primary {}</div>",
-        escape(&v.phase.replace('_', " ")),
-        v.phase_since.format("%Y-%m-%d %H:%M:%S UTC"),
-        age(v.phase_since, now),
-        v.epoch,
-        escape(v.primary.as_deref().unwrap_or("unknown"))
-    ));
-
-    // What the person on call must see first.
-    match &v.maintenance {
-        Some(w) => body.push_str(&format!(
-            "<div class=\"banner info\" id=\"maintenance-{mirror}\">Maintenance until {}: {} (started by {} at {}). No promotion request is raised until then.</div>",
-            w.until.format("%Y-%m-%d %H:%M UTC"),
-            escape(&w.reason),
-            escape(&w.by),
-            w.started_at.format("%Y-%m-%d %H:%M UTC")
-        )),
-        None => body.push_str(&format!(
-            "<p class=\"muted\" id=\"maintenance-{mirror}\">No maintenance window on.</p>"
-        )),
-    }
     let drills: Vec<&str> = v
         .requests
         .iter()
         .filter(|r| r.kind == "drill" && r.status == "open")
         .map(|r| r.id.as_str())
         .collect();
-    body.push_str(&match drills.as_slice() {
-        [] => format!("<p class=\"muted\" id=\"drills-{mirror}\">No DR drill open.</p>"),
-        ids => format!(
-            "<p id=\"drills-{mirror}\"><strong>DRILL</strong> open: {} (below; nothing is promoted).</p>",
-            escape(&ids.join(", "))
-        ),
-    });
     let (open, closed): (Vec<&RequestView>, Vec<&RequestView>) = v.requests.iter().partition(|r| r.status == "open");
-    body.push_str(&format!("<section id=\"open-requests-{mirror}\">"));
-    if open.is_empty() {
-        body.push_str("<h3>Open requests</h3><p>No open request.</p>");
-    } else {
-        body.push_str("<h3>Open requests</h3><table class=\"requests stack\"><tr><th>request</th><th>asks</th><th>raised</th><th>expires</th><th>approvers</th></tr>");
-        for r in &open {
-            body.push_str(&format!(
-                "<tr><td data-label=\"request\">{}</td><td data-label=\"asks\"><strong>{}</strong></td><td data-label=\"raised\">{}</td><td data-label=\"expires\">{}</td><td data-label=\"approvers\">{}</td></tr>",
-                escape(&r.id),
-                escape(&r.asks),
-                when(r.created_at, now),
-                r.expires_at.format("%H:%M:%S"),
-                if r.approvers.is_empty() {
-                    "none yet".to_string()
-                } else {
-                    escape(&r.approvers.join(", "))
+    html! {
+        h2 { (mirror) }
+        div class=(format!("banner {class}")) id=(format!("phase-{mirror}")) {
+            (v.phase.replace('_', " ")) " since " (v.phase_since.format("%Y-%m-%d %H:%M:%S UTC"))
+            " (" (age(v.phase_since, now)) ") " (DOT) " epoch " (v.epoch) " " (DOT)
+            " primary " (v.primary.as_deref().unwrap_or("unknown"))
+        }
+
+        // What the person on call must see first.
+        @match &v.maintenance {
+            Some(w) => {
+                div class="banner info" id=(format!("maintenance-{mirror}")) {
+                    "Maintenance until " (w.until.format("%Y-%m-%d %H:%M UTC")) ": " (w.reason)
+                    " (started by " (w.by) " at " (w.started_at.format("%Y-%m-%d %H:%M UTC"))
+                    "). No promotion request is raised until then."
                 }
-            ));
+            }
+            None => {
+                p class="muted" id=(format!("maintenance-{mirror}")) { "No maintenance window on." }
+            }
         }
-        body.push_str(
-            "</table><p class=\"muted\">Open requests are decided from the link in the alert (email or SMS).</p>",
-        );
-    }
-    body.push_str("</section>");
-
-    body.push_str(&format!("<h3>Members</h3><table class=\"members stack\" id=\"members-{mirror}\"><tr><th>member</th><th>status</th><th>Route 53</th><th>probe</th><th>instance</th><th>heartbeat</th><th>journal latency</th><th>may lose</th></tr>"));
-    for m in &v.members {
-        let tag = match (m.claims_primary, &m.fenced) {
-            (true, _) => " <strong>(primary)</strong>".to_string(),
-            (false, Some(fenced)) => format!(
-                " <strong class=\"fenced\" title=\"{}\">(fenced)</strong>",
-                escape(fenced)
-            ),
-            (false, None) => String::new(),
-        };
-        let status = match (m.status, &m.status_reason) {
-            (Some(status), Some(reason)) => format!("{status} ({reason})"),
-            (status, _) => status.unwrap_or("-").to_string(),
-        };
-        let e = &m.evidence;
-        let name = escape(&m.name);
-        body.push_str(&format!(
-            "<tr data-member=\"{name}\"><td data-label=\"member\">{name}{tag}<small>{} &middot; {}</small></td>{}{}{}{}{}{}<td data-label=\"may lose\">{}</td></tr>",
-            escape(&m.kind.replace('_', " ")),
-            escape(&m.zone),
-            cell("status", &escape(&status), e.status, now),
-            cell("Route 53", &tri(m.route53, "primary", "not primary"), e.route53, now),
-            cell("probe", &tri(m.probe, "primary", "not primary"), e.probe, now),
-            cell("instance", &tri(m.instance_up, "up", "DOWN"), e.instance, now),
-            cell("heartbeat", &tri(m.heartbeat_fresh, "fresh", "SILENT"), e.heartbeat, now),
-            aged(
-                "journal latency",
-                &m.journal_latency_seconds
-                    .map_or_else(|| "-".into(), |s| format!("{s:.0} s")),
-                m.journal_latency_measured_at,
-                now
-            ),
-            escape(m.may_lose.as_deref().unwrap_or("-")),
-        ));
-    }
-    body.push_str("</table><p class=\"muted\">Stale: said too long ago to count any more (the mirror's evidence_fresh_secs, heartbeat_stale_secs). A failing Route 53 check and an instance's state hold until they change.</p>");
-
-    if !closed.is_empty() {
-        body.push_str("<h3>Earlier requests</h3><table class=\"requests stack\"><tr><th>request</th><th>asks</th><th>status</th><th>raised</th><th>approvers</th><th>outcome</th></tr>");
-        for r in &closed {
-            body.push_str(&format!(
-                "<tr><td data-label=\"request\">{}</td><td data-label=\"asks\">{}</td><td data-label=\"status\">{}</td><td data-label=\"raised\">{}</td><td data-label=\"approvers\">{}</td><td data-label=\"outcome\">{}</td></tr>",
-                escape(&r.id),
-                escape(&r.asks),
-                escape(&r.status.replace('_', " ")),
-                when(r.created_at, now),
-                escape(&r.approvers.join(", ")),
-                escape(&outcome_and_script(r))
-            ));
+        @if drills.is_empty() {
+            p class="muted" id=(format!("drills-{mirror}")) { "No DR drill open." }
+        } @else {
+            p id=(format!("drills-{mirror}")) {
+                strong { "DRILL" } " open: " (drills.join(", ")) " (below; nothing is promoted)."
+            }
         }
-        body.push_str("</table>");
+        section id=(format!("open-requests-{mirror}")) {
+            h3 { "Open requests" }
+            @if open.is_empty() {
+                p { "No open request." }
+            } @else {
+                table class="requests stack" {
+                    tr { th { "request" } th { "asks" } th { "raised" } th { "expires" } th { "approvers" } }
+                    @for r in &open {
+                        tr {
+                            td data-label="request" { (r.id) }
+                            td data-label="asks" { strong { (r.asks) } }
+                            td data-label="raised" { (when(r.created_at, now)) }
+                            td data-label="expires" { (r.expires_at.format("%H:%M:%S")) }
+                            td data-label="approvers" {
+                                @if r.approvers.is_empty() { "none yet" } @else { (r.approvers.join(", ")) }
+                            }
+                        }
+                    }
+                }
+                p class="muted" { "Open requests are decided from the link in the alert (email or SMS)." }
+            }
+        }
+
+        h3 { "Members" }
+        table class="members stack" id=(format!("members-{mirror}")) {
+            tr {
+                th { "member" } th { "status" } th { "Route 53" } th { "probe" } th { "instance" }
+                th { "heartbeat" } th { "journal latency" } th { "may lose" }
+            }
+            @for m in &v.members {
+                (member_row(m, now))
+            }
+        }
+        p class="muted" {
+            "Stale: said too long ago to count any more (the mirror's evidence_fresh_secs, heartbeat_stale_secs). A failing Route 53 check and an instance's state hold until they change."
+        }
+
+        @if !closed.is_empty() {
+            h3 { "Earlier requests" }
+            table class="requests stack" {
+                tr {
+                    th { "request" } th { "asks" } th { "status" } th { "raised" } th { "approvers" } th { "outcome" }
+                }
+                @for r in &closed {
+                    tr {
+                        td data-label="request" { (r.id) }
+                        td data-label="asks" { (r.asks) }
+                        td data-label="status" { (r.status.replace('_', " ")) }
+                        td data-label="raised" { (when(r.created_at, now)) }
+                        td data-label="approvers" { (r.approvers.join(", ")) }
+                        td data-label="outcome" { (outcome_and_script(r)) }
+                    }
+                }
+            }
+        }
+        details {
+            summary { "Recent history" }
+            ul {
+                @for h in &v.history {
+                    li { (h) }
+                }
+            }
+        }
     }
-    body.push_str("<details><summary>Recent history</summary><ul>");
-    for h in &v.history {
-        body.push_str(&format!("<li>{}</li>", escape(h)));
-    }
-    body.push_str("</ul></details>");
 }
 
-fn tri(value: Option<bool>, yes: &str, no: &str) -> String {
-    match value {
-        Some(true) => yes.into(),
-        Some(false) => format!("<strong>{no}</strong>"),
-        None => "-".into(),
+/// A member's row: its name and what each source last said of it, with ages.
+fn member_row(m: &MemberView, now: DateTime<Utc>) -> Markup {
+    let status = match (m.status, &m.status_reason) {
+        (Some(status), Some(reason)) => format!("{status} ({reason})"),
+        (status, _) => status.unwrap_or("-").to_string(),
+    };
+    let latency = m
+        .journal_latency_seconds
+        .map_or_else(|| "-".into(), |s| format!("{s:.0} s"));
+    let e = &m.evidence;
+    html! {
+        tr data-member=(m.name) {
+            td data-label="member" {
+                (m.name)
+                @match (m.claims_primary, &m.fenced) {
+                    (true, _) => { " " strong { "(primary)" } }
+                    (false, Some(fenced)) => { " " strong class="fenced" title=(fenced) { "(fenced)" } }
+                    (false, None) => {}
+                }
+                small { (m.kind.replace('_', " ")) " " (DOT) " " (m.zone) }
+            }
+            (cell("status", html! { (status) }, e.status, now))
+            (cell("Route 53", tri(m.route53, "primary", "not primary"), e.route53, now))
+            (cell("probe", tri(m.probe, "primary", "not primary"), e.probe, now))
+            (cell("instance", tri(m.instance_up, "up", "DOWN"), e.instance, now))
+            (cell("heartbeat", tri(m.heartbeat_fresh, "fresh", "SILENT"), e.heartbeat, now))
+            (timed("journal latency", html! { (latency) }, m.journal_latency_measured_at, false, now))
+            td data-label="may lose" { (m.may_lose.as_deref().unwrap_or("-")) }
+        }
+    }
+}
+
+/// A yes/no/unknown as the member table says it: the bad answer stands out.
+fn tri(value: Option<bool>, yes: &str, no: &str) -> Markup {
+    html! {
+        @match value {
+            Some(true) => { (yes) }
+            Some(false) => { strong { (no) } }
+            None => { "-" }
+        }
     }
 }
 
 /// "03:06:30 · 3 min ago"
-fn when(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
-    format!("{} &middot; {}", at.format("%H:%M:%S"), escape(&age(at, now)))
+fn when(at: DateTime<Utc>, now: DateTime<Utc>) -> Markup {
+    html! { (at.format("%H:%M:%S")) " " (DOT) " " (age(at, now)) }
 }
 
-/// A cell of the member table: what was said (`value`, already HTML), when, how
-/// long ago, and "stale" when it no longer counts.
-fn cell(label: &str, value: &str, evidence: Option<Evidence>, now: DateTime<Utc>) -> String {
+/// A cell of the member table: what was said (`value`), when, how long ago, and
+/// "stale" when it no longer counts.
+fn cell(label: &str, value: Markup, evidence: Option<Evidence>, now: DateTime<Utc>) -> Markup {
     match evidence {
-        None => format!("<td data-label=\"{}\">{value}</td>", escape(label)),
-        Some(e) if e.fresh => format!(
-            "<td data-label=\"{}\">{value}<small>{}</small></td>",
-            escape(label),
-            when(e.at, now)
-        ),
-        Some(e) => format!(
-            "<td class=\"stale\" data-label=\"{}\">{value}<small>{} &middot; stale</small></td>",
-            escape(label),
-            when(e.at, now)
-        ),
+        None => timed(label, value, None, false, now),
+        Some(e) => timed(label, value, Some(e.at), !e.fresh, now),
     }
 }
 
-/// A cell with the time and age of what it shows, with no judgement of staleness
-/// (the journal latency: the last measured before a loss is what the estimate uses).
-fn aged(label: &str, value: &str, at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
-    match at {
-        None => format!("<td data-label=\"{}\">{value}</td>", escape(label)),
-        Some(at) => format!(
-            "<td data-label=\"{}\">{value}<small>{}</small></td>",
-            escape(label),
-            when(at, now)
-        ),
+/// A cell with the time and age of what it shows, if known, marked stale when
+/// `stale` (the journal latency is never: the last measured before a loss is what
+/// the estimate uses).
+fn timed(label: &str, value: Markup, at: Option<DateTime<Utc>>, stale: bool, now: DateTime<Utc>) -> Markup {
+    html! {
+        td class=[stale.then_some("stale")] data-label=(label) {
+            (value)
+            @if let Some(at) = at {
+                small {
+                    (when(at, now))
+                    @if stale { " " (DOT) " stale" }
+                }
+            }
+        }
     }
 }
 
@@ -328,5 +347,37 @@ mod tests {
         assert!(html.contains("03:07:00 &middot; 3 min ago"));
         assert!(html.contains("req-&lt;1&gt;") && html.contains("Dana &lt;ops&gt;"));
         assert!(!html.contains("<1>") && !html.contains("<ops>"));
+    }
+
+    #[test]
+    fn hostile_values_come_out_escaped() {
+        const HOSTILE: &str = "<script>alert(\"x\")</script>";
+        const ESCAPED: &str = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;";
+        let now = at("2026-11-25T03:10:00Z");
+        let topology = topology();
+        let mirror = topology.mirror("HSPROD").unwrap();
+        let mut v = mirror_view(&state(now), mirror, now);
+        v.mirror = HOSTILE.into();
+        v.maintenance = Some(crate::status::MaintenanceView {
+            reason: HOSTILE.into(),
+            by: HOSTILE.into(),
+            started_at: at("2026-11-25T03:00:00Z"),
+            until: at("2026-11-25T05:00:00Z"),
+        });
+        v.members[0].name = HOSTILE.into();
+        v.members[1].fenced = Some(HOSTILE.into());
+        v.history = vec![HOSTILE.into()];
+        let html = render(&[v], now);
+        assert!(!html.contains("<script"), "{html}");
+        for escaped in [
+            format!("<h2>{ESCAPED}</h2>"),
+            format!("id=\"phase-{ESCAPED}\""),
+            format!("Maintenance until 2026-11-25 05:00 UTC: {ESCAPED} (started by {ESCAPED} at"),
+            format!("<tr data-member=\"{ESCAPED}\"><td data-label=\"member\">{ESCAPED}"),
+            format!("<strong class=\"fenced\" title=\"{ESCAPED}\">(fenced)</strong>"),
+            format!("<li>{ESCAPED}</li>"),
+        ] {
+            assert!(html.contains(&escaped), "expected {escaped:?} in {html}");
+        }
     }
 }

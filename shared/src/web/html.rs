@@ -48,23 +48,6 @@ table.stack td::before{content:attr(data-label);position:absolute;left:.4rem;wid
 @media (prefers-color-scheme:dark){.crit,.ok,.warn,button.approve{color:#121212}}
 ";
 
-/// Escapes text for HTML element content and attribute values (the pages not yet
-/// written with `html!`).
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
 /// A whole page around `body`.
 pub fn page(title: &str, body: Markup) -> String {
     frame(title, None, body)

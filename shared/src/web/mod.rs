@@ -7,7 +7,7 @@ pub mod fencing;
 mod html;
 pub mod switchover;
 
-pub use html::{age, escape, page, wide_refreshing_page};
+pub use html::{age, page, wide_refreshing_page};
 
 /// What the pages need of an HTTP request.
 #[derive(Debug, Clone, Default)]
