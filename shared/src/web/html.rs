@@ -1,8 +1,8 @@
 //! The HTML layer of the pages: the page frame, the parts the decision forms share,
 //! and ages in words. Pages are readable on a phone, need no JavaScript and load
 //! nothing from elsewhere. They are written with `maud::html!`, which escapes every
-//! value spliced into them; only the fixed markup of this file (the doctype, the
-//! style sheet) goes out as it is.
+//! value spliced into them; only fixed markup written in the code (here the doctype
+//! and the style sheet) goes out as it is, through `PreEscaped`, never data.
 
 use chrono::{DateTime, Utc};
 use maud::{html, Markup, PreEscaped};
