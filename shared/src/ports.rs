@@ -6,8 +6,8 @@ use std::future::Future;
 use chrono::{DateTime, Utc};
 
 use crate::domain::state::HistoryEntry;
-use crate::domain::{Alert, MirrorState};
-use crate::topology::{Member, Mirror};
+use crate::domain::{Alert, MirrorState, RequestKind};
+use crate::topology::{Member, Mirror, Topology};
 
 /// A store failure that is not a conflict: the caller may retry later.
 #[derive(Debug, thiserror::Error)]
@@ -197,4 +197,23 @@ pub trait PromotionActions: Send + Sync {
         candidate: &Member,
         order: &PromotionOrder,
     ) -> impl Future<Output = Result<String, ActionError>> + Send;
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct HandOffError(pub String);
+
+/// Hands approved orders to the promotion executor (an EventBridge event in AWS),
+/// from every function but the executor: a promotion never runs inside the function
+/// that saw the approval.
+pub trait HandOff: Send + Sync {
+    /// MUST hand `order` over, or fail (the caller retries: the next scheduled tick
+    /// hands an unstarted promotion over again). The kind of request decides the
+    /// event: a fencing or a drill is never handed over as a promotion.
+    fn hand_off(
+        &self,
+        topology: &Topology,
+        kind: RequestKind,
+        order: &PromotionOrder,
+    ) -> impl Future<Output = Result<(), HandOffError>> + Send;
 }

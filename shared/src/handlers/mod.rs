@@ -15,15 +15,16 @@ use lambda_runtime::Diagnostic;
 use serde_json::Value;
 
 use crate::adapters::aws::parameters::{ReadError, ENV_TOPOLOGY_PATH};
-use crate::adapters::aws::promotion::{read_invocation, PromotionEvent};
+use crate::adapters::aws::promotion::read_invocation;
 use crate::adapters::aws::{
-    describe, emf_line, AwsPromotionActions, ConfigError, Counts, Deps, DynamoStore, SnsNotifier, TopologyParameters,
+    emf_line, AwsPromotionActions, ConfigError, Counts, Deps, DynamoStore, EventBridgeHandOff, SnsNotifier,
+    TopologyParameters,
 };
 use crate::adapters::probe::Prober;
 use crate::deployment::{self, Allowed, Refresh, REFRESH_EVERY, REFRESH_RETRY};
 use crate::domain::{Signal, SignalKind};
 use crate::engine::{Engine, EngineError, Outcome, Report};
-use crate::ports::PromotionOrder;
+use crate::ports::{HandOff, PromotionOrder};
 use crate::topology::Topology;
 
 /// The topology, inline (TOML text): the fallback for one small mirror. The
@@ -43,6 +44,8 @@ pub const ENV_PUBLIC_URL: &str = "MIRRORGATE_PUBLIC_URL";
 /// The EventBridge bus approved promotions are handed over on.
 pub const ENV_EVENT_BUS: &str = "MIRRORGATE_EVENT_BUS";
 
+/// The event an approved order is handed over as.
+pub use crate::adapters::aws::eventbridge::hand_off_event;
 /// Source and detail-type of the event that hands an approved promotion to the
 /// promotion executor (and tells the site's own automation).
 pub use crate::adapters::aws::promotion::{DRILL_APPROVED, EVENT_SOURCE, FENCING_APPROVED, PROMOTION_APPROVED};
@@ -53,7 +56,8 @@ pub type AwsEngine = Engine<DynamoStore, SnsNotifier, AwsPromotionActions>;
 pub struct Function {
     pub engine: AwsEngine,
     pub deps: Deps,
-    pub event_bus: String,
+    /// Hands approved orders to the promotion executor.
+    pub handoff: EventBridgeHandOff,
     /// Asks the members' `mirror_status.cxw` (`health-poll`); its HTTP client is
     /// built by the first probe.
     pub prober: Prober,
@@ -265,8 +269,8 @@ impl Function {
         let region = deps.config.region().map(|r| r.as_ref().to_string());
         Function {
             engine,
+            handoff: deps.hand_off(event_bus),
             deps,
-            event_bus: event_bus.to_string(),
             prober: Prober::new(crate::adapters::probe::DEFAULT_TIMEOUT),
             parameters: None,
             refresh: Mutex::new(Refresh::new(REFRESH_EVERY, REFRESH_RETRY, std::time::Instant::now())),
@@ -278,7 +282,7 @@ impl Function {
         }
     }
 
-    /// Hands approved promotions to the promotion executor through EventBridge.
+    /// Hands approved promotions to the promotion executor (through EventBridge).
     /// A failed hand-off is not lost: the next scheduled tick hands the
     /// unstarted promotion over again.
     pub async fn hand_off(&self, orders: &[PromotionOrder]) -> Result<(), HandlerError> {
@@ -293,38 +297,10 @@ impl Function {
                 .map_err(|e| HandlerError::Retry(e.to_string()))?
                 .request(&order.request)
                 .map_or(crate::domain::RequestKind::Promotion, |r| r.kind);
-            let (detail_type, detail) =
-                hand_off_event(kind, &self.engine.topology(), order).map_err(|e| HandlerError::Retry(e.to_string()))?;
-            let entry = aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
-                .source(EVENT_SOURCE)
-                .detail_type(detail_type)
-                .detail(detail)
-                .event_bus_name(&self.event_bus)
-                .build();
-            let sent = self.deps.events.put_events().entries(entry).send().await;
-            match sent {
-                Ok(out) if out.failed_entry_count() == 0 => {
-                    tracing::info!(mirror = %order.mirror, request = %order.request, "promotion handed to the executor");
-                }
-                Ok(out) => {
-                    let why = out
-                        .entries()
-                        .iter()
-                        .filter_map(|e| e.error_message())
-                        .collect::<Vec<_>>()
-                        .join("; ");
-                    return Err(HandlerError::Retry(format!(
-                        "hand-off of {} refused by EventBridge: {why}",
-                        order.request
-                    )));
-                }
-                Err(e) => {
-                    return Err(HandlerError::Retry(describe(
-                        &format!("hand-off of {} (EventBridge PutEvents)", order.request),
-                        &e,
-                    )))
-                }
-            }
+            self.handoff
+                .hand_off(&self.engine.topology(), kind, order)
+                .await
+                .map_err(|e| HandlerError::Retry(e.0))?;
         }
         Ok(())
     }
@@ -338,34 +314,6 @@ pub enum Approved {
     HandOff,
     /// Carries it out: the promotion executor.
     CarryOut,
-}
-
-/// The EventBridge event that hands an approved order of `kind` to the executor: its
-/// `detail-type` and `detail`. A promotion (a switchover's and a failback's too) is
-/// `PromotionApproved` with the detail the site's automation also gets from
-/// `PromotionExecuted`; a fencing is `FencingApproved` and a drill `DrillApproved`,
-/// with the order as detail, never `PromotionApproved`: the site's automation must not
-/// read either as a promotion.
-pub fn hand_off_event(
-    kind: crate::domain::RequestKind,
-    topology: &Topology,
-    order: &PromotionOrder,
-) -> Result<(&'static str, String), serde_json::Error> {
-    use crate::domain::RequestKind;
-    let detail_type = match kind {
-        RequestKind::Promotion | RequestKind::Switchover | RequestKind::Failback => PROMOTION_APPROVED,
-        RequestKind::Fencing => FENCING_APPROVED,
-        RequestKind::Drill => DRILL_APPROVED,
-    };
-    let event = topology
-        .mirror(&order.mirror)
-        .and_then(|m| m.member(&order.candidate).map(|c| PromotionEvent::new(m, c, order)))
-        .filter(|_| detail_type == PROMOTION_APPROVED);
-    let detail = match event {
-        Some(event) => serde_json::to_string(&event)?,
-        None => serde_json::to_string(order)?,
-    };
-    Ok((detail_type, detail))
 }
 
 /// A handler's failure, sorted by what Lambda should do with the event.
@@ -519,57 +467,4 @@ pub fn summary(outcomes: &[Outcome]) -> Value {
         .map(|o| serde_json::json!({ "mirror": o.mirror, "verdict": o.verdict, "effects": o.reports.len() }))
         .collect();
     serde_json::json!({ "handled": handled })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::RequestKind;
-
-    fn example() -> Topology {
-        Topology::parse(
-            "examples/topology.toml",
-            include_str!("../../../examples/topology.toml"),
-        )
-        .expect("valid")
-    }
-
-    fn order(candidate: &str) -> PromotionOrder {
-        PromotionOrder {
-            mirror: "HSPROD".into(),
-            request: "HSPROD-R1".into(),
-            candidate: candidate.into(),
-            epoch: 1,
-            resume: false,
-            allow_no_partner: false,
-            failback: false,
-        }
-    }
-
-    #[test]
-    fn a_promotion_is_handed_off_as_promotion_approved_with_the_sites_detail() {
-        for kind in [RequestKind::Promotion, RequestKind::Switchover, RequestKind::Failback] {
-            let (detail_type, detail) = hand_off_event(kind, &example(), &order("HSPROD-DR1")).expect("encoded");
-            assert_eq!(detail_type, PROMOTION_APPROVED, "{kind:?}");
-            let detail: Value = serde_json::from_str(&detail).expect("JSON");
-            assert_eq!(detail["candidate"], "HSPROD-DR1");
-            assert_eq!(detail["instance_id"], "i-0ddddddddddddddd4");
-            assert_eq!(detail["ssm_document"], "HSPROD-PromoteDrAsync");
-            assert_eq!(detail["epoch"], 1);
-        }
-    }
-
-    #[test]
-    fn a_fencing_or_a_drill_is_never_handed_off_as_a_promotion() {
-        for (kind, expected) in [
-            (RequestKind::Fencing, FENCING_APPROVED),
-            (RequestKind::Drill, DRILL_APPROVED),
-        ] {
-            let (detail_type, detail) = hand_off_event(kind, &example(), &order("HSPROD-DR1")).expect("encoded");
-            assert_eq!(detail_type, expected);
-            // The order itself, which the executor reads back; no promotion detail.
-            let back: PromotionOrder = serde_json::from_str(&detail).expect("the order");
-            assert_eq!(back, order("HSPROD-DR1"));
-        }
-    }
 }
