@@ -16,6 +16,7 @@ use serde_json::Value;
 
 use crate::adapters::aws::parameters::{ReadError, ENV_TOPOLOGY_PATH};
 use crate::adapters::aws::promotion::read_invocation;
+use crate::adapters::aws::promotion::ApprovalAnnouncement;
 use crate::adapters::aws::{
     emf_line, AwsPromotionActions, ConfigError, Counts, Deps, DynamoStore, EventBridgeHandOff, SnsNotifier,
     TopologyParameters,
@@ -23,6 +24,9 @@ use crate::adapters::aws::{
 use crate::adapters::probe::Prober;
 use crate::deployment::{self, Allowed, Refresh, REFRESH_EVERY, REFRESH_RETRY};
 use crate::domain::{Signal, SignalKind};
+/// What a function does with a promotion approved while it handles an event: hands
+/// it to the promotion executor through EventBridge, or carries it out (the executor).
+pub use crate::engine::Approved;
 use crate::engine::{Engine, EngineError, Outcome, Report};
 use crate::ports::{HandOff, PromotionOrder};
 use crate::topology::Topology;
@@ -260,12 +264,12 @@ impl Function {
     pub fn new(topology: Arc<Topology>, deps: Deps, public_url: &str, event_bus: &str, approved: Approved) -> Function {
         // The executor runs promotions handed over by a PromotionApproved event, which
         // already told the site's automation: it must not announce the approval again.
-        let actions = deps.actions().announcing_approval(approved == Approved::HandOff);
-        let engine = Engine::new(topology, deps.store(), deps.notifier(), actions, public_url);
-        let engine = match approved {
-            Approved::HandOff => engine.handing_off(),
-            Approved::CarryOut => engine,
+        let announcement = match approved {
+            Approved::HandOff => ApprovalAnnouncement::Announce,
+            Approved::CarryOut => ApprovalAnnouncement::AlreadyAnnounced,
         };
+        let actions = deps.actions().announcing_approval(announcement);
+        let engine = Engine::new(topology, deps.store(), deps.notifier(), actions, public_url).on_approval(approved);
         let region = deps.config.region().map(|r| r.as_ref().to_string());
         Function {
             engine,
@@ -304,16 +308,6 @@ impl Function {
         }
         Ok(())
     }
-}
-
-/// What a function does with a promotion approved while it handles an event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Approved {
-    /// Hands it to the promotion executor through EventBridge (every function but the
-    /// executor: a promotion never runs inside the function that saw the approval).
-    HandOff,
-    /// Carries it out: the promotion executor.
-    CarryOut,
 }
 
 /// A handler's failure, sorted by what Lambda should do with the event.

@@ -238,11 +238,22 @@ pub fn promote_command(
     }
 }
 
+/// Whether the promotion actions announce an approved promotion (`PromotionApproved`
+/// on the mirror's bus) before running it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApprovalAnnouncement {
+    /// Announce the approval, then run the promotion (the default).
+    Announce,
+    /// Do not: the event that handed the promotion to the executor already announced
+    /// it, and the site's automation must see it once.
+    AlreadyAnnounced,
+}
+
 pub struct AwsPromotionActions {
     ssm: LazyClient<aws_sdk_ssm::Client>,
     events: LazyClient<aws_sdk_eventbridge::Client>,
     attempts: u32,
-    announce_approval: bool,
+    announcement: ApprovalAnnouncement,
     output_log_group: Option<String>,
 }
 
@@ -256,7 +267,7 @@ impl AwsPromotionActions {
             ssm: ssm.into(),
             events: events.into(),
             attempts: DEFAULT_MAX_ATTEMPTS,
-            announce_approval: true,
+            announcement: ApprovalAnnouncement::Announce,
             output_log_group: None,
         }
     }
@@ -269,11 +280,12 @@ impl AwsPromotionActions {
         self
     }
 
-    /// Whether `execute` first publishes `PromotionApproved` (default: yes). Off where
-    /// the approval was already announced by the event that handed the promotion to
-    /// the executor, so the site's automation sees it once.
-    pub fn announcing_approval(mut self, announce: bool) -> AwsPromotionActions {
-        self.announce_approval = announce;
+    /// Whether `execute` first publishes `PromotionApproved` (default:
+    /// [`ApprovalAnnouncement::Announce`]). [`ApprovalAnnouncement::AlreadyAnnounced`]
+    /// where the event that handed the promotion to the executor announced it, so the
+    /// site's automation sees it once.
+    pub fn announcing_approval(mut self, announcement: ApprovalAnnouncement) -> AwsPromotionActions {
+        self.announcement = announcement;
         self
     }
 
@@ -550,7 +562,7 @@ impl PromotionActions for AwsPromotionActions {
         };
         let mut event = PromotionEvent::new(mirror, candidate, order);
         let mut done = Vec::new();
-        if let Some(bus) = bus.filter(|_| self.announce_approval) {
+        if let Some(bus) = bus.filter(|_| self.announcement == ApprovalAnnouncement::Announce) {
             self.put_event(bus, PROMOTION_APPROVED, &event)
                 .await
                 .map_err(|e| ActionError(format!("{e}; nothing was run")))?;
