@@ -217,3 +217,20 @@ pub trait HandOff: Send + Sync {
         order: &PromotionOrder,
     ) -> impl Future<Output = Result<(), HandOffError>> + Send;
 }
+
+/// What a Run Command printed on one instance: the command's comment and the first
+/// lines of its output, for the alert that says how it went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invocation {
+    pub comment: Option<String>,
+    /// The first lines of standard output, then of standard error (on AWS at most
+    /// `OUTPUT_LINES_READ` lines and `OUTPUT_CHARS_READ` characters).
+    pub output: String,
+}
+
+/// Reads what a Run Command printed (SSM `GetCommandInvocation` in AWS).
+pub trait RunCommandOutput: Send + Sync {
+    /// The comment and first lines of output of `command_id` on `instance_id`, or why
+    /// they could not be read, in words (the alert says it).
+    fn read(&self, command_id: &str, instance_id: &str) -> impl Future<Output = Result<Invocation, String>> + Send;
+}

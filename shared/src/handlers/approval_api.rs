@@ -9,7 +9,7 @@ use chrono::Utc;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::Value;
 
-use super::{Function, HandlerError};
+use super::{Function, HandlerError, Ports};
 use crate::web::{self, approval, HttpRequest, HttpResponse};
 
 /// When set (the stack sets it when CloudFront serves the pages), the value CloudFront
@@ -114,7 +114,10 @@ pub fn function_url_response(r: HttpResponse) -> LambdaFunctionUrlResponse {
     response
 }
 
-pub async fn handle(function: &Function, event: LambdaEvent<Value>) -> Result<LambdaFunctionUrlResponse, Diagnostic> {
+pub async fn handle<P: Ports>(
+    function: &Function<P>,
+    event: LambdaEvent<Value>,
+) -> Result<LambdaFunctionUrlResponse, Diagnostic> {
     function.refresh_topology().await;
     let expected = std::env::var(ENV_ORIGIN_VERIFY).ok();
     let origin = origin(&event.payload, expected.as_deref());

@@ -15,8 +15,8 @@ use lambda_runtime::Diagnostic;
 use serde_json::Value;
 
 use crate::adapters::aws::parameters::{ReadError, ENV_TOPOLOGY_PATH};
-use crate::adapters::aws::promotion::read_invocation;
 use crate::adapters::aws::promotion::ApprovalAnnouncement;
+use crate::adapters::aws::promotion::SsmCommandOutput;
 use crate::adapters::aws::{
     emf_line, AwsPromotionActions, ConfigError, Counts, Deps, DynamoStore, EventBridgeHandOff, SnsNotifier,
     TopologyParameters,
@@ -28,7 +28,7 @@ use crate::domain::{Signal, SignalKind};
 /// it to the promotion executor through EventBridge, or carries it out (the executor).
 pub use crate::engine::Approved;
 use crate::engine::{Engine, EngineError, Outcome, Report};
-use crate::ports::{HandOff, PromotionOrder};
+use crate::ports::{HandOff, Notifier, PromotionActions, PromotionOrder, RunCommandOutput, Store};
 use crate::topology::Topology;
 
 /// The topology, inline (TOML text): the fallback for one small mirror. The
@@ -56,12 +56,46 @@ pub use crate::adapters::aws::promotion::{DRILL_APPROVED, EVENT_SOURCE, FENCING_
 
 pub type AwsEngine = Engine<DynamoStore, SnsNotifier, AwsPromotionActions>;
 
-/// What a function needs, built once per cold start.
-pub struct Function {
-    pub engine: AwsEngine,
-    pub deps: Deps,
+/// The ports a function runs on, one adapter each: [`Aws`] in the Lambda functions;
+/// the handlers' tests give embedded ones (a file store, alerts and actions kept in
+/// memory, a recording hand-off), so that a handler runs without AWS.
+pub trait Ports {
+    /// The mirror state store.
+    type Store: Store;
+    /// Where alerts go.
+    type Notifier: Notifier;
+    /// What carries out an approved promotion, fencing or drill.
+    type Actions: PromotionActions;
+    /// What hands approved orders to the promotion executor.
+    type HandOff: HandOff;
+    /// What reads a Run Command's output for its alert.
+    type CommandOutput: RunCommandOutput;
+    /// What health-poll and the cold-start checks ask besides (Route 53, CloudWatch,
+    /// SSM): the AWS clients, [`Deps`], in the Lambda functions.
+    type Deps;
+}
+
+/// The AWS adapters: DynamoDB, SNS, SSM and EventBridge, from one [`Deps`].
+pub struct Aws;
+
+impl Ports for Aws {
+    type Store = DynamoStore;
+    type Notifier = SnsNotifier;
+    type Actions = AwsPromotionActions;
+    type HandOff = EventBridgeHandOff;
+    type CommandOutput = SsmCommandOutput;
+    type Deps = Deps;
+}
+
+/// What a function needs, built once per cold start: the engine on the ports' store,
+/// notifier and actions, and the ports the handlers use themselves.
+pub struct Function<P: Ports = Aws> {
+    pub engine: Engine<P::Store, P::Notifier, P::Actions>,
+    pub deps: P::Deps,
     /// Hands approved orders to the promotion executor.
-    pub handoff: EventBridgeHandOff,
+    pub handoff: P::HandOff,
+    /// Reads what a Run Command printed, for its alert.
+    pub command_output: P::CommandOutput,
     /// Asks the members' `mirror_status.cxw` (`health-poll`); its HTTP client is
     /// built by the first probe.
     pub prober: Prober,
@@ -111,7 +145,7 @@ impl std::fmt::Debug for StartError {
     }
 }
 
-impl Function {
+impl Function<Aws> {
     /// Reads the environment; `hand_off` makes approved promotions go to the
     /// promotion executor instead of running here.
     ///
@@ -210,9 +244,54 @@ impl Function {
         Err(e)
     }
 
+    /// A function on the AWS adapters of `deps`, handing approved orders over on
+    /// `event_bus` or carrying them out.
+    pub fn new(topology: Arc<Topology>, deps: Deps, public_url: &str, event_bus: &str, approved: Approved) -> Function {
+        // The executor runs promotions handed over by a PromotionApproved event, which
+        // already told the site's automation: it must not announce the approval again.
+        let announcement = match approved {
+            Approved::HandOff => ApprovalAnnouncement::Announce,
+            Approved::CarryOut => ApprovalAnnouncement::AlreadyAnnounced,
+        };
+        let actions = deps.actions().announcing_approval(announcement);
+        let engine = Engine::new(topology, deps.store(), deps.notifier(), actions, public_url).on_approval(approved);
+        let region = deps.config.region().map(|r| r.as_ref().to_string());
+        let (handoff, command_output) = (deps.hand_off(event_bus), deps.command_output());
+        let mut function = Function::with_ports(engine, handoff, command_output, deps);
+        function.allowed = Allowed {
+            region: region.unwrap_or_default(),
+            ..Allowed::default()
+        };
+        function
+    }
+}
+
+impl<P: Ports> Function<P> {
+    /// A function on `engine` (its mode of [`Approved`] already set) and the other
+    /// ports: no topology read again, no probes configured, nothing more allowed
+    /// than the default.
+    pub fn with_ports(
+        engine: Engine<P::Store, P::Notifier, P::Actions>,
+        handoff: P::HandOff,
+        command_output: P::CommandOutput,
+        deps: P::Deps,
+    ) -> Function<P> {
+        Function {
+            engine,
+            deps,
+            handoff,
+            command_output,
+            prober: Prober::new(crate::adapters::probe::DEFAULT_TIMEOUT),
+            parameters: None,
+            refresh: Mutex::new(Refresh::new(REFRESH_EVERY, REFRESH_RETRY, std::time::Instant::now())),
+            allowed: Allowed::default(),
+            route53_next: Mutex::new(None),
+        }
+    }
+
     /// Reads the topology again from `parameters`, every `every` (a failed read: after
     /// `retry`); `from_env` sets [`REFRESH_EVERY`] and [`REFRESH_RETRY`].
-    pub fn reading_again(mut self, parameters: TopologyParameters, every: Duration, retry: Duration) -> Function {
+    pub fn reading_again(mut self, parameters: TopologyParameters, every: Duration, retry: Duration) -> Function<P> {
         self.parameters = Some(parameters);
         self.refresh = Mutex::new(Refresh::new(every, retry, std::time::Instant::now()));
         self
@@ -258,31 +337,6 @@ impl Function {
         );
         if let Ok(mut r) = self.refresh.lock() {
             r.failed(now);
-        }
-    }
-
-    pub fn new(topology: Arc<Topology>, deps: Deps, public_url: &str, event_bus: &str, approved: Approved) -> Function {
-        // The executor runs promotions handed over by a PromotionApproved event, which
-        // already told the site's automation: it must not announce the approval again.
-        let announcement = match approved {
-            Approved::HandOff => ApprovalAnnouncement::Announce,
-            Approved::CarryOut => ApprovalAnnouncement::AlreadyAnnounced,
-        };
-        let actions = deps.actions().announcing_approval(announcement);
-        let engine = Engine::new(topology, deps.store(), deps.notifier(), actions, public_url).on_approval(approved);
-        let region = deps.config.region().map(|r| r.as_ref().to_string());
-        Function {
-            engine,
-            handoff: deps.hand_off(event_bus),
-            deps,
-            prober: Prober::new(crate::adapters::probe::DEFAULT_TIMEOUT),
-            parameters: None,
-            refresh: Mutex::new(Refresh::new(REFRESH_EVERY, REFRESH_RETRY, std::time::Instant::now())),
-            allowed: Allowed {
-                region: region.unwrap_or_default(),
-                ..Allowed::default()
-            },
-            route53_next: Mutex::new(None),
         }
     }
 
@@ -365,7 +419,7 @@ pub const OUTPUT_BUDGET: std::time::Duration = std::time::Duration::from_secs(8)
 
 /// Adds to each Run Command status the command's comment and first lines of output
 /// (`GetCommandInvocation`, within [`OUTPUT_BUDGET`]), or why they could not be read.
-pub async fn read_command_output(function: &Function, signals: &mut [Signal]) {
+pub async fn read_command_output<P: Ports>(function: &Function<P>, signals: &mut [Signal]) {
     for signal in signals.iter_mut() {
         let SignalKind::CommandStatus(report) = &mut signal.kind else {
             continue;
@@ -380,8 +434,7 @@ pub async fn read_command_output(function: &Function, signals: &mut [Signal]) {
             report.unread = Some(format!("{} has no instance_id", report.member));
             continue;
         };
-        let ssm = function.deps.ssm.get();
-        let read = read_invocation(ssm, &report.command_id, &instance);
+        let read = function.command_output.read(&report.command_id, &instance);
         match tokio::time::timeout(OUTPUT_BUDGET, read).await {
             Ok(Ok(invocation)) => {
                 report.comment = invocation.comment;
@@ -404,7 +457,7 @@ pub async fn read_command_output(function: &Function, signals: &mut [Signal]) {
 
 /// Decodes and handles one AWS payload; hands off approved promotions; writes the
 /// metrics line. Shared by the ingesting functions.
-pub async fn ingest(function: &Function, name: &str, payload: &Value) -> Result<Value, HandlerError> {
+pub async fn ingest<P: Ports>(function: &Function<P>, name: &str, payload: &Value) -> Result<Value, HandlerError> {
     function.refresh_topology().await;
     let now = Utc::now();
     let result = async {
@@ -438,7 +491,7 @@ pub async fn ingest(function: &Function, name: &str, payload: &Value) -> Result<
 }
 
 /// Hands off orders and writes the metrics line for handled outcomes.
-pub async fn finish(function: &Function, name: &str, outcomes: &[Outcome]) -> Result<(), HandlerError> {
+pub async fn finish<P: Ports>(function: &Function<P>, name: &str, outcomes: &[Outcome]) -> Result<(), HandlerError> {
     let orders: Vec<PromotionOrder> = outcomes.iter().flat_map(|o| o.orders.clone()).collect();
     let alerts = outcomes
         .iter()

@@ -192,6 +192,11 @@ impl Deps {
         EventBridgeHandOff::new(self.events.clone(), bus)
     }
 
+    /// The reading of Run Command output; its SSM client is built by the first read.
+    pub fn command_output(&self) -> promotion::SsmCommandOutput {
+        promotion::SsmCommandOutput::new(self.ssm.clone())
+    }
+
     /// The topology's parameters under `path` (builds the SSM client).
     pub fn topology_parameters(&self, path: &str) -> TopologyParameters {
         TopologyParameters::new(self.ssm.get().clone(), path)

@@ -20,7 +20,7 @@ use serde::Serialize;
 
 use super::{describe, LazyClient, DEFAULT_MAX_ATTEMPTS};
 use crate::adapters::embedded::fence_parameters;
-use crate::ports::{ActionError, FenceOrder, PromotionActions, PromotionOrder};
+use crate::ports::{ActionError, FenceOrder, PromotionActions, PromotionOrder, RunCommandOutput};
 use crate::topology::{drill_parameters, promote_parameters, CommandTimeouts, Member, Mirror};
 
 /// The `source` of mirrorgate's EventBridge events.
@@ -164,13 +164,7 @@ impl AgentState {
 }
 
 /// What `GetCommandInvocation` says of one command on one instance.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Invocation {
-    pub comment: Option<String>,
-    /// The first [`OUTPUT_LINES_READ`] lines of standard output, then of standard
-    /// error, at most [`OUTPUT_CHARS_READ`] characters.
-    pub output: String,
-}
+pub use crate::ports::Invocation;
 
 /// How much of a script's output is kept for the alert.
 pub const OUTPUT_LINES_READ: usize = 20;
@@ -211,6 +205,24 @@ pub async fn read_invocation(
             out.standard_error_content().unwrap_or(""),
         ),
     })
+}
+
+/// Reads Run Command output through SSM ([`read_invocation`]); the client is built
+/// by the first read.
+pub struct SsmCommandOutput {
+    ssm: LazyClient<aws_sdk_ssm::Client>,
+}
+
+impl SsmCommandOutput {
+    pub fn new(ssm: impl Into<LazyClient<aws_sdk_ssm::Client>>) -> SsmCommandOutput {
+        SsmCommandOutput { ssm: ssm.into() }
+    }
+}
+
+impl RunCommandOutput for SsmCommandOutput {
+    async fn read(&self, command_id: &str, instance_id: &str) -> Result<Invocation, String> {
+        read_invocation(self.ssm.get(), command_id, instance_id).await
+    }
 }
 
 /// The promote command for an approved order, with its parameters and timeouts.
