@@ -446,3 +446,56 @@ async fn a_refused_hand_off_still_records_the_approval() {
     assert_eq!(state.requests.last().map(|r| r.status), Some(RequestStatus::Approved));
     assert!(refusing.handoff.handed().is_empty());
 }
+
+/// GIVEN a promotion approved through approval-api and run by promotion-executor
+/// WHEN the promote command's status says Failed and its output cannot be read (no
+/// comment: matched to the request sent after the claim) THEN mirror-events alerts
+/// promotion_failed all the same, saying the output could not be read, and why.
+#[tokio::test]
+async fn mirror_events_alerts_a_failed_promote_command_even_when_its_output_cannot_be_read() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let approval = function(&dir, Approved::HandOff, MemoryCommandOutput::default());
+    let path = pending(&approval).await;
+    let form = [
+        ("approver", "Dana Whitfield"),
+        ("confirm", "HSPROD"),
+        ("decision", "approve"),
+        ("accept_loss", "yes"),
+    ];
+    approval_api::handle(&approval, invoked(url_request("POST", &path, Some(&form))))
+        .await
+        .expect("the decision");
+    let handed = approval.handoff.handed();
+    assert_eq!(handed.len(), 1, "{handed:?}");
+    let executor = function(&dir, Approved::CarryOut, MemoryCommandOutput::default());
+    let ran = promotion_executor::handle(&executor, invoked(delivered(PROMOTION_APPROVED, &handed[0].detail)))
+        .await
+        .expect("executed");
+    assert_eq!(ran["executed"], true, "{ran}");
+
+    // The status event of a command sent after the claim; nothing holds its output.
+    let mut status = fixture("ssm-promote-failed-hsprod-dr1.json");
+    status["detail"]["requested-date-time"] = json!(Utc::now().to_rfc3339());
+    let events = function(&dir, Approved::HandOff, MemoryCommandOutput::default());
+    let answer = mirror_events::handle(&events, invoked(status))
+        .await
+        .expect("the status event");
+    assert_eq!(answer["handled"][0]["verdict"]["verdict"], "applied", "{answer}");
+    let state = events.engine.state("HSPROD", Utc::now()).await.expect("state");
+    assert_eq!(state.requests.last().map(|r| r.status), Some(RequestStatus::Failed));
+    let failed: Vec<_> = events
+        .engine
+        .notifier()
+        .sent()
+        .into_iter()
+        .filter(|a| a.kind == AlertKind::PromotionFailed)
+        .collect();
+    assert_eq!(failed.len(), 1, "alerted once");
+    let email = failed[0].email();
+    assert!(
+        email.contains(
+            "Output: could not be read (no output of command 0b8f3a52-7c1e-4d9a-a6b2-3f4e5d6c7b8a on i-0ddddddddddddddd4)"
+        ),
+        "{email}"
+    );
+}

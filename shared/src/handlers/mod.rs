@@ -91,6 +91,7 @@ impl Ports for Aws {
 /// notifier and actions, and the ports the handlers use themselves.
 pub struct Function<P: Ports = Aws> {
     pub engine: Engine<P::Store, P::Notifier, P::Actions>,
+    /// What health-poll asks besides the engine ([`Deps`] on AWS).
     pub deps: P::Deps,
     /// Hands approved orders to the promotion executor.
     pub handoff: P::HandOff,
