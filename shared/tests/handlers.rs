@@ -9,19 +9,27 @@
 
 #![cfg(feature = "lambda")]
 
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
 use chrono::{DateTime, Duration, Utc};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{json, Value};
+use shared::adapters::aws::alarms::{Reading, Watched};
 use shared::adapters::aws::eventbridge::RecordingHandOff;
-use shared::adapters::aws::promotion::{EVENT_SOURCE, PROMOTION_APPROVED};
+use shared::adapters::aws::promotion::{AgentState, EVENT_SOURCE, PROMOTION_APPROVED};
+use shared::adapters::aws::route53::{PollLimits, PollRound};
+use shared::adapters::aws::AwsError;
 use shared::adapters::embedded::{FileStore, MemoryCommandOutput, MemoryNotifier, RecordingActions};
-use shared::domain::{AlertKind, Phase, RequestStatus, Severity};
+use shared::domain::{AlertKind, Phase, RequestStatus, Severity, Signal, SignalKind};
 use shared::engine::Engine;
+use shared::handlers::health_poll::{self, HealthReads};
 use shared::handlers::{alarm_ingest, approval_api, mirror_events, promotion_executor, Approved, Function, Ports};
 use shared::ports::{Invocation, Store};
 use shared::token::CountingTokens;
 
-use crate::reliability::{deliver_once, root, scenario, t, topology, What};
+use crate::reliability::{deliver_once, root, scenario, t, topology, topology_edited, What};
+use shared::topology::{Observer, Topology};
 
 /// The ports of the handlers' tests.
 struct Embedded;
@@ -32,7 +40,49 @@ impl Ports for Embedded {
     type Actions = RecordingActions;
     type HandOff = RecordingHandOff;
     type CommandOutput = MemoryCommandOutput;
-    type Deps = ();
+    type Deps = Observed;
+}
+
+/// What health-poll asks, answered from memory: the Route 53 round gives `route53`,
+/// no alarm is read again, every SSM agent is Online; each question and heartbeat
+/// is kept.
+#[derive(Default)]
+struct Observed {
+    route53: Vec<Signal>,
+    rounds: Mutex<Vec<usize>>,
+    agents_asked: Mutex<Vec<Vec<String>>>,
+    beats: Mutex<Vec<DateTime<Utc>>>,
+}
+
+impl HealthReads for Observed {
+    fn region(&self) -> Option<String> {
+        Some("us-west-2".into())
+    }
+
+    async fn poll_route53(&self, _: &Topology, start: usize, _: PollLimits, _: DateTime<Utc>) -> PollRound {
+        self.rounds.lock().expect("rounds").push(start);
+        PollRound {
+            signals: self.route53.clone(),
+            checks: 4,
+            read: 4,
+            next_start: start,
+            ..PollRound::default()
+        }
+    }
+
+    async fn read_alarms_again(&self, _: &[Watched], _: tokio::time::Instant) -> Vec<Reading> {
+        Vec::new()
+    }
+
+    async fn agent_states(&self, instance_ids: &[String]) -> Result<BTreeMap<String, AgentState>, String> {
+        self.agents_asked.lock().expect("asked").push(instance_ids.to_vec());
+        Ok(instance_ids.iter().map(|id| (id.clone(), AgentState::Online)).collect())
+    }
+
+    async fn beat(&self, at: DateTime<Utc>) -> Result<(), AwsError> {
+        self.beats.lock().expect("beats").push(at);
+        Ok(())
+    }
 }
 
 const PUBLIC_URL: &str = "https://approve.example";
@@ -50,7 +100,7 @@ fn function(dir: &tempfile::TempDir, approved: Approved, output: MemoryCommandOu
     )
     .with_tokens(Box::new(CountingTokens::default()))
     .on_approval(approved);
-    Function::with_ports(engine, RecordingHandOff::default(), output, ())
+    Function::with_ports(engine, RecordingHandOff::default(), output, Observed::default())
 }
 
 fn fixture(name: &str) -> Value {
@@ -428,7 +478,7 @@ async fn a_refused_hand_off_still_records_the_approval() {
         engine,
         RecordingHandOff::refusing("the bus is full"),
         MemoryCommandOutput::default(),
-        (),
+        Observed::default(),
     );
     let path = pending(&refusing).await;
     let form = [
@@ -498,4 +548,89 @@ async fn mirror_events_alerts_a_failed_promote_command_even_when_its_output_cann
         ),
         "{email}"
     );
+}
+
+// ------------------------------------------------------------------ health-poll
+
+/// GIVEN the reference mirror (its members' status URLs left out: nothing to probe)
+/// and Route 53 saying HSPROD-A is unhealthy WHEN health-poll runs on the schedule
+/// event THEN the mirror is ticked, Route 53's observation and the DR members' SSM
+/// agents are stored, the heartbeat metric is put once, and nothing is handed off.
+#[tokio::test]
+async fn health_poll_ticks_reads_route53_and_the_agents_and_beats_the_heartbeat() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let topology = topology_edited("HSPROD", |text| {
+        text.lines()
+            .filter(|l| !l.starts_with("status_url"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
+    let engine = Engine::new(
+        topology,
+        FileStore::open(dir.path()).expect("a file store"),
+        MemoryNotifier::default(),
+        RecordingActions::new(None),
+        PUBLIC_URL,
+    )
+    .on_approval(Approved::HandOff);
+    let now = Utc::now();
+    let said = Signal {
+        mirror: "HSPROD".into(),
+        id: None,
+        at: now,
+        kind: SignalKind::Observation {
+            unreachable: false,
+            alarm_arn: None,
+            since: None,
+            member: "HSPROD-A".into(),
+            observer: Observer::Route53,
+            healthy: false,
+            source: "Route 53 health check 11111111-1111-4111-8111-111111111111".into(),
+        },
+    };
+    let observed = Observed {
+        route53: vec![said],
+        ..Observed::default()
+    };
+    let function = Function::<Embedded>::with_ports(
+        engine,
+        RecordingHandOff::default(),
+        MemoryCommandOutput::default(),
+        observed,
+    );
+    let answer = health_poll::handle(&function, invoked(fixture("schedule.json")))
+        .await
+        .expect("the poll");
+    let handled = answer["handled"].as_array().expect("handled");
+    assert_eq!(handled.len(), 3, "the tick, Route 53, the agents: {answer}");
+    assert!(handled.iter().all(|h| h["mirror"] == "HSPROD"), "{answer}");
+
+    let state = function.engine.state("HSPROD", Utc::now()).await.expect("state");
+    let stored = serde_json::to_value(&state).expect("JSON");
+    let a = &stored["members"]["HSPROD-A"]["observations"]["route53"];
+    assert_eq!(a["healthy"], false, "what Route 53 said is stored: {a}");
+    for dr in ["HSPROD-DR1", "HSPROD-DR2"] {
+        let agent = state.members[dr]
+            .ssm_agent
+            .as_ref()
+            .expect("what SSM said of the agent");
+        assert!(agent.online, "{dr}: {agent:?}");
+        assert_eq!(agent.detail, "Online");
+    }
+    let asked = function.deps.agents_asked.lock().expect("asked").clone();
+    assert_eq!(
+        asked,
+        [vec![
+            "i-0ddddddddddddddd4".to_string(),
+            "i-0eeeeeeeeeeeeeee5".to_string()
+        ]],
+        "one question for the DR members' agents"
+    );
+    assert_eq!(
+        function.deps.rounds.lock().expect("rounds").len(),
+        1,
+        "one Route 53 round"
+    );
+    assert_eq!(function.deps.beats.lock().expect("beats").len(), 1, "one heartbeat");
+    assert!(function.handoff.handed().is_empty(), "nothing handed off");
 }

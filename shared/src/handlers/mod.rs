@@ -70,9 +70,9 @@ pub trait Ports {
     type HandOff: HandOff;
     /// What reads a Run Command's output for its alert.
     type CommandOutput: RunCommandOutput;
-    /// What health-poll and the cold-start checks ask besides (Route 53, CloudWatch,
-    /// SSM): the AWS clients, [`Deps`], in the Lambda functions.
-    type Deps;
+    /// What health-poll asks besides (Route 53, CloudWatch, SSM): the AWS clients,
+    /// [`Deps`], in the Lambda functions.
+    type Deps: health_poll::HealthReads;
 }
 
 /// The AWS adapters: DynamoDB, SNS, SSM and EventBridge, from one [`Deps`].
