@@ -15,8 +15,7 @@ use lambda_runtime::Diagnostic;
 use serde_json::Value;
 
 use crate::adapters::aws::parameters::{ReadError, ENV_TOPOLOGY_PATH};
-use crate::adapters::aws::promotion::ApprovalAnnouncement;
-use crate::adapters::aws::promotion::SsmCommandOutput;
+use crate::adapters::aws::promotion::{ApprovalAnnouncement, SsmCommandOutput};
 use crate::adapters::aws::{
     emf_line, AwsPromotionActions, ConfigError, Counts, Deps, DynamoStore, EventBridgeHandOff, SnsNotifier,
     TopologyParameters,
@@ -58,7 +57,8 @@ pub type AwsEngine = Engine<DynamoStore, SnsNotifier, AwsPromotionActions>;
 
 /// The ports a function runs on, one adapter each: [`Aws`] in the Lambda functions;
 /// the handlers' tests give embedded ones (a file store, alerts and actions kept in
-/// memory, a recording hand-off), so that a handler runs without AWS.
+/// memory, a recording hand-off, health-poll's reads answered from memory), so that a
+/// handler runs without AWS.
 pub trait Ports {
     /// The mirror state store.
     type Store: Store;
