@@ -124,6 +124,19 @@ pub struct Outcome {
     pub state: Option<MirrorState>,
 }
 
+/// What an engine does with a promotion (or fencing, or drill) approved while it
+/// handles a signal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Approved {
+    /// Hands it to the promotion executor: the order is returned in
+    /// [`Outcome::orders`] (every Lambda function but the executor: a promotion never
+    /// runs inside the function that saw the approval).
+    HandOff,
+    /// Carries it out here, at once: the promotion executor, and the local binary.
+    #[default]
+    CarryOut,
+}
+
 /// Told every report the engine carries out, as it happens (`serve --json` prints them).
 pub type ReportSink = Arc<dyn Fn(DateTime<Utc>, &[Report]) + Send + Sync>;
 
@@ -136,7 +149,7 @@ pub struct Engine<S, N, A> {
     actions: A,
     public_url: std::sync::OnceLock<String>,
     tokens: Mutex<Box<dyn TokenSource + Send>>,
-    hand_off: bool,
+    approved: Approved,
 }
 
 impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
@@ -156,15 +169,21 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
                 cell
             },
             tokens: Mutex::new(Box::new(OsTokens)),
-            hand_off: false,
+            approved: Approved::CarryOut,
         }
     }
 
-    /// Approved promotions are returned in `Outcome::orders` for the promotion
-    /// executor instead of being carried out here (the approval and poll functions).
-    pub fn handing_off(mut self) -> Self {
-        self.hand_off = true;
+    /// What is done with an approved promotion (default: [`Approved::CarryOut`]).
+    pub fn on_approval(mut self, approved: Approved) -> Self {
+        self.approved = approved;
         self
+    }
+
+    /// Approved promotions are returned in `Outcome::orders` for the promotion
+    /// executor instead of being carried out here (the approval and poll functions):
+    /// `on_approval(Approved::HandOff)`.
+    pub fn handing_off(self) -> Self {
+        self.on_approval(Approved::HandOff)
     }
 
     /// Tells `sink` every report carried out by any caller of this engine: events,
@@ -274,7 +293,7 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
     pub async fn handle(&self, signal: Signal, now: DateTime<Utc>) -> Result<Outcome, EngineError> {
         let first = self.apply(&signal, now).await?;
         let mut reports = first.reports;
-        if self.hand_off {
+        if self.approved == Approved::HandOff {
             self.tell(now, &reports);
             return Ok(Outcome {
                 mirror: signal.mirror,

@@ -6,8 +6,9 @@ use std::future::Future;
 use chrono::{DateTime, Utc};
 
 use crate::domain::state::HistoryEntry;
-use crate::domain::{Alert, MirrorState};
+use crate::domain::{Alert, MirrorState, RequestKind};
 use crate::domain::{Member, Mirror};
+use crate::topology::Topology;
 
 /// A store failure that is not a conflict: the caller may retry later.
 #[derive(Debug, thiserror::Error)]
@@ -197,4 +198,40 @@ pub trait PromotionActions: Send + Sync {
         candidate: &Member,
         order: &PromotionOrder,
     ) -> impl Future<Output = Result<String, ActionError>> + Send;
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct HandOffError(pub String);
+
+/// Hands approved orders to the promotion executor (an EventBridge event in AWS),
+/// from every function but the executor: a promotion never runs inside the function
+/// that saw the approval.
+pub trait HandOff: Send + Sync {
+    /// MUST hand `order` over, or fail (the caller retries: the next scheduled tick
+    /// hands an unstarted promotion over again). The kind of request decides the
+    /// event: a fencing or a drill is never handed over as a promotion.
+    fn hand_off(
+        &self,
+        topology: &Topology,
+        kind: RequestKind,
+        order: &PromotionOrder,
+    ) -> impl Future<Output = Result<(), HandOffError>> + Send;
+}
+
+/// What a Run Command printed on one instance: the command's comment and the first
+/// lines of its output, for the alert that says how it went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invocation {
+    pub comment: Option<String>,
+    /// The first lines of standard output, then of standard error (on AWS at most
+    /// `OUTPUT_LINES_READ` lines and `OUTPUT_CHARS_READ` characters).
+    pub output: String,
+}
+
+/// Reads what a Run Command printed (SSM `GetCommandInvocation` in AWS).
+pub trait RunCommandOutput: Send + Sync {
+    /// The comment and first lines of output of `command_id` on `instance_id`, or why
+    /// they could not be read, in words (the alert says it).
+    fn read(&self, command_id: &str, instance_id: &str) -> impl Future<Output = Result<Invocation, String>> + Send;
 }

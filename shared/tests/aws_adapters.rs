@@ -624,6 +624,80 @@ async fn an_approved_promotion_runs_the_ssm_document_and_announces_it_on_the_bus
     assert_eq!(events[1]["detail"]["command_id"], command_id.as_str());
 }
 
+/// GIVEN approved orders WHEN handed off through EventBridge THEN the bus carries a
+/// promotion as PromotionApproved with the site's detail, and a fencing or a drill as
+/// FencingApproved or DrillApproved with the order itself; a call that fails is an
+/// error naming the hand-off (the caller retries it).
+#[tokio::test]
+async fn an_approved_order_is_handed_off_on_the_bus_as_its_kind_of_request() {
+    use shared::adapters::aws::promotion::{DRILL_APPROVED, FENCING_APPROVED};
+    use shared::domain::RequestKind;
+    use shared::ports::HandOff;
+    let deps = deps().await;
+    let hand_off = deps.hand_off("default");
+    for (kind, expected) in [
+        (RequestKind::Promotion, PROMOTION_APPROVED),
+        (RequestKind::Fencing, FENCING_APPROVED),
+        (RequestKind::Drill, DRILL_APPROVED),
+    ] {
+        let mirror = unique("HOF");
+        let instance = instance_id();
+        let topology = topology(
+            &mirror,
+            "0d0d0d0d-0d0d-4d0d-8d0d-0d0d0d0d0d0d",
+            "Promote",
+            &instance,
+            None,
+        );
+        let order = order(&mirror);
+        hand_off.hand_off(&topology, kind, &order).await.expect("handed off");
+        let events = archived_events(&order.request);
+        assert_eq!(events.len(), 1, "{kind:?}: {events:?}");
+        let event = &events[0];
+        assert_eq!(event["source"], "mirrorgate");
+        assert_eq!(event["detail-type"], expected, "{kind:?}");
+        assert_eq!(event["detail"]["mirror"], mirror.as_str());
+        assert_eq!(event["detail"]["candidate"], format!("{mirror}-DR1"));
+        assert_eq!(event["detail"]["epoch"], 4);
+        if kind == RequestKind::Promotion {
+            assert_eq!(event["detail"]["instance_id"], instance.as_str());
+            assert_eq!(event["detail"]["ssm_document"], "Promote");
+        } else {
+            let back: PromotionOrder = serde_json::from_value(event["detail"].clone()).expect("the order");
+            assert_eq!(back, order);
+            assert_eq!(event["detail"].get("instance_id"), None, "no promotion detail");
+        }
+    }
+
+    // Nothing listens there: the call fails, and says which hand-off.
+    let dead = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url("http://127.0.0.1:9")
+        .retry_config(retry_config(1))
+        .load()
+        .await;
+    let unreachable =
+        shared::adapters::aws::EventBridgeHandOff::new(aws_sdk_eventbridge::Client::new(&dead), "default");
+    let mirror = unique("HOF");
+    let topology = topology(
+        &mirror,
+        "0d0d0d0d-0d0d-4d0d-8d0d-0d0d0d0d0d0d",
+        "Promote",
+        &instance_id(),
+        None,
+    );
+    let failed = unreachable
+        .hand_off(&topology, RequestKind::Promotion, &order(&mirror))
+        .await
+        .expect_err("nothing listens there");
+    assert!(
+        failed
+            .0
+            .contains(&format!("hand-off of {mirror}-r1 (EventBridge PutEvents)")),
+        "{failed}"
+    );
+    assert!(archived_events(&format!("{mirror}-r1")).is_empty());
+}
+
 /// GIVEN an executor that sent the promote command and stopped before recording it
 /// WHEN the promotion is resumed THEN the command it sent is found and not sent again;
 /// and a resumption that finds none sends it.

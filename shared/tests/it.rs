@@ -14,6 +14,7 @@ mod aws_adapters;
 mod decode;
 mod delivery;
 mod faults;
+mod handlers;
 mod hostile;
 mod races;
 mod regressions;

@@ -22,7 +22,7 @@ use shared::domain::{
     Authority, Decision, DecisionAction, JournalLatency, MemberStatus, MirrorState, Phase, RequestStatus, Signal,
     SignalKind,
 };
-use shared::engine::{Engine, Report};
+use shared::engine::{Approved, Engine, Report};
 use shared::ports::{PromotionOrder, Store};
 use tokio::runtime::Runtime;
 
@@ -33,19 +33,15 @@ const HEARTBEATS: i64 = 20;
 
 type Instance<S> = Engine<S, MemoryNotifier, RecordingActions>;
 
-fn instance<S: Store>(mirror: &str, store: S, hand_off: bool) -> Instance<S> {
-    let engine = Engine::new(
+fn instance<S: Store>(mirror: &str, store: S, approved: Approved) -> Instance<S> {
+    Engine::new(
         topology_named(mirror),
         store,
         MemoryNotifier::default(),
         RecordingActions::new(None),
         "https://approve.example",
-    );
-    if hand_off {
-        engine.handing_off()
-    } else {
-        engine
-    }
+    )
+    .on_approval(approved)
 }
 
 fn signal(mirror: &str, id: Option<String>, at: DateTime<Utc>, kind: SignalKind) -> Signal {
@@ -217,7 +213,7 @@ impl<S: Store> Store for Counted<S> {
 
 /// The region outage up to its open request, on one instance.
 fn set_up<S: Store>(mirror: &str, store: S, rt: &Runtime) -> String {
-    let engine = instance(mirror, store, false);
+    let engine = instance(mirror, store, Approved::CarryOut);
     rt.block_on(async {
         for d in scenario("region-outage-pending.jsonl") {
             deliver_once(&engine, mirror, &d.what, d.at).await.expect("set up");
@@ -260,7 +256,8 @@ where
             let rt = runtime();
             // Instance 0 runs approved promotions itself, like `mirrorgate serve`; the
             // others hand them off to the executor, like the Lambda functions.
-            let engine = instance(&mirror, Counted::new(store(&rt), conflicts.clone()), i != 0);
+            let approved = if i == 0 { Approved::CarryOut } else { Approved::HandOff };
+            let engine = instance(&mirror, Counted::new(store(&rt), conflicts.clone()), approved);
             let now = t(430);
             // Every instance gets every heartbeat (at-least-once, to several
             // instances at once), in its own order, and its own observations with

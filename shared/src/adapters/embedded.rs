@@ -16,8 +16,8 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{Alert, MirrorState};
 use crate::domain::{Member, Mirror};
 use crate::ports::{
-    ActionError, FenceOrder, NotifyError, PromotionActions, PromotionOrder, SaveError, Store, StoreError,
-    DEDUPE_WINDOW_HOURS,
+    ActionError, FenceOrder, Invocation, NotifyError, PromotionActions, PromotionOrder, RunCommandOutput, SaveError,
+    Store, StoreError, DEDUPE_WINDOW_HOURS,
 };
 
 fn conflict(current: Option<&MirrorState>) -> SaveError {
@@ -493,6 +493,31 @@ impl crate::ports::Notifier for MemoryNotifier {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .push(alert.clone());
         Ok(())
+    }
+}
+
+/// Run Command output held in memory, by command and instance (tests: nothing runs
+/// Run Command locally). A command it does not hold could not be read.
+#[derive(Debug, Default)]
+pub struct MemoryCommandOutput {
+    outputs: HashMap<(String, String), Invocation>,
+}
+
+impl MemoryCommandOutput {
+    /// Holds what `command_id` printed on `instance_id`.
+    pub fn with(mut self, command_id: &str, instance_id: &str, invocation: Invocation) -> MemoryCommandOutput {
+        self.outputs
+            .insert((command_id.to_string(), instance_id.to_string()), invocation);
+        self
+    }
+}
+
+impl RunCommandOutput for MemoryCommandOutput {
+    async fn read(&self, command_id: &str, instance_id: &str) -> Result<Invocation, String> {
+        self.outputs
+            .get(&(command_id.to_string(), instance_id.to_string()))
+            .cloned()
+            .ok_or_else(|| format!("no output of command {command_id} on {instance_id}"))
     }
 }
 

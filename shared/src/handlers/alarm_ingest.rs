@@ -4,8 +4,8 @@
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::Value;
 
-use super::{ingest, Function};
+use super::{ingest, Function, Ports};
 
-pub async fn handle(function: &Function, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
+pub async fn handle<P: Ports>(function: &Function<P>, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
     Ok(ingest(function, "alarm-ingest", &event.payload).await?)
 }

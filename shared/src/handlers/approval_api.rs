@@ -10,7 +10,7 @@ use lambda_runtime::{Diagnostic, LambdaEvent};
 use maud::html;
 use serde_json::Value;
 
-use super::{Function, HandlerError};
+use super::{Function, HandlerError, Ports};
 use crate::web::{self, approval, HttpRequest, HttpResponse};
 
 /// When set (the stack sets it when CloudFront serves the pages), the value CloudFront
@@ -115,7 +115,10 @@ pub fn function_url_response(r: HttpResponse) -> LambdaFunctionUrlResponse {
     response
 }
 
-pub async fn handle(function: &Function, event: LambdaEvent<Value>) -> Result<LambdaFunctionUrlResponse, Diagnostic> {
+pub async fn handle<P: Ports>(
+    function: &Function<P>,
+    event: LambdaEvent<Value>,
+) -> Result<LambdaFunctionUrlResponse, Diagnostic> {
     function.refresh_topology().await;
     let expected = std::env::var(ENV_ORIGIN_VERIFY).ok();
     let origin = origin(&event.payload, expected.as_deref());

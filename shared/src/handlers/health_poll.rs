@@ -11,13 +11,14 @@ use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::Value;
 use tokio::time::Instant;
 
-use super::{finish, summary, Function, HandlerError};
+use super::{finish, summary, Function, HandlerError, Ports};
 use crate::adapters::aws::promotion::AgentState;
-use crate::adapters::aws::{alarms, route53};
+use crate::adapters::aws::{alarms, route53, AwsError, Deps};
 use crate::domain::MemberKind;
 use crate::domain::{AgentReport, MirrorState, Signal, SignalKind};
 use crate::events;
 use crate::ports::Store;
+use crate::topology::Topology;
 
 /// The most the Route 53 poll may take of a run (the function times out at 55 s; the
 /// probes and the alarms run at the same time). At Route 53's rate for
@@ -35,7 +36,68 @@ pub const ALARMS_BUDGET: Duration = Duration::from_secs(10);
 /// The most asking SSM about the DR members' agents may take.
 pub const AGENTS_BUDGET: Duration = Duration::from_secs(5);
 
-pub async fn handle(function: &Function, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
+/// What health-poll asks of the world besides the engine's ports: Route 53's health
+/// checks, the alarms again in their own regions, the DR members' SSM agents, and the
+/// control plane's heartbeat metric. [`Deps`] on AWS.
+pub trait HealthReads {
+    /// The region the function runs in (named in the probe events it logs).
+    fn region(&self) -> Option<String>;
+    /// One paced round of the members' Route 53 health checks from `start`, within
+    /// `limits`.
+    fn poll_route53(
+        &self,
+        topology: &Topology,
+        start: usize,
+        limits: route53::PollLimits,
+        now: chrono::DateTime<Utc>,
+    ) -> impl std::future::Future<Output = route53::PollRound>;
+    /// The alarms of `watched` read again in their own regions, by `deadline`.
+    fn read_alarms_again(
+        &self,
+        watched: &[alarms::Watched],
+        deadline: Instant,
+    ) -> impl std::future::Future<Output = Vec<alarms::Reading>>;
+    /// The state of the SSM agents of `instance_ids`.
+    fn agent_states(
+        &self,
+        instance_ids: &[String],
+    ) -> impl std::future::Future<Output = Result<std::collections::BTreeMap<String, AgentState>, String>>;
+    /// Puts one datum of the control plane's heartbeat metric.
+    fn beat(&self, at: chrono::DateTime<Utc>) -> impl std::future::Future<Output = Result<(), AwsError>>;
+}
+
+impl HealthReads for Deps {
+    fn region(&self) -> Option<String> {
+        self.config.region().map(|r| r.as_ref().to_string())
+    }
+
+    async fn poll_route53(
+        &self,
+        topology: &Topology,
+        start: usize,
+        limits: route53::PollLimits,
+        now: chrono::DateTime<Utc>,
+    ) -> route53::PollRound {
+        self.route53().poll_round(topology, start, limits, now).await
+    }
+
+    async fn read_alarms_again(&self, watched: &[alarms::Watched], deadline: Instant) -> Vec<alarms::Reading> {
+        self.alarms.read_again(watched, deadline).await
+    }
+
+    async fn agent_states(
+        &self,
+        instance_ids: &[String],
+    ) -> Result<std::collections::BTreeMap<String, AgentState>, String> {
+        self.actions().agent_states(instance_ids).await
+    }
+
+    async fn beat(&self, at: chrono::DateTime<Utc>) -> Result<(), AwsError> {
+        self.heartbeat().beat(at).await
+    }
+}
+
+pub async fn handle<P: Ports>(function: &Function<P>, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
     function.refresh_topology().await;
     let now = Utc::now();
     // The schedule event itself decodes to one tick per mirror.
@@ -70,7 +132,7 @@ pub async fn handle(function: &Function, event: LambdaEvent<Value>) -> Result<Va
                 .map_err(HandlerError::from)?,
         );
     }
-    if let Err(e) = function.deps.heartbeat().beat(now).await {
+    if let Err(e) = function.deps.beat(now).await {
         tracing::warn!(error = %e, "heartbeat metric not sent");
     }
     finish(function, "health-poll", &outcomes).await?;
@@ -80,7 +142,7 @@ pub async fn handle(function: &Function, event: LambdaEvent<Value>) -> Result<Va
 /// The members' Route 53 health checks, paced to Route 53's rate, within
 /// [`ROUTE53_BUDGET`]: what was read by then is used; the checks not read are named
 /// in a warning and read first next minute.
-async fn route53_poll(function: &Function, now: chrono::DateTime<Utc>) -> Vec<Signal> {
+async fn route53_poll<P: Ports>(function: &Function<P>, now: chrono::DateTime<Utc>) -> Vec<Signal> {
     let topology = function.engine.topology();
     let checks = route53::health_checks(&topology).len();
     if checks == 0 {
@@ -101,7 +163,7 @@ async fn route53_poll(function: &Function, now: chrono::DateTime<Utc>) -> Vec<Si
         deadline: Instant::now() + ROUTE53_BUDGET,
         fresh: route53::REPORT_FRESH,
     };
-    let round = function.deps.route53().poll_round(&topology, start, limits, now).await;
+    let round = function.deps.poll_route53(&topology, start, limits, now).await;
     if let Ok(mut next) = function.route53_next.lock() {
         *next = Some(round.next_start);
     }
@@ -131,12 +193,12 @@ async fn route53_poll(function: &Function, now: chrono::DateTime<Utc>) -> Vec<Si
 /// Every member with a `status_url` probed from this region, within [`PROBE_BUDGET`].
 /// Each result is logged as the `Mirror Status Probe` event it is, so that it can
 /// be read back, replayed or posted to `mirrorgate serve`.
-async fn probe_members(function: &Function) -> Vec<Signal> {
+async fn probe_members<P: Ports>(function: &Function<P>) -> Vec<Signal> {
     let probes = function
         .prober
         .probe_all(&function.engine.topology(), Instant::now() + PROBE_BUDGET)
         .await;
-    let region = function.deps.config.region().map(|r| r.as_ref().to_string());
+    let region = function.deps.region();
     probes
         .iter()
         .map(|probe| {
@@ -155,7 +217,7 @@ async fn probe_members(function: &Function) -> Vec<Signal> {
 
 /// The alarms behind the stored observations read again in their own regions, all
 /// within [`ALARMS_BUDGET`] (reading the states the ticks did not give included).
-async fn read_alarms_again(function: &Function, ticked: Vec<MirrorState>) -> Vec<Signal> {
+async fn read_alarms_again<P: Ports>(function: &Function<P>, ticked: Vec<MirrorState>) -> Vec<Signal> {
     let deadline = Instant::now() + ALARMS_BUDGET;
     let mut states = Vec::new();
     for mirror in &function.engine.topology().mirrors {
@@ -179,14 +241,14 @@ async fn read_alarms_again(function: &Function, ticked: Vec<MirrorState>) -> Vec
     if watched.is_empty() {
         return Vec::new();
     }
-    let readings = function.deps.alarms.read_again(&watched, deadline).await;
+    let readings = function.deps.read_alarms_again(&watched, deadline).await;
     alarms::reconfirmations(&watched, &readings)
 }
 
 /// Whether the DR members' SSM agents are Online (a promotion runs only on one that
 /// is): one `DescribeInstanceInformation` for every DR member of every mirror with a
 /// promote document, within [`AGENTS_BUDGET`]; one signal per such mirror.
-async fn ssm_agents(function: &Function, now: chrono::DateTime<Utc>) -> Vec<Signal> {
+async fn ssm_agents<P: Ports>(function: &Function<P>, now: chrono::DateTime<Utc>) -> Vec<Signal> {
     let topology = function.engine.topology();
     let dr_members: Vec<(&str, &str, &str)> = topology
         .mirrors
@@ -207,8 +269,7 @@ async fn ssm_agents(function: &Function, now: chrono::DateTime<Utc>) -> Vec<Sign
         return Vec::new();
     }
     let ids: Vec<String> = dr_members.iter().map(|(_, _, id)| id.to_string()).collect();
-    let actions = function.deps.actions();
-    let states = match tokio::time::timeout(AGENTS_BUDGET, actions.agent_states(&ids)).await {
+    let states = match tokio::time::timeout(AGENTS_BUDGET, function.deps.agent_states(&ids)).await {
         Ok(Ok(states)) => states,
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "the DR members' SSM agents not read; skipped this minute");

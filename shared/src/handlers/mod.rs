@@ -15,15 +15,19 @@ use lambda_runtime::Diagnostic;
 use serde_json::Value;
 
 use crate::adapters::aws::parameters::{ReadError, ENV_TOPOLOGY_PATH};
-use crate::adapters::aws::promotion::{read_invocation, PromotionEvent};
+use crate::adapters::aws::promotion::{ApprovalAnnouncement, SsmCommandOutput};
 use crate::adapters::aws::{
-    describe, emf_line, AwsPromotionActions, ConfigError, Counts, Deps, DynamoStore, SnsNotifier, TopologyParameters,
+    emf_line, AwsPromotionActions, ConfigError, Counts, Deps, DynamoStore, EventBridgeHandOff, SnsNotifier,
+    TopologyParameters,
 };
 use crate::adapters::probe::Prober;
 use crate::deployment::{self, Allowed, Refresh, REFRESH_EVERY, REFRESH_RETRY};
 use crate::domain::{Signal, SignalKind};
+/// What a function does with a promotion approved while it handles an event: hands
+/// it to the promotion executor through EventBridge, or carries it out (the executor).
+pub use crate::engine::Approved;
 use crate::engine::{Engine, EngineError, Outcome, Report};
-use crate::ports::PromotionOrder;
+use crate::ports::{HandOff, Notifier, PromotionActions, PromotionOrder, RunCommandOutput, Store};
 use crate::topology::Topology;
 
 /// The topology, inline (TOML text): the fallback for one small mirror. The
@@ -43,17 +47,56 @@ pub const ENV_PUBLIC_URL: &str = "MIRRORGATE_PUBLIC_URL";
 /// The EventBridge bus approved promotions are handed over on.
 pub const ENV_EVENT_BUS: &str = "MIRRORGATE_EVENT_BUS";
 
+/// The event an approved order is handed over as.
+pub use crate::adapters::aws::eventbridge::hand_off_event;
 /// Source and detail-type of the event that hands an approved promotion to the
 /// promotion executor (and tells the site's own automation).
 pub use crate::adapters::aws::promotion::{DRILL_APPROVED, EVENT_SOURCE, FENCING_APPROVED, PROMOTION_APPROVED};
 
 pub type AwsEngine = Engine<DynamoStore, SnsNotifier, AwsPromotionActions>;
 
-/// What a function needs, built once per cold start.
-pub struct Function {
-    pub engine: AwsEngine,
-    pub deps: Deps,
-    pub event_bus: String,
+/// The ports a function runs on, one adapter each: [`Aws`] in the Lambda functions;
+/// the handlers' tests give embedded ones (a file store, alerts and actions kept in
+/// memory, a recording hand-off, health-poll's reads answered from memory), so that a
+/// handler runs without AWS.
+pub trait Ports {
+    /// The mirror state store.
+    type Store: Store;
+    /// Where alerts go.
+    type Notifier: Notifier;
+    /// What carries out an approved promotion, fencing or drill.
+    type Actions: PromotionActions;
+    /// What hands approved orders to the promotion executor.
+    type HandOff: HandOff;
+    /// What reads a Run Command's output for its alert.
+    type CommandOutput: RunCommandOutput;
+    /// What health-poll asks besides (Route 53, CloudWatch, SSM): the AWS clients,
+    /// [`Deps`], in the Lambda functions.
+    type Deps: health_poll::HealthReads;
+}
+
+/// The AWS adapters: DynamoDB, SNS, SSM and EventBridge, from one [`Deps`].
+pub struct Aws;
+
+impl Ports for Aws {
+    type Store = DynamoStore;
+    type Notifier = SnsNotifier;
+    type Actions = AwsPromotionActions;
+    type HandOff = EventBridgeHandOff;
+    type CommandOutput = SsmCommandOutput;
+    type Deps = Deps;
+}
+
+/// What a function needs, built once per cold start: the engine on the ports' store,
+/// notifier and actions, and the ports the handlers use themselves.
+pub struct Function<P: Ports = Aws> {
+    pub engine: Engine<P::Store, P::Notifier, P::Actions>,
+    /// What health-poll asks besides the engine ([`Deps`] on AWS).
+    pub deps: P::Deps,
+    /// Hands approved orders to the promotion executor.
+    pub handoff: P::HandOff,
+    /// Reads what a Run Command printed, for its alert.
+    pub command_output: P::CommandOutput,
     /// Asks the members' `mirror_status.cxw` (`health-poll`); its HTTP client is
     /// built by the first probe.
     pub prober: Prober,
@@ -103,7 +146,7 @@ impl std::fmt::Debug for StartError {
     }
 }
 
-impl Function {
+impl Function<Aws> {
     /// Reads the environment; `hand_off` makes approved promotions go to the
     /// promotion executor instead of running here.
     ///
@@ -202,9 +245,54 @@ impl Function {
         Err(e)
     }
 
+    /// A function on the AWS adapters of `deps`, handing approved orders over on
+    /// `event_bus` or carrying them out.
+    pub fn new(topology: Arc<Topology>, deps: Deps, public_url: &str, event_bus: &str, approved: Approved) -> Function {
+        // The executor runs promotions handed over by a PromotionApproved event, which
+        // already told the site's automation: it must not announce the approval again.
+        let announcement = match approved {
+            Approved::HandOff => ApprovalAnnouncement::Announce,
+            Approved::CarryOut => ApprovalAnnouncement::AlreadyAnnounced,
+        };
+        let actions = deps.actions().announcing_approval(announcement);
+        let engine = Engine::new(topology, deps.store(), deps.notifier(), actions, public_url).on_approval(approved);
+        let region = deps.config.region().map(|r| r.as_ref().to_string());
+        let (handoff, command_output) = (deps.hand_off(event_bus), deps.command_output());
+        let mut function = Function::with_ports(engine, handoff, command_output, deps);
+        function.allowed = Allowed {
+            region: region.unwrap_or_default(),
+            ..Allowed::default()
+        };
+        function
+    }
+}
+
+impl<P: Ports> Function<P> {
+    /// A function on `engine` (its mode of [`Approved`] already set) and the other
+    /// ports: no topology read again, no probes configured, nothing more allowed
+    /// than the default.
+    pub fn with_ports(
+        engine: Engine<P::Store, P::Notifier, P::Actions>,
+        handoff: P::HandOff,
+        command_output: P::CommandOutput,
+        deps: P::Deps,
+    ) -> Function<P> {
+        Function {
+            engine,
+            deps,
+            handoff,
+            command_output,
+            prober: Prober::new(crate::adapters::probe::DEFAULT_TIMEOUT),
+            parameters: None,
+            refresh: Mutex::new(Refresh::new(REFRESH_EVERY, REFRESH_RETRY, std::time::Instant::now())),
+            allowed: Allowed::default(),
+            route53_next: Mutex::new(None),
+        }
+    }
+
     /// Reads the topology again from `parameters`, every `every` (a failed read: after
     /// `retry`); `from_env` sets [`REFRESH_EVERY`] and [`REFRESH_RETRY`].
-    pub fn reading_again(mut self, parameters: TopologyParameters, every: Duration, retry: Duration) -> Function {
+    pub fn reading_again(mut self, parameters: TopologyParameters, every: Duration, retry: Duration) -> Function<P> {
         self.parameters = Some(parameters);
         self.refresh = Mutex::new(Refresh::new(every, retry, std::time::Instant::now()));
         self
@@ -253,32 +341,7 @@ impl Function {
         }
     }
 
-    pub fn new(topology: Arc<Topology>, deps: Deps, public_url: &str, event_bus: &str, approved: Approved) -> Function {
-        // The executor runs promotions handed over by a PromotionApproved event, which
-        // already told the site's automation: it must not announce the approval again.
-        let actions = deps.actions().announcing_approval(approved == Approved::HandOff);
-        let engine = Engine::new(topology, deps.store(), deps.notifier(), actions, public_url);
-        let engine = match approved {
-            Approved::HandOff => engine.handing_off(),
-            Approved::CarryOut => engine,
-        };
-        let region = deps.config.region().map(|r| r.as_ref().to_string());
-        Function {
-            engine,
-            deps,
-            event_bus: event_bus.to_string(),
-            prober: Prober::new(crate::adapters::probe::DEFAULT_TIMEOUT),
-            parameters: None,
-            refresh: Mutex::new(Refresh::new(REFRESH_EVERY, REFRESH_RETRY, std::time::Instant::now())),
-            allowed: Allowed {
-                region: region.unwrap_or_default(),
-                ..Allowed::default()
-            },
-            route53_next: Mutex::new(None),
-        }
-    }
-
-    /// Hands approved promotions to the promotion executor through EventBridge.
+    /// Hands approved promotions to the promotion executor (through EventBridge).
     /// A failed hand-off is not lost: the next scheduled tick hands the
     /// unstarted promotion over again.
     pub async fn hand_off(&self, orders: &[PromotionOrder]) -> Result<(), HandlerError> {
@@ -293,79 +356,13 @@ impl Function {
                 .map_err(|e| HandlerError::Retry(e.to_string()))?
                 .request(&order.request)
                 .map_or(crate::domain::RequestKind::Promotion, |r| r.kind);
-            let (detail_type, detail) =
-                hand_off_event(kind, &self.engine.topology(), order).map_err(|e| HandlerError::Retry(e.to_string()))?;
-            let entry = aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
-                .source(EVENT_SOURCE)
-                .detail_type(detail_type)
-                .detail(detail)
-                .event_bus_name(&self.event_bus)
-                .build();
-            let sent = self.deps.events.put_events().entries(entry).send().await;
-            match sent {
-                Ok(out) if out.failed_entry_count() == 0 => {
-                    tracing::info!(mirror = %order.mirror, request = %order.request, "promotion handed to the executor");
-                }
-                Ok(out) => {
-                    let why = out
-                        .entries()
-                        .iter()
-                        .filter_map(|e| e.error_message())
-                        .collect::<Vec<_>>()
-                        .join("; ");
-                    return Err(HandlerError::Retry(format!(
-                        "hand-off of {} refused by EventBridge: {why}",
-                        order.request
-                    )));
-                }
-                Err(e) => {
-                    return Err(HandlerError::Retry(describe(
-                        &format!("hand-off of {} (EventBridge PutEvents)", order.request),
-                        &e,
-                    )))
-                }
-            }
+            self.handoff
+                .hand_off(&self.engine.topology(), kind, order)
+                .await
+                .map_err(|e| HandlerError::Retry(e.0))?;
         }
         Ok(())
     }
-}
-
-/// What a function does with a promotion approved while it handles an event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Approved {
-    /// Hands it to the promotion executor through EventBridge (every function but the
-    /// executor: a promotion never runs inside the function that saw the approval).
-    HandOff,
-    /// Carries it out: the promotion executor.
-    CarryOut,
-}
-
-/// The EventBridge event that hands an approved order of `kind` to the executor: its
-/// `detail-type` and `detail`. A promotion (a switchover's and a failback's too) is
-/// `PromotionApproved` with the detail the site's automation also gets from
-/// `PromotionExecuted`; a fencing is `FencingApproved` and a drill `DrillApproved`,
-/// with the order as detail, never `PromotionApproved`: the site's automation must not
-/// read either as a promotion.
-pub fn hand_off_event(
-    kind: crate::domain::RequestKind,
-    topology: &Topology,
-    order: &PromotionOrder,
-) -> Result<(&'static str, String), serde_json::Error> {
-    use crate::domain::RequestKind;
-    let detail_type = match kind {
-        RequestKind::Promotion | RequestKind::Switchover | RequestKind::Failback => PROMOTION_APPROVED,
-        RequestKind::Fencing => FENCING_APPROVED,
-        RequestKind::Drill => DRILL_APPROVED,
-    };
-    let event = topology
-        .mirror(&order.mirror)
-        .and_then(|m| m.member(&order.candidate).map(|c| PromotionEvent::new(m, c, order)))
-        .filter(|_| detail_type == PROMOTION_APPROVED);
-    let detail = match event {
-        Some(event) => serde_json::to_string(&event)?,
-        None => serde_json::to_string(order)?,
-    };
-    Ok((detail_type, detail))
 }
 
 /// A handler's failure, sorted by what Lambda should do with the event.
@@ -423,7 +420,7 @@ pub const OUTPUT_BUDGET: std::time::Duration = std::time::Duration::from_secs(8)
 
 /// Adds to each Run Command status the command's comment and first lines of output
 /// (`GetCommandInvocation`, within [`OUTPUT_BUDGET`]), or why they could not be read.
-pub async fn read_command_output(function: &Function, signals: &mut [Signal]) {
+pub async fn read_command_output<P: Ports>(function: &Function<P>, signals: &mut [Signal]) {
     for signal in signals.iter_mut() {
         let SignalKind::CommandStatus(report) = &mut signal.kind else {
             continue;
@@ -438,8 +435,7 @@ pub async fn read_command_output(function: &Function, signals: &mut [Signal]) {
             report.unread = Some(format!("{} has no instance_id", report.member));
             continue;
         };
-        let ssm = function.deps.ssm.get();
-        let read = read_invocation(ssm, &report.command_id, &instance);
+        let read = function.command_output.read(&report.command_id, &instance);
         match tokio::time::timeout(OUTPUT_BUDGET, read).await {
             Ok(Ok(invocation)) => {
                 report.comment = invocation.comment;
@@ -462,7 +458,7 @@ pub async fn read_command_output(function: &Function, signals: &mut [Signal]) {
 
 /// Decodes and handles one AWS payload; hands off approved promotions; writes the
 /// metrics line. Shared by the ingesting functions.
-pub async fn ingest(function: &Function, name: &str, payload: &Value) -> Result<Value, HandlerError> {
+pub async fn ingest<P: Ports>(function: &Function<P>, name: &str, payload: &Value) -> Result<Value, HandlerError> {
     function.refresh_topology().await;
     let now = Utc::now();
     let result = async {
@@ -496,7 +492,7 @@ pub async fn ingest(function: &Function, name: &str, payload: &Value) -> Result<
 }
 
 /// Hands off orders and writes the metrics line for handled outcomes.
-pub async fn finish(function: &Function, name: &str, outcomes: &[Outcome]) -> Result<(), HandlerError> {
+pub async fn finish<P: Ports>(function: &Function<P>, name: &str, outcomes: &[Outcome]) -> Result<(), HandlerError> {
     let orders: Vec<PromotionOrder> = outcomes.iter().flat_map(|o| o.orders.clone()).collect();
     let alerts = outcomes
         .iter()
@@ -519,57 +515,4 @@ pub fn summary(outcomes: &[Outcome]) -> Value {
         .map(|o| serde_json::json!({ "mirror": o.mirror, "verdict": o.verdict, "effects": o.reports.len() }))
         .collect();
     serde_json::json!({ "handled": handled })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::RequestKind;
-
-    fn example() -> Topology {
-        Topology::parse(
-            "examples/topology.toml",
-            include_str!("../../../examples/topology.toml"),
-        )
-        .expect("valid")
-    }
-
-    fn order(candidate: &str) -> PromotionOrder {
-        PromotionOrder {
-            mirror: "HSPROD".into(),
-            request: "HSPROD-R1".into(),
-            candidate: candidate.into(),
-            epoch: 1,
-            resume: false,
-            allow_no_partner: false,
-            failback: false,
-        }
-    }
-
-    #[test]
-    fn a_promotion_is_handed_off_as_promotion_approved_with_the_sites_detail() {
-        for kind in [RequestKind::Promotion, RequestKind::Switchover, RequestKind::Failback] {
-            let (detail_type, detail) = hand_off_event(kind, &example(), &order("HSPROD-DR1")).expect("encoded");
-            assert_eq!(detail_type, PROMOTION_APPROVED, "{kind:?}");
-            let detail: Value = serde_json::from_str(&detail).expect("JSON");
-            assert_eq!(detail["candidate"], "HSPROD-DR1");
-            assert_eq!(detail["instance_id"], "i-0ddddddddddddddd4");
-            assert_eq!(detail["ssm_document"], "HSPROD-PromoteDrAsync");
-            assert_eq!(detail["epoch"], 1);
-        }
-    }
-
-    #[test]
-    fn a_fencing_or_a_drill_is_never_handed_off_as_a_promotion() {
-        for (kind, expected) in [
-            (RequestKind::Fencing, FENCING_APPROVED),
-            (RequestKind::Drill, DRILL_APPROVED),
-        ] {
-            let (detail_type, detail) = hand_off_event(kind, &example(), &order("HSPROD-DR1")).expect("encoded");
-            assert_eq!(detail_type, expected);
-            // The order itself, which the executor reads back; no promotion detail.
-            let back: PromotionOrder = serde_json::from_str(&detail).expect("the order");
-            assert_eq!(back, order("HSPROD-DR1"));
-        }
-    }
 }

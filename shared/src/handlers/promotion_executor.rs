@@ -9,7 +9,7 @@ use chrono::Utc;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::{json, Value};
 
-use super::{Function, HandlerError, DRILL_APPROVED, EVENT_SOURCE, FENCING_APPROVED, PROMOTION_APPROVED};
+use super::{Function, HandlerError, Ports, DRILL_APPROVED, EVENT_SOURCE, FENCING_APPROVED, PROMOTION_APPROVED};
 use crate::engine::Report;
 use crate::ports::PromotionOrder;
 
@@ -17,7 +17,7 @@ use crate::ports::PromotionOrder;
 /// own terms rather than being killed mid-write.
 const DEADLINE_MARGIN: Duration = Duration::from_secs(5);
 
-pub async fn handle(function: &Function, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
+pub async fn handle<P: Ports>(function: &Function<P>, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
     let budget = time_left(&event.context).saturating_sub(DEADLINE_MARGIN);
     function.refresh_topology().await;
     let event: EventBridgeEvent<PromotionOrder> = serde_json::from_value(event.payload)

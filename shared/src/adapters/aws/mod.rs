@@ -20,6 +20,7 @@ use aws_sdk_dynamodb::operation::RequestId;
 
 pub mod alarms;
 pub mod dynamodb;
+pub mod eventbridge;
 pub mod lazy;
 pub mod metrics;
 pub mod parameters;
@@ -30,6 +31,7 @@ pub mod tls;
 
 pub use alarms::AlarmReader;
 pub use dynamodb::DynamoStore;
+pub use eventbridge::EventBridgeHandOff;
 pub use lazy::LazyClient;
 pub use metrics::{emf_line, Counts, Heartbeat};
 pub use parameters::TopologyParameters;
@@ -182,6 +184,17 @@ impl Deps {
     pub fn actions(&self) -> AwsPromotionActions {
         AwsPromotionActions::new(self.ssm.clone(), self.events.clone())
             .with_output_log_group(self.names.run_command_log_group.as_deref())
+    }
+
+    /// The hand-off to the promotion executor on `bus`; its EventBridge client is
+    /// built by the first hand-off.
+    pub fn hand_off(&self, bus: &str) -> EventBridgeHandOff {
+        EventBridgeHandOff::new(self.events.clone(), bus)
+    }
+
+    /// The reading of Run Command output; its SSM client is built by the first read.
+    pub fn command_output(&self) -> promotion::SsmCommandOutput {
+        promotion::SsmCommandOutput::new(self.ssm.clone())
     }
 
     /// The topology's parameters under `path` (builds the SSM client).

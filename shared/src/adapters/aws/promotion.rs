@@ -21,7 +21,7 @@ use serde::Serialize;
 use super::{describe, LazyClient, DEFAULT_MAX_ATTEMPTS};
 use crate::adapters::embedded::fence_parameters;
 use crate::domain::{Member, Mirror};
-use crate::ports::{ActionError, FenceOrder, PromotionActions, PromotionOrder};
+use crate::ports::{ActionError, FenceOrder, PromotionActions, PromotionOrder, RunCommandOutput};
 use crate::topology::{drill_parameters, promote_parameters, CommandTimeouts};
 
 /// The `source` of mirrorgate's EventBridge events.
@@ -165,13 +165,7 @@ impl AgentState {
 }
 
 /// What `GetCommandInvocation` says of one command on one instance.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Invocation {
-    pub comment: Option<String>,
-    /// The first [`OUTPUT_LINES_READ`] lines of standard output, then of standard
-    /// error, at most [`OUTPUT_CHARS_READ`] characters.
-    pub output: String,
-}
+pub use crate::ports::Invocation;
 
 /// How much of a script's output is kept for the alert.
 pub const OUTPUT_LINES_READ: usize = 20;
@@ -214,6 +208,24 @@ pub async fn read_invocation(
     })
 }
 
+/// Reads Run Command output through SSM ([`read_invocation`]); the client is built
+/// by the first read.
+pub struct SsmCommandOutput {
+    ssm: LazyClient<aws_sdk_ssm::Client>,
+}
+
+impl SsmCommandOutput {
+    pub fn new(ssm: impl Into<LazyClient<aws_sdk_ssm::Client>>) -> SsmCommandOutput {
+        SsmCommandOutput { ssm: ssm.into() }
+    }
+}
+
+impl RunCommandOutput for SsmCommandOutput {
+    async fn read(&self, command_id: &str, instance_id: &str) -> Result<Invocation, String> {
+        read_invocation(self.ssm.get(), command_id, instance_id).await
+    }
+}
+
 /// The promote command for an approved order, with its parameters and timeouts.
 pub fn promote_command(
     document: &str,
@@ -239,11 +251,22 @@ pub fn promote_command(
     }
 }
 
+/// Whether the promotion actions announce an approved promotion (`PromotionApproved`
+/// on the mirror's bus) before running it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApprovalAnnouncement {
+    /// Announce the approval, then run the promotion (the default).
+    Announce,
+    /// Do not: the event that handed the promotion to the executor already announced
+    /// it, and the site's automation must see it once.
+    AlreadyAnnounced,
+}
+
 pub struct AwsPromotionActions {
     ssm: LazyClient<aws_sdk_ssm::Client>,
     events: LazyClient<aws_sdk_eventbridge::Client>,
     attempts: u32,
-    announce_approval: bool,
+    announcement: ApprovalAnnouncement,
     output_log_group: Option<String>,
 }
 
@@ -257,7 +280,7 @@ impl AwsPromotionActions {
             ssm: ssm.into(),
             events: events.into(),
             attempts: DEFAULT_MAX_ATTEMPTS,
-            announce_approval: true,
+            announcement: ApprovalAnnouncement::Announce,
             output_log_group: None,
         }
     }
@@ -270,11 +293,12 @@ impl AwsPromotionActions {
         self
     }
 
-    /// Whether `execute` first publishes `PromotionApproved` (default: yes). Off where
-    /// the approval was already announced by the event that handed the promotion to
-    /// the executor, so the site's automation sees it once.
-    pub fn announcing_approval(mut self, announce: bool) -> AwsPromotionActions {
-        self.announce_approval = announce;
+    /// Whether `execute` first publishes `PromotionApproved` (default:
+    /// [`ApprovalAnnouncement::Announce`]). [`ApprovalAnnouncement::AlreadyAnnounced`]
+    /// where the event that handed the promotion to the executor announced it, so the
+    /// site's automation sees it once.
+    pub fn announcing_approval(mut self, announcement: ApprovalAnnouncement) -> AwsPromotionActions {
+        self.announcement = announcement;
         self
     }
 
@@ -551,7 +575,7 @@ impl PromotionActions for AwsPromotionActions {
         };
         let mut event = PromotionEvent::new(mirror, candidate, order);
         let mut done = Vec::new();
-        if let Some(bus) = bus.filter(|_| self.announce_approval) {
+        if let Some(bus) = bus.filter(|_| self.announcement == ApprovalAnnouncement::Announce) {
             self.put_event(bus, PROMOTION_APPROVED, &event)
                 .await
                 .map_err(|e| ActionError(format!("{e}; nothing was run")))?;
