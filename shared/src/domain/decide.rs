@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::alert::{Alert, Severity};
 use super::mirror::{MemberKind, Mirror, Observer};
-use super::notice::{Notice, PrimaryClaim};
+use super::notice::{Notice, PrimaryClaim, PromotionAsk};
 use super::signal::{
     AgentReport, Authority, CommandReport, Decision, DecisionAction, JournalLatency, MemberStatus, RunStatus, Signal,
     SignalKind,
@@ -987,7 +987,7 @@ impl Decider<'_, '_> {
             .filter(|(c, _)| *c != r.candidate)
             .map(|(c, l)| (c.to_string(), l))
             .collect();
-        Notice::PromotionRequested {
+        Notice::PromotionRequested(PromotionAsk {
             request: r.id.clone(),
             lost: r.lost_primary.clone(),
             lost_since: r.lost_since,
@@ -998,7 +998,7 @@ impl Decider<'_, '_> {
             loss: r.loss_estimate(),
             others,
             expires_at: r.expires_at,
-        }
+        })
     }
 
     /// The open promotion request while nothing decided it: withdrawn when a primary
@@ -1838,12 +1838,7 @@ impl Decider<'_, '_> {
         self.tell(Notice::PromoteScriptFailed {
             request,
             candidate: req.candidate.clone(),
-            document: report.document.clone(),
-            member: report.member.clone(),
-            status: report.status,
-            command_id: report.command_id.clone(),
-            output: report.output.clone(),
-            unread: report.unread.clone(),
+            report: report.clone(),
         });
         Verdict::Applied
     }

@@ -223,7 +223,7 @@ impl Decider<'_, '_> {
             dr_lost_alerted: Vec::new(),
         };
         let until = window.until;
-        self.s.maintenance.push(window);
+        self.s.maintenance.push(window.clone());
         while self.s.maintenance.len() > MAX_WINDOWS {
             self.s.maintenance.remove(0);
         }
@@ -237,10 +237,7 @@ impl Decider<'_, '_> {
         );
         let waiting = self.s.open_request().map(|open| open.id.clone());
         self.tell(Notice::MaintenanceStarted {
-            reason,
-            by,
-            at: now,
-            until,
+            window,
             duration_secs,
             phase: self.s.phase,
             waiting,
@@ -264,7 +261,7 @@ impl Decider<'_, '_> {
         window.ended_at = Some(now);
         window.ended_by = Some(by.trim().to_string());
         let window = window.clone();
-        self.maintenance_over(&window, Some(by.trim()));
+        self.maintenance_over(&window);
         Verdict::Applied
     }
 
@@ -282,24 +279,20 @@ impl Decider<'_, '_> {
         };
         window.ended_at = Some(window.until);
         let window = window.clone();
-        self.maintenance_over(&window, None);
+        self.maintenance_over(&window);
     }
 
-    /// A window is over: recorded, and told with the phase it leaves the mirror in.
-    /// `ended_by` names who ended it early; `None` when its time ran out.
-    fn maintenance_over(&mut self, window: &MaintenanceWindow, ended_by: Option<&str>) {
+    /// A window is over (ended early by hand, or its time ran out): recorded, and told
+    /// with the phase it leaves the mirror in.
+    fn maintenance_over(&mut self, window: &MaintenanceWindow) {
         let now = self.now();
-        let how = wording::maintenance_end(ended_by);
+        let how = wording::maintenance_end(window.ended_by.as_deref());
         self.s.record(
             now,
             format!("maintenance ({}) {how}; the normal rules apply again", window.reason),
         );
         self.tell(Notice::MaintenanceEnded {
-            reason: window.reason.clone(),
-            by: window.by.clone(),
-            started_at: window.started_at,
-            ended_at: window.ended_at.unwrap_or(now),
-            ended_by: ended_by.map(str::to_string),
+            window: window.clone(),
             phase: self.s.phase,
             at: now,
             lost_since: self.s.lost_since,

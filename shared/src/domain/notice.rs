@@ -8,8 +8,9 @@ use chrono::{DateTime, Utc};
 
 use super::alert::{AlertKind, Severity};
 use super::loss::LossEstimate;
+use super::maintenance::MaintenanceWindow;
 use super::mirror::Observer;
-use super::signal::{MemberStatus, RunStatus};
+use super::signal::{CommandReport, MemberStatus};
 use super::state::Phase;
 
 /// One thing the rules tell people.
@@ -79,20 +80,7 @@ pub enum Notice {
 
     // ---- promotion requests -------------------------------------------------
     /// A DR promotion asks for a decision.
-    PromotionRequested {
-        request: String,
-        lost: Option<String>,
-        lost_since: DateTime<Utc>,
-        /// When this was told (the "… ago" counts to it).
-        at: DateTime<Utc>,
-        observers: Vec<Observer>,
-        dr_side_only: bool,
-        candidate: String,
-        loss: LossEstimate,
-        /// The other DR members that could be promoted, with what each may lose.
-        others: Vec<(String, LossEstimate)>,
-        expires_at: DateTime<Utc>,
-    },
+    PromotionRequested(PromotionAsk),
     /// A request still open, told again (a promotion or a fencing request).
     Reminder(Box<Notice>),
     /// An approval recorded while more are required; `of` is the request's own notice.
@@ -163,14 +151,8 @@ pub enum Notice {
     PromoteScriptFailed {
         request: String,
         candidate: String,
-        document: String,
-        member: String,
-        status: RunStatus,
-        command_id: String,
-        /// The script's output, when it could be read.
-        output: Option<String>,
-        /// Why it could not be read, when it could not.
-        unread: Option<String>,
+        /// The Run Command's report: document, member, status, output.
+        report: CommandReport,
     },
     SsmAgentOffline {
         member: String,
@@ -180,22 +162,16 @@ pub enum Notice {
 
     // ---- maintenance ----------------------------------------------------------
     MaintenanceStarted {
-        reason: String,
-        by: String,
-        at: DateTime<Utc>,
-        until: DateTime<Utc>,
+        /// The window as started: reason, who, from when until when.
+        window: MaintenanceWindow,
         duration_secs: u64,
         phase: Phase,
         /// A promotion request raised before the window, still open.
         waiting: Option<String>,
     },
     MaintenanceEnded {
-        reason: String,
-        by: String,
-        started_at: DateTime<Utc>,
-        ended_at: DateTime<Utc>,
-        /// Who ended it early; `None` when its time ran out.
-        ended_by: Option<String>,
+        /// The window as ended: who ended it early (`ended_by`), or its time ran out.
+        window: MaintenanceWindow,
         phase: Phase,
         at: DateTime<Utc>,
         /// Since when no member answers as primary, if none does.
@@ -215,19 +191,8 @@ pub enum Notice {
         unfenced: Vec<String>,
         claiming: Vec<String>,
     },
-    FencingRequested {
-        request: String,
-        /// The DR primary, which stays primary.
-        primary: String,
-        epoch: u64,
-        returned: Option<String>,
-        /// Members of the former region answering as primary now.
-        claiming: Vec<String>,
-        targets: Vec<String>,
-        /// Former failover members not fenced and not among the targets.
-        by_hand: Vec<String>,
-        expires_at: DateTime<Utc>,
-    },
+    /// Fencing the former primary region asks for a decision.
+    FencingRequested(FencingAsk),
     FencingWithdrawn {
         request: String,
         primary: String,
@@ -333,6 +298,42 @@ pub enum Notice {
     },
 }
 
+/// What a promotion request tells.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PromotionAsk {
+    pub request: String,
+    /// The lost primary, if one was known.
+    pub lost: Option<String>,
+    pub lost_since: DateTime<Utc>,
+    /// When this was told (the "… ago" counts to it).
+    pub at: DateTime<Utc>,
+    pub observers: Vec<Observer>,
+    /// Every agreeing observer is on the DR side (a partition looks the same).
+    pub dr_side_only: bool,
+    pub candidate: String,
+    pub loss: LossEstimate,
+    /// The other DR members that could be promoted, with what each may lose.
+    pub others: Vec<(String, LossEstimate)>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What a fencing request tells.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FencingAsk {
+    pub request: String,
+    /// The DR primary, which stays primary.
+    pub primary: String,
+    pub epoch: u64,
+    /// What was heard from the former primary region.
+    pub returned: Option<String>,
+    /// Members of the former region answering as primary now.
+    pub claiming: Vec<String>,
+    pub targets: Vec<String>,
+    /// Former failover members not fenced and not among the targets.
+    pub by_hand: Vec<String>,
+    pub expires_at: DateTime<Utc>,
+}
+
 /// A member answering as primary, and what still sends traffic to it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PrimaryClaim {
@@ -409,7 +410,7 @@ impl Notice {
             Notice::PrimaryLost { .. } => AlertKind::PrimaryLost,
             Notice::NoCandidate { .. } => AlertKind::NoCandidate,
             Notice::SplitBrain { .. } | Notice::SplitBrainDuringPromotion { .. } => AlertKind::SplitBrain,
-            Notice::PromotionRequested { .. } => AlertKind::PromotionRequested,
+            Notice::PromotionRequested(_) => AlertKind::PromotionRequested,
             Notice::Reminder(of) => match of.kind() {
                 AlertKind::FencingRequested => AlertKind::FencingReminder,
                 _ => AlertKind::PromotionReminder,
@@ -434,7 +435,7 @@ impl Notice {
             Notice::MaintenanceEnded { .. } => AlertKind::MaintenanceEnded,
             Notice::DrMemberLost { .. } => AlertKind::DrMemberLost,
             Notice::FormerRegionBack { .. } => AlertKind::FormerRegionBack,
-            Notice::FencingRequested { .. } => AlertKind::FencingRequested,
+            Notice::FencingRequested(_) => AlertKind::FencingRequested,
             Notice::FencingExpired { .. } => AlertKind::FencingExpired,
             Notice::FencingRejected { .. } => AlertKind::FencingRejected,
             Notice::FencingApproved { .. } => AlertKind::FencingApproved,
@@ -540,8 +541,9 @@ impl Notice {
     pub fn request(&self) -> Option<&str> {
         match self {
             Notice::Reminder(of) | Notice::MoreApprovals { of, .. } => of.request(),
+            Notice::PromotionRequested(ask) => Some(&ask.request),
+            Notice::FencingRequested(ask) => Some(&ask.request),
             Notice::DrPrimaryWithdrawing { request, .. }
-            | Notice::PromotionRequested { request, .. }
             | Notice::RequestWithdrawnPrimaryBack { request, .. }
             | Notice::RequestWithdrawnWitness { request, .. }
             | Notice::RequestExpired { request, .. }
@@ -553,7 +555,6 @@ impl Notice {
             | Notice::PromotionTimedOut { request, .. }
             | Notice::PromotionFailed { request, .. }
             | Notice::PromoteScriptFailed { request, .. }
-            | Notice::FencingRequested { request, .. }
             | Notice::FencingWithdrawn { request, .. }
             | Notice::FencingExpired { request, .. }
             | Notice::FencingRejected { request, .. }

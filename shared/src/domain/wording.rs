@@ -3,11 +3,16 @@
 //! (names, regions, documents, policy) only, so that the rules in `decide` carry no
 //! prose and a change of wording is made, and reviewed, in one place.
 
+use chrono::{DateTime, Utc};
+
 use super::alert::{clock, duration_words};
 use super::decide::DRILL;
+use super::loss::LossEstimate;
 use super::maintenance::MaintenanceWindow;
 use super::mirror::{FenceMethod, Mirror, Observer};
-use super::notice::{DownEvidence, DrillEnd, Notice, PlannedEnd, PrimaryClaim};
+use super::notice::{DownEvidence, DrillEnd, FencingAsk, Notice, PlannedEnd, PrimaryClaim, PromotionAsk};
+use super::signal::CommandReport;
+use super::state::Phase;
 
 /// Where the runbook for fencing by hand and failing back lives.
 pub const RUNBOOK: &str = "docs/DEPLOY.md, \"Fencing and failing back\"";
@@ -205,33 +210,7 @@ pub fn words(notice: &Notice, m: &Mirror) -> Words {
             dr_side_only,
             dr_primary,
             confirm_at,
-        } => {
-            let last = lost.as_deref().unwrap_or("the primary");
-            let mut facts = vec![
-                format!("Lost since: {}", clock(*at)),
-                format!("Observers agreeing: {}", names(observers)),
-                format!("Last known primary: {last}"),
-            ];
-            if *dr_side_only {
-                facts.push(partition_note(m));
-            }
-            let next = if *dr_primary {
-                format!(
-                    "{last} is a promoted DR member: no failover partner can take over. If it does not answer by {}, mirrorgate asks whether to promote another DR member.",
-                    clock(*confirm_at)
-                )
-            } else {
-                format!(
-                    "Nothing yet. IRIS may still fail over inside the region. If no member serves by {}, mirrorgate asks for a DR promotion decision.",
-                    clock(*confirm_at)
-                )
-            };
-            let headline = match lost {
-                Some(primary) => format!("{name}: primary {primary} lost, confirming"),
-                None => format!("{name}: primary lost, confirming"),
-            };
-            said(headline, facts, next)
-        }
+        } => primary_lost(m, lost.as_deref(), *at, observers, *dr_side_only, *dr_primary, *confirm_at),
         Notice::NoCandidate { lost_since } => said(
             format!("{name}: primary lost and no healthy DR member to promote"),
             vec![format!("Lost since: {}", clock(*lost_since))],
@@ -242,85 +221,8 @@ pub fn words(notice: &Notice, m: &Mirror) -> Words {
             primary,
             claims,
             stale,
-        } => {
-            let mut facts = vec![format!(
-                "mirrorgate's primary of epoch {epoch}: {}",
-                primary.as_deref().unwrap_or("unknown")
-            )];
-            for claim in claims {
-                facts.push(format!(
-                    "{} ({}), primary since {}: {}",
-                    claim.member,
-                    m.member(&claim.member).map_or("", |m| m.region.as_str()),
-                    clock(claim.since),
-                    traffic_paths(m, claim)
-                ));
-            }
-            let fence = if stale.len() == 1 {
-                stale[0].clone()
-            } else {
-                "all but one of them".to_string()
-            };
-            let both: Vec<&str> = claims.iter().map(|c| c.member.as_str()).collect();
-            said(
-                format!("{name}: SPLIT BRAIN, {} both answer as primary", both.join(" and ")),
-                facts,
-                format!("Both take writes that diverge. Now: stop application traffic to {fence} (invert or disable its Route 53 health check, take it out of the load balancer), then fence it: shut down IRIS there, or set JoinMirror=0 in the [MirrorMember] section of its CPF. Approve nothing until one primary remains."),
-            )
-        }
-        Notice::PromotionRequested {
-            lost,
-            lost_since,
-            at,
-            observers,
-            dr_side_only,
-            candidate,
-            loss,
-            others,
-            expires_at,
-            ..
-        } => {
-            let policy = m.policy.max_journal_latency_secs;
-            let lost = lost.as_deref().unwrap_or("the primary");
-            let mut facts = vec![
-                format!(
-                    "Failed: {lost}; no member answers as primary since {} ({} ago)",
-                    clock(*lost_since),
-                    duration_words((*at - *lost_since).num_seconds())
-                ),
-                format!("Observers agreeing: {}", names(observers)),
-            ];
-            if *dr_side_only {
-                facts.push(partition_note(m));
-            }
-            facts.push(format!("Would become primary: {candidate}"));
-            facts.push(format!("Data that may be lost: {}", loss.words(candidate)));
-            if !others.is_empty() {
-                let others: Vec<String> = others.iter().map(|(c, l)| format!("{c} ({})", l.short())).collect();
-                facts.push(format!(
-                    "Other DR members that could be promoted: {}",
-                    others.join(", ")
-                ));
-            }
-            facts.push(format!(
-                "After approval: mirrorgate runs the promotion on {candidate} and waits for it to report primary"
-            ));
-            facts.push(format!("The link expires at {}", clock(*expires_at)));
-            if loss.over(policy) {
-                facts.push(format!(
-                    "Over the policy's {policy} s limit: approving requires ticking \"I accept the data loss\""
-                ));
-            }
-            said(
-                format!(
-                    "{name} primary lost {}. Promote {candidate}? Loss {}",
-                    clock(*lost_since),
-                    loss.short()
-                ),
-                facts,
-                "Open the link, check what will be lost, then approve or reject. Opening the link changes nothing.",
-            )
-        }
+        } => split_brain(m, *epoch, primary.as_deref(), claims, stale),
+        Notice::PromotionRequested(ask) => promotion_requested(m, ask),
         Notice::Reminder(of) => {
             let words = words(of, m);
             Words {
@@ -394,23 +296,7 @@ pub fn words(notice: &Notice, m: &Mirror) -> Words {
             approvers,
             loss,
             accept_loss,
-        } => said(
-            format!("{name}: promoting {candidate} (approved by {})", approvers.join(", ")),
-            vec![
-                format!("Request: {request}"),
-                format!("Data that may be lost: {}", loss.words(candidate)),
-                format!(
-                    "Accepted data loss explicitly: {}",
-                    if *accept_loss { "yes" } else { "no" }
-                ),
-                if *accept_loss {
-                    "Way: with partner if a former failover member's ISCAgent answers, otherwise without partner (accepted)".to_string()
-                } else {
-                    "Way: with partner only; if no former failover member's ISCAgent answers, nothing is promoted (loss not accepted)".to_string()
-                },
-            ],
-            format!("Wait for the confirmation that {candidate} reports primary."),
-        ),
+        } => promotion_approved(m, request, candidate, approvers, loss, *accept_loss),
         Notice::SplitBrainDuringPromotion {
             request,
             member,
@@ -458,28 +344,8 @@ pub fn words(notice: &Notice, m: &Mirror) -> Words {
         Notice::PromoteScriptFailed {
             request,
             candidate,
-            document,
-            member,
-            status,
-            command_id,
-            output,
-            unread,
-        } => {
-            let mut facts = vec![
-                format!("Request: {request}"),
-                format!("Promote script: {document} on {member}"),
-                format!("Status: {}", status.as_str()),
-                format!("Command: {command_id}"),
-            ];
-            facts.extend(script_output(output.as_deref(), unread.as_deref()));
-            said(
-                format!("{name}: promote script on {candidate} {}", status.as_str()),
-                facts,
-                format!(
-                    "Read the output above (and the run-command log group), then promote {candidate} by hand or fix the cause; mirrorgate will not retry it, nor propose another promotion before a primary is seen again."
-                ),
-            )
-        }
+            report,
+        } => promote_script_failed(m, request, candidate, report),
         Notice::SsmAgentOffline { member, detail, since } => said(
             format!("{name}: SSM agent of {member} not Online, a promotion would not run"),
             vec![
@@ -491,68 +357,17 @@ pub fn words(notice: &Notice, m: &Mirror) -> Words {
             ),
         ),
         Notice::MaintenanceStarted {
-            reason,
-            by,
-            at,
-            until,
+            window,
             duration_secs,
             phase,
             waiting,
-        } => {
-            let length = duration_words(i64::try_from(*duration_secs).unwrap_or(i64::MAX));
-            let mut facts = vec![
-                format!("Reason: {reason}"),
-                format!("Started by: {by} at {}", clock(*at)),
-                format!("Ends by itself at: {} ({length})", until.format("%Y-%m-%d %H:%M UTC")),
-                format!("Phase now: {phase}"),
-            ];
-            if let Some(open) = waiting {
-                facts.push(format!(
-                    "Promotion request {open} was raised before the window and still waits for a decision: the window does not withdraw it"
-                ));
-            }
-            said(
-                format!("{name}: maintenance until {}: {reason}", clock(*until)),
-                facts,
-                format!(
-                    "Nothing to do. Until {}: no promotion request is raised; a lost primary, a failover and a backup down are told as info; two primaries or a DR member lost are alerted as usual. End it early with: mirrorgate maintenance end {name} --by NAME",
-                    clock(*until)
-                ),
-            )
-        }
+        } => maintenance_started(m, window, *duration_secs, *phase, waiting.as_deref()),
         Notice::MaintenanceEnded {
-            reason,
-            by,
-            started_at,
-            ended_at,
-            ended_by,
+            window,
             phase,
             at,
             lost_since,
-        } => {
-            let how = maintenance_end(ended_by.as_deref());
-            let mut facts = vec![
-                format!("Reason was: {reason}"),
-                format!("Started by {by} at {}", clock(*started_at)),
-                format!("Ended: {how} at {}", clock(*ended_at)),
-                format!("Phase now: {phase}"),
-            ];
-            if let Some(since) = lost_since {
-                facts.push(format!(
-                    "No member answers as primary since {} ({} ago): the confirmation window counts from then",
-                    clock(*since),
-                    duration_words((*at - *since).num_seconds())
-                ));
-            }
-            let next = if *phase == super::state::Phase::Normal {
-                "Nothing to do.".to_string()
-            } else {
-                format!(
-                    "{name} is {phase}, not normal: the normal rules apply now, and a promotion request follows if the primary stays lost for the confirmation window. If the work is not finished, start a new window."
-                )
-            };
-            said(format!("{name}: maintenance over ({how}), phase {phase}"), facts, next)
-        }
+        } => maintenance_ended(m, window, *phase, *at, *lost_since),
         Notice::DrMemberLost { member, down } => said(
             format!("{name}: DR member {member} is down during maintenance"),
             vec![format!("{member}: {}", down_words(down))],
@@ -564,103 +379,8 @@ pub fn words(notice: &Notice, m: &Mirror) -> Words {
             evidence,
             unfenced,
             claiming,
-        } => {
-            let why = if m.promotion.fence_document.is_none() {
-                "no fencing document is configured (promotion.fence_document)"
-            } else {
-                "none of them has an instance_id in the topology"
-            };
-            let mut facts = vec![
-                format!("Heard again: {evidence}"),
-                format!("Primary now: {primary} (epoch {epoch}); it stays primary"),
-                format!("Not fenced: {}", unfenced.join(", ")),
-                format!("mirrorgate cannot fence them: {why}"),
-            ];
-            if !claiming.is_empty() {
-                facts.push(format!(
-                    "URGENT: {} answers as primary: two primaries take writes that diverge",
-                    claiming.join(", ")
-                ));
-            }
-            said(
-                format!(
-                    "{name}: former primary region {} is back and NOT fenced; fence it by hand",
-                    m.primary_region
-                ),
-                facts,
-                format!(
-                    "Fence them now, by hand: {}. Until then they can elect a primary again.",
-                    fence_by_hand(m)
-                ),
-            )
-        }
-        Notice::FencingRequested {
-            primary,
-            epoch,
-            returned,
-            claiming,
-            targets,
-            by_hand,
-            expires_at,
-            ..
-        } => {
-            let fence = targets.join(", ");
-            let headline = if claiming.is_empty() {
-                format!(
-                    "{name}: former primary region {} is back. Fence {fence}?",
-                    m.primary_region
-                )
-            } else {
-                format!(
-                    "{name}: URGENT, {} answers as primary again. Fence {fence}?",
-                    claiming.join(", ")
-                )
-            };
-            let mut facts = vec![format!(
-                "Heard again: {}",
-                returned.as_deref().unwrap_or("a member of the former primary region")
-            )];
-            if !claiming.is_empty() {
-                facts.push(format!(
-                    "URGENT: {} answers as primary while {primary} is primary: two primaries take writes that diverge (split brain)",
-                    claiming.join(", ")
-                ));
-            }
-            facts.push(format!(
-                "Primary now: {primary} (epoch {epoch}); it stays primary, fencing never touches it"
-            ));
-            let described: Vec<String> = targets
-                .iter()
-                .map(|name| {
-                    let instance = m.member(name).and_then(|m| m.instance_id.clone()).unwrap_or_default();
-                    format!("{name} ({instance})")
-                })
-                .collect();
-            facts.push(format!("Would be fenced: {}", described.join(", ")));
-            if let Some(document) = &m.promotion.fence_document {
-                facts.push(format!(
-                    "After approval: mirrorgate runs the SSM document {document} with Method={} on each",
-                    m.promotion.fence_method.as_str()
-                ));
-            }
-            if !by_hand.is_empty() {
-                facts.push(format!(
-                    "Not fenced by mirrorgate (no instance_id): {}: fence by hand",
-                    by_hand.join(", ")
-                ));
-            }
-            facts.push(
-                "Until fenced, the former failover members can elect a primary again, and Route 53 failover routing may send clients back to them".into(),
-            );
-            facts.push(format!("The link expires at {}", clock(*expires_at)));
-            said(
-                headline,
-                facts,
-                format!(
-                    "Open the link and approve to fence them, or reject and fence by hand. Fencing is one way until you fail back on purpose ({RUNBOOK})."
-                ),
-            )
-        }
+        } => former_region_back(m, primary, *epoch, evidence, unfenced, claiming),
+        Notice::FencingRequested(ask) => fencing_requested(m, ask),
         Notice::FencingWithdrawn { request, primary } => said(
             format!("{name}: fencing request withdrawn, {primary} is primary now"),
             vec![format!("Request: {request}"), format!("Primary: {primary}")],
@@ -751,78 +471,8 @@ pub fn words(notice: &Notice, m: &Mirror) -> Words {
             loss,
             expires_at,
             ..
-        } => {
-            let mut facts = vec![
-                format!(
-                    "{DRILL}: nothing failed and nothing will be promoted; started by {}",
-                    started_by.as_deref().unwrap_or("an operator")
-                ),
-                format!("Primary now: {} (unchanged)", primary.as_deref().unwrap_or("unknown")),
-                format!("Would become primary: {candidate}"),
-                format!("Data that may be lost: {}", loss.words(candidate)),
-            ];
-            facts.push(match &m.promotion.drill_document {
-                Some(document) => format!(
-                    "After approval: mirrorgate runs the drill document {document} on {candidate} (not the promote document)"
-                ),
-                None => "After approval: nothing is run (no drill document configured)".into(),
-            });
-            facts.push(format!("The link expires at {}", clock(*expires_at)));
-            said(
-                format!(
-                    "{DRILL} {name}: no real loss. Would promote {candidate}? Loss {}",
-                    loss.short()
-                ),
-                facts,
-                "Rehearse it: open the link, check what would be lost, then approve or reject as you would for a real loss. Nothing is promoted.",
-            )
-        }
-        Notice::DrillClosed { request, end } => {
-            let report = format!("Drill over. See the report: mirrorgate drill-report {request}");
-            let (headline, next) = match end {
-                DrillEnd::Withdrawn => (
-                    format!("{DRILL} {name}: drill {request} withdrawn, a REAL loss comes first"),
-                    "The drill's link no longer works. Attend to the real alert about the primary.".to_string(),
-                ),
-                DrillEnd::Expired => (
-                    format!("{DRILL} {name}: drill {request} expired without a decision"),
-                    format!(
-                        "Nothing was promoted. Find out why nobody decided: in a real loss the request would have expired too. See the report: mirrorgate drill-report {request}"
-                    ),
-                ),
-                DrillEnd::Rejected { by } => (format!("{DRILL} {name}: drill {request} rejected by {by}"), report),
-                DrillEnd::Approved {
-                    approvers,
-                    candidate,
-                    executing,
-                } => (
-                    format!(
-                        "{DRILL} {name}: drill {request} approved by {}; {candidate} NOT promoted",
-                        approvers.join(", ")
-                    ),
-                    if *executing {
-                        "Wait for the drill document's outcome; nothing is promoted.".to_string()
-                    } else {
-                        report
-                    },
-                ),
-                DrillEnd::Ran => (format!("{DRILL} {name}: drill document ran for {request}"), report),
-                DrillEnd::Failed { detail } => (
-                    format!("{DRILL} {name}: drill document FAILED for {request}"),
-                    format!(
-                        "Fix what failed ({detail}) before a real loss needs the same path; see the report: mirrorgate drill-report {request}"
-                    ),
-                ),
-            };
-            said(
-                headline,
-                vec![
-                    format!("Drill: {request}"),
-                    format!("{DRILL}: nothing was promoted; phase and epoch unchanged"),
-                ],
-                next,
-            )
-        }
+        } => drill_requested(m, candidate, primary.as_deref(), started_by.as_deref(), loss, *expires_at),
+        Notice::DrillClosed { request, end } => drill_closed(m, request, end),
         Notice::SwitchoverRequested {
             primary,
             candidate,
@@ -831,131 +481,26 @@ pub fn words(notice: &Notice, m: &Mirror) -> Words {
             loss,
             expires_at,
             ..
-        } => {
-            let primary = primary.as_deref().unwrap_or("the primary");
-            let mut facts = vec![
-                format!("Planned: nothing failed; {primary} is primary now"),
-                format!("Would become primary: {candidate} (DR async)"),
-                format!(
-                    "Way: with partner (no loss); refused at approval unless a failover member is heard from ({})",
-                    if partners_alive.is_empty() {
-                        "none is right now".to_string()
-                    } else {
-                        partners_alive.join("; ")
-                    }
-                ),
-                format!("If it had to go without partner it may lose: {}", loss.words(candidate)),
-            ];
-            facts.push(match &m.promotion.fence_document {
-                Some(document) => format!(
-                    "After {candidate} reports primary: the fencing document {document} runs on the former failover members"
-                ),
-                None => format!(
-                    "After {candidate} reports primary: fence the former failover members by hand (no fencing document configured)"
-                ),
-            });
-            facts.push(format!("The link expires at {}", clock(*expires_at)));
-            said(
-                format!(
-                    "{name}: PLANNED switchover from {primary} to {candidate}? Asked by {}",
-                    started_by.as_deref().unwrap_or("an operator")
-                ),
-                facts,
-                "Open the link and approve or reject. Opening the link changes nothing.",
-            )
-        }
+        } => switchover_requested(m, primary.as_deref(), candidate, started_by.as_deref(), partners_alive, loss, *expires_at),
         Notice::SwitchoverApproved {
             request,
             candidate,
             approvers,
             accept_loss,
-        } => {
-            let way = if *accept_loss {
-                "Way: with partner if a failover member's ISCAgent answers, otherwise without partner (loss accepted)"
-            } else {
-                "Way: with partner only (no loss); if no failover member's ISCAgent answers, nothing is promoted"
-            };
-            said(
-                format!(
-                    "{name}: switching over to {candidate} (approved by {})",
-                    approvers.join(", ")
-                ),
-                vec![format!("Switchover: {request}"), way.to_string()],
-                format!("Wait for the confirmation that {candidate} reports primary."),
-            )
-        }
+        } => switchover_approved(m, request, candidate, approvers, *accept_loss),
         Notice::SwitchoverClosed {
             request,
             candidate,
             primary,
             end,
-        } => {
-            let (headline, next) = match end {
-                PlannedEnd::Rejected { by } => (
-                    format!("{name}: switchover {request} rejected by {by}"),
-                    "Nothing was promoted; the primary stays.".to_string(),
-                ),
-                PlannedEnd::Withdrawn => (
-                    format!("{name}: switchover {request} withdrawn, the mirror changed"),
-                    "Nothing was promoted. Attend to the mirror's other alerts; ask again when it is normal.".to_string(),
-                ),
-                PlannedEnd::Expired => (
-                    format!("{name}: switchover {request} expired without a decision"),
-                    "Nothing was promoted. Ask again with mirrorgate switchover.".to_string(),
-                ),
-                PlannedEnd::Approved { approvers } => (
-                    format!("{name}: switching over to {candidate} (approved by {})", approvers.join(", ")),
-                    format!("Wait for the confirmation that {candidate} reports primary."),
-                ),
-                PlannedEnd::TimedOut => (
-                    format!("{name}: switchover to {candidate} did not complete in time"),
-                    format!(
-                        "Log in to {candidate} and check the Mirror Monitor and the promotion command's output; find out which member is primary."
-                    ),
-                ),
-                PlannedEnd::Failed { detail } => (
-                    format!("{name}: switchover to {candidate} FAILED"),
-                    format!("What failed: {detail}. The primary did not change; fix the failure, then ask again."),
-                ),
-            };
-            said(
-                headline,
-                vec![
-                    format!("Switchover: {request}"),
-                    format!("Primary: {}", primary.as_deref().unwrap_or("unknown")),
-                ],
-                next,
-            )
-        }
+        } => switchover_closed(m, request, candidate, primary.as_deref(), end),
         Notice::SwitchoverDone {
             request,
             member,
             old,
             epoch,
             fencing,
-        } => {
-            let mut facts = vec![
-                format!("Switchover: {request}"),
-                format!("Former primary: {old}"),
-                format!("Epoch: {epoch}"),
-            ];
-            let next = match fencing {
-                Some((id, targets)) => {
-                    facts.push(format!(
-                        "Fencing {} ({id}, approved with the switchover)",
-                        targets.join(", ")
-                    ));
-                    "Check the applications reconnect and the fencing commands' status. Fail back with mirrorgate failback when the primary region should serve again."
-                }
-                None => {
-                    facts.push(
-                        "Not fenced by mirrorgate: no fencing document or no failover member with an instance_id".into(),
-                    );
-                    "Check the applications reconnect, and fence the former failover members by hand."
-                }
-            };
-            said(format!("{name}: switchover done, {member} is primary"), facts, next)
-        }
+        } => switchover_done(m, request, member, old, *epoch, fencing.as_ref()),
         Notice::FailbackRequested {
             primary,
             to,
@@ -963,26 +508,7 @@ pub fn words(notice: &Notice, m: &Mirror) -> Words {
             fenced,
             expires_at,
             ..
-        } => {
-            let unfence = if fenced.is_empty() {
-                "Nothing is fenced: nothing to un-fence".to_string()
-            } else {
-                format!(
-                    "Un-fenced first: {} (fencing document, Method=unfence)",
-                    fenced.join(", ")
-                )
-            };
-            said(
-                format!("{name}: PLANNED failback from {primary} to {to}? Asked by {by}"),
-                vec![
-                    format!("Planned: {primary} is primary now"),
-                    unfence,
-                    format!("Then: {to}, once connected to {primary}, becomes its failover partner; it takes over when IRIS on {primary} is stopped"),
-                    format!("The link expires at {}", clock(*expires_at)),
-                ],
-                "Open the link and approve or reject. Opening the link changes nothing.",
-            )
-        }
+        } => failback_requested(m, primary, to, by, fenced, *expires_at),
         Notice::FailbackMoreApprovals {
             candidate,
             approvals,
@@ -1002,43 +528,653 @@ pub fn words(notice: &Notice, m: &Mirror) -> Words {
             candidate,
             primary,
             end,
-        } => {
-            let (headline, next) = match end {
-                PlannedEnd::Rejected { by } => (
-                    format!("{name}: failback {request} rejected by {by}"),
-                    "Nothing was un-fenced or promoted; the DR primary stays.".to_string(),
-                ),
-                PlannedEnd::Withdrawn => (
-                    format!("{name}: failback {request} withdrawn, the mirror changed"),
-                    "Nothing was un-fenced or promoted. Attend to the mirror's other alerts.".to_string(),
-                ),
-                PlannedEnd::Expired => (
-                    format!("{name}: failback {request} expired without a decision"),
-                    "Nothing was un-fenced or promoted. Ask again with mirrorgate failback.".to_string(),
-                ),
-                PlannedEnd::Approved { approvers } => (
-                    format!("{name}: failing back to {candidate} (approved by {})", approvers.join(", ")),
-                    format!("Wait for the confirmation that {candidate} reports primary."),
-                ),
-                PlannedEnd::TimedOut => (
-                    format!("{name}: failback to {candidate} did not complete in time"),
-                    format!("Log in to {candidate} and check the Mirror Monitor and the commands' output; find out which member is primary."),
-                ),
-                PlannedEnd::Failed { detail } => (
-                    format!("{name}: failback to {candidate} FAILED"),
-                    format!("What failed: {detail}. The DR primary stays; fix the failure, then ask again."),
-                ),
-            };
-            said(
-                headline,
-                vec![
-                    format!("Failback: {request}"),
-                    format!("Primary: {}", primary.as_deref().unwrap_or("unknown")),
-                ],
-                next,
-            )
-        }
+        } => failback_closed(m, request, candidate, primary.as_deref(), end),
     }
+}
+
+/// The words of [`Notice::PrimaryLost`].
+fn primary_lost(
+    m: &Mirror,
+    lost: Option<&str>,
+    at: DateTime<Utc>,
+    observers: &[Observer],
+    dr_side_only: bool,
+    dr_primary: bool,
+    confirm_at: DateTime<Utc>,
+) -> Words {
+    let name = &m.name;
+    let last = lost.unwrap_or("the primary");
+    let mut facts = vec![
+        format!("Lost since: {}", clock(at)),
+        format!("Observers agreeing: {}", names(observers)),
+        format!("Last known primary: {last}"),
+    ];
+    if dr_side_only {
+        facts.push(partition_note(m));
+    }
+    let next = if dr_primary {
+        format!(
+            "{last} is a promoted DR member: no failover partner can take over. If it does not answer by {}, mirrorgate asks whether to promote another DR member.",
+            clock(confirm_at)
+        )
+    } else {
+        format!(
+            "Nothing yet. IRIS may still fail over inside the region. If no member serves by {}, mirrorgate asks for a DR promotion decision.",
+            clock(confirm_at)
+        )
+    };
+    let headline = match lost {
+        Some(primary) => format!("{name}: primary {primary} lost, confirming"),
+        None => format!("{name}: primary lost, confirming"),
+    };
+    said(headline, facts, next)
+}
+
+/// The words of [`Notice::SplitBrain`].
+fn split_brain(m: &Mirror, epoch: u64, primary: Option<&str>, claims: &[PrimaryClaim], stale: &[String]) -> Words {
+    let name = &m.name;
+    let mut facts = vec![format!(
+        "mirrorgate's primary of epoch {epoch}: {}",
+        primary.unwrap_or("unknown")
+    )];
+    for claim in claims {
+        facts.push(format!(
+            "{} ({}), primary since {}: {}",
+            claim.member,
+            m.member(&claim.member).map_or("", |m| m.region.as_str()),
+            clock(claim.since),
+            traffic_paths(m, claim)
+        ));
+    }
+    let fence = if stale.len() == 1 {
+        stale[0].clone()
+    } else {
+        "all but one of them".to_string()
+    };
+    let both: Vec<&str> = claims.iter().map(|c| c.member.as_str()).collect();
+    said(
+        format!("{name}: SPLIT BRAIN, {} both answer as primary", both.join(" and ")),
+        facts,
+        format!("Both take writes that diverge. Now: stop application traffic to {fence} (invert or disable its Route 53 health check, take it out of the load balancer), then fence it: shut down IRIS there, or set JoinMirror=0 in the [MirrorMember] section of its CPF. Approve nothing until one primary remains."),
+    )
+}
+
+/// The words of [`Notice::PromotionRequested`].
+fn promotion_requested(m: &Mirror, ask: &PromotionAsk) -> Words {
+    let name = &m.name;
+    let PromotionAsk {
+        lost,
+        lost_since,
+        at,
+        observers,
+        dr_side_only,
+        candidate,
+        loss,
+        others,
+        expires_at,
+        ..
+    } = ask;
+    let policy = m.policy.max_journal_latency_secs;
+    let lost = lost.as_deref().unwrap_or("the primary");
+    let mut facts = vec![
+        format!(
+            "Failed: {lost}; no member answers as primary since {} ({} ago)",
+            clock(*lost_since),
+            duration_words((*at - *lost_since).num_seconds())
+        ),
+        format!("Observers agreeing: {}", names(observers)),
+    ];
+    if *dr_side_only {
+        facts.push(partition_note(m));
+    }
+    facts.push(format!("Would become primary: {candidate}"));
+    facts.push(format!("Data that may be lost: {}", loss.words(candidate)));
+    if !others.is_empty() {
+        let others: Vec<String> = others.iter().map(|(c, l)| format!("{c} ({})", l.short())).collect();
+        facts.push(format!(
+            "Other DR members that could be promoted: {}",
+            others.join(", ")
+        ));
+    }
+    facts.push(format!(
+        "After approval: mirrorgate runs the promotion on {candidate} and waits for it to report primary"
+    ));
+    facts.push(format!("The link expires at {}", clock(*expires_at)));
+    if loss.over(policy) {
+        facts.push(format!(
+            "Over the policy's {policy} s limit: approving requires ticking \"I accept the data loss\""
+        ));
+    }
+    said(
+        format!(
+            "{name} primary lost {}. Promote {candidate}? Loss {}",
+            clock(*lost_since),
+            loss.short()
+        ),
+        facts,
+        "Open the link, check what will be lost, then approve or reject. Opening the link changes nothing.",
+    )
+}
+
+/// The words of [`Notice::PromotionApproved`].
+fn promotion_approved(
+    m: &Mirror,
+    request: &str,
+    candidate: &str,
+    approvers: &[String],
+    loss: &LossEstimate,
+    accept_loss: bool,
+) -> Words {
+    let name = &m.name;
+    said(
+        format!("{name}: promoting {candidate} (approved by {})", approvers.join(", ")),
+        vec![
+            format!("Request: {request}"),
+            format!("Data that may be lost: {}", loss.words(candidate)),
+            format!(
+                "Accepted data loss explicitly: {}",
+                if accept_loss { "yes" } else { "no" }
+            ),
+            if accept_loss {
+                "Way: with partner if a former failover member's ISCAgent answers, otherwise without partner (accepted)"
+                    .to_string()
+            } else {
+                "Way: with partner only; if no former failover member's ISCAgent answers, nothing is promoted (loss not accepted)".to_string()
+            },
+        ],
+        format!("Wait for the confirmation that {candidate} reports primary."),
+    )
+}
+
+/// The words of [`Notice::FormerRegionBack`].
+fn former_region_back(
+    m: &Mirror,
+    primary: &str,
+    epoch: u64,
+    evidence: &str,
+    unfenced: &[String],
+    claiming: &[String],
+) -> Words {
+    let name = &m.name;
+    let why = if m.promotion.fence_document.is_none() {
+        "no fencing document is configured (promotion.fence_document)"
+    } else {
+        "none of them has an instance_id in the topology"
+    };
+    let mut facts = vec![
+        format!("Heard again: {evidence}"),
+        format!("Primary now: {primary} (epoch {epoch}); it stays primary"),
+        format!("Not fenced: {}", unfenced.join(", ")),
+        format!("mirrorgate cannot fence them: {why}"),
+    ];
+    if !claiming.is_empty() {
+        facts.push(format!(
+            "URGENT: {} answers as primary: two primaries take writes that diverge",
+            claiming.join(", ")
+        ));
+    }
+    said(
+        format!(
+            "{name}: former primary region {} is back and NOT fenced; fence it by hand",
+            m.primary_region
+        ),
+        facts,
+        format!(
+            "Fence them now, by hand: {}. Until then they can elect a primary again.",
+            fence_by_hand(m)
+        ),
+    )
+}
+
+/// The words of [`Notice::FencingRequested`].
+fn fencing_requested(m: &Mirror, ask: &FencingAsk) -> Words {
+    let name = &m.name;
+    let FencingAsk {
+        primary,
+        epoch,
+        returned,
+        claiming,
+        targets,
+        by_hand,
+        expires_at,
+        ..
+    } = ask;
+    let fence = targets.join(", ");
+    let headline = if claiming.is_empty() {
+        format!(
+            "{name}: former primary region {} is back. Fence {fence}?",
+            m.primary_region
+        )
+    } else {
+        format!(
+            "{name}: URGENT, {} answers as primary again. Fence {fence}?",
+            claiming.join(", ")
+        )
+    };
+    let mut facts = vec![format!(
+        "Heard again: {}",
+        returned.as_deref().unwrap_or("a member of the former primary region")
+    )];
+    if !claiming.is_empty() {
+        facts.push(format!(
+            "URGENT: {} answers as primary while {primary} is primary: two primaries take writes that diverge (split brain)",
+            claiming.join(", ")
+        ));
+    }
+    facts.push(format!(
+        "Primary now: {primary} (epoch {epoch}); it stays primary, fencing never touches it"
+    ));
+    let described: Vec<String> = targets
+        .iter()
+        .map(|name| {
+            let instance = m.member(name).and_then(|m| m.instance_id.clone()).unwrap_or_default();
+            format!("{name} ({instance})")
+        })
+        .collect();
+    facts.push(format!("Would be fenced: {}", described.join(", ")));
+    if let Some(document) = &m.promotion.fence_document {
+        facts.push(format!(
+            "After approval: mirrorgate runs the SSM document {document} with Method={} on each",
+            m.promotion.fence_method.as_str()
+        ));
+    }
+    if !by_hand.is_empty() {
+        facts.push(format!(
+            "Not fenced by mirrorgate (no instance_id): {}: fence by hand",
+            by_hand.join(", ")
+        ));
+    }
+    facts.push(
+        "Until fenced, the former failover members can elect a primary again, and Route 53 failover routing may send clients back to them".into(),
+    );
+    facts.push(format!("The link expires at {}", clock(*expires_at)));
+    said(
+        headline,
+        facts,
+        format!(
+            "Open the link and approve to fence them, or reject and fence by hand. Fencing is one way until you fail back on purpose ({RUNBOOK})."
+        ),
+    )
+}
+
+/// The words of [`Notice::DrillRequested`].
+fn drill_requested(
+    m: &Mirror,
+    candidate: &str,
+    primary: Option<&str>,
+    started_by: Option<&str>,
+    loss: &LossEstimate,
+    expires_at: DateTime<Utc>,
+) -> Words {
+    let name = &m.name;
+    let mut facts = vec![
+        format!(
+            "{DRILL}: nothing failed and nothing will be promoted; started by {}",
+            started_by.unwrap_or("an operator")
+        ),
+        format!("Primary now: {} (unchanged)", primary.unwrap_or("unknown")),
+        format!("Would become primary: {candidate}"),
+        format!("Data that may be lost: {}", loss.words(candidate)),
+    ];
+    facts.push(match &m.promotion.drill_document {
+        Some(document) => format!(
+            "After approval: mirrorgate runs the drill document {document} on {candidate} (not the promote document)"
+        ),
+        None => "After approval: nothing is run (no drill document configured)".into(),
+    });
+    facts.push(format!("The link expires at {}", clock(expires_at)));
+    said(
+        format!(
+            "{DRILL} {name}: no real loss. Would promote {candidate}? Loss {}",
+            loss.short()
+        ),
+        facts,
+        "Rehearse it: open the link, check what would be lost, then approve or reject as you would for a real loss. Nothing is promoted.",
+    )
+}
+
+/// The words of [`Notice::DrillClosed`].
+fn drill_closed(m: &Mirror, request: &str, end: &DrillEnd) -> Words {
+    let name = &m.name;
+    let report = format!("Drill over. See the report: mirrorgate drill-report {request}");
+    let (headline, next) = match end {
+        DrillEnd::Withdrawn => (
+            format!("{DRILL} {name}: drill {request} withdrawn, a REAL loss comes first"),
+            "The drill's link no longer works. Attend to the real alert about the primary.".to_string(),
+        ),
+        DrillEnd::Expired => (
+            format!("{DRILL} {name}: drill {request} expired without a decision"),
+            format!(
+                "Nothing was promoted. Find out why nobody decided: in a real loss the request would have expired too. See the report: mirrorgate drill-report {request}"
+            ),
+        ),
+        DrillEnd::Rejected { by } => (format!("{DRILL} {name}: drill {request} rejected by {by}"), report),
+        DrillEnd::Approved {
+            approvers,
+            candidate,
+            executing,
+        } => (
+            format!(
+                "{DRILL} {name}: drill {request} approved by {}; {candidate} NOT promoted",
+                approvers.join(", ")
+            ),
+            if *executing {
+                "Wait for the drill document's outcome; nothing is promoted.".to_string()
+            } else {
+                report
+            },
+        ),
+        DrillEnd::Ran => (format!("{DRILL} {name}: drill document ran for {request}"), report),
+        DrillEnd::Failed { detail } => (
+            format!("{DRILL} {name}: drill document FAILED for {request}"),
+            format!(
+                "Fix what failed ({detail}) before a real loss needs the same path; see the report: mirrorgate drill-report {request}"
+            ),
+        ),
+    };
+    said(
+        headline,
+        vec![
+            format!("Drill: {request}"),
+            format!("{DRILL}: nothing was promoted; phase and epoch unchanged"),
+        ],
+        next,
+    )
+}
+
+/// The words of [`Notice::SwitchoverRequested`].
+fn switchover_requested(
+    m: &Mirror,
+    primary: Option<&str>,
+    candidate: &str,
+    started_by: Option<&str>,
+    partners_alive: &[String],
+    loss: &LossEstimate,
+    expires_at: DateTime<Utc>,
+) -> Words {
+    let name = &m.name;
+    let primary = primary.unwrap_or("the primary");
+    let mut facts = vec![
+        format!("Planned: nothing failed; {primary} is primary now"),
+        format!("Would become primary: {candidate} (DR async)"),
+        format!(
+            "Way: with partner (no loss); refused at approval unless a failover member is heard from ({})",
+            if partners_alive.is_empty() {
+                "none is right now".to_string()
+            } else {
+                partners_alive.join("; ")
+            }
+        ),
+        format!("If it had to go without partner it may lose: {}", loss.words(candidate)),
+    ];
+    facts.push(match &m.promotion.fence_document {
+        Some(document) => format!(
+            "After {candidate} reports primary: the fencing document {document} runs on the former failover members"
+        ),
+        None => format!(
+            "After {candidate} reports primary: fence the former failover members by hand (no fencing document configured)"
+        ),
+    });
+    facts.push(format!("The link expires at {}", clock(expires_at)));
+    said(
+        format!(
+            "{name}: PLANNED switchover from {primary} to {candidate}? Asked by {}",
+            started_by.unwrap_or("an operator")
+        ),
+        facts,
+        "Open the link and approve or reject. Opening the link changes nothing.",
+    )
+}
+
+/// The words of [`Notice::SwitchoverApproved`].
+fn switchover_approved(m: &Mirror, request: &str, candidate: &str, approvers: &[String], accept_loss: bool) -> Words {
+    let name = &m.name;
+    let way = if accept_loss {
+        "Way: with partner if a failover member's ISCAgent answers, otherwise without partner (loss accepted)"
+    } else {
+        "Way: with partner only (no loss); if no failover member's ISCAgent answers, nothing is promoted"
+    };
+    said(
+        format!(
+            "{name}: switching over to {candidate} (approved by {})",
+            approvers.join(", ")
+        ),
+        vec![format!("Switchover: {request}"), way.to_string()],
+        format!("Wait for the confirmation that {candidate} reports primary."),
+    )
+}
+
+/// The words of [`Notice::SwitchoverClosed`].
+fn switchover_closed(m: &Mirror, request: &str, candidate: &str, primary: Option<&str>, end: &PlannedEnd) -> Words {
+    let name = &m.name;
+    let (headline, next) = match end {
+        PlannedEnd::Rejected { by } => (
+            format!("{name}: switchover {request} rejected by {by}"),
+            "Nothing was promoted; the primary stays.".to_string(),
+        ),
+        PlannedEnd::Withdrawn => (
+            format!("{name}: switchover {request} withdrawn, the mirror changed"),
+            "Nothing was promoted. Attend to the mirror's other alerts; ask again when it is normal.".to_string(),
+        ),
+        PlannedEnd::Expired => (
+            format!("{name}: switchover {request} expired without a decision"),
+            "Nothing was promoted. Ask again with mirrorgate switchover.".to_string(),
+        ),
+        PlannedEnd::Approved { approvers } => (
+            format!("{name}: switching over to {candidate} (approved by {})", approvers.join(", ")),
+            format!("Wait for the confirmation that {candidate} reports primary."),
+        ),
+        PlannedEnd::TimedOut => (
+            format!("{name}: switchover to {candidate} did not complete in time"),
+            format!(
+                "Log in to {candidate} and check the Mirror Monitor and the promotion command's output; find out which member is primary."
+            ),
+        ),
+        PlannedEnd::Failed { detail } => (
+            format!("{name}: switchover to {candidate} FAILED"),
+            format!("What failed: {detail}. The primary did not change; fix the failure, then ask again."),
+        ),
+    };
+    said(
+        headline,
+        vec![
+            format!("Switchover: {request}"),
+            format!("Primary: {}", primary.unwrap_or("unknown")),
+        ],
+        next,
+    )
+}
+
+/// The words of [`Notice::SwitchoverDone`].
+fn switchover_done(
+    m: &Mirror,
+    request: &str,
+    member: &str,
+    old: &str,
+    epoch: u64,
+    fencing: Option<&(String, Vec<String>)>,
+) -> Words {
+    let name = &m.name;
+    let mut facts = vec![
+        format!("Switchover: {request}"),
+        format!("Former primary: {old}"),
+        format!("Epoch: {epoch}"),
+    ];
+    let next = match fencing {
+        Some((id, targets)) => {
+            facts.push(format!(
+                "Fencing {} ({id}, approved with the switchover)",
+                targets.join(", ")
+            ));
+            "Check the applications reconnect and the fencing commands' status. Fail back with mirrorgate failback when the primary region should serve again."
+        }
+        None => {
+            facts
+                .push("Not fenced by mirrorgate: no fencing document or no failover member with an instance_id".into());
+            "Check the applications reconnect, and fence the former failover members by hand."
+        }
+    };
+    said(format!("{name}: switchover done, {member} is primary"), facts, next)
+}
+
+/// The words of [`Notice::FailbackRequested`].
+fn failback_requested(
+    m: &Mirror,
+    primary: &str,
+    to: &str,
+    by: &str,
+    fenced: &[String],
+    expires_at: DateTime<Utc>,
+) -> Words {
+    let name = &m.name;
+    let unfence = if fenced.is_empty() {
+        "Nothing is fenced: nothing to un-fence".to_string()
+    } else {
+        format!(
+            "Un-fenced first: {} (fencing document, Method=unfence)",
+            fenced.join(", ")
+        )
+    };
+    said(
+        format!("{name}: PLANNED failback from {primary} to {to}? Asked by {by}"),
+        vec![
+            format!("Planned: {primary} is primary now"),
+            unfence,
+            format!("Then: {to}, once connected to {primary}, becomes its failover partner; it takes over when IRIS on {primary} is stopped"),
+            format!("The link expires at {}", clock(expires_at)),
+        ],
+        "Open the link and approve or reject. Opening the link changes nothing.",
+    )
+}
+
+/// The words of [`Notice::FailbackClosed`].
+fn failback_closed(m: &Mirror, request: &str, candidate: &str, primary: Option<&str>, end: &PlannedEnd) -> Words {
+    let name = &m.name;
+    let (headline, next) = match end {
+        PlannedEnd::Rejected { by } => (
+            format!("{name}: failback {request} rejected by {by}"),
+            "Nothing was un-fenced or promoted; the DR primary stays.".to_string(),
+        ),
+        PlannedEnd::Withdrawn => (
+            format!("{name}: failback {request} withdrawn, the mirror changed"),
+            "Nothing was un-fenced or promoted. Attend to the mirror's other alerts.".to_string(),
+        ),
+        PlannedEnd::Expired => (
+            format!("{name}: failback {request} expired without a decision"),
+            "Nothing was un-fenced or promoted. Ask again with mirrorgate failback.".to_string(),
+        ),
+        PlannedEnd::Approved { approvers } => (
+            format!("{name}: failing back to {candidate} (approved by {})", approvers.join(", ")),
+            format!("Wait for the confirmation that {candidate} reports primary."),
+        ),
+        PlannedEnd::TimedOut => (
+            format!("{name}: failback to {candidate} did not complete in time"),
+            format!("Log in to {candidate} and check the Mirror Monitor and the commands' output; find out which member is primary."),
+        ),
+        PlannedEnd::Failed { detail } => (
+            format!("{name}: failback to {candidate} FAILED"),
+            format!("What failed: {detail}. The DR primary stays; fix the failure, then ask again."),
+        ),
+    };
+    said(
+        headline,
+        vec![
+            format!("Failback: {request}"),
+            format!("Primary: {}", primary.unwrap_or("unknown")),
+        ],
+        next,
+    )
+}
+
+/// The words of [`Notice::PromoteScriptFailed`].
+fn promote_script_failed(m: &Mirror, request: &str, candidate: &str, report: &CommandReport) -> Words {
+    let name = &m.name;
+    let status = report.status.as_str();
+    let mut facts = vec![
+        format!("Request: {request}"),
+        format!("Promote script: {} on {}", report.document, report.member),
+        format!("Status: {status}"),
+        format!("Command: {}", report.command_id),
+    ];
+    facts.extend(script_output(report.output.as_deref(), report.unread.as_deref()));
+    said(
+        format!("{name}: promote script on {candidate} {status}"),
+        facts,
+        format!(
+            "Read the output above (and the run-command log group), then promote {candidate} by hand or fix the cause; mirrorgate will not retry it, nor propose another promotion before a primary is seen again."
+        ),
+    )
+}
+
+/// The words of [`Notice::MaintenanceStarted`].
+fn maintenance_started(
+    m: &Mirror,
+    window: &MaintenanceWindow,
+    duration_secs: u64,
+    phase: Phase,
+    waiting: Option<&str>,
+) -> Words {
+    let name = &m.name;
+    let MaintenanceWindow {
+        reason,
+        by,
+        started_at,
+        until,
+        ..
+    } = window;
+    let length = duration_words(i64::try_from(duration_secs).unwrap_or(i64::MAX));
+    let mut facts = vec![
+        format!("Reason: {reason}"),
+        format!("Started by: {by} at {}", clock(*started_at)),
+        format!("Ends by itself at: {} ({length})", until.format("%Y-%m-%d %H:%M UTC")),
+        format!("Phase now: {phase}"),
+    ];
+    if let Some(open) = waiting {
+        facts.push(format!(
+            "Promotion request {open} was raised before the window and still waits for a decision: the window does not withdraw it"
+        ));
+    }
+    said(
+        format!("{name}: maintenance until {}: {reason}", clock(*until)),
+        facts,
+        format!(
+            "Nothing to do. Until {}: no promotion request is raised; a lost primary, a failover and a backup down are told as info; two primaries or a DR member lost are alerted as usual. End it early with: mirrorgate maintenance end {name} --by NAME",
+            clock(*until)
+        ),
+    )
+}
+
+/// The words of [`Notice::MaintenanceEnded`].
+fn maintenance_ended(
+    m: &Mirror,
+    window: &MaintenanceWindow,
+    phase: Phase,
+    at: DateTime<Utc>,
+    lost_since: Option<DateTime<Utc>>,
+) -> Words {
+    let name = &m.name;
+    let how = maintenance_end(window.ended_by.as_deref());
+    let mut facts = vec![
+        format!("Reason was: {}", window.reason),
+        format!("Started by {} at {}", window.by, clock(window.started_at)),
+        format!("Ended: {how} at {}", clock(window.ended_at.unwrap_or(at))),
+        format!("Phase now: {phase}"),
+    ];
+    if let Some(since) = lost_since {
+        facts.push(format!(
+            "No member answers as primary since {} ({} ago): the confirmation window counts from then",
+            clock(since),
+            duration_words((at - since).num_seconds())
+        ));
+    }
+    let next = if phase == Phase::Normal {
+        "Nothing to do.".to_string()
+    } else {
+        format!(
+            "{name} is {phase}, not normal: the normal rules apply now, and a promotion request follows if the primary stays lost for the confirmation window. If the work is not finished, start a new window."
+        )
+    };
+    said(format!("{name}: maintenance over ({how}), phase {phase}"), facts, next)
 }
 
 /// How a maintenance window ended, in words: "ended early by NAME" or "its time ran out".

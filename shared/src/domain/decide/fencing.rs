@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 
 use super::{approved_by, secs, Decider, DecisionVerdict, Effect, Refusal, Verdict};
 use crate::domain::mirror::MemberKind;
-use crate::domain::notice::Notice;
+use crate::domain::notice::{FencingAsk, Notice};
 use crate::domain::signal::{Authority, DecisionAction};
 use crate::domain::state::{DecisionRecord, Fenced, Phase, PromotionRequest, RequestKind, RequestStatus};
 use crate::domain::view::View;
@@ -147,7 +147,7 @@ impl Decider<'_, '_> {
     /// What a fencing request tells: who answers again, what would be fenced, and
     /// what mirrorgate cannot fence.
     pub(super) fn fencing_requested(&self, r: &PromotionRequest) -> Notice {
-        Notice::FencingRequested {
+        Notice::FencingRequested(FencingAsk {
             request: r.id.clone(),
             primary: r.candidate.clone(),
             epoch: r.epoch,
@@ -160,7 +160,7 @@ impl Decider<'_, '_> {
                 .filter(|name| !r.fence_members.contains(name))
                 .collect(),
             expires_at: r.expires_at,
-        }
+        })
     }
 
     fn fencing_pending(&mut self, open: &PromotionRequest) {
