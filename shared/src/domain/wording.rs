@@ -1846,6 +1846,146 @@ mod tests {
     }
 
     #[test]
+    fn a_loss_seen_from_the_dr_side_alone_says_a_partition_looks_the_same() {
+        let notice = Notice::PrimaryLost {
+            lost: Some(A.into()),
+            at: t(165),
+            observers: vec![Observer::Probe, Observer::Asyncs],
+            dr_side_only: true,
+            dr_primary: false,
+            confirm_at: t(345),
+        };
+        let said = words(&notice, &hsprod());
+        assert!(
+            said.facts.contains(&"Observers agreeing: probe, asyncs".to_string()),
+            "{said:?}"
+        );
+        assert!(
+            said.facts
+                .iter()
+                .any(|f| f.contains("a network partition between us-east-1 and us-west-2 looks the same from here")),
+            "{said:?}"
+        );
+    }
+
+    #[test]
+    fn a_promoted_dr_member_lost_says_no_failover_partner_can_take_over() {
+        let notice = Notice::PrimaryLost {
+            lost: Some(DR1.into()),
+            at: t(700),
+            observers: vec![Observer::Heartbeat, Observer::Probe],
+            dr_side_only: false,
+            dr_primary: true,
+            confirm_at: t(880),
+        };
+        let said = words(&notice, &hsprod());
+        assert!(
+            said.next_step.contains("no failover partner can take over"),
+            "{}",
+            said.next_step
+        );
+    }
+
+    #[test]
+    fn a_request_withdrawn_for_a_witness_quotes_the_evidence() {
+        let notice = Notice::RequestWithdrawnWitness {
+            request: "HSPROD-R1".into(),
+            who: DR2.into(),
+            evidence: "HSPROD-DR2 reports Connected".into(),
+        };
+        let said = words(&notice, &hsprod());
+        assert!(
+            said.facts
+                .iter()
+                .any(|f| f.starts_with("Evidence: HSPROD-DR2 reports Connected")),
+            "{said:?}"
+        );
+    }
+
+    #[test]
+    fn a_failed_promote_script_is_quoted_with_its_status_and_first_lines() {
+        let m = hsprod();
+        let report = |output: Option<&str>, unread: Option<&str>| CommandReport {
+            member: DR1.into(),
+            command_id: "5a2c".into(),
+            document: "mirrorgate-promote".into(),
+            status: RunStatus::TimedOut,
+            requested_at: None,
+            comment: None,
+            output: output.map(str::to_string),
+            unread: unread.map(str::to_string),
+        };
+        let failed = |report| Notice::PromoteScriptFailed {
+            request: "HSPROD-R1".into(),
+            candidate: DR1.into(),
+            report,
+        };
+        let output = "PROMOTE FAILED (HSPROD-R1): no failover member's ISCAgent answers\n";
+        let said = words(&failed(report(Some(output), None)), &m);
+        assert!(
+            said.headline.contains(RunStatus::TimedOut.as_str()),
+            "{}",
+            said.headline
+        );
+        assert!(
+            said.facts
+                .contains(&format!("Status: {}", RunStatus::TimedOut.as_str())),
+            "{said:?}"
+        );
+        assert!(
+            said.facts
+                .iter()
+                .any(|f| f.contains("PROMOTE FAILED (HSPROD-R1): no failover member's ISCAgent answers")),
+            "{said:?}"
+        );
+        let unread = "SSM GetCommandInvocation: InvocationDoesNotExist";
+        let said = words(&failed(report(None, Some(unread))), &m);
+        assert!(
+            said.facts
+                .iter()
+                .any(|f| f.starts_with("Output: could not be read (SSM GetCommandInvocation: InvocationDoesNotExist)")),
+            "{said:?}"
+        );
+    }
+
+    #[test]
+    fn an_offline_ssm_agent_says_a_promotion_would_not_run_and_how_to_start_it() {
+        let notice = Notice::SsmAgentOffline {
+            member: DR1.into(),
+            detail: "ConnectionLost".into(),
+            since: t(60),
+        };
+        let said = words(&notice, &hsprod());
+        assert!(
+            said.headline.contains(DR1) && said.headline.contains("a promotion would not run"),
+            "{}",
+            said.headline
+        );
+        assert!(said.next_step.contains("amazon-ssm-agent"), "{}", said.next_step);
+    }
+
+    #[test]
+    fn a_promotion_request_says_what_the_other_candidates_may_lose() {
+        let mut ask = promotion_ask(DR2);
+        ask.others = vec![(
+            DR1.into(),
+            LossEstimate {
+                seconds: Some(902.3),
+                basis: LossBasis::LinkLost {
+                    since: t(240),
+                    primary_until: t(1200),
+                },
+            },
+        )];
+        let said = words(&Notice::PromotionRequested(ask), &hsprod());
+        assert!(
+            said.facts
+                .contains(&"Other DR members that could be promoted: HSPROD-DR1 (>=15 min)".to_string()),
+            "{said:?}"
+        );
+    }
+
+    #[test]
     fn a_promotion_request_names_its_candidate_and_the_loss_in_the_headline() {
         let said = words(&Notice::PromotionRequested(promotion_ask(DR2)), &hsprod());
         assert_eq!(
