@@ -1986,6 +1986,80 @@ mod tests {
     }
 
     #[test]
+    fn a_drill_says_it_is_one_and_what_it_did_not_do() {
+        let m = hsprod();
+        let closed = |end| {
+            words(
+                &Notice::DrillClosed {
+                    request: "HSPROD-R1".into(),
+                    end,
+                },
+                &m,
+            )
+        };
+        let approved = closed(DrillEnd::Approved {
+            approvers: strings(&["Dana Whitfield"]),
+            candidate: DR1.into(),
+            executing: true,
+        });
+        assert!(approved.headline.starts_with("DRILL "), "{}", approved.headline);
+        assert!(approved.headline.contains("NOT promoted"), "{}", approved.headline);
+        let withdrawn = closed(DrillEnd::Withdrawn);
+        assert!(withdrawn.headline.contains("REAL loss"), "{}", withdrawn.headline);
+    }
+
+    #[test]
+    fn a_dr_member_lost_during_maintenance_says_why_it_counts_as_down() {
+        let down = DownEvidence {
+            reports: Some(MemberStatus::Down),
+            ..DownEvidence::default()
+        };
+        let said = words(
+            &Notice::DrMemberLost {
+                member: DR1.into(),
+                down,
+            },
+            &hsprod(),
+        );
+        assert!(said.facts.iter().any(|f| f.contains("reports Down")), "{said:?}");
+    }
+
+    #[test]
+    fn a_window_started_over_a_waiting_request_says_it_does_not_withdraw_it() {
+        let notice = Notice::MaintenanceStarted {
+            window: window(),
+            duration_secs: 7200,
+            phase: Phase::PromotionPending,
+            waiting: Some("HSPROD-R1".into()),
+        };
+        let said = words(&notice, &hsprod());
+        assert!(said.headline.contains("until 05:00 UTC"), "{}", said.headline);
+        assert!(
+            said.facts.iter().any(|f| f.contains("does not withdraw it")),
+            "{said:?}"
+        );
+    }
+
+    #[test]
+    fn a_switchover_request_says_it_is_planned_from_where_to_where() {
+        let notice = Notice::SwitchoverRequested {
+            request: "HSPROD-R1".into(),
+            primary: Some(A.into()),
+            candidate: DR1.into(),
+            started_by: Some("Ravi Patel".into()),
+            partners_alive: Vec::new(),
+            loss: latency(1.8),
+            expires_at: t(1820),
+        };
+        let said = words(&notice, &hsprod());
+        assert!(
+            said.headline.contains("PLANNED switchover from HSPROD-A to HSPROD-DR1"),
+            "{}",
+            said.headline
+        );
+    }
+
+    #[test]
     fn a_promotion_request_names_its_candidate_and_the_loss_in_the_headline() {
         let said = words(&Notice::PromotionRequested(promotion_ask(DR2)), &hsprod());
         assert_eq!(
