@@ -1808,31 +1808,16 @@ impl Decider<'_, '_> {
     fn promote_command_failed(&mut self, req: &PromotionRequest, report: &CommandReport) -> Verdict {
         let now = self.ctx.now;
         let request = req.id.clone();
-        let output = wording::script_output(report.output.as_deref(), report.unread.as_deref());
-        let detail = format!(
-            "the promote script ended {} on {} (command {})",
-            report.status.as_str(),
-            report.member,
-            report.command_id
-        );
         // A planned move that failed changes no phase: the primary it started from is
         // still primary (a switchover's failover member, a failback's DR member).
         if matches!(req.kind, RequestKind::Switchover | RequestKind::Failback) {
-            let first = report
-                .output
-                .as_deref()
-                .and_then(|text| text.lines().find(|l| !l.trim().is_empty()))
-                .map_or_else(
-                    || format!("output: {}", output[0]),
-                    |l| format!("it said: {}", l.trim()),
-                );
-            let detail = format!("{detail}; {first}");
+            let detail = wording::script_failure(report, true);
             return match req.kind {
                 RequestKind::Switchover => self.switchover_outcome(req, false, &detail),
                 _ => self.failback_outcome(req, false, &detail, &[]),
             };
         }
-        self.close_request(&request, RequestStatus::Failed, &detail);
+        self.close_request(&request, RequestStatus::Failed, &wording::script_failure(report, false));
         self.s.next_request_after = Some(now + secs(self.m.policy.cool_down_secs));
         self.go(Phase::PrimaryLost, &format!("promotion of {} failed", req.candidate));
         self.tell(Notice::PromoteScriptFailed {

@@ -24,7 +24,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::alert::{clock, duration_words, AlertKind, Severity};
+use super::alert::{duration_words, AlertKind, Severity};
 use super::decide::{Decider, Verdict};
 use super::mirror::{MemberKind, Observer};
 use super::notice::{DownEvidence, Notice};
@@ -65,16 +65,6 @@ impl MaintenanceWindow {
     /// Whether the window is on at `now`.
     pub fn is_active(&self, now: DateTime<Utc>) -> bool {
         self.ended_at.is_none() && self.started_at <= now && now < self.until
-    }
-
-    /// "maintenance: OS patching, until 05:00 UTC"
-    pub fn note(&self) -> String {
-        let until = if self.until - self.started_at < Duration::hours(20) {
-            clock(self.until)
-        } else {
-            self.until.format("%Y-%m-%d %H:%M UTC").to_string()
-        };
-        format!("maintenance: {}, until {until}", self.reason)
     }
 }
 

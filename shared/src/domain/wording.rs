@@ -87,10 +87,46 @@ pub fn script_output(output: Option<&str>, unread: Option<&str>) -> Vec<String> 
     )
 }
 
+/// How a promote script failed, in one line: kept as the request's outcome, and,
+/// for a planned move (`quoting`), said in its alert with the script's first line.
+pub fn script_failure(report: &CommandReport, quoting: bool) -> String {
+    let detail = format!(
+        "the promote script ended {} on {} (command {})",
+        report.status.as_str(),
+        report.member,
+        report.command_id
+    );
+    if !quoting {
+        return detail;
+    }
+    let first = report
+        .output
+        .as_deref()
+        .and_then(|text| text.lines().find(|l| !l.trim().is_empty()))
+        .map_or_else(
+            || {
+                let output = script_output(report.output.as_deref(), report.unread.as_deref());
+                format!("output: {}", output[0])
+            },
+            |l| format!("it said: {}", l.trim()),
+        );
+    format!("{detail}; {first}")
+}
+
+/// "maintenance: OS patching, until 05:00 UTC": what every alert during a window says.
+pub fn maintenance_note(window: &MaintenanceWindow) -> String {
+    let until = if window.until - window.started_at < chrono::Duration::hours(20) {
+        clock(window.until)
+    } else {
+        window.until.format("%Y-%m-%d %H:%M UTC").to_string()
+    };
+    format!("maintenance: {}, until {until}", window.reason)
+}
+
 /// An alert as told during a maintenance window: the window's note ends the
 /// headline and opens the facts.
 pub fn during_maintenance(window: &MaintenanceWindow, words: Words) -> Words {
-    let note = window.note();
+    let note = maintenance_note(window);
     let mut facts = words.facts;
     facts.insert(0, format!("{note} (started by {})", window.by));
     Words {
@@ -1945,6 +1981,33 @@ mod tests {
                 .iter()
                 .any(|f| f.starts_with("Output: could not be read (SSM GetCommandInvocation: InvocationDoesNotExist)")),
             "{said:?}"
+        );
+    }
+
+    #[test]
+    fn a_failed_promote_script_is_one_line_quoting_its_first_line_for_a_planned_move() {
+        let report = |output: Option<&str>| CommandReport {
+            member: DR1.into(),
+            command_id: "5a2c".into(),
+            document: "mirrorgate-promote".into(),
+            status: RunStatus::Failed,
+            requested_at: None,
+            comment: None,
+            output: output.map(str::to_string),
+            unread: None,
+        };
+        let said = report(Some("\n  PROMOTE FAILED: no partner  \nsecond line\n"));
+        assert_eq!(
+            script_failure(&said, false),
+            "the promote script ended Failed on HSPROD-DR1 (command 5a2c)"
+        );
+        assert_eq!(
+            script_failure(&said, true),
+            "the promote script ended Failed on HSPROD-DR1 (command 5a2c); it said: PROMOTE FAILED: no partner"
+        );
+        assert_eq!(
+            script_failure(&report(None), true),
+            "the promote script ended Failed on HSPROD-DR1 (command 5a2c); output: Output: could not be read (not asked); see the run-command log group"
         );
     }
 
