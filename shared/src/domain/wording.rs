@@ -191,54 +191,22 @@ fn or_none(members: &[String]) -> String {
 
 /// The words of a notice about mirror `m`.
 pub fn words(notice: &Notice, m: &Mirror) -> Words {
-    let name = &m.name;
     match notice {
-        Notice::FailedOver { old, new, since, epoch } => said(
-            format!("{name}: IRIS failed over from {old} to {new}"),
-            vec![
-                format!("New primary: {new} (since {})", clock(*since)),
-                format!("Former primary: {old}"),
-                format!("Epoch: {epoch}"),
-            ],
-            format!("Nothing to approve. Find out why {old} failed and bring it back as backup to restore high availability."),
-        ),
-        Notice::FailedBack { old, new, epoch } => said(
-            format!("{name}: failed back, {new} is primary"),
-            vec![format!("Former primary: {old}"), format!("Epoch: {epoch}")],
-            "Check that the DR members rejoin as async members.",
-        ),
-        Notice::DrPrimary { member, previous, epoch } => said(
-            format!("{name}: DR member {member} is now primary (promoted outside mirrorgate)"),
-            vec![format!("Previous primary: {previous}"), format!("Epoch: {epoch}")],
-            "Confirm the promotion was intended and fence the primary region so it cannot take traffic back.",
-        ),
+        Notice::FailedOver { old, new, since, epoch } => failed_over(m, old, new, *since, *epoch),
+        Notice::FailedBack { old, new, epoch } => failed_back(m, old, new, *epoch),
+        Notice::DrPrimary {
+            member,
+            previous,
+            epoch,
+        } => dr_primary(m, member, previous, *epoch),
         Notice::DrPrimaryWithdrawing {
             member,
             previous,
             request,
-        } => said(
-            format!("{name}: DR member {member} is now primary (promoted outside mirrorgate)"),
-            vec![
-                format!("Previous primary: {previous}"),
-                format!("Request {request} withdrawn: its link no longer works"),
-            ],
-            "Confirm the promotion was intended and fence the primary region so it cannot take traffic back.",
-        ),
-        Notice::PrimaryBack { primary } => said(
-            format!("{name}: primary {primary} is back"),
-            vec![format!("Primary: {primary}")],
-            "Nothing to do. A later loss within the cool-down is recorded without a new alert.",
-        ),
-        Notice::Degraded { primary, down } => said(
-            format!("{name}: backup {down} is down, no high availability"),
-            vec![format!("Primary: {primary}"), format!("Down: {down}")],
-            format!("Bring {down} back as backup; until then a failure of {primary} needs a DR promotion."),
-        ),
-        Notice::HaRestored { primary } => said(
-            format!("{name}: high availability restored"),
-            vec![format!("Primary: {primary}")],
-            "Nothing to do.",
-        ),
+        } => dr_primary_withdrawing(m, member, previous, request),
+        Notice::PrimaryBack { primary } => primary_back(m, primary),
+        Notice::Degraded { primary, down } => degraded(m, primary, down),
+        Notice::HaRestored { primary } => ha_restored(m, primary),
         Notice::PrimaryLost {
             lost,
             at,
@@ -246,12 +214,16 @@ pub fn words(notice: &Notice, m: &Mirror) -> Words {
             dr_side_only,
             dr_primary,
             confirm_at,
-        } => primary_lost(m, lost.as_deref(), *at, observers, *dr_side_only, *dr_primary, *confirm_at),
-        Notice::NoCandidate { lost_since } => said(
-            format!("{name}: primary lost and no healthy DR member to promote"),
-            vec![format!("Lost since: {}", clock(*lost_since))],
-            "Check the DR members; mirrorgate proposes a promotion as soon as one is healthy.",
+        } => primary_lost(
+            m,
+            lost.as_deref(),
+            *at,
+            observers,
+            *dr_side_only,
+            *dr_primary,
+            *confirm_at,
         ),
+        Notice::NoCandidate { lost_since } => no_candidate(m, *lost_since),
         Notice::SplitBrain {
             epoch,
             primary,
@@ -271,61 +243,23 @@ pub fn words(notice: &Notice, m: &Mirror) -> Words {
             required,
             approved_by,
             of,
-        } => {
-            let Words { headline, mut facts, .. } = words(of, m);
-            facts.insert(0, format!("Approved so far by: {}", approved_by.join(", ")));
-            said(
-                format!("{approvals} of {required} approvals: {headline}"),
-                facts,
-                format!(
-                    "Another person must approve ({} more). Use this new link; each link decides once.",
-                    required - approvals
-                ),
-            )
+        } => more_approvals(m, *approvals, *required, approved_by, of),
+        Notice::RequestWithdrawnPrimaryBack { request, primary } => request_withdrawn_primary_back(m, request, primary),
+        Notice::RequestWithdrawnWitness { request, who, evidence } => {
+            request_withdrawn_witness(m, request, who, evidence)
         }
-        Notice::RequestWithdrawnPrimaryBack { request, primary } => said(
-            format!("{name}: primary {primary} is back; promotion request withdrawn"),
-            vec![format!("Request: {request}"), format!("Primary: {primary}")],
-            "Nothing to approve: the link no longer works. Find out why the primary was unreachable.",
-        ),
-        Notice::RequestWithdrawnWitness { request, who, evidence } => said(
-            format!("{name}: promotion request withdrawn, {who} is connected to a primary"),
-            vec![
-                format!("Request: {request}"),
-                format!("Evidence: {evidence}: it is connected to a primary, so one exists"),
-            ],
-            format!("Nothing to approve: the link no longer works. Find out which member is primary (the Mirror Monitor on {who}) and why mirrorgate does not hear from it."),
-        ),
         Notice::RequestExpired {
             request,
             candidate,
             again,
-        } => said(
-            format!("{name}: promotion request expired, nothing promoted"),
-            vec![format!("Request: {request}"), format!("Candidate was: {candidate}")],
-            format!(
-                "If the primary is still lost at {}, mirrorgate sends a new request.",
-                clock(*again)
-            ),
-        ),
+        } => request_expired(m, request, candidate, *again),
         Notice::PromotionRejected {
             request,
             candidate,
             by,
             again,
-        } => said(
-            format!("{name}: promotion of {candidate} rejected by {by}"),
-            vec![format!("Request: {request}")],
-            format!(
-                "Nothing will be promoted. If the primary is still lost at {}, mirrorgate asks again.",
-                clock(*again)
-            ),
-        ),
-        Notice::PromotionRefused { request, candidate, by } => said(
-            format!("{name}: approval refused, {candidate} is unhealthy"),
-            vec![format!("Request: {request}"), format!("Approved by: {by}")],
-            "mirrorgate proposes another candidate if one is healthy.",
-        ),
+        } => promotion_rejected(m, request, candidate, by, *again),
+        Notice::PromotionRefused { request, candidate, by } => promotion_refused(m, request, candidate, by),
         Notice::PromotionApproved {
             request,
             candidate,
@@ -337,61 +271,29 @@ pub fn words(notice: &Notice, m: &Mirror) -> Words {
             request,
             member,
             candidate,
-        } => said(
-            format!("{name}: SPLIT BRAIN risk, {member} is primary again while {candidate} is being promoted"),
-            vec![format!("Request: {request}"), format!("Back as primary: {member}")],
-            format!("Decide now which one stays primary: stop traffic to the other and shut down IRIS on it. Fence the primary region if {candidate} stays primary."),
-        ),
+        } => split_brain_during_promotion(m, request, member, candidate),
         Notice::PromotionSucceeded {
             request,
             candidate,
             approvers,
             epoch,
-        } => said(
-            format!("{name}: {candidate} is now primary (DR promotion done)"),
-            vec![
-                format!("Request: {request}"),
-                format!("Approved by: {}", approvers.join(", ")),
-                format!("Epoch: {epoch}"),
-            ],
-            "Check the applications reconnect. Keep the primary region fenced until you fail back on purpose.",
-        ),
+        } => promotion_succeeded(m, request, candidate, approvers, *epoch),
         Notice::PromotionTimedOut {
             request,
             candidate,
             approved_at,
-        } => said(
-            format!("{name}: {candidate} did not become primary in time"),
-            vec![
-                format!("Request: {request}"),
-                format!("Approved at: {}", clock(*approved_at)),
-            ],
-            format!("Log in to {candidate} and check the mirror monitor and the promotion command's output."),
-        ),
+        } => promotion_timed_out(m, request, candidate, *approved_at),
         Notice::PromotionFailed {
             request,
             candidate,
             detail,
-        } => said(
-            format!("{name}: promotion of {candidate} FAILED"),
-            vec![format!("Request: {request}"), format!("What failed: {detail}")],
-            format!("Promote {candidate} by hand (^MIRROR on the member: iris/README.md section 7) or fix the failure; mirrorgate will not retry it, nor propose another promotion before a primary is seen again."),
-        ),
+        } => promotion_failed(m, request, candidate, detail),
         Notice::PromoteScriptFailed {
             request,
             candidate,
             report,
         } => promote_script_failed(m, request, candidate, report),
-        Notice::SsmAgentOffline { member, detail, since } => said(
-            format!("{name}: SSM agent of {member} not Online, a promotion would not run"),
-            vec![
-                format!("Best DR candidate: {member}"),
-                format!("SSM says: {detail} (since {})", clock(*since)),
-            ],
-            format!(
-                "Start the SSM agent on {member} (systemctl start amazon-ssm-agent) or restore its path to SSM; until then a promotion of {member} must be done by hand."
-            ),
-        ),
+        Notice::SsmAgentOffline { member, detail, since } => ssm_agent_offline(m, member, detail, *since),
         Notice::MaintenanceStarted {
             window,
             duration_secs,
@@ -404,11 +306,7 @@ pub fn words(notice: &Notice, m: &Mirror) -> Words {
             at,
             lost_since,
         } => maintenance_ended(m, window, *phase, *at, *lost_since),
-        Notice::DrMemberLost { member, down } => said(
-            format!("{name}: DR member {member} is down during maintenance"),
-            vec![format!("{member}: {}", down_words(down))],
-            format!("Patching the failover members does not explain this. Bring {member} back: while the failover members are being patched, it is what a promotion would need."),
-        ),
+        Notice::DrMemberLost { member, down } => dr_member_lost(m, member, down),
         Notice::FormerRegionBack {
             primary,
             epoch,
@@ -417,89 +315,37 @@ pub fn words(notice: &Notice, m: &Mirror) -> Words {
             claiming,
         } => former_region_back(m, primary, *epoch, evidence, unfenced, claiming),
         Notice::FencingRequested(ask) => fencing_requested(m, ask),
-        Notice::FencingWithdrawn { request, primary } => said(
-            format!("{name}: fencing request withdrawn, {primary} is primary now"),
-            vec![format!("Request: {request}"), format!("Primary: {primary}")],
-            "Nothing to approve: the link no longer works. Nothing was fenced.",
-        ),
+        Notice::FencingWithdrawn { request, primary } => fencing_withdrawn(m, request, primary),
         Notice::FencingExpired {
             request,
             members,
             primary,
             again,
-        } => said(
-            format!("{name}: fencing request expired, {} NOT fenced", members.join(", ")),
-            vec![
-                format!("Request: {request}"),
-                format!("Primary now: {primary} (unchanged)"),
-            ],
-            format!(
-                "Fence them by hand: {}. If the former region is still heard from at {}, mirrorgate asks again.",
-                fence_by_hand(m),
-                clock(*again)
-            ),
-        ),
+        } => fencing_expired(m, request, members, primary, *again),
         Notice::FencingRejected {
             request,
             members,
             by,
             again,
-        } => said(
-            format!("{name}: fencing of {} rejected by {by}", members.join(", ")),
-            vec![format!("Request: {request}")],
-            format!(
-                "mirrorgate fences nothing. Fence them by hand if they must not rejoin: {}. If the former region is still heard from at {}, mirrorgate asks again.",
-                fence_by_hand(m),
-                clock(*again)
-            ),
-        ),
+        } => fencing_rejected(m, request, members, by, *again),
         Notice::FencingApproved {
             request,
             members,
             approvers,
             primary,
-        } => said(
-            format!(
-                "{name}: fencing {} (approved by {})",
-                members.join(", "),
-                approvers.join(", ")
-            ),
-            vec![
-                format!("Request: {request}"),
-                format!("Primary: {primary} (unchanged)"),
-            ],
-            "Wait for the confirmation that the fencing commands were sent.",
-        ),
+        } => fencing_approved(m, request, members, approvers, primary),
         Notice::FencingSent {
             request,
             members,
             detail,
             primary,
-        } => said(
-            format!("{name}: fencing sent to {}", members.join(", ")),
-            vec![
-                format!("Request: {request}"),
-                format!("What was done: {detail}"),
-                format!("Primary: {primary} (unchanged)"),
-            ],
-            format!(
-                "Check each command's status (Run Command) and that the members no longer join the mirror. They stay fenced until you fail back on purpose ({RUNBOOK})."
-            ),
-        ),
+        } => fencing_sent(m, request, members, detail, primary),
         Notice::FencingFailed {
             request,
             missing,
             done,
             detail,
-        } => said(
-            format!("{name}: fencing of {} FAILED", missing.join(", ")),
-            vec![
-                format!("Request: {request}"),
-                format!("What failed: {detail}"),
-                format!("Fenced: {}", or_none(done)),
-            ],
-            format!("Fence them by hand now: {}.", fence_by_hand(m)),
-        ),
+        } => fencing_failed(m, request, missing, done, detail),
         Notice::DrillRequested {
             candidate,
             primary,
@@ -507,7 +353,14 @@ pub fn words(notice: &Notice, m: &Mirror) -> Words {
             loss,
             expires_at,
             ..
-        } => drill_requested(m, candidate, primary.as_deref(), started_by.as_deref(), loss, *expires_at),
+        } => drill_requested(
+            m,
+            candidate,
+            primary.as_deref(),
+            started_by.as_deref(),
+            loss,
+            *expires_at,
+        ),
         Notice::DrillClosed { request, end } => drill_closed(m, request, end),
         Notice::SwitchoverRequested {
             primary,
@@ -517,7 +370,15 @@ pub fn words(notice: &Notice, m: &Mirror) -> Words {
             loss,
             expires_at,
             ..
-        } => switchover_requested(m, primary.as_deref(), candidate, started_by.as_deref(), partners_alive, loss, *expires_at),
+        } => switchover_requested(
+            m,
+            primary.as_deref(),
+            candidate,
+            started_by.as_deref(),
+            partners_alive,
+            loss,
+            *expires_at,
+        ),
         Notice::SwitchoverApproved {
             request,
             candidate,
@@ -551,14 +412,7 @@ pub fn words(notice: &Notice, m: &Mirror) -> Words {
             required,
             approvers,
             ..
-        } => said(
-            format!("{approvals} of {required} approvals: {name}: failback to {candidate}"),
-            vec![format!("Approved so far by: {}", approvers.join(", "))],
-            format!(
-                "Another person must approve ({} more). Use this new link; each link decides once.",
-                required - approvals
-            ),
-        ),
+        } => failback_more_approvals(m, candidate, *approvals, *required, approvers),
         Notice::FailbackClosed {
             request,
             candidate,
@@ -566,6 +420,346 @@ pub fn words(notice: &Notice, m: &Mirror) -> Words {
             end,
         } => failback_closed(m, request, candidate, primary.as_deref(), end),
     }
+}
+
+/// The words of [`Notice::FailedOver`].
+fn failed_over(m: &Mirror, old: &str, new: &str, since: DateTime<Utc>, epoch: u64) -> Words {
+    let name = &m.name;
+    said(
+        format!("{name}: IRIS failed over from {old} to {new}"),
+        vec![
+            format!("New primary: {new} (since {})", clock(since)),
+            format!("Former primary: {old}"),
+            format!("Epoch: {epoch}"),
+        ],
+        format!(
+            "Nothing to approve. Find out why {old} failed and bring it back as backup to restore high availability."
+        ),
+    )
+}
+
+/// The words of [`Notice::FailedBack`].
+fn failed_back(m: &Mirror, old: &str, new: &str, epoch: u64) -> Words {
+    let name = &m.name;
+    said(
+        format!("{name}: failed back, {new} is primary"),
+        vec![format!("Former primary: {old}"), format!("Epoch: {epoch}")],
+        "Check that the DR members rejoin as async members.",
+    )
+}
+
+/// The words of [`Notice::DrPrimary`].
+fn dr_primary(m: &Mirror, member: &str, previous: &str, epoch: u64) -> Words {
+    let name = &m.name;
+    said(
+        format!("{name}: DR member {member} is now primary (promoted outside mirrorgate)"),
+        vec![format!("Previous primary: {previous}"), format!("Epoch: {epoch}")],
+        "Confirm the promotion was intended and fence the primary region so it cannot take traffic back.",
+    )
+}
+
+/// The words of [`Notice::DrPrimaryWithdrawing`].
+fn dr_primary_withdrawing(m: &Mirror, member: &str, previous: &str, request: &str) -> Words {
+    let name = &m.name;
+    said(
+        format!("{name}: DR member {member} is now primary (promoted outside mirrorgate)"),
+        vec![
+            format!("Previous primary: {previous}"),
+            format!("Request {request} withdrawn: its link no longer works"),
+        ],
+        "Confirm the promotion was intended and fence the primary region so it cannot take traffic back.",
+    )
+}
+
+/// The words of [`Notice::PrimaryBack`].
+fn primary_back(m: &Mirror, primary: &str) -> Words {
+    let name = &m.name;
+    said(
+        format!("{name}: primary {primary} is back"),
+        vec![format!("Primary: {primary}")],
+        "Nothing to do. A later loss within the cool-down is recorded without a new alert.",
+    )
+}
+
+/// The words of [`Notice::Degraded`].
+fn degraded(m: &Mirror, primary: &str, down: &str) -> Words {
+    let name = &m.name;
+    said(
+        format!("{name}: backup {down} is down, no high availability"),
+        vec![format!("Primary: {primary}"), format!("Down: {down}")],
+        format!("Bring {down} back as backup; until then a failure of {primary} needs a DR promotion."),
+    )
+}
+
+/// The words of [`Notice::HaRestored`].
+fn ha_restored(m: &Mirror, primary: &str) -> Words {
+    let name = &m.name;
+    said(
+        format!("{name}: high availability restored"),
+        vec![format!("Primary: {primary}")],
+        "Nothing to do.",
+    )
+}
+
+/// The words of [`Notice::NoCandidate`].
+fn no_candidate(m: &Mirror, lost_since: DateTime<Utc>) -> Words {
+    let name = &m.name;
+    said(
+        format!("{name}: primary lost and no healthy DR member to promote"),
+        vec![format!("Lost since: {}", clock(lost_since))],
+        "Check the DR members; mirrorgate proposes a promotion as soon as one is healthy.",
+    )
+}
+
+/// The words of [`Notice::MoreApprovals`].
+fn more_approvals(m: &Mirror, approvals: usize, required: usize, approved_by: &[String], of: &Notice) -> Words {
+    let Words {
+        headline, mut facts, ..
+    } = words(of, m);
+    facts.insert(0, format!("Approved so far by: {}", approved_by.join(", ")));
+    said(
+        format!("{approvals} of {required} approvals: {headline}"),
+        facts,
+        format!(
+            "Another person must approve ({} more). Use this new link; each link decides once.",
+            required - approvals
+        ),
+    )
+}
+
+/// The words of [`Notice::RequestWithdrawnPrimaryBack`].
+fn request_withdrawn_primary_back(m: &Mirror, request: &str, primary: &str) -> Words {
+    let name = &m.name;
+    said(
+        format!("{name}: primary {primary} is back; promotion request withdrawn"),
+        vec![format!("Request: {request}"), format!("Primary: {primary}")],
+        "Nothing to approve: the link no longer works. Find out why the primary was unreachable.",
+    )
+}
+
+/// The words of [`Notice::RequestWithdrawnWitness`].
+fn request_withdrawn_witness(m: &Mirror, request: &str, who: &str, evidence: &str) -> Words {
+    let name = &m.name;
+    said(
+    format!("{name}: promotion request withdrawn, {who} is connected to a primary"),
+    vec![
+        format!("Request: {request}"),
+        format!("Evidence: {evidence}: it is connected to a primary, so one exists"),
+    ],
+    format!("Nothing to approve: the link no longer works. Find out which member is primary (the Mirror Monitor on {who}) and why mirrorgate does not hear from it."),
+)
+}
+
+/// The words of [`Notice::RequestExpired`].
+fn request_expired(m: &Mirror, request: &str, candidate: &str, again: DateTime<Utc>) -> Words {
+    let name = &m.name;
+    said(
+        format!("{name}: promotion request expired, nothing promoted"),
+        vec![format!("Request: {request}"), format!("Candidate was: {candidate}")],
+        format!(
+            "If the primary is still lost at {}, mirrorgate sends a new request.",
+            clock(again)
+        ),
+    )
+}
+
+/// The words of [`Notice::PromotionRejected`].
+fn promotion_rejected(m: &Mirror, request: &str, candidate: &str, by: &str, again: DateTime<Utc>) -> Words {
+    let name = &m.name;
+    said(
+        format!("{name}: promotion of {candidate} rejected by {by}"),
+        vec![format!("Request: {request}")],
+        format!(
+            "Nothing will be promoted. If the primary is still lost at {}, mirrorgate asks again.",
+            clock(again)
+        ),
+    )
+}
+
+/// The words of [`Notice::PromotionRefused`].
+fn promotion_refused(m: &Mirror, request: &str, candidate: &str, by: &str) -> Words {
+    let name = &m.name;
+    said(
+        format!("{name}: approval refused, {candidate} is unhealthy"),
+        vec![format!("Request: {request}"), format!("Approved by: {by}")],
+        "mirrorgate proposes another candidate if one is healthy.",
+    )
+}
+
+/// The words of [`Notice::SplitBrainDuringPromotion`].
+fn split_brain_during_promotion(m: &Mirror, request: &str, member: &str, candidate: &str) -> Words {
+    let name = &m.name;
+    said(
+    format!("{name}: SPLIT BRAIN risk, {member} is primary again while {candidate} is being promoted"),
+    vec![format!("Request: {request}"), format!("Back as primary: {member}")],
+    format!("Decide now which one stays primary: stop traffic to the other and shut down IRIS on it. Fence the primary region if {candidate} stays primary."),
+)
+}
+
+/// The words of [`Notice::PromotionSucceeded`].
+fn promotion_succeeded(m: &Mirror, request: &str, candidate: &str, approvers: &[String], epoch: u64) -> Words {
+    let name = &m.name;
+    said(
+        format!("{name}: {candidate} is now primary (DR promotion done)"),
+        vec![
+            format!("Request: {request}"),
+            format!("Approved by: {}", approvers.join(", ")),
+            format!("Epoch: {epoch}"),
+        ],
+        "Check the applications reconnect. Keep the primary region fenced until you fail back on purpose.",
+    )
+}
+
+/// The words of [`Notice::PromotionTimedOut`].
+fn promotion_timed_out(m: &Mirror, request: &str, candidate: &str, approved_at: DateTime<Utc>) -> Words {
+    let name = &m.name;
+    said(
+        format!("{name}: {candidate} did not become primary in time"),
+        vec![
+            format!("Request: {request}"),
+            format!("Approved at: {}", clock(approved_at)),
+        ],
+        format!("Log in to {candidate} and check the mirror monitor and the promotion command's output."),
+    )
+}
+
+/// The words of [`Notice::PromotionFailed`].
+fn promotion_failed(m: &Mirror, request: &str, candidate: &str, detail: &str) -> Words {
+    let name = &m.name;
+    said(
+    format!("{name}: promotion of {candidate} FAILED"),
+    vec![format!("Request: {request}"), format!("What failed: {detail}")],
+    format!("Promote {candidate} by hand (^MIRROR on the member: iris/README.md section 7) or fix the failure; mirrorgate will not retry it, nor propose another promotion before a primary is seen again."),
+)
+}
+
+/// The words of [`Notice::SsmAgentOffline`].
+fn ssm_agent_offline(m: &Mirror, member: &str, detail: &str, since: DateTime<Utc>) -> Words {
+    let name = &m.name;
+    said(
+    format!("{name}: SSM agent of {member} not Online, a promotion would not run"),
+    vec![
+        format!("Best DR candidate: {member}"),
+        format!("SSM says: {detail} (since {})", clock(since)),
+    ],
+    format!(
+        "Start the SSM agent on {member} (systemctl start amazon-ssm-agent) or restore its path to SSM; until then a promotion of {member} must be done by hand."
+    ),
+)
+}
+
+/// The words of [`Notice::DrMemberLost`].
+fn dr_member_lost(m: &Mirror, member: &str, down: &DownEvidence) -> Words {
+    let name = &m.name;
+    said(
+    format!("{name}: DR member {member} is down during maintenance"),
+    vec![format!("{member}: {}", down_words(down))],
+    format!("Patching the failover members does not explain this. Bring {member} back: while the failover members are being patched, it is what a promotion would need."),
+)
+}
+
+/// The words of [`Notice::FencingWithdrawn`].
+fn fencing_withdrawn(m: &Mirror, request: &str, primary: &str) -> Words {
+    let name = &m.name;
+    said(
+        format!("{name}: fencing request withdrawn, {primary} is primary now"),
+        vec![format!("Request: {request}"), format!("Primary: {primary}")],
+        "Nothing to approve: the link no longer works. Nothing was fenced.",
+    )
+}
+
+/// The words of [`Notice::FencingExpired`].
+fn fencing_expired(m: &Mirror, request: &str, members: &[String], primary: &str, again: DateTime<Utc>) -> Words {
+    let name = &m.name;
+    said(
+        format!("{name}: fencing request expired, {} NOT fenced", members.join(", ")),
+        vec![
+            format!("Request: {request}"),
+            format!("Primary now: {primary} (unchanged)"),
+        ],
+        format!(
+            "Fence them by hand: {}. If the former region is still heard from at {}, mirrorgate asks again.",
+            fence_by_hand(m),
+            clock(again)
+        ),
+    )
+}
+
+/// The words of [`Notice::FencingRejected`].
+fn fencing_rejected(m: &Mirror, request: &str, members: &[String], by: &str, again: DateTime<Utc>) -> Words {
+    let name = &m.name;
+    said(
+    format!("{name}: fencing of {} rejected by {by}", members.join(", ")),
+    vec![format!("Request: {request}")],
+    format!(
+        "mirrorgate fences nothing. Fence them by hand if they must not rejoin: {}. If the former region is still heard from at {}, mirrorgate asks again.",
+        fence_by_hand(m),
+        clock(again)
+    ),
+)
+}
+
+/// The words of [`Notice::FencingApproved`].
+fn fencing_approved(m: &Mirror, request: &str, members: &[String], approvers: &[String], primary: &str) -> Words {
+    let name = &m.name;
+    said(
+        format!(
+            "{name}: fencing {} (approved by {})",
+            members.join(", "),
+            approvers.join(", ")
+        ),
+        vec![format!("Request: {request}"), format!("Primary: {primary} (unchanged)")],
+        "Wait for the confirmation that the fencing commands were sent.",
+    )
+}
+
+/// The words of [`Notice::FencingSent`].
+fn fencing_sent(m: &Mirror, request: &str, members: &[String], detail: &str, primary: &str) -> Words {
+    let name = &m.name;
+    said(
+    format!("{name}: fencing sent to {}", members.join(", ")),
+    vec![
+        format!("Request: {request}"),
+        format!("What was done: {detail}"),
+        format!("Primary: {primary} (unchanged)"),
+    ],
+    format!(
+        "Check each command's status (Run Command) and that the members no longer join the mirror. They stay fenced until you fail back on purpose ({RUNBOOK})."
+    ),
+)
+}
+
+/// The words of [`Notice::FencingFailed`].
+fn fencing_failed(m: &Mirror, request: &str, missing: &[String], done: &[String], detail: &str) -> Words {
+    let name = &m.name;
+    said(
+        format!("{name}: fencing of {} FAILED", missing.join(", ")),
+        vec![
+            format!("Request: {request}"),
+            format!("What failed: {detail}"),
+            format!("Fenced: {}", or_none(done)),
+        ],
+        format!("Fence them by hand now: {}.", fence_by_hand(m)),
+    )
+}
+
+/// The words of [`Notice::FailbackMoreApprovals`].
+fn failback_more_approvals(
+    m: &Mirror,
+    candidate: &str,
+    approvals: usize,
+    required: usize,
+    approvers: &[String],
+) -> Words {
+    let name = &m.name;
+    said(
+        format!("{approvals} of {required} approvals: {name}: failback to {candidate}"),
+        vec![format!("Approved so far by: {}", approvers.join(", "))],
+        format!(
+            "Another person must approve ({} more). Use this new link; each link decides once.",
+            required - approvals
+        ),
+    )
 }
 
 /// The words of [`Notice::PrimaryLost`].
