@@ -98,6 +98,7 @@ async fn an_alert_is_one_sns_message_with_texts_subject_and_filter_attributes() 
         ],
         next_step: "Open the link, check the data-loss estimate, approve or reject".into(),
         link: Some("http://127.0.0.1:8080/a/abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG".into()),
+        notice: None,
     };
     SnsNotifier::new(deps.sns.get().clone(), &deps.names.topic_arn)
         .publish(&alert)
@@ -150,6 +151,7 @@ async fn publishing_to_a_missing_topic_fails_loudly() {
         facts: vec![],
         next_step: "look".into(),
         link: None,
+        notice: None,
     };
     let err = SnsNotifier::new(deps.sns.get().clone(), &arn)
         .publish(&alert)

@@ -5,6 +5,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::notice::Notice;
+
 pub const MAX_SUBJECT: usize = 100;
 pub const MAX_SMS: usize = 160;
 
@@ -170,6 +172,11 @@ pub struct Alert {
     /// The approval link. Never stored: `None` in any persisted copy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
+    /// What the rules told, as facts (the words above are said from it). Kept in
+    /// memory for the effects and their tests; never stored nor sent: `None` in any
+    /// persisted copy, and a stored alert loads as it always did.
+    #[serde(skip)]
+    pub notice: Option<Box<Notice>>,
 }
 
 impl Alert {
@@ -232,10 +239,11 @@ impl Alert {
         out
     }
 
-    /// The copy that may be stored: no link.
+    /// The copy that may be stored: no link (and no notice: its words are kept).
     pub fn without_link(&self) -> Alert {
         Alert {
             link: None,
+            notice: None,
             ..self.clone()
         }
     }
@@ -286,6 +294,7 @@ mod tests {
             facts: vec!["a fact".into()],
             next_step: "decide".into(),
             link: link.map(str::to_string),
+            notice: None,
         }
     }
 

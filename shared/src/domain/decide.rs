@@ -5,8 +5,9 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
-use super::alert::{clock, duration_words, Alert, AlertKind, Severity};
+use super::alert::{Alert, Severity};
 use super::mirror::{MemberKind, Mirror, Observer};
+use super::notice::{Notice, PrimaryClaim, PromotionAsk};
 use super::signal::{
     AgentReport, Authority, CommandReport, Decision, DecisionAction, JournalLatency, MemberStatus, RunStatus, Signal,
     SignalKind,
@@ -16,6 +17,7 @@ use super::state::{
     PromotionRequest, RequestKind, RequestStatus, MAX_REQUESTS,
 };
 use super::view::{Claim, View};
+use super::wording;
 use crate::token::TokenSource;
 
 mod drill;
@@ -560,16 +562,13 @@ impl Decider<'_, '_> {
         Some(format!("{}/a/{}", self.ctx.public_url, issued.token))
     }
 
-    pub(super) fn alert(
-        &mut self,
-        kind: AlertKind,
-        severity: Severity,
-        request: Option<&str>,
-        headline: String,
-        facts: Vec<String>,
-        next_step: String,
-    ) {
-        let (severity, headline, facts) = self.as_told_during_maintenance(kind, severity, headline, facts);
+    /// Tells people `notice`: said in its words, told as information where a
+    /// maintenance window or an approved switchover explains it, with a fresh link
+    /// when it asks for a decision, kept in the outbox until delivered.
+    pub(super) fn tell(&mut self, notice: Notice) {
+        let kind = notice.kind();
+        let words = wording::words(&notice, self.m);
+        let (severity, words) = self.as_told_during_maintenance(kind, notice.severity(), words);
         // The primary region stepping down during an approved switchover is planned.
         let switching = self
             .s
@@ -578,12 +577,13 @@ impl Decider<'_, '_> {
             .map(|r| r.id.clone());
         let (severity, headline) = match switching {
             Some(id) if super::maintenance::expected_during_maintenance(kind) => {
-                (Severity::Info, format!("{headline} (switchover {id} under way)"))
+                (Severity::Info, wording::during_switchover(&words.headline, &id))
             }
-            _ => (severity, headline),
+            _ => (severity, words.headline),
         };
+        let request = notice.request().map(str::to_string);
         self.s.alert_seq += 1;
-        let link = match request {
+        let link = match request.as_deref() {
             Some(r) if kind.wants_link() => self.issue_link(r),
             _ => None,
         };
@@ -593,11 +593,12 @@ impl Decider<'_, '_> {
             kind,
             severity,
             at: self.now(),
-            request: request.map(str::to_string),
+            request,
             headline,
-            facts,
-            next_step,
+            facts: words.facts,
+            next_step: words.next_step,
             link,
+            notice: Some(Box::new(notice)),
         };
         let now = self.now();
         self.s.record(
@@ -619,22 +620,18 @@ impl Decider<'_, '_> {
 
     /// Alerts about the primary coming and going are folded during the cool-down
     /// that follows a flap, so a flapping primary does not page people again and again.
-    fn flap_alert(
-        &mut self,
-        kind: AlertKind,
-        severity: Severity,
-        headline: String,
-        facts: Vec<String>,
-        next_step: String,
-    ) {
+    fn flap_alert(&mut self, notice: Notice) {
         if self.s.cool_down_until.is_some_and(|until| self.now() < until) {
             self.s.folded_alerts += 1;
             let now = self.now();
-            self.s
-                .record(now, format!("alert {} folded (cool-down): {headline}", kind.as_str()));
+            let headline = wording::words(&notice, self.m).headline;
+            self.s.record(
+                now,
+                format!("alert {} folded (cool-down): {headline}", notice.kind().as_str()),
+            );
             return;
         }
-        self.alert(kind, severity, None, headline, facts, next_step);
+        self.tell(notice);
     }
 
     /// Alerts whose delivery was not confirmed are sent again, with a fresh link
@@ -791,46 +788,30 @@ impl Decider<'_, '_> {
             (Some(MemberKind::Failover), Some(MemberKind::Failover)) => {
                 // IRIS failed over inside the region (its arbiter guarantees one primary).
                 self.go(Phase::FailedOver, &format!("{member} became primary in place of {old}"));
-                self.alert(
-                    AlertKind::FailedOver,
-                    Severity::Warning,
-                    None,
-                    format!("{}: IRIS failed over from {old} to {member}", self.m.name),
-                    vec![
-                        format!("New primary: {member} (since {})", clock(since)),
-                        format!("Former primary: {old}"),
-                        format!("Epoch: {}", self.s.epoch),
-                    ],
-                    format!("Nothing to approve. Find out why {old} failed and bring it back as backup to restore high availability."),
-                );
+                self.tell(Notice::FailedOver {
+                    old,
+                    new: member.to_string(),
+                    since,
+                    epoch: self.s.epoch,
+                });
             }
             (Some(_), Some(MemberKind::Failover)) => {
                 self.failback_took_over(member);
                 self.lift_fencing(member);
                 self.go(Phase::Normal, &format!("failed back to {member}"));
-                self.alert(
-                    AlertKind::FailedBack,
-                    Severity::Info,
-                    None,
-                    format!("{}: failed back, {member} is primary", self.m.name),
-                    vec![format!("Former primary: {old}"), format!("Epoch: {}", self.s.epoch)],
-                    "Check that the DR members rejoin as async members.".into(),
-                );
+                self.tell(Notice::FailedBack {
+                    old,
+                    new: member.to_string(),
+                    epoch: self.s.epoch,
+                });
             }
             _ => {
                 self.go(Phase::DrActive, &format!("{member} became primary outside mirrorgate"));
-                self.alert(
-                    AlertKind::DrPrimary,
-                    Severity::Warning,
-                    None,
-                    format!(
-                        "{}: DR member {member} is now primary (promoted outside mirrorgate)",
-                        self.m.name
-                    ),
-                    vec![format!("Previous primary: {old}"), format!("Epoch: {}", self.s.epoch)],
-                    "Confirm the promotion was intended and fence the primary region so it cannot take traffic back."
-                        .into(),
-                );
+                self.tell(Notice::DrPrimary {
+                    member: member.to_string(),
+                    previous: old,
+                    epoch: self.s.epoch,
+                });
             }
         }
     }
@@ -844,13 +825,9 @@ impl Decider<'_, '_> {
             self.s.no_candidate_alerted = false;
             let to = if failover { Phase::Normal } else { Phase::DrActive };
             self.go(to, &format!("{primary} answers as primary again"));
-            self.flap_alert(
-                AlertKind::PrimaryBack,
-                Severity::Info,
-                format!("{}: primary {primary} is back", self.m.name),
-                vec![format!("Primary: {primary}")],
-                "Nothing to do. A later loss within the cool-down is recorded without a new alert.".into(),
-            );
+            self.flap_alert(Notice::PrimaryBack {
+                primary: primary.to_string(),
+            });
             self.s.cool_down_until = Some(now + secs(self.m.policy.cool_down_secs));
         }
         if failover {
@@ -873,43 +850,29 @@ impl Decider<'_, '_> {
             (Phase::FailedOver, None) if !rejoined => {}
             (Phase::Normal, Some(partner)) => {
                 self.go(Phase::Degraded, &format!("backup {partner} is down"));
-                self.alert(
-                    AlertKind::Degraded,
-                    Severity::Warning,
-                    None,
-                    format!("{}: backup {partner} is down, no high availability", self.m.name),
-                    vec![format!("Primary: {primary}"), format!("Down: {partner}")],
-                    format!("Bring {partner} back as backup; until then a failure of {primary} needs a DR promotion."),
-                );
+                self.tell(Notice::Degraded {
+                    primary: primary.to_string(),
+                    down: partner,
+                });
             }
             (Phase::Degraded, None) if !rejoined => {}
             (Phase::Degraded | Phase::FailedOver, None) => {
                 self.go(Phase::Normal, "primary and backup are healthy");
-                self.alert(
-                    AlertKind::HaRestored,
-                    Severity::Info,
-                    None,
-                    format!("{}: high availability restored", self.m.name),
-                    vec![format!("Primary: {primary}")],
-                    "Nothing to do.".into(),
-                );
+                self.tell(Notice::HaRestored {
+                    primary: primary.to_string(),
+                });
             }
             _ => {}
         }
     }
 
-    /// A fact for people when every observer that agreed lives outside the primary
-    /// region and so does the control plane: from here a network partition between
-    /// the regions looks the same as the region's loss.
-    fn partition_note(&self, observers: &[Observer]) -> Option<String> {
+    /// Whether every observer that agreed lives outside the primary region, and so
+    /// does the control plane: from here a network partition between the regions
+    /// looks the same as the region's loss (people are told so).
+    fn all_on_dr_side(&self, observers: &[Observer]) -> bool {
         let lost = self.s.primary.as_deref().and_then(|p| self.m.member(p));
         let lost_far = lost.is_none_or(|p| p.region != self.m.dr_region);
-        (lost_far && observers.iter().all(|o| !o.in_primary_region())).then(|| {
-            format!(
-                "Every observer that agrees is on the DR side ({}): a network partition between {} and {} looks the same from here. Check from elsewhere that the primary is really down.",
-                self.m.dr_region, self.m.primary_region, self.m.dr_region
-            )
-        })
+        lost_far && observers.iter().all(|o| !o.in_primary_region())
     }
 
     fn settle_no_primary(&mut self) {
@@ -923,7 +886,6 @@ impl Decider<'_, '_> {
                 return;
             }
             self.s.lost_since = Some(now);
-            let lost = self.s.primary.clone().unwrap_or_else(|| "the primary".into());
             // A promoted DR member has no failover partner that IRIS could fail over to.
             let dr_primary = self
                 .s
@@ -940,39 +902,14 @@ impl Decider<'_, '_> {
                 Some(window) => (now + secs(self.m.policy.confirmation_window_secs)).max(window.until),
                 None => now + secs(self.m.policy.confirmation_window_secs),
             };
-            let mut facts = vec![
-                format!("Lost since: {}", clock(now)),
-                format!("Observers agreeing: {}", names.join(", ")),
-                format!("Last known primary: {lost}"),
-            ];
-            facts.extend(self.partition_note(&agreeing));
-            let (severity, next) = if dr_primary {
-                (
-                    Severity::Critical,
-                    format!(
-                        "{lost} is a promoted DR member: no failover partner can take over. If it does not answer by {}, mirrorgate asks whether to promote another DR member.",
-                        clock(confirm_at)
-                    ),
-                )
-            } else {
-                (
-                    Severity::Warning,
-                    format!(
-                        "Nothing yet. IRIS may still fail over inside the region. If no member serves by {}, mirrorgate asks for a DR promotion decision.",
-                        clock(confirm_at)
-                    ),
-                )
-            };
-            self.flap_alert(
-                AlertKind::PrimaryLost,
-                severity,
-                match self.s.primary.as_deref() {
-                    Some(primary) => format!("{}: primary {primary} lost, confirming", self.m.name),
-                    None => format!("{}: primary lost, confirming", self.m.name),
-                },
-                facts,
-                next,
-            );
+            self.flap_alert(Notice::PrimaryLost {
+                lost: self.s.primary.clone(),
+                at: now,
+                dr_side_only: self.all_on_dr_side(&agreeing),
+                observers: agreeing,
+                dr_primary,
+                confirm_at,
+            });
             return;
         }
         // In primary_lost: the loss must be agreed continuously for the window.
@@ -1009,20 +946,13 @@ impl Decider<'_, '_> {
         let Some((candidate, loss)) = view.candidates().into_iter().next().map(|(c, l)| (c.to_string(), l)) else {
             if !self.s.no_candidate_alerted {
                 self.s.no_candidate_alerted = true;
-                self.alert(
-                    AlertKind::NoCandidate,
-                    Severity::Critical,
-                    None,
-                    format!("{}: primary lost and no healthy DR member to promote", self.m.name),
-                    vec![format!("Lost since: {}", clock(lost_since))],
-                    "Check the DR members; mirrorgate proposes a promotion as soon as one is healthy.".into(),
-                );
+                self.tell(Notice::NoCandidate { lost_since });
             }
             return;
         };
         self.s.no_candidate_alerted = false;
         let latency = self.s.members.get(&candidate).and_then(|m| m.journal_latency);
-        let dr_side_only = self.partition_note(&observers).is_some();
+        let dr_side_only = self.all_on_dr_side(&observers);
         let request = PromotionRequest {
             lost_primary: self.s.primary.clone(),
             observers: observers.clone(),
@@ -1041,76 +971,34 @@ impl Decider<'_, '_> {
             request: id.clone(),
             candidate: candidate.clone(),
         });
-        let (headline, facts, next) = self.request_text(&id);
-        self.alert(
-            AlertKind::PromotionRequested,
-            Severity::Critical,
-            Some(&id),
-            headline,
-            facts,
-            next,
-        );
+        if let Some(notice) = self.s.request(&id).map(|r| self.promotion_requested(r)) {
+            self.tell(notice);
+        }
     }
 
-    /// The words of an alert that asks for a decision.
-    fn request_text(&self, id: &str) -> (String, Vec<String>, String) {
-        let Some(r) = self.s.request(id) else {
-            return (
-                format!("{}: promotion request {id}", self.m.name),
-                Vec::new(),
-                "Open the link.".into(),
-            );
-        };
-        let loss = r.loss_estimate();
-        let lost = r.lost_primary.clone().unwrap_or_else(|| "the primary".into());
-        let observers: Vec<&str> = r.observers.iter().map(|o| o.as_str()).collect();
-        let policy = self.m.policy.max_journal_latency_secs;
-        let mut facts = vec![
-            format!(
-                "Failed: {lost}; no member answers as primary since {} ({} ago)",
-                clock(r.lost_since),
-                duration_words((self.now() - r.lost_since).num_seconds())
-            ),
-            format!("Observers agreeing: {}", observers.join(", ")),
-        ];
-        if r.dr_side_only {
-            facts.extend(self.partition_note(&r.observers));
-        }
-        facts.push(format!("Would become primary: {}", r.candidate));
-        facts.push(format!("Data that may be lost: {}", loss.words(&r.candidate)));
-        let view = View::new(&self.s, self.m, self.now());
-        let others: Vec<String> = view
+    /// What a promotion request tells: the loss, the candidate and the others that
+    /// could be promoted, as they stand now.
+    fn promotion_requested(&self, r: &PromotionRequest) -> Notice {
+        let now = self.now();
+        let view = View::new(&self.s, self.m, now);
+        let others = view
             .candidates()
             .into_iter()
             .filter(|(c, _)| *c != r.candidate)
-            .map(|(c, l)| format!("{c} ({})", l.short()))
+            .map(|(c, l)| (c.to_string(), l))
             .collect();
-        if !others.is_empty() {
-            facts.push(format!(
-                "Other DR members that could be promoted: {}",
-                others.join(", ")
-            ));
-        }
-        facts.push(format!(
-            "After approval: mirrorgate runs the promotion on {} and waits for it to report primary",
-            r.candidate
-        ));
-        facts.push(format!("The link expires at {}", clock(r.expires_at)));
-        if loss.over(policy) {
-            facts.push(format!(
-                "Over the policy's {policy} s limit: approving requires ticking \"I accept the data loss\""
-            ));
-        }
-        let headline = format!(
-            "{} primary lost {}. Promote {}? Loss {}",
-            self.m.name,
-            clock(r.lost_since),
-            r.candidate,
-            loss.short()
-        );
-        let next =
-            "Open the link, check what will be lost, then approve or reject. Opening the link changes nothing.".into();
-        (headline, facts, next)
+        Notice::PromotionRequested(PromotionAsk {
+            request: r.id.clone(),
+            lost: r.lost_primary.clone(),
+            lost_since: r.lost_since,
+            at: now,
+            observers: r.observers.clone(),
+            dr_side_only: r.dr_side_only && self.all_on_dr_side(&r.observers),
+            candidate: r.candidate.clone(),
+            loss: r.loss_estimate(),
+            others,
+            expires_at: r.expires_at,
+        })
     }
 
     /// The open promotion request while nothing decided it: withdrawn when a primary
@@ -1145,7 +1033,7 @@ impl Decider<'_, '_> {
         if now >= open.expires_at {
             return self.expire_request(&open);
         }
-        self.remind(&open, AlertKind::PromotionReminder, Self::request_text);
+        self.remind(&open, Self::promotion_requested);
     }
 
     /// The lost primary (or its failover partner) answers again: the request is withdrawn.
@@ -1169,14 +1057,10 @@ impl Decider<'_, '_> {
         self.s.lost_since = None;
         let to = if failover { Phase::Normal } else { Phase::DrActive };
         self.go(to, &format!("{member} is primary again; {} withdrawn", open.id));
-        self.alert(
-            AlertKind::RequestWithdrawn,
-            Severity::Warning,
-            Some(&open.id),
-            format!("{}: primary {member} is back; promotion request withdrawn", self.m.name),
-            vec![format!("Request: {}", open.id), format!("Primary: {member}")],
-            "Nothing to approve: the link no longer works. Find out why the primary was unreachable.".into(),
-        );
+        self.tell(Notice::RequestWithdrawnPrimaryBack {
+            request: open.id.clone(),
+            primary: member.to_string(),
+        });
         self.s.cool_down_until = Some(now + secs(self.m.policy.cool_down_secs));
         if failover {
             self.settle_high_availability(member);
@@ -1204,20 +1088,11 @@ impl Decider<'_, '_> {
             Phase::DrActive,
             &format!("{member} became primary outside mirrorgate; {} withdrawn", open.id),
         );
-        self.alert(
-            AlertKind::DrPrimary,
-            Severity::Warning,
-            Some(&open.id),
-            format!(
-                "{}: DR member {member} is now primary (promoted outside mirrorgate)",
-                self.m.name
-            ),
-            vec![
-                format!("Previous primary: {previous}"),
-                format!("Request {} withdrawn: its link no longer works", open.id),
-            ],
-            "Confirm the promotion was intended and fence the primary region so it cannot take traffic back.".into(),
-        );
+        self.tell(Notice::DrPrimaryWithdrawing {
+            member: member.to_string(),
+            previous,
+            request: open.id.clone(),
+        });
     }
 
     /// A member reports it is connected to a primary: one exists, and promoting now
@@ -1231,17 +1106,11 @@ impl Decider<'_, '_> {
         );
         self.s.lost_since = None;
         self.go(Phase::PrimaryLost, &format!("{} withdrawn: {evidence}", open.id));
-        self.alert(
-            AlertKind::RequestWithdrawn,
-            Severity::Warning,
-            Some(&open.id),
-            format!("{}: promotion request withdrawn, {who} is connected to a primary", self.m.name),
-            vec![
-                format!("Request: {}", open.id),
-                format!("Evidence: {evidence}: it is connected to a primary, so one exists"),
-            ],
-            format!("Nothing to approve: the link no longer works. Find out which member is primary (the Mirror Monitor on {who}) and why mirrorgate does not hear from it."),
-        );
+        self.tell(Notice::RequestWithdrawnWitness {
+            request: open.id.clone(),
+            who: who.to_string(),
+            evidence: evidence.to_string(),
+        });
         self.s.cool_down_until = Some(now + secs(self.m.policy.cool_down_secs));
     }
 
@@ -1255,30 +1124,16 @@ impl Decider<'_, '_> {
         let again = now + secs(self.m.policy.cool_down_secs);
         self.s.next_request_after = Some(again);
         self.go(Phase::PrimaryLost, &format!("{} expired without a decision", open.id));
-        self.alert(
-            AlertKind::RequestExpired,
-            Severity::Critical,
-            Some(&open.id),
-            format!("{}: promotion request expired, nothing promoted", self.m.name),
-            vec![
-                format!("Request: {}", open.id),
-                format!("Candidate was: {}", open.candidate),
-            ],
-            format!(
-                "If the primary is still lost at {}, mirrorgate sends a new request.",
-                clock(again)
-            ),
-        );
+        self.tell(Notice::RequestExpired {
+            request: open.id.clone(),
+            candidate: open.candidate.clone(),
+            again,
+        });
     }
 
     /// Reminds the approvers every `reminder_interval_secs` while the request is open:
-    /// an alert of `kind` with the request's own words (`text`).
-    pub(super) fn remind(
-        &mut self,
-        open: &PromotionRequest,
-        kind: AlertKind,
-        text: impl Fn(&Self, &str) -> (String, Vec<String>, String),
-    ) {
+    /// the request's own notice (`notice`), told again.
+    pub(super) fn remind(&mut self, open: &PromotionRequest, notice: impl Fn(&Self, &PromotionRequest) -> Notice) {
         let now = self.now();
         let last = open.last_reminder_at.unwrap_or(open.created_at);
         if now - last < secs(self.m.policy.reminder_interval_secs) {
@@ -1287,15 +1142,8 @@ impl Decider<'_, '_> {
         if let Some(r) = self.s.request_mut(&open.id) {
             r.last_reminder_at = Some(now);
         }
-        let (headline, facts, next) = text(self, &open.id);
-        self.alert(
-            kind,
-            Severity::Critical,
-            Some(&open.id),
-            format!("Reminder: {headline}"),
-            facts,
-            next,
-        );
+        let told = notice(self, self.s.request(&open.id).unwrap_or(open));
+        self.tell(Notice::Reminder(Box::new(told)));
     }
 
     fn close_request(&mut self, id: &str, status: RequestStatus, outcome: &str) {
@@ -1331,14 +1179,11 @@ impl Decider<'_, '_> {
         if let Some(member) = old_primary_back {
             if self.s.split_brain_alerted_epoch != Some(self.s.epoch) {
                 self.s.split_brain_alerted_epoch = Some(self.s.epoch);
-                self.alert(
-                    AlertKind::SplitBrain,
-                    Severity::Critical,
-                    Some(&req.id),
-                    format!("{}: SPLIT BRAIN risk, {member} is primary again while {} is being promoted", self.m.name, req.candidate),
-                    vec![format!("Request: {}", req.id), format!("Back as primary: {member}")],
-                    format!("Decide now which one stays primary: stop traffic to the other and shut down IRIS on it. Fence the primary region if {} stays primary.", req.candidate),
-                );
+                self.tell(Notice::SplitBrainDuringPromotion {
+                    request: req.id.clone(),
+                    member,
+                    candidate: req.candidate.clone(),
+                });
             }
         }
         let view = View::new(&self.s, self.m, now);
@@ -1352,19 +1197,12 @@ impl Decider<'_, '_> {
             );
             self.new_epoch(&req.candidate, since);
             self.go(Phase::DrActive, &format!("{} is primary", req.candidate));
-            self.alert(
-                AlertKind::PromotionSucceeded,
-                Severity::Critical,
-                Some(&req.id),
-                format!("{}: {} is now primary (DR promotion done)", self.m.name, req.candidate),
-                vec![
-                    format!("Request: {}", req.id),
-                    format!("Approved by: {}", req.approvers().join(", ")),
-                    format!("Epoch: {}", self.s.epoch),
-                ],
-                "Check the applications reconnect. Keep the primary region fenced until you fail back on purpose."
-                    .into(),
-            );
+            self.tell(Notice::PromotionSucceeded {
+                request: req.id.clone(),
+                candidate: req.candidate.clone(),
+                approvers: req.approvers().into_iter().map(str::to_string).collect(),
+                epoch: self.s.epoch,
+            });
             return;
         }
         if now - approved_at >= secs(self.m.policy.promotion_timeout_secs) {
@@ -1378,20 +1216,11 @@ impl Decider<'_, '_> {
                 Phase::PrimaryLost,
                 &format!("{} not confirmed primary in time", req.candidate),
             );
-            self.alert(
-                AlertKind::PromotionTimedOut,
-                Severity::Critical,
-                Some(&req.id),
-                format!("{}: {} did not become primary in time", self.m.name, req.candidate),
-                vec![
-                    format!("Request: {}", req.id),
-                    format!("Approved at: {}", clock(approved_at)),
-                ],
-                format!(
-                    "Log in to {} and check the mirror monitor and the promotion command's output.",
-                    req.candidate
-                ),
-            );
+            self.tell(Notice::PromotionTimedOut {
+                request: req.id.clone(),
+                candidate: req.candidate.clone(),
+                approved_at,
+            });
         }
     }
 
@@ -1410,69 +1239,42 @@ impl Decider<'_, '_> {
             .flat_map(|(i, a)| claims[i + 1..].iter().map(move |b| (a, b)))
             .find(|(a, b)| a.at.min(b.at) - a.since.max(b.since) >= grace);
         let Some((a, b)) = both else { return };
-        let names = [a.member.to_string(), b.member.to_string()];
         let primary = self.s.primary.clone();
-        let stale: Vec<&str> = names
-            .iter()
-            .map(String::as_str)
+        let stale: Vec<String> = [a.member, b.member]
+            .into_iter()
             .filter(|n| Some(*n) != primary.as_deref())
+            .map(str::to_string)
             .collect();
-        let mut facts = vec![format!(
-            "mirrorgate's primary of epoch {}: {}",
-            self.s.epoch,
-            primary.as_deref().unwrap_or("unknown")
-        )];
-        for claim in [a, b] {
-            facts.push(format!(
-                "{} ({}), primary since {}: {}",
-                claim.member,
-                self.m.member(claim.member).map_or("", |m| m.region.as_str()),
-                clock(claim.since),
-                self.traffic_paths(&view, claim.member)
-            ));
-        }
-        let fence = if stale.len() == 1 {
-            stale[0].to_string()
-        } else {
-            "all but one of them".to_string()
-        };
+        let claims = vec![self.primary_claim(&view, a), self.primary_claim(&view, b)];
         self.s.split_brain_alerted_epoch = Some(self.s.epoch);
-        self.alert(
-            AlertKind::SplitBrain,
-            Severity::Critical,
-            None,
-            format!("{}: SPLIT BRAIN, {} both answer as primary", self.m.name, names.join(" and ")),
-            facts,
-            format!("Both take writes that diverge. Now: stop application traffic to {fence} (invert or disable its Route 53 health check, take it out of the load balancer), then fence it: shut down IRIS there, or set JoinMirror=0 in the [MirrorMember] section of its CPF. Approve nothing until one primary remains."),
-        );
+        self.tell(Notice::SplitBrain {
+            epoch: self.s.epoch,
+            primary,
+            claims,
+            stale,
+        });
     }
 
-    /// What still sends traffic to a member answering as primary, in words.
-    fn traffic_paths(&self, view: &View<'_>, member: &str) -> String {
-        let mut paths = Vec::new();
-        if let Some(o) = view.observation(member, Observer::Route53).filter(|o| o.healthy) {
-            let id = self
-                .m
-                .member(member)
-                .and_then(|m| m.health_check_id.as_deref())
-                .unwrap_or("its health check");
-            paths.push(format!(
-                "Route 53 health check {id} healthy ({}): failover routing sends clients there",
-                clock(o.last())
-            ));
+    /// A member answering as primary, with what still sends traffic to it.
+    fn primary_claim(&self, view: &View<'_>, claim: &Claim<'_>) -> PrimaryClaim {
+        let member = claim.member;
+        let healthy = |observer| {
+            view.observation(member, observer)
+                .filter(|o| o.healthy)
+                .map(|o| o.last())
+        };
+        PrimaryClaim {
+            member: member.to_string(),
+            since: claim.since,
+            route53_healthy_at: healthy(Observer::Route53),
+            probe_healthy_at: healthy(Observer::Probe),
+            iris: self
+                .s
+                .members
+                .get(member)
+                .and_then(|m| m.status)
+                .filter(|(status, _)| status.is_primary()),
         }
-        if let Some(o) = view.observation(member, Observer::Probe).filter(|o| o.healthy) {
-            paths.push(format!(
-                "mirror_status.cxw answers 200 SUCCESS ({}): load balancers polling it send traffic there",
-                clock(o.last())
-            ));
-        }
-        if let Some((status, at)) = self.s.members.get(member).and_then(|m| m.status) {
-            if status.is_primary() {
-                paths.push(format!("IRIS reports {} ({})", status.as_str(), clock(at)));
-            }
-        }
-        paths.join("; ")
     }
 
     // ---- decisions ------------------------------------------------------------
@@ -1507,7 +1309,7 @@ impl Decider<'_, '_> {
         }
         self.record_decision(&request.id, record, &d.authority);
         if request.approvers().len() + 1 < self.m.policy.approvers_required {
-            return self.record_first_approvals(&request, d.by.trim(), Self::request_text);
+            return self.record_first_approvals(&request, d.by.trim(), Self::promotion_requested);
         }
         self.approve_promotion(&request, d)
     }
@@ -1570,17 +1372,12 @@ impl Decider<'_, '_> {
         self.record_rejection(&request.id, record, authority);
         self.s.next_request_after = Some(now + secs(self.m.policy.cool_down_secs));
         self.go(Phase::PrimaryLost, &format!("{by} rejected {}", request.id));
-        self.alert(
-            AlertKind::PromotionRejected,
-            Severity::Warning,
-            Some(&request.id),
-            format!("{}: promotion of {} rejected by {by}", self.m.name, request.candidate),
-            vec![format!("Request: {}", request.id)],
-            format!(
-                "Nothing will be promoted. If the primary is still lost at {}, mirrorgate asks again.",
-                clock(now + secs(self.m.policy.cool_down_secs))
-            ),
-        );
+        self.tell(Notice::PromotionRejected {
+            request: request.id.clone(),
+            candidate: request.candidate.clone(),
+            by,
+            again: now + secs(self.m.policy.cool_down_secs),
+        });
         DecisionVerdict::Rejected {
             request: request.id.clone(),
         }
@@ -1637,14 +1434,11 @@ impl Decider<'_, '_> {
             Phase::PrimaryLost,
             &format!("{} refused: {candidate} unhealthy", request.id),
         );
-        self.alert(
-            AlertKind::PromotionRefused,
-            Severity::Critical,
-            Some(&request.id),
-            format!("{}: approval refused, {candidate} is unhealthy", self.m.name),
-            vec![format!("Request: {}", request.id), format!("Approved by: {by}")],
-            "mirrorgate proposes another candidate if one is healthy.".into(),
-        );
+        self.tell(Notice::PromotionRefused {
+            request: request.id.clone(),
+            candidate: candidate.clone(),
+            by,
+        });
         refused(Some(&request.id), Refusal::CandidateUnhealthy { candidate })
     }
 
@@ -1667,34 +1461,23 @@ impl Decider<'_, '_> {
             .then(|| Refusal::SameApprover { by: by.to_string() })
     }
 
-    /// An approval recorded while more are required: the others get a new link.
+    /// An approval recorded while more are required: the others get a new link, with
+    /// the request's own notice (`notice`).
     pub(super) fn record_first_approvals(
         &mut self,
         request: &PromotionRequest,
         by: &str,
-        text: impl Fn(&Self, &str) -> (String, Vec<String>, String),
+        notice: impl Fn(&Self, &PromotionRequest) -> Notice,
     ) -> DecisionVerdict {
         let approvals = request.approvers().len() + 1;
         let required = self.m.policy.approvers_required;
-        let (headline, mut facts, _) = text(self, &request.id);
-        facts.insert(
-            0,
-            format!(
-                "Approved so far by: {}",
-                [request.approvers(), vec![by]].concat().join(", ")
-            ),
-        );
-        self.alert(
-            AlertKind::ApprovalRecorded,
-            Severity::Critical,
-            Some(&request.id),
-            format!("{approvals} of {required} approvals: {headline}"),
-            facts,
-            format!(
-                "Another person must approve ({} more). Use this new link; each link decides once.",
-                required - approvals
-            ),
-        );
+        let of = notice(self, self.s.request(&request.id).unwrap_or(request));
+        self.tell(Notice::MoreApprovals {
+            approvals,
+            required,
+            approved_by: approved_by(request, by),
+            of: Box::new(of),
+        });
         DecisionVerdict::Approved {
             request: request.id.clone(),
             candidate: request.candidate.clone(),
@@ -1729,30 +1512,13 @@ impl Decider<'_, '_> {
             candidate: request.candidate.clone(),
             epoch: request.epoch,
         });
-        let approvers = [request.approvers(), vec![by]].concat().join(", ");
-        self.alert(
-            AlertKind::PromotionApproved,
-            Severity::Critical,
-            Some(&request.id),
-            format!(
-                "{}: promoting {} (approved by {approvers})",
-                self.m.name, request.candidate
-            ),
-            vec![
-                format!("Request: {}", request.id),
-                format!("Data that may be lost: {}", loss.words(&request.candidate)),
-                format!(
-                    "Accepted data loss explicitly: {}",
-                    if d.accept_loss { "yes" } else { "no" }
-                ),
-                if d.accept_loss {
-                    "Way: with partner if a former failover member's ISCAgent answers, otherwise without partner (accepted)".to_string()
-                } else {
-                    "Way: with partner only; if no former failover member's ISCAgent answers, nothing is promoted (loss not accepted)".to_string()
-                },
-            ],
-            format!("Wait for the confirmation that {} reports primary.", request.candidate),
-        );
+        self.tell(Notice::PromotionApproved {
+            request: request.id.clone(),
+            candidate: request.candidate.clone(),
+            approvers: approved_by(request, by),
+            loss,
+            accept_loss: d.accept_loss,
+        });
         DecisionVerdict::Approved {
             request: request.id.clone(),
             candidate: request.candidate.clone(),
@@ -1920,20 +1686,16 @@ impl Decider<'_, '_> {
         self.close_request(request, RequestStatus::Failed, detail);
         self.s.next_request_after = Some(now + secs(self.m.policy.cool_down_secs));
         self.go(Phase::PrimaryLost, &format!("promotion of {} failed", req.candidate));
-        self.alert(
-            AlertKind::PromotionFailed,
-            Severity::Critical,
-            Some(request),
-            format!("{}: promotion of {} FAILED", self.m.name, req.candidate),
-            vec![format!("Request: {request}"), format!("What failed: {detail}")],
-            format!("Promote {} by hand (^MIRROR on the member: iris/README.md section 7) or fix the failure; mirrorgate will not retry it, nor propose another promotion before a primary is seen again.", req.candidate),
-        );
+        self.tell(Notice::PromotionFailed {
+            request: request.to_string(),
+            candidate: req.candidate.clone(),
+            detail: detail.to_string(),
+        });
         Verdict::Applied
     }
 }
 
-/// How many lines of a script's output an alert quotes.
-pub const OUTPUT_LINES: usize = 10;
+pub use super::wording::OUTPUT_LINES;
 
 impl Decider<'_, '_> {
     /// A Run Command of one of mirrorgate's documents changed status. It is recorded
@@ -2046,76 +1808,23 @@ impl Decider<'_, '_> {
     fn promote_command_failed(&mut self, req: &PromotionRequest, report: &CommandReport) -> Verdict {
         let now = self.ctx.now;
         let request = req.id.clone();
-        let output = report.output.as_deref().map_or_else(
-            || {
-                vec![format!(
-                    "Output: could not be read ({}); see the run-command log group",
-                    report.unread.as_deref().unwrap_or("not asked")
-                )]
-            },
-            |text| {
-                let mut lines: Vec<String> = text
-                    .lines()
-                    .filter(|l| !l.trim().is_empty())
-                    .take(OUTPUT_LINES)
-                    .map(|l| format!("  {l}"))
-                    .collect();
-                if lines.is_empty() {
-                    return vec!["Output: none (the script printed nothing)".to_string()];
-                }
-                lines.insert(0, "Output (first lines):".to_string());
-                lines
-            },
-        );
-        let detail = format!(
-            "the promote script ended {} on {} (command {})",
-            report.status.as_str(),
-            report.member,
-            report.command_id
-        );
         // A planned move that failed changes no phase: the primary it started from is
         // still primary (a switchover's failover member, a failback's DR member).
         if matches!(req.kind, RequestKind::Switchover | RequestKind::Failback) {
-            let first = report
-                .output
-                .as_deref()
-                .and_then(|text| text.lines().find(|l| !l.trim().is_empty()))
-                .map_or_else(
-                    || format!("output: {}", output[0]),
-                    |l| format!("it said: {}", l.trim()),
-                );
-            let detail = format!("{detail}; {first}");
+            let detail = wording::script_failure(report, true);
             return match req.kind {
                 RequestKind::Switchover => self.switchover_outcome(req, false, &detail),
                 _ => self.failback_outcome(req, false, &detail, &[]),
             };
         }
-        self.close_request(&request, RequestStatus::Failed, &detail);
+        self.close_request(&request, RequestStatus::Failed, &wording::script_failure(report, false));
         self.s.next_request_after = Some(now + secs(self.m.policy.cool_down_secs));
         self.go(Phase::PrimaryLost, &format!("promotion of {} failed", req.candidate));
-        let mut facts = vec![
-            format!("Request: {request}"),
-            format!("Promote script: {} on {}", report.document, report.member),
-            format!("Status: {}", report.status.as_str()),
-            format!("Command: {}", report.command_id),
-        ];
-        facts.extend(output);
-        self.alert(
-            AlertKind::PromotionFailed,
-            Severity::Critical,
-            Some(&request),
-            format!(
-                "{}: promote script on {} {}",
-                self.m.name,
-                req.candidate,
-                report.status.as_str()
-            ),
-            facts,
-            format!(
-                "Read the output above (and the run-command log group), then promote {} by hand or fix the cause; mirrorgate will not retry it, nor propose another promotion before a primary is seen again.",
-                req.candidate
-            ),
-        );
+        self.tell(Notice::PromoteScriptFailed {
+            request,
+            candidate: req.candidate.clone(),
+            report: report.clone(),
+        });
         Verdict::Applied
     }
 
@@ -2153,19 +1862,11 @@ impl Decider<'_, '_> {
             return Verdict::Applied;
         }
         self.s.agent_warned_at = Some(now);
-        self.alert(
-            AlertKind::SsmAgentOffline,
-            Severity::Warning,
-            None,
-            format!("{}: SSM agent of {best} not Online, a promotion would not run", self.m.name),
-            vec![
-                format!("Best DR candidate: {best}"),
-                format!("SSM says: {} (since {})", word.detail, clock(word.since)),
-            ],
-            format!(
-                "Start the SSM agent on {best} (systemctl start amazon-ssm-agent) or restore its path to SSM; until then a promotion of {best} must be done by hand."
-            ),
-        );
+        self.tell(Notice::SsmAgentOffline {
+            member: best,
+            detail: word.detail,
+            since: word.since,
+        });
         Verdict::Applied
     }
 
@@ -2209,6 +1910,16 @@ impl MirrorState {
     pub fn requests_blocked_until(&self) -> Option<DateTime<Utc>> {
         self.next_request_after
     }
+}
+
+/// Who approved a request, the approver of now last.
+pub(super) fn approved_by(request: &PromotionRequest, by: &str) -> Vec<String> {
+    request
+        .approvers()
+        .into_iter()
+        .chain([by])
+        .map(str::to_string)
+        .collect()
 }
 
 fn refused(request: Option<&str>, refusal: Refusal) -> DecisionVerdict {

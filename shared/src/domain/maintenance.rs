@@ -24,11 +24,13 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::alert::{clock, duration_words, AlertKind, Severity};
+use super::alert::{duration_words, AlertKind, Severity};
 use super::decide::{Decider, Verdict};
 use super::mirror::{MemberKind, Observer};
+use super::notice::{DownEvidence, Notice};
 use super::state::MirrorState;
 use super::view::View;
+use super::wording::{self, Words};
 
 /// The longest window that may be started: longer planned work is planned again.
 pub const MAX_MAINTENANCE_SECS: u64 = 7 * 24 * 3600;
@@ -63,16 +65,6 @@ impl MaintenanceWindow {
     /// Whether the window is on at `now`.
     pub fn is_active(&self, now: DateTime<Utc>) -> bool {
         self.ended_at.is_none() && self.started_at <= now && now < self.until
-    }
-
-    /// "maintenance: OS patching, until 05:00 UTC"
-    pub fn note(&self) -> String {
-        let until = if self.until - self.started_at < Duration::hours(20) {
-            clock(self.until)
-        } else {
-            self.until.format("%Y-%m-%d %H:%M UTC").to_string()
-        };
-        format!("maintenance: {}, until {until}", self.reason)
     }
 }
 
@@ -174,28 +166,26 @@ impl Decider<'_, '_> {
         self.s.active_maintenance(self.now()).is_some()
     }
 
-    /// An alert's severity, headline and facts as told during a window.
+    /// An alert's severity and words as told during a window: what patching the
+    /// failover members explains drops to info, and every alert names the window.
     pub(super) fn as_told_during_maintenance(
         &self,
         kind: AlertKind,
         severity: Severity,
-        headline: String,
-        mut facts: Vec<String>,
-    ) -> (Severity, String, Vec<String>) {
+        words: Words,
+    ) -> (Severity, Words) {
         let Some(window) = self.s.active_maintenance(self.now()) else {
-            return (severity, headline, facts);
+            return (severity, words);
         };
         if matches!(kind, AlertKind::MaintenanceStarted | AlertKind::MaintenanceEnded) {
-            return (severity, headline, facts);
+            return (severity, words);
         }
-        let note = window.note();
-        facts.insert(0, format!("{note} (started by {})", window.by));
         let severity = if expected_during_maintenance(kind) {
             Severity::Info
         } else {
             severity
         };
-        (severity, format!("{headline} ({note})"), facts)
+        (severity, wording::during_maintenance(window, words))
     }
 
     /// Starts a window (a window already on is replaced: its end is recorded).
@@ -223,7 +213,7 @@ impl Decider<'_, '_> {
             dr_lost_alerted: Vec::new(),
         };
         let until = window.until;
-        self.s.maintenance.push(window);
+        self.s.maintenance.push(window.clone());
         while self.s.maintenance.len() > MAX_WINDOWS {
             self.s.maintenance.remove(0);
         }
@@ -235,30 +225,13 @@ impl Decider<'_, '_> {
                 until.format("%Y-%m-%d %H:%M UTC")
             ),
         );
-        let mut facts = vec![
-            format!("Reason: {reason}"),
-            format!("Started by: {by} at {}", clock(now)),
-            format!("Ends by itself at: {} ({length})", until.format("%Y-%m-%d %H:%M UTC")),
-            format!("Phase now: {}", self.s.phase),
-        ];
-        if let Some(open) = self.s.open_request() {
-            facts.push(format!(
-                "Promotion request {} was raised before the window and still waits for a decision: the window does not withdraw it",
-                open.id
-            ));
-        }
-        self.alert(
-            AlertKind::MaintenanceStarted,
-            Severity::Info,
-            None,
-            format!("{}: maintenance until {}: {reason}", self.m.name, clock(until)),
-            facts,
-            format!(
-                "Nothing to do. Until {}: no promotion request is raised; a lost primary, a failover and a backup down are told as info; two primaries or a DR member lost are alerted as usual. End it early with: mirrorgate maintenance end {} --by NAME",
-                clock(until),
-                self.m.name
-            ),
-        );
+        let waiting = self.s.open_request().map(|open| open.id.clone());
+        self.tell(Notice::MaintenanceStarted {
+            window,
+            duration_secs,
+            phase: self.s.phase,
+            waiting,
+        });
         Verdict::Applied
     }
 
@@ -278,7 +251,7 @@ impl Decider<'_, '_> {
         window.ended_at = Some(now);
         window.ended_by = Some(by.trim().to_string());
         let window = window.clone();
-        self.maintenance_over(&window, &format!("ended early by {}", by.trim()));
+        self.maintenance_over(&window);
         Verdict::Applied
     }
 
@@ -296,45 +269,24 @@ impl Decider<'_, '_> {
         };
         window.ended_at = Some(window.until);
         let window = window.clone();
-        self.maintenance_over(&window, "its time ran out");
+        self.maintenance_over(&window);
     }
 
-    fn maintenance_over(&mut self, window: &MaintenanceWindow, how: &str) {
+    /// A window is over (ended early by hand, or its time ran out): recorded, and told
+    /// with the phase it leaves the mirror in.
+    fn maintenance_over(&mut self, window: &MaintenanceWindow) {
         let now = self.now();
+        let how = wording::maintenance_end(window.ended_by.as_deref());
         self.s.record(
             now,
             format!("maintenance ({}) {how}; the normal rules apply again", window.reason),
         );
-        let healthy = self.s.phase == super::state::Phase::Normal;
-        let mut facts = vec![
-            format!("Reason was: {}", window.reason),
-            format!("Started by {} at {}", window.by, clock(window.started_at)),
-            format!("Ended: {how} at {}", clock(window.ended_at.unwrap_or(now))),
-            format!("Phase now: {}", self.s.phase),
-        ];
-        if let Some(since) = self.s.lost_since {
-            facts.push(format!(
-                "No member answers as primary since {} ({} ago): the confirmation window counts from then",
-                clock(since),
-                duration_words((now - since).num_seconds())
-            ));
-        }
-        let next = if healthy {
-            "Nothing to do.".to_string()
-        } else {
-            format!(
-                "{} is {}, not normal: the normal rules apply now, and a promotion request follows if the primary stays lost for the confirmation window. If the work is not finished, start a new window.",
-                self.m.name, self.s.phase
-            )
-        };
-        self.alert(
-            AlertKind::MaintenanceEnded,
-            if healthy { Severity::Info } else { Severity::Warning },
-            None,
-            format!("{}: maintenance over ({how}), phase {}", self.m.name, self.s.phase),
-            facts,
-            next,
-        );
+        self.tell(Notice::MaintenanceEnded {
+            window: window.clone(),
+            phase: self.s.phase,
+            at: now,
+            lost_since: self.s.lost_since,
+        });
     }
 
     /// During a window, a DR async member lost (down, stopped or silent) is told once:
@@ -360,31 +312,21 @@ impl Decider<'_, '_> {
             if let Some(w) = self.s.maintenance.iter_mut().rev().find(|w| w.is_active(now)) {
                 w.dr_lost_alerted.push(member.clone());
             }
-            let words = self.down_words(&member);
-            self.alert(
-                AlertKind::DrMemberLost,
-                Severity::Warning,
-                None,
-                format!("{}: DR member {member} is down during maintenance", self.m.name),
-                vec![format!("{member}: {words}")],
-                format!("Patching the failover members does not explain this. Bring {member} back: while the failover members are being patched, it is what a promotion would need."),
-            );
+            let down = self.down_evidence(&member);
+            self.tell(Notice::DrMemberLost { member, down });
         }
     }
 
-    /// Why a member counts as down, in words.
-    fn down_words(&self, member: &str) -> String {
+    /// Why a member counts as down: its instance, its own report, its heartbeat.
+    fn down_evidence(&self, member: &str) -> DownEvidence {
         let view = View::new(&self.s, self.m, self.now());
-        let mut why = Vec::new();
-        if let Some(o) = view.observation(member, Observer::Instance).filter(|o| !o.healthy) {
-            why.push(format!("instance {} since {}", o.source, clock(o.at)));
+        DownEvidence {
+            instance: view
+                .observation(member, Observer::Instance)
+                .filter(|o| !o.healthy)
+                .map(|o| (o.source.clone(), o.at)),
+            reports: view.status(member).filter(|s| s.is_down()),
+            heartbeat_silent: view.heartbeat_fresh(member) == Some(false),
         }
-        if let Some(status) = view.status(member).filter(|s| s.is_down()) {
-            why.push(format!("reports {}", status.as_str()));
-        }
-        if view.heartbeat_fresh(member) == Some(false) {
-            why.push("its heartbeat is silent".into());
-        }
-        why.join("; ")
     }
 }

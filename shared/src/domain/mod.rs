@@ -5,10 +5,12 @@ pub mod decide;
 pub mod loss;
 pub mod maintenance;
 pub mod mirror;
+pub mod notice;
 pub mod report;
 pub mod signal;
 pub mod state;
 pub mod view;
+pub mod wording;
 
 #[cfg(test)]
 mod tests;
@@ -18,5 +20,6 @@ pub use decide::{decide, Context, Decided, DecisionVerdict, Effect, Refusal, Ver
 pub use loss::{LossBasis, LossEstimate};
 pub use maintenance::MaintenanceWindow;
 pub use mirror::{AlarmMapping, FenceMethod, Member, MemberKind, Mirror, Observer, Policy, PromotionConfig};
+pub use notice::Notice;
 pub use signal::*;
 pub use state::*;

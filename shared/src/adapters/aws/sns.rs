@@ -210,6 +210,7 @@ mod tests {
             facts: vec!["Primary lost since 03:00 UTC".into()],
             next_step: "Approve or reject".into(),
             link: link.map(str::to_string),
+            notice: None,
         }
     }
 

@@ -5,8 +5,8 @@
 //! the mirror's phase or epoch, and gives way at once to a real loss: the drill is
 //! withdrawn and the real request proceeds as if there had been no drill.
 
-use super::{Decider, DecisionVerdict, Effect, Verdict};
-use crate::domain::alert::{clock, AlertKind, Severity};
+use super::{approved_by, Decider, DecisionVerdict, Effect, Verdict};
+use crate::domain::notice::{DrillEnd, Notice};
 use crate::domain::signal::{Authority, DecisionAction};
 use crate::domain::state::{DecisionRecord, Phase, PromotionRequest, RequestKind, RequestStatus};
 use crate::domain::view::View;
@@ -68,57 +68,10 @@ impl Decider<'_, '_> {
         let id = self.file_request(request);
         self.s
             .record(now, format!("drill {id} started by {by}: would promote {candidate}"));
-        let (headline, facts, next) = self.drill_text(&id);
-        self.alert(
-            AlertKind::DrillRequested,
-            Severity::Critical,
-            Some(&id),
-            headline,
-            facts,
-            next,
-        );
+        if let Some(notice) = self.s.request(&id).map(drill_requested) {
+            self.tell(notice);
+        }
         Verdict::Applied
-    }
-
-    /// The words of a drill request: the request as a real one would say it, marked
-    /// DRILL first, so that it cannot be taken for a real loss.
-    pub(super) fn drill_text(&self, id: &str) -> (String, Vec<String>, String) {
-        let Some(r) = self.s.request(id) else {
-            return (
-                format!("{DRILL} {}: drill {id}", self.m.name),
-                Vec::new(),
-                "Open the link.".into(),
-            );
-        };
-        let loss = r.loss_estimate();
-        let headline = format!(
-            "{DRILL} {}: no real loss. Would promote {}? Loss {}",
-            self.m.name,
-            r.candidate,
-            loss.short()
-        );
-        let mut facts = vec![
-            format!(
-                "{DRILL}: nothing failed and nothing will be promoted; started by {}",
-                r.started_by.as_deref().unwrap_or("an operator")
-            ),
-            format!(
-                "Primary now: {} (unchanged)",
-                r.lost_primary.as_deref().unwrap_or("unknown")
-            ),
-            format!("Would become primary: {}", r.candidate),
-            format!("Data that may be lost: {}", loss.words(&r.candidate)),
-        ];
-        facts.push(match &self.m.promotion.drill_document {
-            Some(document) => format!(
-                "After approval: mirrorgate runs the drill document {document} on {} (not the promote document)",
-                r.candidate
-            ),
-            None => "After approval: nothing is run (no drill document configured)".into(),
-        });
-        facts.push(format!("The link expires at {}", clock(r.expires_at)));
-        let next = "Rehearse it: open the link, check what would be lost, then approve or reject as you would for a real loss. Nothing is promoted.".into();
-        (headline, facts, next)
     }
 
     /// Each time the rules run: a real loss withdraws the drill; an open drill expires.
@@ -133,15 +86,7 @@ impl Decider<'_, '_> {
                 RequestStatus::Superseded,
                 &format!("withdrawn: a real loss ({})", self.s.phase),
             );
-            self.close_drill_alert(
-                &drill,
-                Severity::Warning,
-                format!(
-                    "{DRILL} {}: drill {} withdrawn, a REAL loss comes first",
-                    self.m.name, drill.id
-                ),
-                "The drill's link no longer works. Attend to the real alert about the primary.".into(),
-            );
+            self.close_drill_alert(&drill, DrillEnd::Withdrawn);
             return;
         }
         if drill.status == RequestStatus::Open && now >= drill.expires_at {
@@ -150,24 +95,15 @@ impl Decider<'_, '_> {
                 RequestStatus::Expired,
                 "nobody decided before the link expired",
             );
-            self.close_drill_alert(
-                &drill,
-                Severity::Info,
-                format!("{DRILL} {}: drill {} expired without a decision", self.m.name, drill.id),
-                format!(
-                    "Nothing was promoted. Find out why nobody decided: in a real loss the request would have expired too. See the report: mirrorgate drill-report {}",
-                    drill.id
-                ),
-            );
+            self.close_drill_alert(&drill, DrillEnd::Expired);
         }
     }
 
-    fn close_drill_alert(&mut self, drill: &PromotionRequest, severity: Severity, headline: String, next: String) {
-        let facts = vec![
-            format!("Drill: {}", drill.id),
-            format!("{DRILL}: nothing was promoted; phase and epoch unchanged"),
-        ];
-        self.alert(AlertKind::DrillClosed, severity, Some(&drill.id), headline, facts, next);
+    fn close_drill_alert(&mut self, drill: &PromotionRequest, end: DrillEnd) {
+        self.tell(Notice::DrillClosed {
+            request: drill.id.clone(),
+            end,
+        });
     }
 
     /// A decision on a drill, whose link, status and name were checked: the same rules
@@ -182,12 +118,7 @@ impl Decider<'_, '_> {
         let by = record.by.clone();
         if record.action == DecisionAction::Reject {
             self.record_rejection(&request.id, record, authority);
-            self.close_drill_alert(
-                request,
-                Severity::Info,
-                format!("{DRILL} {}: drill {} rejected by {by}", self.m.name, request.id),
-                format!("Drill over. See the report: mirrorgate drill-report {}", request.id),
-            );
+            self.close_drill_alert(request, DrillEnd::Rejected { by });
             return DecisionVerdict::Rejected {
                 request: request.id.clone(),
             };
@@ -201,21 +132,15 @@ impl Decider<'_, '_> {
         self.record_decision(&request.id, record, authority);
         let approvals = request.approvers().len() + 1;
         let required = self.m.policy.approvers_required;
-        let approvers = [request.approvers(), vec![by.as_str()]].concat().join(", ");
+        let approvers = approved_by(request, &by);
         if approvals < required {
-            let (headline, mut facts, _) = self.drill_text(&request.id);
-            facts.insert(0, format!("Approved so far by: {approvers}"));
-            self.alert(
-                AlertKind::DrillRequested,
-                Severity::Critical,
-                Some(&request.id),
-                format!("{approvals} of {required} approvals: {headline}"),
-                facts,
-                format!(
-                    "Another person must approve ({} more). Use this new link; each link decides once.",
-                    required - approvals
-                ),
-            );
+            let of = drill_requested(self.s.request(&request.id).unwrap_or(request));
+            self.tell(Notice::MoreApprovals {
+                approvals,
+                required,
+                approved_by: approvers,
+                of: Box::new(of),
+            });
             return DecisionVerdict::Approved {
                 request: request.id.clone(),
                 candidate: request.candidate.clone(),
@@ -240,22 +165,16 @@ impl Decider<'_, '_> {
             self.close_request(
                 &request.id,
                 RequestStatus::Succeeded,
-                &format!("approved by {approvers}; no drill document, nothing run"),
+                &format!("approved by {}; no drill document, nothing run", approvers.join(", ")),
             );
         }
-        let next = if executing {
-            "Wait for the drill document's outcome; nothing is promoted.".to_string()
-        } else {
-            format!("Drill over. See the report: mirrorgate drill-report {}", request.id)
-        };
         self.close_drill_alert(
             request,
-            Severity::Info,
-            format!(
-                "{DRILL} {}: drill {} approved by {approvers}; {} NOT promoted",
-                self.m.name, request.id, request.candidate
-            ),
-            next,
+            DrillEnd::Approved {
+                approvers,
+                candidate: request.candidate.clone(),
+                executing,
+            },
         );
         DecisionVerdict::Approved {
             request: request.id.clone(),
@@ -277,29 +196,20 @@ impl Decider<'_, '_> {
         if let Some(r) = self.s.request_mut(&req.id) {
             r.actions_done_at.get_or_insert(now);
         }
-        let (status, severity, headline) = if ok {
-            (
-                RequestStatus::Succeeded,
-                Severity::Info,
-                format!("{DRILL} {}: drill document ran for {}", self.m.name, req.id),
-            )
+        let status = if ok {
+            RequestStatus::Succeeded
         } else {
-            (
-                RequestStatus::Failed,
-                Severity::Warning,
-                format!("{DRILL} {}: drill document FAILED for {}", self.m.name, req.id),
-            )
+            RequestStatus::Failed
         };
         self.close_request(&req.id, status, detail);
-        let next = if ok {
-            format!("Drill over. See the report: mirrorgate drill-report {}", req.id)
+        let end = if ok {
+            DrillEnd::Ran
         } else {
-            format!(
-                "Fix what failed ({detail}) before a real loss needs the same path; see the report: mirrorgate drill-report {}",
-                req.id
-            )
+            DrillEnd::Failed {
+                detail: detail.to_string(),
+            }
         };
-        self.close_drill_alert(req, severity, headline, next);
+        self.close_drill_alert(req, end);
         Verdict::Applied
     }
 
@@ -319,5 +229,17 @@ impl Decider<'_, '_> {
                 why: format!("no request {request}"),
             },
         }
+    }
+}
+
+/// What a drill request tells: the request as a real one would say it, marked DRILL.
+fn drill_requested(r: &PromotionRequest) -> Notice {
+    Notice::DrillRequested {
+        request: r.id.clone(),
+        candidate: r.candidate.clone(),
+        primary: r.lost_primary.clone(),
+        started_by: r.started_by.clone(),
+        loss: r.loss_estimate(),
+        expires_at: r.expires_at,
     }
 }

@@ -7,9 +7,9 @@
 
 use chrono::Duration;
 
-use super::{secs, Decider, DecisionVerdict, Effect, Refusal, Verdict};
-use crate::domain::alert::{clock, AlertKind, Severity};
+use super::{approved_by, secs, Decider, DecisionVerdict, Effect, Refusal, Verdict};
 use crate::domain::mirror::MemberKind;
+use crate::domain::notice::{Notice, PlannedEnd};
 use crate::domain::signal::{Authority, DecisionAction};
 use crate::domain::state::{DecisionRecord, Phase, PromotionRequest, RequestKind, RequestStatus};
 use crate::domain::view::View;
@@ -60,45 +60,25 @@ impl Decider<'_, '_> {
         let id = self.file_request(request);
         self.s
             .record(now, format!("failback {id} asked by {by}: {primary} to {to}"));
-        let unfence = if fenced.is_empty() {
-            "Nothing is fenced: nothing to un-fence".to_string()
-        } else {
-            format!(
-                "Un-fenced first: {} (fencing document, Method=unfence)",
-                fenced.join(", ")
-            )
-        };
-        self.alert(
-            AlertKind::FailbackRequested,
-            Severity::Critical,
-            Some(&id),
-            format!(
-                "{}: PLANNED failback from {primary} to {to}? Asked by {by}",
-                self.m.name
-            ),
-            vec![
-                format!("Planned: {primary} is primary now"),
-                unfence,
-                format!("Then: {to}, once connected to {primary}, becomes its failover partner; it takes over when IRIS on {primary} is stopped"),
-                format!(
-                    "The link expires at {}",
-                    clock(now + secs(self.m.policy.approval_expiry_secs))
-                ),
-            ],
-            "Open the link and approve or reject. Opening the link changes nothing.".into(),
-        );
+        let expires_at = self.s.request(&id).map_or(now, |r| r.expires_at);
+        self.tell(Notice::FailbackRequested {
+            request: id,
+            primary,
+            to: to.to_string(),
+            by: by.to_string(),
+            fenced,
+            expires_at,
+        });
         Verdict::Applied
     }
 
-    fn failback_closed(&mut self, r: &PromotionRequest, severity: Severity, headline: String, next: String) {
-        let facts = vec![
-            format!("Failback: {}", r.id),
-            format!(
-                "Primary: {}",
-                self.s.primary.clone().unwrap_or_else(|| "unknown".into())
-            ),
-        ];
-        self.alert(AlertKind::FailbackClosed, severity, Some(&r.id), headline, facts, next);
+    fn failback_closed(&mut self, r: &PromotionRequest, end: PlannedEnd) {
+        self.tell(Notice::FailbackClosed {
+            request: r.id.clone(),
+            candidate: r.candidate.clone(),
+            primary: self.s.primary.clone(),
+            end,
+        });
     }
 
     /// A decision on a failback, whose link, status and name were checked.
@@ -117,12 +97,7 @@ impl Decider<'_, '_> {
         };
         if record.action == DecisionAction::Reject {
             self.record_rejection(&request.id, record, authority);
-            self.failback_closed(
-                request,
-                Severity::Info,
-                format!("{}: failback {} rejected by {by}", self.m.name, request.id),
-                "Nothing was un-fenced or promoted; the DR primary stays.".into(),
-            );
+            self.failback_closed(request, PlannedEnd::Rejected { by });
             return DecisionVerdict::Rejected {
                 request: request.id.clone(),
             };
@@ -144,22 +119,15 @@ impl Decider<'_, '_> {
         self.record_decision(&request.id, record, authority);
         let approvals = request.approvers().len() + 1;
         let required = self.m.policy.approvers_required;
-        let approvers = [request.approvers(), vec![by.as_str()]].concat().join(", ");
+        let approvers = approved_by(request, &by);
         if approvals < required {
-            self.alert(
-                AlertKind::FailbackRequested,
-                Severity::Critical,
-                Some(&request.id),
-                format!(
-                    "{approvals} of {required} approvals: {}: failback to {}",
-                    self.m.name, request.candidate
-                ),
-                vec![format!("Approved so far by: {approvers}")],
-                format!(
-                    "Another person must approve ({} more). Use this new link; each link decides once.",
-                    required - approvals
-                ),
-            );
+            self.tell(Notice::FailbackMoreApprovals {
+                request: request.id.clone(),
+                candidate: request.candidate.clone(),
+                approvals,
+                required,
+                approvers,
+            });
             return DecisionVerdict::Approved {
                 request: request.id.clone(),
                 candidate: request.candidate.clone(),
@@ -183,15 +151,7 @@ impl Decider<'_, '_> {
             candidate: request.candidate.clone(),
             epoch: request.epoch,
         });
-        self.failback_closed(
-            request,
-            Severity::Warning,
-            format!(
-                "{}: failing back to {} (approved by {approvers})",
-                self.m.name, request.candidate
-            ),
-            format!("Wait for the confirmation that {} reports primary.", request.candidate),
-        );
+        self.failback_closed(request, PlannedEnd::Approved { approvers });
         DecisionVerdict::Approved {
             request: request.id.clone(),
             candidate: request.candidate.clone(),
@@ -215,20 +175,10 @@ impl Decider<'_, '_> {
                     RequestStatus::Superseded,
                     &format!("the mirror is {} now", self.s.phase),
                 );
-                self.failback_closed(
-                    &r,
-                    Severity::Warning,
-                    format!("{}: failback {} withdrawn, the mirror changed", self.m.name, r.id),
-                    "Nothing was un-fenced or promoted. Attend to the mirror's other alerts.".into(),
-                );
+                self.failback_closed(&r, PlannedEnd::Withdrawn);
             } else if now >= r.expires_at {
                 self.close_request(&r.id, RequestStatus::Expired, "nobody decided before the link expired");
-                self.failback_closed(
-                    &r,
-                    Severity::Info,
-                    format!("{}: failback {} expired without a decision", self.m.name, r.id),
-                    "Nothing was un-fenced or promoted. Ask again with mirrorgate failback.".into(),
-                );
+                self.failback_closed(&r, PlannedEnd::Expired);
             }
             return;
         }
@@ -239,12 +189,7 @@ impl Decider<'_, '_> {
                 RequestStatus::TimedOut,
                 "the member did not report primary in time",
             );
-            self.failback_closed(
-                &r,
-                Severity::Critical,
-                format!("{}: failback to {} did not complete in time", self.m.name, r.candidate),
-                format!("Log in to {} and check the Mirror Monitor and the commands' output; find out which member is primary.", r.candidate),
-            );
+            self.failback_closed(&r, PlannedEnd::TimedOut);
         }
     }
 
@@ -281,9 +226,9 @@ impl Decider<'_, '_> {
         self.close_request(&req.id, RequestStatus::Failed, detail);
         self.failback_closed(
             req,
-            Severity::Critical,
-            format!("{}: failback to {} FAILED", self.m.name, req.candidate),
-            format!("What failed: {detail}. The DR primary stays; fix the failure, then ask again."),
+            PlannedEnd::Failed {
+                detail: detail.to_string(),
+            },
         );
         Verdict::Applied
     }

@@ -8,15 +8,12 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{secs, Decider, DecisionVerdict, Effect, Refusal, Verdict};
-use crate::domain::alert::{clock, AlertKind, Severity};
-use crate::domain::mirror::{FenceMethod, MemberKind};
+use super::{approved_by, secs, Decider, DecisionVerdict, Effect, Refusal, Verdict};
+use crate::domain::mirror::MemberKind;
+use crate::domain::notice::{FencingAsk, Notice};
 use crate::domain::signal::{Authority, DecisionAction};
 use crate::domain::state::{DecisionRecord, Fenced, Phase, PromotionRequest, RequestKind, RequestStatus};
 use crate::domain::view::View;
-
-/// Where the runbook for fencing by hand and failing back lives.
-pub const RUNBOOK: &str = "docs/DEPLOY.md, \"Fencing and failing back\"";
 
 impl Decider<'_, '_> {
     /// The DR member serving as primary of this epoch, if the primary is one.
@@ -51,18 +48,6 @@ impl Decider<'_, '_> {
             .filter(|m| view.claim(&m.name).is_some())
             .map(|m| m.name.clone())
             .collect()
-    }
-
-    /// What fencing does by hand, for the method of the mirror.
-    fn fence_by_hand(&self) -> String {
-        match self.m.promotion.fence_method {
-            FenceMethod::Demote => format!(
-                "on each former failover member, set JoinMirror=0 and ValidatedMember=0 in the [MirrorMember] section of its CPF and create /etc/mirrorgate/fenced, then restart IRIS there (see {RUNBOOK})"
-            ),
-            FenceMethod::Stop => format!(
-                "on each former failover member, create /etc/mirrorgate/fenced and stop IRIS (iris stop <instance> quietly) (see {RUNBOOK})"
-            ),
-        }
     }
 
     pub(super) fn settle_fencing(&mut self) {
@@ -129,38 +114,13 @@ impl Decider<'_, '_> {
             return;
         }
         self.s.return_alerted_epoch = Some(self.s.epoch);
-        let why = if self.m.promotion.fence_document.is_none() {
-            "no fencing document is configured (promotion.fence_document)".to_string()
-        } else {
-            "none of them has an instance_id in the topology".to_string()
-        };
-        let mut facts = vec![
-            format!("Heard again: {evidence}"),
-            format!("Primary now: {primary} (epoch {}); it stays primary", self.s.epoch),
-            format!("Not fenced: {}", unfenced.join(", ")),
-            format!("mirrorgate cannot fence them: {why}"),
-        ];
-        let claiming = self.former_claiming();
-        if !claiming.is_empty() {
-            facts.push(format!(
-                "URGENT: {} answers as primary: two primaries take writes that diverge",
-                claiming.join(", ")
-            ));
-        }
-        self.alert(
-            AlertKind::FormerRegionBack,
-            Severity::Critical,
-            None,
-            format!(
-                "{}: former primary region {} is back and NOT fenced; fence it by hand",
-                self.m.name, self.m.primary_region
-            ),
-            facts,
-            format!(
-                "Fence them now, by hand: {}. Until then they can elect a primary again.",
-                self.fence_by_hand()
-            ),
-        );
+        self.tell(Notice::FormerRegionBack {
+            primary: primary.to_string(),
+            epoch: self.s.epoch,
+            evidence: evidence.to_string(),
+            unfenced: unfenced.to_vec(),
+            claiming: self.former_claiming(),
+        });
     }
 
     fn raise_fencing(&mut self, primary: &str, targets: Vec<String>, heard_at: DateTime<Utc>, evidence: String) {
@@ -179,93 +139,28 @@ impl Decider<'_, '_> {
                 targets.join(", ")
             ),
         );
-        let (headline, facts, next) = self.fencing_text(&id);
-        self.alert(
-            AlertKind::FencingRequested,
-            Severity::Critical,
-            Some(&id),
-            headline,
-            facts,
-            next,
-        );
+        if let Some(notice) = self.s.request(&id).map(|r| self.fencing_requested(r)) {
+            self.tell(notice);
+        }
     }
 
-    /// The words of an alert that asks for a fencing decision.
-    pub(super) fn fencing_text(&self, id: &str) -> (String, Vec<String>, String) {
-        let Some(r) = self.s.request(id) else {
-            return (
-                format!("{}: fencing request {id}", self.m.name),
-                Vec::new(),
-                "Open the link.".into(),
-            );
-        };
-        let claiming = self.former_claiming();
-        let targets = r.fence_members.join(", ");
-        let headline = if claiming.is_empty() {
-            format!(
-                "{}: former primary region {} is back. Fence {targets}?",
-                self.m.name, self.m.primary_region
-            )
-        } else {
-            format!(
-                "{}: URGENT, {} answers as primary again. Fence {targets}?",
-                self.m.name,
-                claiming.join(", ")
-            )
-        };
-        let mut facts = vec![format!(
-            "Heard again: {}",
-            r.returned.as_deref().unwrap_or("a member of the former primary region")
-        )];
-        if !claiming.is_empty() {
-            facts.push(format!(
-                "URGENT: {} answers as primary while {} is primary: two primaries take writes that diverge (split brain)",
-                claiming.join(", "),
-                r.candidate
-            ));
-        }
-        facts.push(format!(
-            "Primary now: {} (epoch {}); it stays primary, fencing never touches it",
-            r.candidate, r.epoch
-        ));
-        let described: Vec<String> = r
-            .fence_members
-            .iter()
-            .map(|name| {
-                let instance = self
-                    .m
-                    .member(name)
-                    .and_then(|m| m.instance_id.clone())
-                    .unwrap_or_default();
-                format!("{name} ({instance})")
-            })
-            .collect();
-        facts.push(format!("Would be fenced: {}", described.join(", ")));
-        if let Some(document) = &self.m.promotion.fence_document {
-            facts.push(format!(
-                "After approval: mirrorgate runs the SSM document {document} with Method={} on each",
-                self.m.promotion.fence_method.as_str()
-            ));
-        }
-        let by_hand: Vec<String> = self
-            .unfenced_former()
-            .into_iter()
-            .filter(|name| !r.fence_members.contains(name))
-            .collect();
-        if !by_hand.is_empty() {
-            facts.push(format!(
-                "Not fenced by mirrorgate (no instance_id): {}: fence by hand",
-                by_hand.join(", ")
-            ));
-        }
-        facts.push(
-            "Until fenced, the former failover members can elect a primary again, and Route 53 failover routing may send clients back to them".into(),
-        );
-        facts.push(format!("The link expires at {}", clock(r.expires_at)));
-        let next = format!(
-            "Open the link and approve to fence them, or reject and fence by hand. Fencing is one way until you fail back on purpose ({RUNBOOK})."
-        );
-        (headline, facts, next)
+    /// What a fencing request tells: who answers again, what would be fenced, and
+    /// what mirrorgate cannot fence.
+    pub(super) fn fencing_requested(&self, r: &PromotionRequest) -> Notice {
+        Notice::FencingRequested(FencingAsk {
+            request: r.id.clone(),
+            primary: r.candidate.clone(),
+            epoch: r.epoch,
+            returned: r.returned.clone(),
+            claiming: self.former_claiming(),
+            targets: r.fence_members.clone(),
+            by_hand: self
+                .unfenced_former()
+                .into_iter()
+                .filter(|name| !r.fence_members.contains(name))
+                .collect(),
+            expires_at: r.expires_at,
+        })
     }
 
     fn fencing_pending(&mut self, open: &PromotionRequest) {
@@ -277,14 +172,10 @@ impl Decider<'_, '_> {
                 RequestStatus::Superseded,
                 &format!("{primary} is primary now (epoch {})", self.s.epoch),
             );
-            self.alert(
-                AlertKind::RequestWithdrawn,
-                Severity::Warning,
-                Some(&open.id),
-                format!("{}: fencing request withdrawn, {primary} is primary now", self.m.name),
-                vec![format!("Request: {}", open.id), format!("Primary: {primary}")],
-                "Nothing to approve: the link no longer works. Nothing was fenced.".into(),
-            );
+            self.tell(Notice::FencingWithdrawn {
+                request: open.id.clone(),
+                primary,
+            });
             return;
         }
         if now >= open.expires_at {
@@ -295,28 +186,15 @@ impl Decider<'_, '_> {
             );
             let again = now + secs(self.m.policy.cool_down_secs);
             self.s.next_fencing_after = Some(again);
-            self.alert(
-                AlertKind::FencingExpired,
-                Severity::Critical,
-                Some(&open.id),
-                format!(
-                    "{}: fencing request expired, {} NOT fenced",
-                    self.m.name,
-                    open.fence_members.join(", ")
-                ),
-                vec![
-                    format!("Request: {}", open.id),
-                    format!("Primary now: {} (unchanged)", open.candidate),
-                ],
-                format!(
-                    "Fence them by hand: {}. If the former region is still heard from at {}, mirrorgate asks again.",
-                    self.fence_by_hand(),
-                    clock(again)
-                ),
-            );
+            self.tell(Notice::FencingExpired {
+                request: open.id.clone(),
+                members: open.fence_members.clone(),
+                primary: open.candidate.clone(),
+                again,
+            });
             return;
         }
-        self.remind(open, AlertKind::FencingReminder, Self::fencing_text);
+        self.remind(open, Self::fencing_requested);
     }
 
     /// A decision on a fencing request, whose link, status and name were checked.
@@ -336,22 +214,12 @@ impl Decider<'_, '_> {
             self.record_rejection(&request.id, record, authority);
             let again = now + secs(self.m.policy.cool_down_secs);
             self.s.next_fencing_after = Some(again);
-            self.alert(
-                AlertKind::FencingRejected,
-                Severity::Warning,
-                Some(&request.id),
-                format!(
-                    "{}: fencing of {} rejected by {by}",
-                    self.m.name,
-                    request.fence_members.join(", ")
-                ),
-                vec![format!("Request: {}", request.id)],
-                format!(
-                    "mirrorgate fences nothing. Fence them by hand if they must not rejoin: {}. If the former region is still heard from at {}, mirrorgate asks again.",
-                    self.fence_by_hand(),
-                    clock(again)
-                ),
-            );
+            self.tell(Notice::FencingRejected {
+                request: request.id.clone(),
+                members: request.fence_members.clone(),
+                by,
+                again,
+            });
             return DecisionVerdict::Rejected {
                 request: request.id.clone(),
             };
@@ -367,9 +235,8 @@ impl Decider<'_, '_> {
         self.record_decision(&request.id, record, authority);
         let approvals = request.approvers().len() + 1;
         let required = self.m.policy.approvers_required;
-        let approvers = [request.approvers(), vec![by.as_str()]].concat().join(", ");
         if approvals < required {
-            return self.record_first_approvals(request, &by, Self::fencing_text);
+            return self.record_first_approvals(request, &by, Self::fencing_requested);
         }
         // Never the primary of now, never a member fenced already.
         let members: Vec<String> = request
@@ -391,21 +258,12 @@ impl Decider<'_, '_> {
             primary: request.candidate.clone(),
             epoch: request.epoch,
         });
-        self.alert(
-            AlertKind::FencingApproved,
-            Severity::Warning,
-            Some(&request.id),
-            format!(
-                "{}: fencing {} (approved by {approvers})",
-                self.m.name,
-                members.join(", ")
-            ),
-            vec![
-                format!("Request: {}", request.id),
-                format!("Primary: {} (unchanged)", request.candidate),
-            ],
-            "Wait for the confirmation that the fencing commands were sent.".into(),
-        );
+        self.tell(Notice::FencingApproved {
+            request: request.id.clone(),
+            members,
+            approvers: approved_by(request, &by),
+            primary: request.candidate.clone(),
+        });
         DecisionVerdict::Approved {
             request: request.id.clone(),
             candidate: request.candidate.clone(),
@@ -458,20 +316,12 @@ impl Decider<'_, '_> {
                 RequestStatus::Succeeded,
                 &format!("fencing sent to {}", done.join(", ")),
             );
-            self.alert(
-                AlertKind::FencingSent,
-                Severity::Warning,
-                Some(&req.id),
-                format!("{}: fencing sent to {}", self.m.name, done.join(", ")),
-                vec![
-                    format!("Request: {}", req.id),
-                    format!("What was done: {detail}"),
-                    format!("Primary: {} (unchanged)", req.candidate),
-                ],
-                format!(
-                    "Check each command's status (Run Command) and that the members no longer join the mirror. They stay fenced until you fail back on purpose ({RUNBOOK})."
-                ),
-            );
+            self.tell(Notice::FencingSent {
+                request: req.id.clone(),
+                members: done,
+                detail: detail.to_string(),
+                primary: req.candidate.clone(),
+            });
         } else {
             self.close_request(&req.id, RequestStatus::Failed, detail);
             self.s.next_fencing_after = Some(now + secs(self.m.policy.cool_down_secs));
@@ -481,25 +331,12 @@ impl Decider<'_, '_> {
                 .filter(|name| !done.contains(name))
                 .cloned()
                 .collect();
-            self.alert(
-                AlertKind::FencingFailed,
-                Severity::Critical,
-                Some(&req.id),
-                format!("{}: fencing of {} FAILED", self.m.name, missing.join(", ")),
-                vec![
-                    format!("Request: {}", req.id),
-                    format!("What failed: {detail}"),
-                    format!(
-                        "Fenced: {}",
-                        if done.is_empty() {
-                            "none".to_string()
-                        } else {
-                            done.join(", ")
-                        }
-                    ),
-                ],
-                format!("Fence them by hand now: {}.", self.fence_by_hand()),
-            );
+            self.tell(Notice::FencingFailed {
+                request: req.id.clone(),
+                missing,
+                done,
+                detail: detail.to_string(),
+            });
         }
         Verdict::Applied
     }

@@ -8,9 +8,9 @@
 
 use chrono::Duration;
 
-use super::{secs, Decider, DecisionVerdict, Effect, Refusal, Verdict};
-use crate::domain::alert::{clock, AlertKind, Severity};
+use super::{approved_by, secs, Decider, DecisionVerdict, Effect, Refusal, Verdict};
 use crate::domain::mirror::MemberKind;
+use crate::domain::notice::{Notice, PlannedEnd};
 use crate::domain::signal::{Authority, DecisionAction};
 use crate::domain::state::{DecisionRecord, Phase, PromotionRequest, RequestKind, RequestStatus};
 use crate::domain::view::View;
@@ -79,81 +79,33 @@ impl Decider<'_, '_> {
         let id = self.file_request(request);
         self.s
             .record(now, format!("switchover {id} asked by {by}: {primary} to {to}"));
-        let (headline, facts, next) = self.switchover_text(&id);
-        self.alert(
-            AlertKind::SwitchoverRequested,
-            Severity::Critical,
-            Some(&id),
-            headline,
-            facts,
-            next,
-        );
+        if let Some(notice) = self.s.request(&id).map(|r| self.switchover_requested(r)) {
+            self.tell(notice);
+        }
         Verdict::Applied
     }
 
-    pub(super) fn switchover_text(&self, id: &str) -> (String, Vec<String>, String) {
-        let Some(r) = self.s.request(id) else {
-            return (
-                format!("{}: switchover {id}", self.m.name),
-                Vec::new(),
-                "Open the link.".into(),
-            );
-        };
-        let primary = r.lost_primary.as_deref().unwrap_or("the primary");
-        let headline = format!(
-            "{}: PLANNED switchover from {primary} to {}? Asked by {}",
-            self.m.name,
-            r.candidate,
-            r.started_by.as_deref().unwrap_or("an operator")
-        );
-        let alive = self.partners_alive();
-        let mut facts = vec![
-            format!("Planned: nothing failed; {primary} is primary now"),
-            format!("Would become primary: {} (DR async)", r.candidate),
-            format!(
-                "Way: with partner (no loss); refused at approval unless a failover member is heard from ({})",
-                if alive.is_empty() {
-                    "none is right now".to_string()
-                } else {
-                    alive.join("; ")
-                }
-            ),
-            format!(
-                "If it had to go without partner it may lose: {}",
-                r.loss_estimate().words(&r.candidate)
-            ),
-        ];
-        facts.push(match &self.m.promotion.fence_document {
-            Some(document) => format!(
-                "After {} reports primary: the fencing document {document} runs on the former failover members",
-                r.candidate
-            ),
-            None => format!(
-                "After {} reports primary: fence the former failover members by hand (no fencing document configured)",
-                r.candidate
-            ),
-        });
-        facts.push(format!("The link expires at {}", clock(r.expires_at)));
-        let next = "Open the link and approve or reject. Opening the link changes nothing.".into();
-        (headline, facts, next)
+    /// What a switchover request tells: from which primary to which DR member, and
+    /// which failover members are heard (a promotion with partner needs one).
+    fn switchover_requested(&self, r: &PromotionRequest) -> Notice {
+        Notice::SwitchoverRequested {
+            request: r.id.clone(),
+            primary: r.lost_primary.clone(),
+            candidate: r.candidate.clone(),
+            started_by: r.started_by.clone(),
+            partners_alive: self.partners_alive(),
+            loss: r.loss_estimate(),
+            expires_at: r.expires_at,
+        }
     }
 
-    fn switchover_closed(&mut self, r: &PromotionRequest, severity: Severity, headline: String, next: String) {
-        let facts = vec![
-            format!("Switchover: {}", r.id),
-            format!(
-                "Primary: {}",
-                self.s.primary.clone().unwrap_or_else(|| "unknown".into())
-            ),
-        ];
-        self.alert(
-            AlertKind::SwitchoverClosed,
-            severity,
-            Some(&r.id),
-            headline,
-            facts,
-            next,
-        );
+    fn switchover_closed(&mut self, r: &PromotionRequest, end: PlannedEnd) {
+        self.tell(Notice::SwitchoverClosed {
+            request: r.id.clone(),
+            candidate: r.candidate.clone(),
+            primary: self.s.primary.clone(),
+            end,
+        });
     }
 
     /// A decision on a switchover, whose link, status and name were checked.
@@ -172,12 +124,7 @@ impl Decider<'_, '_> {
         };
         if record.action == DecisionAction::Reject {
             self.record_rejection(&request.id, record, authority);
-            self.switchover_closed(
-                request,
-                Severity::Info,
-                format!("{}: switchover {} rejected by {by}", self.m.name, request.id),
-                "Nothing was promoted; the primary stays.".into(),
-            );
+            self.switchover_closed(request, PlannedEnd::Rejected { by });
             return DecisionVerdict::Rejected {
                 request: request.id.clone(),
             };
@@ -199,21 +146,15 @@ impl Decider<'_, '_> {
         self.record_decision(&request.id, record, authority);
         let approvals = request.approvers().len() + 1;
         let required = self.m.policy.approvers_required;
-        let approvers = [request.approvers(), vec![by.as_str()]].concat().join(", ");
+        let approvers = approved_by(request, &by);
         if approvals < required {
-            let (headline, mut facts, _) = self.switchover_text(&request.id);
-            facts.insert(0, format!("Approved so far by: {approvers}"));
-            self.alert(
-                AlertKind::SwitchoverRequested,
-                Severity::Critical,
-                Some(&request.id),
-                format!("{approvals} of {required} approvals: {headline}"),
-                facts,
-                format!(
-                    "Another person must approve ({} more). Use this new link; each link decides once.",
-                    required - approvals
-                ),
-            );
+            let of = self.switchover_requested(self.s.request(&request.id).unwrap_or(request));
+            self.tell(Notice::MoreApprovals {
+                approvals,
+                required,
+                approved_by: approvers,
+                of: Box::new(of),
+            });
             return DecisionVerdict::Approved {
                 request: request.id.clone(),
                 candidate: request.candidate.clone(),
@@ -239,22 +180,12 @@ impl Decider<'_, '_> {
             candidate: request.candidate.clone(),
             epoch: request.epoch,
         });
-        let way = if accept_loss {
-            "Way: with partner if a failover member's ISCAgent answers, otherwise without partner (loss accepted)"
-        } else {
-            "Way: with partner only (no loss); if no failover member's ISCAgent answers, nothing is promoted"
-        };
-        self.alert(
-            AlertKind::SwitchoverApproved,
-            Severity::Warning,
-            Some(&request.id),
-            format!(
-                "{}: switching over to {} (approved by {approvers})",
-                self.m.name, request.candidate
-            ),
-            vec![format!("Switchover: {}", request.id), way.to_string()],
-            format!("Wait for the confirmation that {} reports primary.", request.candidate),
-        );
+        self.tell(Notice::SwitchoverApproved {
+            request: request.id.clone(),
+            candidate: request.candidate.clone(),
+            approvers,
+            accept_loss,
+        });
         DecisionVerdict::Approved {
             request: request.id.clone(),
             candidate: request.candidate.clone(),
@@ -282,20 +213,10 @@ impl Decider<'_, '_> {
                     RequestStatus::Superseded,
                     &format!("the mirror is {} now", self.s.phase),
                 );
-                self.switchover_closed(
-                    &r,
-                    Severity::Warning,
-                    format!("{}: switchover {} withdrawn, the mirror changed", self.m.name, r.id),
-                    "Nothing was promoted. Attend to the mirror's other alerts; ask again when it is normal.".into(),
-                );
+                self.switchover_closed(&r, PlannedEnd::Withdrawn);
             } else if now >= r.expires_at {
                 self.close_request(&r.id, RequestStatus::Expired, "nobody decided before the link expired");
-                self.switchover_closed(
-                    &r,
-                    Severity::Info,
-                    format!("{}: switchover {} expired without a decision", self.m.name, r.id),
-                    "Nothing was promoted. Ask again with mirrorgate switchover.".into(),
-                );
+                self.switchover_closed(&r, PlannedEnd::Expired);
             }
             return;
         }
@@ -306,15 +227,7 @@ impl Decider<'_, '_> {
                 RequestStatus::TimedOut,
                 "the DR member did not report primary in time",
             );
-            self.switchover_closed(
-                &r,
-                Severity::Critical,
-                format!("{}: switchover to {} did not complete in time", self.m.name, r.candidate),
-                format!(
-                    "Log in to {} and check the Mirror Monitor and the promotion command's output; find out which member is primary.",
-                    r.candidate
-                ),
-            );
+            self.switchover_closed(&r, PlannedEnd::TimedOut);
         }
     }
 
@@ -337,9 +250,9 @@ impl Decider<'_, '_> {
         self.close_request(&req.id, RequestStatus::Failed, detail);
         self.switchover_closed(
             req,
-            Severity::Critical,
-            format!("{}: switchover to {} FAILED", self.m.name, req.candidate),
-            format!("What failed: {detail}. The primary did not change; fix the failure, then ask again."),
+            PlannedEnd::Failed {
+                detail: detail.to_string(),
+            },
         );
         Verdict::Applied
     }
@@ -366,35 +279,16 @@ impl Decider<'_, '_> {
             .map(|m| m.name.clone())
             .collect();
         let fencing = self.m.promotion.fence_document.is_some() && !targets.is_empty();
-        let mut facts = vec![
-            format!("Switchover: {}", r.id),
-            format!("Former primary: {old}"),
-            format!("Epoch: {}", self.s.epoch),
-        ];
-        if fencing {
-            let id = self.raise_approved_fencing(&r, member, targets.clone());
-            facts.push(format!(
-                "Fencing {} ({id}, approved with the switchover)",
-                targets.join(", ")
-            ));
-        } else {
-            facts
-                .push("Not fenced by mirrorgate: no fencing document or no failover member with an instance_id".into());
-        }
+        let fencing = fencing.then(|| (self.raise_approved_fencing(&r, member, targets.clone()), targets));
         self.s
             .record(now, format!("switchover {} done: {member} is primary", r.id));
-        self.alert(
-            AlertKind::SwitchoverDone,
-            Severity::Warning,
-            Some(&r.id),
-            format!("{}: switchover done, {member} is primary", self.m.name),
-            facts,
-            if fencing {
-                "Check the applications reconnect and the fencing commands' status. Fail back with mirrorgate failback when the primary region should serve again.".into()
-            } else {
-                "Check the applications reconnect, and fence the former failover members by hand.".into()
-            },
-        );
+        self.tell(Notice::SwitchoverDone {
+            request: r.id.clone(),
+            member: member.to_string(),
+            old: old.to_string(),
+            epoch: self.s.epoch,
+            fencing,
+        });
         true
     }
 

@@ -2,6 +2,7 @@
 //! times as the rest of the domain tests.
 
 use super::*;
+use crate::domain::notice::DrillEnd;
 use crate::domain::report::DrillReport;
 use crate::domain::state::RequestKind;
 
@@ -98,7 +99,14 @@ fn approving_a_drill_runs_the_drill_document_never_the_promotion() {
     assert_eq!(request_status(&state, R1), RequestStatus::Approved);
     let told = only_alert(&effects, AlertKind::DrillClosed);
     assert_marked_drill(told);
-    assert!(told.headline.contains("NOT promoted"), "{}", told.headline);
+    assert!(
+        matches!(
+            notice_of(&effects, AlertKind::DrillClosed),
+            Notice::DrillClosed { request, end: DrillEnd::Approved { candidate, executing: true, .. } }
+                if request == R1 && candidate == DR1
+        ),
+        "{told:?}"
+    );
     // WHEN the drill document ran
     let (state, effects) = run(
         &m,
@@ -141,7 +149,13 @@ fn a_real_loss_withdraws_the_drill_and_the_real_request_proceeds() {
     // THEN the drill is withdrawn as soon as the loss is seen, and the real request R2 is raised
     assert_eq!(request_status(&state, R1), RequestStatus::Superseded);
     let withdrawn = only_alert(&effects, AlertKind::DrillClosed);
-    assert!(withdrawn.headline.contains("REAL loss"), "{}", withdrawn.headline);
+    assert!(
+        matches!(
+            notice_of(&effects, AlertKind::DrillClosed),
+            Notice::DrillClosed { request, end: DrillEnd::Withdrawn } if request == R1
+        ),
+        "{withdrawn:?}"
+    );
     assert_eq!(requested(&effects), vec![(R2, DR1)]);
     assert_eq!(state.phase, Phase::PromotionPending);
     // and the drill's link decides nothing any more

@@ -55,11 +55,12 @@ fn a_switchover_asks_through_the_same_gate_and_changes_nothing_until_approved() 
     );
     let alert = only_alert(&effects, AlertKind::SwitchoverRequested);
     assert!(
-        alert
-            .headline
-            .contains("PLANNED switchover from HSPROD-A to HSPROD-DR1"),
-        "{}",
-        alert.headline
+        matches!(
+            notice_of(&effects, AlertKind::SwitchoverRequested),
+            Notice::SwitchoverRequested { primary: Some(from), candidate, started_by: Some(by), .. }
+                if from == A && candidate == DR1 && by == "Ravi Patel"
+        ),
+        "{alert:?}"
     );
     link(alert);
     assert_eq!(requested(&effects), vec![], "no promotion request");
