@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::alert::{Alert, Severity};
 use super::mirror::{MemberKind, Mirror, Observer};
-use super::notice::{Notice, PrimaryClaim, PromotionAsk};
+use super::notice::{MirrorNotice, Notice, PrimaryClaim, PromotionAsk, PromotionNotice};
 use super::signal::{
     AgentReport, Authority, CommandReport, Decision, DecisionAction, JournalLatency, MemberStatus, RunStatus, Signal,
     SignalKind,
@@ -565,7 +565,8 @@ impl Decider<'_, '_> {
     /// Tells people `notice`: said in its words, told as information where a
     /// maintenance window or an approved switchover explains it, with a fresh link
     /// when it asks for a decision, kept in the outbox until delivered.
-    pub(super) fn tell(&mut self, notice: Notice) {
+    pub(super) fn tell(&mut self, notice: impl Into<Notice>) {
+        let notice = notice.into();
         let kind = notice.kind();
         let words = wording::words(&notice, self.m);
         let (severity, words) = self.as_told_during_maintenance(kind, notice.severity(), words);
@@ -620,7 +621,8 @@ impl Decider<'_, '_> {
 
     /// Alerts about the primary coming and going are folded during the cool-down
     /// that follows a flap, so a flapping primary does not page people again and again.
-    fn flap_alert(&mut self, notice: Notice) {
+    fn flap_alert(&mut self, notice: impl Into<Notice>) {
+        let notice = notice.into();
         if self.s.cool_down_until.is_some_and(|until| self.now() < until) {
             self.s.folded_alerts += 1;
             let now = self.now();
@@ -788,7 +790,7 @@ impl Decider<'_, '_> {
             (Some(MemberKind::Failover), Some(MemberKind::Failover)) => {
                 // IRIS failed over inside the region (its arbiter guarantees one primary).
                 self.go(Phase::FailedOver, &format!("{member} became primary in place of {old}"));
-                self.tell(Notice::FailedOver {
+                self.tell(MirrorNotice::FailedOver {
                     old,
                     new: member.to_string(),
                     since,
@@ -799,7 +801,7 @@ impl Decider<'_, '_> {
                 self.failback_took_over(member);
                 self.lift_fencing(member);
                 self.go(Phase::Normal, &format!("failed back to {member}"));
-                self.tell(Notice::FailedBack {
+                self.tell(MirrorNotice::FailedBack {
                     old,
                     new: member.to_string(),
                     epoch: self.s.epoch,
@@ -807,7 +809,7 @@ impl Decider<'_, '_> {
             }
             _ => {
                 self.go(Phase::DrActive, &format!("{member} became primary outside mirrorgate"));
-                self.tell(Notice::DrPrimary {
+                self.tell(MirrorNotice::DrPrimary {
                     member: member.to_string(),
                     previous: old,
                     epoch: self.s.epoch,
@@ -825,7 +827,7 @@ impl Decider<'_, '_> {
             self.s.no_candidate_alerted = false;
             let to = if failover { Phase::Normal } else { Phase::DrActive };
             self.go(to, &format!("{primary} answers as primary again"));
-            self.flap_alert(Notice::PrimaryBack {
+            self.flap_alert(MirrorNotice::PrimaryBack {
                 primary: primary.to_string(),
             });
             self.s.cool_down_until = Some(now + secs(self.m.policy.cool_down_secs));
@@ -850,7 +852,7 @@ impl Decider<'_, '_> {
             (Phase::FailedOver, None) if !rejoined => {}
             (Phase::Normal, Some(partner)) => {
                 self.go(Phase::Degraded, &format!("backup {partner} is down"));
-                self.tell(Notice::Degraded {
+                self.tell(MirrorNotice::Degraded {
                     primary: primary.to_string(),
                     down: partner,
                 });
@@ -858,7 +860,7 @@ impl Decider<'_, '_> {
             (Phase::Degraded, None) if !rejoined => {}
             (Phase::Degraded | Phase::FailedOver, None) => {
                 self.go(Phase::Normal, "primary and backup are healthy");
-                self.tell(Notice::HaRestored {
+                self.tell(MirrorNotice::HaRestored {
                     primary: primary.to_string(),
                 });
             }
@@ -902,7 +904,7 @@ impl Decider<'_, '_> {
                 Some(window) => (now + secs(self.m.policy.confirmation_window_secs)).max(window.until),
                 None => now + secs(self.m.policy.confirmation_window_secs),
             };
-            self.flap_alert(Notice::PrimaryLost {
+            self.flap_alert(MirrorNotice::PrimaryLost {
                 lost: self.s.primary.clone(),
                 at: now,
                 dr_side_only: self.all_on_dr_side(&agreeing),
@@ -946,7 +948,7 @@ impl Decider<'_, '_> {
         let Some((candidate, loss)) = view.candidates().into_iter().next().map(|(c, l)| (c.to_string(), l)) else {
             if !self.s.no_candidate_alerted {
                 self.s.no_candidate_alerted = true;
-                self.tell(Notice::NoCandidate { lost_since });
+                self.tell(MirrorNotice::NoCandidate { lost_since });
             }
             return;
         };
@@ -987,7 +989,7 @@ impl Decider<'_, '_> {
             .filter(|(c, _)| *c != r.candidate)
             .map(|(c, l)| (c.to_string(), l))
             .collect();
-        Notice::PromotionRequested(PromotionAsk {
+        Notice::Promotion(PromotionNotice::Requested(PromotionAsk {
             request: r.id.clone(),
             lost: r.lost_primary.clone(),
             lost_since: r.lost_since,
@@ -998,7 +1000,7 @@ impl Decider<'_, '_> {
             loss: r.loss_estimate(),
             others,
             expires_at: r.expires_at,
-        })
+        }))
     }
 
     /// The open promotion request while nothing decided it: withdrawn when a primary
@@ -1057,7 +1059,7 @@ impl Decider<'_, '_> {
         self.s.lost_since = None;
         let to = if failover { Phase::Normal } else { Phase::DrActive };
         self.go(to, &format!("{member} is primary again; {} withdrawn", open.id));
-        self.tell(Notice::RequestWithdrawnPrimaryBack {
+        self.tell(PromotionNotice::WithdrawnPrimaryBack {
             request: open.id.clone(),
             primary: member.to_string(),
         });
@@ -1088,7 +1090,7 @@ impl Decider<'_, '_> {
             Phase::DrActive,
             &format!("{member} became primary outside mirrorgate; {} withdrawn", open.id),
         );
-        self.tell(Notice::DrPrimaryWithdrawing {
+        self.tell(MirrorNotice::DrPrimaryWithdrawing {
             member: member.to_string(),
             previous,
             request: open.id.clone(),
@@ -1106,7 +1108,7 @@ impl Decider<'_, '_> {
         );
         self.s.lost_since = None;
         self.go(Phase::PrimaryLost, &format!("{} withdrawn: {evidence}", open.id));
-        self.tell(Notice::RequestWithdrawnWitness {
+        self.tell(PromotionNotice::WithdrawnWitness {
             request: open.id.clone(),
             who: who.to_string(),
             evidence: evidence.to_string(),
@@ -1124,7 +1126,7 @@ impl Decider<'_, '_> {
         let again = now + secs(self.m.policy.cool_down_secs);
         self.s.next_request_after = Some(again);
         self.go(Phase::PrimaryLost, &format!("{} expired without a decision", open.id));
-        self.tell(Notice::RequestExpired {
+        self.tell(PromotionNotice::Expired {
             request: open.id.clone(),
             candidate: open.candidate.clone(),
             again,
@@ -1179,7 +1181,7 @@ impl Decider<'_, '_> {
         if let Some(member) = old_primary_back {
             if self.s.split_brain_alerted_epoch != Some(self.s.epoch) {
                 self.s.split_brain_alerted_epoch = Some(self.s.epoch);
-                self.tell(Notice::SplitBrainDuringPromotion {
+                self.tell(PromotionNotice::SplitBrain {
                     request: req.id.clone(),
                     member,
                     candidate: req.candidate.clone(),
@@ -1197,7 +1199,7 @@ impl Decider<'_, '_> {
             );
             self.new_epoch(&req.candidate, since);
             self.go(Phase::DrActive, &format!("{} is primary", req.candidate));
-            self.tell(Notice::PromotionSucceeded {
+            self.tell(PromotionNotice::Succeeded {
                 request: req.id.clone(),
                 candidate: req.candidate.clone(),
                 approvers: req.approvers().into_iter().map(str::to_string).collect(),
@@ -1216,7 +1218,7 @@ impl Decider<'_, '_> {
                 Phase::PrimaryLost,
                 &format!("{} not confirmed primary in time", req.candidate),
             );
-            self.tell(Notice::PromotionTimedOut {
+            self.tell(PromotionNotice::TimedOut {
                 request: req.id.clone(),
                 candidate: req.candidate.clone(),
                 approved_at,
@@ -1247,7 +1249,7 @@ impl Decider<'_, '_> {
             .collect();
         let claims = vec![self.primary_claim(&view, a), self.primary_claim(&view, b)];
         self.s.split_brain_alerted_epoch = Some(self.s.epoch);
-        self.tell(Notice::SplitBrain {
+        self.tell(MirrorNotice::SplitBrain {
             epoch: self.s.epoch,
             primary,
             claims,
@@ -1372,7 +1374,7 @@ impl Decider<'_, '_> {
         self.record_rejection(&request.id, record, authority);
         self.s.next_request_after = Some(now + secs(self.m.policy.cool_down_secs));
         self.go(Phase::PrimaryLost, &format!("{by} rejected {}", request.id));
-        self.tell(Notice::PromotionRejected {
+        self.tell(PromotionNotice::Rejected {
             request: request.id.clone(),
             candidate: request.candidate.clone(),
             by,
@@ -1434,7 +1436,7 @@ impl Decider<'_, '_> {
             Phase::PrimaryLost,
             &format!("{} refused: {candidate} unhealthy", request.id),
         );
-        self.tell(Notice::PromotionRefused {
+        self.tell(PromotionNotice::Refused {
             request: request.id.clone(),
             candidate: candidate.clone(),
             by,
@@ -1512,7 +1514,7 @@ impl Decider<'_, '_> {
             candidate: request.candidate.clone(),
             epoch: request.epoch,
         });
-        self.tell(Notice::PromotionApproved {
+        self.tell(PromotionNotice::Approved {
             request: request.id.clone(),
             candidate: request.candidate.clone(),
             approvers: approved_by(request, by),
@@ -1686,7 +1688,7 @@ impl Decider<'_, '_> {
         self.close_request(request, RequestStatus::Failed, detail);
         self.s.next_request_after = Some(now + secs(self.m.policy.cool_down_secs));
         self.go(Phase::PrimaryLost, &format!("promotion of {} failed", req.candidate));
-        self.tell(Notice::PromotionFailed {
+        self.tell(PromotionNotice::Failed {
             request: request.to_string(),
             candidate: req.candidate.clone(),
             detail: detail.to_string(),
@@ -1820,7 +1822,7 @@ impl Decider<'_, '_> {
         self.close_request(&request, RequestStatus::Failed, &wording::script_failure(report, false));
         self.s.next_request_after = Some(now + secs(self.m.policy.cool_down_secs));
         self.go(Phase::PrimaryLost, &format!("promotion of {} failed", req.candidate));
-        self.tell(Notice::PromoteScriptFailed {
+        self.tell(PromotionNotice::ScriptFailed {
             request,
             candidate: req.candidate.clone(),
             report: report.clone(),
@@ -1862,7 +1864,7 @@ impl Decider<'_, '_> {
             return Verdict::Applied;
         }
         self.s.agent_warned_at = Some(now);
-        self.tell(Notice::SsmAgentOffline {
+        self.tell(PromotionNotice::SsmAgentOffline {
             member: best,
             detail: word.detail,
             since: word.since,

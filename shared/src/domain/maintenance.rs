@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use super::alert::{duration_words, AlertKind, Severity};
 use super::decide::{Decider, Verdict};
 use super::mirror::{MemberKind, Observer};
-use super::notice::{DownEvidence, Notice};
+use super::notice::{DownEvidence, MaintenanceNotice};
 use super::state::MirrorState;
 use super::view::View;
 use super::wording::{self, Words};
@@ -226,7 +226,7 @@ impl Decider<'_, '_> {
             ),
         );
         let waiting = self.s.open_request().map(|open| open.id.clone());
-        self.tell(Notice::MaintenanceStarted {
+        self.tell(MaintenanceNotice::Started {
             window,
             duration_secs,
             phase: self.s.phase,
@@ -281,7 +281,7 @@ impl Decider<'_, '_> {
             now,
             format!("maintenance ({}) {how}; the normal rules apply again", window.reason),
         );
-        self.tell(Notice::MaintenanceEnded {
+        self.tell(MaintenanceNotice::Ended {
             window: window.clone(),
             phase: self.s.phase,
             at: now,
@@ -313,7 +313,7 @@ impl Decider<'_, '_> {
                 w.dr_lost_alerted.push(member.clone());
             }
             let down = self.down_evidence(&member);
-            self.tell(Notice::DrMemberLost { member, down });
+            self.tell(MaintenanceNotice::DrMemberLost { member, down });
         }
     }
 

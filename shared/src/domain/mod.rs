@@ -20,6 +20,9 @@ pub use decide::{decide, Context, Decided, DecisionVerdict, Effect, Refusal, Ver
 pub use loss::{LossBasis, LossEstimate};
 pub use maintenance::MaintenanceWindow;
 pub use mirror::{AlarmMapping, FenceMethod, Member, MemberKind, Mirror, Observer, Policy, PromotionConfig};
-pub use notice::Notice;
+pub use notice::{
+    DrillNotice, FailbackNotice, FencingNotice, MaintenanceNotice, MirrorNotice, Notice, PromotionNotice,
+    SwitchoverNotice,
+};
 pub use signal::*;
 pub use state::*;

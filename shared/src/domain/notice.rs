@@ -13,10 +13,30 @@ use super::mirror::Observer;
 use super::signal::{CommandReport, MemberStatus};
 use super::state::Phase;
 
-/// One thing the rules tell people.
+/// One thing the rules tell people: a notice of one area, or a request's notice told again.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Notice {
-    // ---- the primary and high availability ----------------------------------
+    Mirror(MirrorNotice),
+    Promotion(PromotionNotice),
+    Fencing(FencingNotice),
+    Maintenance(MaintenanceNotice),
+    Drill(DrillNotice),
+    Switchover(SwitchoverNotice),
+    Failback(FailbackNotice),
+    /// A request still open, told again (a promotion or a fencing request).
+    Reminder(Box<Notice>),
+    /// An approval recorded while more are required; `of` is the request's own notice.
+    MoreApprovals {
+        approvals: usize,
+        required: usize,
+        approved_by: Vec<String>,
+        of: Box<Notice>,
+    },
+}
+
+/// The primary and high availability: who is primary, who is down, who answers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MirrorNotice {
     /// IRIS failed over inside the primary region.
     FailedOver {
         old: String,
@@ -77,47 +97,41 @@ pub enum Notice {
         /// The members to fence: the claimants that are not mirrorgate's primary.
         stale: Vec<String>,
     },
+}
 
-    // ---- promotion requests -------------------------------------------------
+/// A DR promotion: its request, the decision on it, and how it ran.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PromotionNotice {
     /// A DR promotion asks for a decision.
-    PromotionRequested(PromotionAsk),
-    /// A request still open, told again (a promotion or a fencing request).
-    Reminder(Box<Notice>),
-    /// An approval recorded while more are required; `of` is the request's own notice.
-    MoreApprovals {
-        approvals: usize,
-        required: usize,
-        approved_by: Vec<String>,
-        of: Box<Notice>,
-    },
-    RequestWithdrawnPrimaryBack {
+    Requested(PromotionAsk),
+    WithdrawnPrimaryBack {
         request: String,
         primary: String,
     },
     /// A member reports it is connected to a primary: one exists.
-    RequestWithdrawnWitness {
+    WithdrawnWitness {
         request: String,
         who: String,
         evidence: String,
     },
-    RequestExpired {
+    Expired {
         request: String,
         candidate: String,
         again: DateTime<Utc>,
     },
-    PromotionRejected {
+    Rejected {
         request: String,
         candidate: String,
         by: String,
         again: DateTime<Utc>,
     },
     /// The candidate was unhealthy when the approval came.
-    PromotionRefused {
+    Refused {
         request: String,
         candidate: String,
         by: String,
     },
-    PromotionApproved {
+    Approved {
         request: String,
         candidate: String,
         approvers: Vec<String>,
@@ -125,30 +139,30 @@ pub enum Notice {
         accept_loss: bool,
     },
     /// The former primary answers while its replacement is being promoted.
-    SplitBrainDuringPromotion {
+    SplitBrain {
         request: String,
         member: String,
         candidate: String,
     },
-    PromotionSucceeded {
+    Succeeded {
         request: String,
         candidate: String,
         approvers: Vec<String>,
         epoch: u64,
     },
-    PromotionTimedOut {
+    TimedOut {
         request: String,
         candidate: String,
         approved_at: DateTime<Utc>,
     },
     /// The promotion's actions reported a failure.
-    PromotionFailed {
+    Failed {
         request: String,
         candidate: String,
         detail: String,
     },
     /// The promote script ended in failure (its Run Command status).
-    PromoteScriptFailed {
+    ScriptFailed {
         request: String,
         candidate: String,
         /// The Run Command's report: document, member, status, output.
@@ -159,9 +173,61 @@ pub enum Notice {
         detail: String,
         since: DateTime<Utc>,
     },
+}
 
-    // ---- maintenance ----------------------------------------------------------
-    MaintenanceStarted {
+/// Fencing the former primary region once a DR member is primary: its request and how it ran.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FencingNotice {
+    /// The former primary region is back and mirrorgate cannot fence it.
+    FormerRegionBack {
+        primary: String,
+        epoch: u64,
+        evidence: String,
+        unfenced: Vec<String>,
+        claiming: Vec<String>,
+    },
+    /// Fencing the former primary region asks for a decision.
+    Requested(FencingAsk),
+    Withdrawn {
+        request: String,
+        primary: String,
+    },
+    Expired {
+        request: String,
+        members: Vec<String>,
+        primary: String,
+        again: DateTime<Utc>,
+    },
+    Rejected {
+        request: String,
+        members: Vec<String>,
+        by: String,
+        again: DateTime<Utc>,
+    },
+    Approved {
+        request: String,
+        members: Vec<String>,
+        approvers: Vec<String>,
+        primary: String,
+    },
+    Sent {
+        request: String,
+        members: Vec<String>,
+        detail: String,
+        primary: String,
+    },
+    Failed {
+        request: String,
+        missing: Vec<String>,
+        done: Vec<String>,
+        detail: String,
+    },
+}
+
+/// A maintenance window, and what is watched while it is open.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MaintenanceNotice {
+    Started {
         /// The window as started: reason, who, from when until when.
         window: MaintenanceWindow,
         duration_secs: u64,
@@ -169,7 +235,7 @@ pub enum Notice {
         /// A promotion request raised before the window, still open.
         waiting: Option<String>,
     },
-    MaintenanceEnded {
+    Ended {
         /// The window as ended: who ended it early (`ended_by`), or its time ran out.
         window: MaintenanceWindow,
         phase: Phase,
@@ -181,55 +247,12 @@ pub enum Notice {
         member: String,
         down: DownEvidence,
     },
+}
 
-    // ---- fencing ----------------------------------------------------------------
-    /// The former primary region is back and mirrorgate cannot fence it.
-    FormerRegionBack {
-        primary: String,
-        epoch: u64,
-        evidence: String,
-        unfenced: Vec<String>,
-        claiming: Vec<String>,
-    },
-    /// Fencing the former primary region asks for a decision.
-    FencingRequested(FencingAsk),
-    FencingWithdrawn {
-        request: String,
-        primary: String,
-    },
-    FencingExpired {
-        request: String,
-        members: Vec<String>,
-        primary: String,
-        again: DateTime<Utc>,
-    },
-    FencingRejected {
-        request: String,
-        members: Vec<String>,
-        by: String,
-        again: DateTime<Utc>,
-    },
-    FencingApproved {
-        request: String,
-        members: Vec<String>,
-        approvers: Vec<String>,
-        primary: String,
-    },
-    FencingSent {
-        request: String,
-        members: Vec<String>,
-        detail: String,
-        primary: String,
-    },
-    FencingFailed {
-        request: String,
-        missing: Vec<String>,
-        done: Vec<String>,
-        detail: String,
-    },
-
-    // ---- drills -------------------------------------------------------------------
-    DrillRequested {
+/// A DR drill: its request and how it closed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DrillNotice {
+    Requested {
         request: String,
         candidate: String,
         primary: Option<String>,
@@ -237,13 +260,16 @@ pub enum Notice {
         loss: LossEstimate,
         expires_at: DateTime<Utc>,
     },
-    DrillClosed {
+    Closed {
         request: String,
         end: DrillEnd,
     },
+}
 
-    // ---- switchover and failback ----------------------------------------------------
-    SwitchoverRequested {
+/// A planned switchover to the DR region: its request, approval and outcome.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SwitchoverNotice {
+    Requested {
         request: String,
         primary: Option<String>,
         candidate: String,
@@ -253,20 +279,20 @@ pub enum Notice {
         loss: LossEstimate,
         expires_at: DateTime<Utc>,
     },
-    SwitchoverApproved {
+    Approved {
         request: String,
         candidate: String,
         approvers: Vec<String>,
         accept_loss: bool,
     },
-    SwitchoverClosed {
+    Closed {
         request: String,
         candidate: String,
         /// The primary now.
         primary: Option<String>,
         end: PlannedEnd,
     },
-    SwitchoverDone {
+    Done {
         request: String,
         member: String,
         old: String,
@@ -274,7 +300,12 @@ pub enum Notice {
         /// The fencing request raised with it and the members it fences, if any.
         fencing: Option<(String, Vec<String>)>,
     },
-    FailbackRequested {
+}
+
+/// A planned failback to the primary region: its request and how it closed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FailbackNotice {
+    Requested {
         request: String,
         primary: String,
         to: String,
@@ -282,14 +313,14 @@ pub enum Notice {
         fenced: Vec<String>,
         expires_at: DateTime<Utc>,
     },
-    FailbackMoreApprovals {
+    MoreApprovals {
         request: String,
         candidate: String,
         approvals: usize,
         required: usize,
         approvers: Vec<String>,
     },
-    FailbackClosed {
+    Closed {
         request: String,
         candidate: String,
         /// The primary now.
@@ -397,20 +428,39 @@ pub enum PlannedEnd {
     },
 }
 
+/// A notice of one area is told as a [`Notice`]: a rule writes
+/// `self.tell(FencingNotice::Sent { … })`.
+macro_rules! told_as {
+    ($($area:ident($notice:ident)),* $(,)?) => {
+        $(impl From<$notice> for Notice {
+            fn from(notice: $notice) -> Self {
+                Notice::$area(notice)
+            }
+        })*
+    };
+}
+
+told_as!(
+    Mirror(MirrorNotice),
+    Promotion(PromotionNotice),
+    Fencing(FencingNotice),
+    Maintenance(MaintenanceNotice),
+    Drill(DrillNotice),
+    Switchover(SwitchoverNotice),
+    Failback(FailbackNotice),
+);
+
 impl Notice {
     /// The kind of alert the notice is told as.
     pub fn kind(&self) -> AlertKind {
         match self {
-            Notice::FailedOver { .. } => AlertKind::FailedOver,
-            Notice::FailedBack { .. } => AlertKind::FailedBack,
-            Notice::DrPrimary { .. } | Notice::DrPrimaryWithdrawing { .. } => AlertKind::DrPrimary,
-            Notice::PrimaryBack { .. } => AlertKind::PrimaryBack,
-            Notice::Degraded { .. } => AlertKind::Degraded,
-            Notice::HaRestored { .. } => AlertKind::HaRestored,
-            Notice::PrimaryLost { .. } => AlertKind::PrimaryLost,
-            Notice::NoCandidate { .. } => AlertKind::NoCandidate,
-            Notice::SplitBrain { .. } | Notice::SplitBrainDuringPromotion { .. } => AlertKind::SplitBrain,
-            Notice::PromotionRequested(_) => AlertKind::PromotionRequested,
+            Notice::Mirror(notice) => notice.kind(),
+            Notice::Promotion(notice) => notice.kind(),
+            Notice::Fencing(notice) => notice.kind(),
+            Notice::Maintenance(notice) => notice.kind(),
+            Notice::Drill(notice) => notice.kind(),
+            Notice::Switchover(notice) => notice.kind(),
+            Notice::Failback(notice) => notice.kind(),
             Notice::Reminder(of) => match of.kind() {
                 AlertKind::FencingRequested => AlertKind::FencingReminder,
                 _ => AlertKind::PromotionReminder,
@@ -420,35 +470,6 @@ impl Notice {
                 kind @ (AlertKind::DrillRequested | AlertKind::SwitchoverRequested) => kind,
                 _ => AlertKind::ApprovalRecorded,
             },
-            Notice::RequestWithdrawnPrimaryBack { .. }
-            | Notice::RequestWithdrawnWitness { .. }
-            | Notice::FencingWithdrawn { .. } => AlertKind::RequestWithdrawn,
-            Notice::RequestExpired { .. } => AlertKind::RequestExpired,
-            Notice::PromotionRejected { .. } => AlertKind::PromotionRejected,
-            Notice::PromotionRefused { .. } => AlertKind::PromotionRefused,
-            Notice::PromotionApproved { .. } => AlertKind::PromotionApproved,
-            Notice::PromotionSucceeded { .. } => AlertKind::PromotionSucceeded,
-            Notice::PromotionTimedOut { .. } => AlertKind::PromotionTimedOut,
-            Notice::PromotionFailed { .. } | Notice::PromoteScriptFailed { .. } => AlertKind::PromotionFailed,
-            Notice::SsmAgentOffline { .. } => AlertKind::SsmAgentOffline,
-            Notice::MaintenanceStarted { .. } => AlertKind::MaintenanceStarted,
-            Notice::MaintenanceEnded { .. } => AlertKind::MaintenanceEnded,
-            Notice::DrMemberLost { .. } => AlertKind::DrMemberLost,
-            Notice::FormerRegionBack { .. } => AlertKind::FormerRegionBack,
-            Notice::FencingRequested(_) => AlertKind::FencingRequested,
-            Notice::FencingExpired { .. } => AlertKind::FencingExpired,
-            Notice::FencingRejected { .. } => AlertKind::FencingRejected,
-            Notice::FencingApproved { .. } => AlertKind::FencingApproved,
-            Notice::FencingSent { .. } => AlertKind::FencingSent,
-            Notice::FencingFailed { .. } => AlertKind::FencingFailed,
-            Notice::DrillRequested { .. } => AlertKind::DrillRequested,
-            Notice::DrillClosed { .. } => AlertKind::DrillClosed,
-            Notice::SwitchoverRequested { .. } => AlertKind::SwitchoverRequested,
-            Notice::SwitchoverApproved { .. } => AlertKind::SwitchoverApproved,
-            Notice::SwitchoverClosed { .. } => AlertKind::SwitchoverClosed,
-            Notice::SwitchoverDone { .. } => AlertKind::SwitchoverDone,
-            Notice::FailbackRequested { .. } | Notice::FailbackMoreApprovals { .. } => AlertKind::FailbackRequested,
-            Notice::FailbackClosed { .. } => AlertKind::FailbackClosed,
         }
     }
 
@@ -459,32 +480,34 @@ impl Notice {
         use AlertKind as K;
         match (self.kind(), self) {
             // A promoted DR member lost has no failover partner: critical at once.
-            (K::PrimaryLost, Notice::PrimaryLost { dr_primary, .. }) => {
+            (K::PrimaryLost, Notice::Mirror(MirrorNotice::PrimaryLost { dr_primary, .. })) => {
                 if *dr_primary {
                     Severity::Critical
                 } else {
                     Severity::Warning
                 }
             }
-            (K::MaintenanceEnded, Notice::MaintenanceEnded { phase, .. }) => {
+            (K::MaintenanceEnded, Notice::Maintenance(MaintenanceNotice::Ended { phase, .. })) => {
                 if *phase == Phase::Normal {
                     Severity::Info
                 } else {
                     Severity::Warning
                 }
             }
-            (K::DrillClosed, Notice::DrillClosed { end, .. }) => match end {
+            (K::DrillClosed, Notice::Drill(DrillNotice::Closed { end, .. })) => match end {
                 DrillEnd::Withdrawn | DrillEnd::Failed { .. } => Severity::Warning,
                 DrillEnd::Expired | DrillEnd::Rejected { .. } | DrillEnd::Approved { .. } | DrillEnd::Ran => {
                     Severity::Info
                 }
             },
-            (K::SwitchoverClosed | K::FailbackClosed, Notice::SwitchoverClosed { end, .. })
-            | (K::SwitchoverClosed | K::FailbackClosed, Notice::FailbackClosed { end, .. }) => match end {
-                PlannedEnd::Rejected { .. } | PlannedEnd::Expired => Severity::Info,
-                PlannedEnd::Withdrawn | PlannedEnd::Approved { .. } => Severity::Warning,
-                PlannedEnd::TimedOut | PlannedEnd::Failed { .. } => Severity::Critical,
-            },
+            (K::SwitchoverClosed | K::FailbackClosed, Notice::Switchover(SwitchoverNotice::Closed { end, .. }))
+            | (K::SwitchoverClosed | K::FailbackClosed, Notice::Failback(FailbackNotice::Closed { end, .. })) => {
+                match end {
+                    PlannedEnd::Rejected { .. } | PlannedEnd::Expired => Severity::Info,
+                    PlannedEnd::Withdrawn | PlannedEnd::Approved { .. } => Severity::Warning,
+                    PlannedEnd::TimedOut | PlannedEnd::Failed { .. } => Severity::Critical,
+                }
+            }
             (
                 K::PrimaryBack
                 | K::HaRestored
@@ -541,49 +564,185 @@ impl Notice {
     pub fn request(&self) -> Option<&str> {
         match self {
             Notice::Reminder(of) | Notice::MoreApprovals { of, .. } => of.request(),
-            Notice::PromotionRequested(ask) => Some(&ask.request),
-            Notice::FencingRequested(ask) => Some(&ask.request),
-            Notice::DrPrimaryWithdrawing { request, .. }
-            | Notice::RequestWithdrawnPrimaryBack { request, .. }
-            | Notice::RequestWithdrawnWitness { request, .. }
-            | Notice::RequestExpired { request, .. }
-            | Notice::PromotionRejected { request, .. }
-            | Notice::PromotionRefused { request, .. }
-            | Notice::PromotionApproved { request, .. }
-            | Notice::SplitBrainDuringPromotion { request, .. }
-            | Notice::PromotionSucceeded { request, .. }
-            | Notice::PromotionTimedOut { request, .. }
-            | Notice::PromotionFailed { request, .. }
-            | Notice::PromoteScriptFailed { request, .. }
-            | Notice::FencingWithdrawn { request, .. }
-            | Notice::FencingExpired { request, .. }
-            | Notice::FencingRejected { request, .. }
-            | Notice::FencingApproved { request, .. }
-            | Notice::FencingSent { request, .. }
-            | Notice::FencingFailed { request, .. }
-            | Notice::DrillRequested { request, .. }
-            | Notice::DrillClosed { request, .. }
-            | Notice::SwitchoverRequested { request, .. }
-            | Notice::SwitchoverApproved { request, .. }
-            | Notice::SwitchoverClosed { request, .. }
-            | Notice::SwitchoverDone { request, .. }
-            | Notice::FailbackRequested { request, .. }
-            | Notice::FailbackMoreApprovals { request, .. }
-            | Notice::FailbackClosed { request, .. } => Some(request),
-            Notice::FailedOver { .. }
-            | Notice::FailedBack { .. }
-            | Notice::DrPrimary { .. }
-            | Notice::PrimaryBack { .. }
-            | Notice::Degraded { .. }
-            | Notice::HaRestored { .. }
-            | Notice::PrimaryLost { .. }
-            | Notice::NoCandidate { .. }
-            | Notice::SplitBrain { .. }
-            | Notice::SsmAgentOffline { .. }
-            | Notice::MaintenanceStarted { .. }
-            | Notice::MaintenanceEnded { .. }
-            | Notice::DrMemberLost { .. }
-            | Notice::FormerRegionBack { .. } => None,
+            Notice::Mirror(notice) => notice.request(),
+            Notice::Promotion(notice) => notice.request(),
+            Notice::Fencing(notice) => notice.request(),
+            Notice::Maintenance(_) => None,
+            Notice::Drill(notice) => Some(notice.request()),
+            Notice::Switchover(notice) => Some(notice.request()),
+            Notice::Failback(notice) => Some(notice.request()),
+        }
+    }
+}
+
+impl MirrorNotice {
+    /// The kind of alert the notice is told as.
+    pub fn kind(&self) -> AlertKind {
+        match self {
+            MirrorNotice::FailedOver { .. } => AlertKind::FailedOver,
+            MirrorNotice::FailedBack { .. } => AlertKind::FailedBack,
+            MirrorNotice::DrPrimary { .. } | MirrorNotice::DrPrimaryWithdrawing { .. } => AlertKind::DrPrimary,
+            MirrorNotice::PrimaryBack { .. } => AlertKind::PrimaryBack,
+            MirrorNotice::Degraded { .. } => AlertKind::Degraded,
+            MirrorNotice::HaRestored { .. } => AlertKind::HaRestored,
+            MirrorNotice::PrimaryLost { .. } => AlertKind::PrimaryLost,
+            MirrorNotice::NoCandidate { .. } => AlertKind::NoCandidate,
+            MirrorNotice::SplitBrain { .. } => AlertKind::SplitBrain,
+        }
+    }
+
+    /// The request the notice is about: only a DR primary made by hand withdraws one.
+    pub fn request(&self) -> Option<&str> {
+        match self {
+            MirrorNotice::DrPrimaryWithdrawing { request, .. } => Some(request),
+            MirrorNotice::FailedOver { .. }
+            | MirrorNotice::FailedBack { .. }
+            | MirrorNotice::DrPrimary { .. }
+            | MirrorNotice::PrimaryBack { .. }
+            | MirrorNotice::Degraded { .. }
+            | MirrorNotice::HaRestored { .. }
+            | MirrorNotice::PrimaryLost { .. }
+            | MirrorNotice::NoCandidate { .. }
+            | MirrorNotice::SplitBrain { .. } => None,
+        }
+    }
+}
+
+impl PromotionNotice {
+    /// The kind of alert the notice is told as.
+    pub fn kind(&self) -> AlertKind {
+        match self {
+            PromotionNotice::Requested(_) => AlertKind::PromotionRequested,
+            PromotionNotice::WithdrawnPrimaryBack { .. } | PromotionNotice::WithdrawnWitness { .. } => {
+                AlertKind::RequestWithdrawn
+            }
+            PromotionNotice::Expired { .. } => AlertKind::RequestExpired,
+            PromotionNotice::Rejected { .. } => AlertKind::PromotionRejected,
+            PromotionNotice::Refused { .. } => AlertKind::PromotionRefused,
+            PromotionNotice::Approved { .. } => AlertKind::PromotionApproved,
+            PromotionNotice::SplitBrain { .. } => AlertKind::SplitBrain,
+            PromotionNotice::Succeeded { .. } => AlertKind::PromotionSucceeded,
+            PromotionNotice::TimedOut { .. } => AlertKind::PromotionTimedOut,
+            PromotionNotice::Failed { .. } | PromotionNotice::ScriptFailed { .. } => AlertKind::PromotionFailed,
+            PromotionNotice::SsmAgentOffline { .. } => AlertKind::SsmAgentOffline,
+        }
+    }
+
+    /// The request the notice is about: every one but the SSM agent's warning has one.
+    pub fn request(&self) -> Option<&str> {
+        match self {
+            PromotionNotice::Requested(ask) => Some(&ask.request),
+            PromotionNotice::WithdrawnPrimaryBack { request, .. }
+            | PromotionNotice::WithdrawnWitness { request, .. }
+            | PromotionNotice::Expired { request, .. }
+            | PromotionNotice::Rejected { request, .. }
+            | PromotionNotice::Refused { request, .. }
+            | PromotionNotice::Approved { request, .. }
+            | PromotionNotice::SplitBrain { request, .. }
+            | PromotionNotice::Succeeded { request, .. }
+            | PromotionNotice::TimedOut { request, .. }
+            | PromotionNotice::Failed { request, .. }
+            | PromotionNotice::ScriptFailed { request, .. } => Some(request),
+            PromotionNotice::SsmAgentOffline { .. } => None,
+        }
+    }
+}
+
+impl FencingNotice {
+    /// The kind of alert the notice is told as.
+    pub fn kind(&self) -> AlertKind {
+        match self {
+            FencingNotice::FormerRegionBack { .. } => AlertKind::FormerRegionBack,
+            FencingNotice::Requested(_) => AlertKind::FencingRequested,
+            FencingNotice::Withdrawn { .. } => AlertKind::RequestWithdrawn,
+            FencingNotice::Expired { .. } => AlertKind::FencingExpired,
+            FencingNotice::Rejected { .. } => AlertKind::FencingRejected,
+            FencingNotice::Approved { .. } => AlertKind::FencingApproved,
+            FencingNotice::Sent { .. } => AlertKind::FencingSent,
+            FencingNotice::Failed { .. } => AlertKind::FencingFailed,
+        }
+    }
+
+    /// The request the notice is about: every one but the former region's return has one.
+    pub fn request(&self) -> Option<&str> {
+        match self {
+            FencingNotice::Requested(ask) => Some(&ask.request),
+            FencingNotice::Withdrawn { request, .. }
+            | FencingNotice::Expired { request, .. }
+            | FencingNotice::Rejected { request, .. }
+            | FencingNotice::Approved { request, .. }
+            | FencingNotice::Sent { request, .. }
+            | FencingNotice::Failed { request, .. } => Some(request),
+            FencingNotice::FormerRegionBack { .. } => None,
+        }
+    }
+}
+
+impl MaintenanceNotice {
+    /// The kind of alert the notice is told as.
+    pub fn kind(&self) -> AlertKind {
+        match self {
+            MaintenanceNotice::Started { .. } => AlertKind::MaintenanceStarted,
+            MaintenanceNotice::Ended { .. } => AlertKind::MaintenanceEnded,
+            MaintenanceNotice::DrMemberLost { .. } => AlertKind::DrMemberLost,
+        }
+    }
+}
+
+impl DrillNotice {
+    /// The kind of alert the notice is told as.
+    pub fn kind(&self) -> AlertKind {
+        match self {
+            DrillNotice::Requested { .. } => AlertKind::DrillRequested,
+            DrillNotice::Closed { .. } => AlertKind::DrillClosed,
+        }
+    }
+
+    /// The drill's request.
+    pub fn request(&self) -> &str {
+        match self {
+            DrillNotice::Requested { request, .. } | DrillNotice::Closed { request, .. } => request,
+        }
+    }
+}
+
+impl SwitchoverNotice {
+    /// The kind of alert the notice is told as.
+    pub fn kind(&self) -> AlertKind {
+        match self {
+            SwitchoverNotice::Requested { .. } => AlertKind::SwitchoverRequested,
+            SwitchoverNotice::Approved { .. } => AlertKind::SwitchoverApproved,
+            SwitchoverNotice::Closed { .. } => AlertKind::SwitchoverClosed,
+            SwitchoverNotice::Done { .. } => AlertKind::SwitchoverDone,
+        }
+    }
+
+    /// The switchover's request.
+    pub fn request(&self) -> &str {
+        match self {
+            SwitchoverNotice::Requested { request, .. }
+            | SwitchoverNotice::Approved { request, .. }
+            | SwitchoverNotice::Closed { request, .. }
+            | SwitchoverNotice::Done { request, .. } => request,
+        }
+    }
+}
+
+impl FailbackNotice {
+    /// The kind of alert the notice is told as.
+    pub fn kind(&self) -> AlertKind {
+        match self {
+            FailbackNotice::Requested { .. } | FailbackNotice::MoreApprovals { .. } => AlertKind::FailbackRequested,
+            FailbackNotice::Closed { .. } => AlertKind::FailbackClosed,
+        }
+    }
+
+    /// The failback's request.
+    pub fn request(&self) -> &str {
+        match self {
+            FailbackNotice::Requested { request, .. }
+            | FailbackNotice::MoreApprovals { request, .. }
+            | FailbackNotice::Closed { request, .. } => request,
         }
     }
 }

@@ -14,7 +14,9 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use super::alert::{Alert, AlertKind, Severity, MAX_SMS, MAX_SUBJECT};
 use super::decide::{decide, Context, Decided, DecisionVerdict, Effect, Refusal, Verdict};
 use super::mirror::{Member, MemberKind, Mirror, Observer};
-use super::notice::Notice;
+use super::notice::{
+    DrillNotice, FencingNotice, MaintenanceNotice, MirrorNotice, Notice, PromotionNotice, SwitchoverNotice,
+};
 use super::signal::{
     AgentReport, Authority, CommandReport, Decision, DecisionAction, JournalLatency, MemberStatus, RunStatus, Signal,
     SignalKind,
@@ -500,7 +502,7 @@ fn primary_lost_needs_min_observers_agreeing() {
     assert!(
         matches!(
             notice_of(&effects, AlertKind::PrimaryLost),
-            Notice::PrimaryLost { observers, .. } if observers == &[Observer::Route53, Observer::Instance]
+            Notice::Mirror(MirrorNotice::PrimaryLost { observers, .. }) if observers == &[Observer::Route53, Observer::Instance]
         ),
         "{lost:?}"
     );
@@ -594,7 +596,7 @@ fn heartbeat_silence_counts_as_an_observer() {
     assert!(
         matches!(
             notice_of(&effects, AlertKind::PrimaryLost),
-            Notice::PrimaryLost { observers, .. } if observers == &[Observer::Route53, Observer::Heartbeat]
+            Notice::Mirror(MirrorNotice::PrimaryLost { observers, .. }) if observers == &[Observer::Route53, Observer::Heartbeat]
         ),
         "{effects:?}"
     );
@@ -615,7 +617,7 @@ fn candidate_is_the_healthy_dr_member_with_lowest_journal_latency() {
     assert_eq!(requested(&effects), vec![(R1, DR2)]);
     let request = state.request(R1).expect("R1");
     assert_eq!(request.candidate_latency.map(|l| l.seconds), Some(12.0));
-    let Notice::PromotionRequested(ask) = notice_of(&effects, AlertKind::PromotionRequested) else {
+    let Notice::Promotion(PromotionNotice::Requested(ask)) = notice_of(&effects, AlertKind::PromotionRequested) else {
         panic!("a promotion request tells its ask")
     };
     assert_eq!((ask.candidate.as_str(), ask.loss.seconds), (DR2, Some(12.0)));
@@ -1212,7 +1214,7 @@ fn failed_promotion_action_is_alerted_and_not_retried() {
     assert!(
         matches!(
             notice_of(&effects, AlertKind::PromotionFailed),
-            Notice::PromotionFailed { detail, .. } if detail == failed
+            Notice::Promotion(PromotionNotice::Failed { detail, .. }) if detail == failed
         ),
         "{alert:?}"
     );
@@ -1294,12 +1296,12 @@ fn split_brain_is_a_critical_alert_once_per_epoch() {
     // to each; B stays the primary of epoch 2
     let alert = only_alert(&effects, AlertKind::SplitBrain);
     assert_eq!(alert.severity, Severity::Critical);
-    let Notice::SplitBrain {
+    let Notice::Mirror(MirrorNotice::SplitBrain {
         epoch,
         primary,
         claims,
         stale,
-    } = notice_of(&effects, AlertKind::SplitBrain)
+    }) = notice_of(&effects, AlertKind::SplitBrain)
     else {
         panic!("a split brain tells who claims")
     };
@@ -1349,7 +1351,7 @@ fn old_primary_returning_during_dr_active_is_split_brain() {
     assert!(
         matches!(
             notice_of(&effects, AlertKind::SplitBrain),
-            Notice::SplitBrain { primary, stale, .. } if primary.as_deref() == Some(DR1) && stale == &[A]
+            Notice::Mirror(MirrorNotice::SplitBrain { primary, stale, .. }) if primary.as_deref() == Some(DR1) && stale == &[A]
         ),
         "{alert:?}"
     );
@@ -1363,7 +1365,7 @@ fn old_primary_returning_during_dr_active_is_split_brain() {
     assert!(
         matches!(
             notice_of(&effects, AlertKind::FencingRequested),
-            Notice::FencingRequested(ask) if ask.claiming == [A]
+            Notice::Fencing(FencingNotice::Requested(ask)) if ask.claiming == [A]
         ),
         "urgent: A answers as primary"
     );
@@ -1595,7 +1597,7 @@ fn a_silent_primary_region_is_confirmed_from_the_dr_side() {
     assert!(
         matches!(
             notice_of(&effects, AlertKind::PrimaryLost),
-            Notice::PrimaryLost { observers, dr_side_only: true, .. } if observers == &[Observer::Probe, Observer::Asyncs]
+            Notice::Mirror(MirrorNotice::PrimaryLost { observers, dr_side_only: true, .. }) if observers == &[Observer::Probe, Observer::Asyncs]
         ),
         "{lost:?}"
     );
@@ -1686,7 +1688,7 @@ fn a_waiting_request_is_withdrawn_when_an_async_reports_connected() {
     assert!(
         matches!(
             notice_of(&effects, AlertKind::RequestWithdrawn),
-            Notice::RequestWithdrawnWitness { request, who, evidence }
+            Notice::Promotion(PromotionNotice::WithdrawnWitness { request, who, evidence })
                 if request == R1 && who == DR2 && evidence.starts_with("HSPROD-DR2 reports Connected")
         ),
         "{effects:?}"
@@ -1758,7 +1760,7 @@ fn the_loss_counts_what_the_candidate_has_not_received() {
     assert_eq!(requested(&effects), vec![(R1, DR2)]);
     let loss = state.request(R1).expect("R1").loss_estimate();
     assert_eq!(loss.seconds, Some(7.0));
-    let Notice::PromotionRequested(ask) = notice_of(&effects, AlertKind::PromotionRequested) else {
+    let Notice::Promotion(PromotionNotice::Requested(ask)) = notice_of(&effects, AlertKind::PromotionRequested) else {
         panic!("a promotion request tells its ask")
     };
     let others: Vec<(&str, String)> = ask.others.iter().map(|(c, l)| (c.as_str(), l.short())).collect();
@@ -1782,7 +1784,7 @@ fn the_policy_limit_applies_to_the_estimated_loss() {
     let (state, _) = run(&m, MirrorState::new("HSPROD", t(0)), signals);
     let (state, effects) = run(&m, state, silent_region(1210, 1600));
     assert_eq!(requested(&effects), vec![(R1, DR1)]);
-    let Notice::PromotionRequested(ask) = notice_of(&effects, AlertKind::PromotionRequested) else {
+    let Notice::Promotion(PromotionNotice::Requested(ask)) = notice_of(&effects, AlertKind::PromotionRequested) else {
         panic!("a promotion request tells its ask")
     };
     assert_eq!(
@@ -1843,7 +1845,7 @@ fn the_promoted_primary_is_watched_like_any_primary() {
     assert!(
         matches!(
             notice_of(&effects, AlertKind::PrimaryLost),
-            Notice::PrimaryLost { lost: Some(lost), dr_primary: true, .. } if lost == DR1
+            Notice::Mirror(MirrorNotice::PrimaryLost { lost: Some(lost), dr_primary: true, .. }) if lost == DR1
         ),
         "{lost:?}"
     );
@@ -2036,7 +2038,7 @@ fn the_former_region_heard_after_a_dr_promotion_is_offered_for_fencing_once() {
     assert!(
         matches!(
             notice_of(&effects, AlertKind::FencingRequested),
-            Notice::FencingRequested(ask) if ask.claiming.is_empty() && ask.primary == DR1 && ask.targets == [A, B]
+            Notice::Fencing(FencingNotice::Requested(ask)) if ask.claiming.is_empty() && ask.primary == DR1 && ask.targets == [A, B]
         ),
         "the region is back, nobody there answers as primary: not urgent"
     );
@@ -2142,7 +2144,7 @@ fn a_rejected_fencing_request_fences_nothing_and_asks_again_after_the_cool_down(
     assert!(
         matches!(
             notice_of(&effects, AlertKind::FencingRejected),
-            Notice::FencingRejected { members, by, .. } if members == &[A, B] && by == "Dana Whitfield"
+            Notice::Fencing(FencingNotice::Rejected { members, by, .. }) if members == &[A, B] && by == "Dana Whitfield"
         ),
         "{effects:?}"
     );
@@ -2212,7 +2214,7 @@ fn when_the_old_primary_answers_as_primary_the_fencing_offer_is_urgent() {
     assert!(
         matches!(
             notice_of(&effects, AlertKind::FencingRequested),
-            Notice::FencingRequested(ask) if ask.claiming == [A] && ask.primary == DR1
+            Notice::Fencing(FencingNotice::Requested(ask)) if ask.claiming == [A] && ask.primary == DR1
         ),
         "{effects:?}"
     );
@@ -2241,7 +2243,7 @@ fn without_a_fencing_document_the_return_is_alerted_once_with_the_steps_by_hand(
     assert!(
         matches!(
             notice_of(&effects, AlertKind::FormerRegionBack),
-            Notice::FormerRegionBack { primary, unfenced, .. } if primary == DR1 && unfenced == &[A, B]
+            Notice::Fencing(FencingNotice::FormerRegionBack { primary, unfenced, .. }) if primary == DR1 && unfenced == &[A, B]
         ),
         "{alert:?}"
     );
@@ -2272,7 +2274,7 @@ fn a_former_failover_member_without_an_instance_is_left_to_the_operator() {
     assert!(
         matches!(
             notice_of(&effects, AlertKind::FencingRequested),
-            Notice::FencingRequested(ask) if ask.targets == [A] && ask.by_hand == [B]
+            Notice::Fencing(FencingNotice::Requested(ask)) if ask.targets == [A] && ask.by_hand == [B]
         ),
         "{effects:?}"
     );
@@ -2296,7 +2298,7 @@ fn the_approval_records_whether_the_promotion_may_run_without_partner() {
     assert!(
         matches!(
             notice_of(&effects, AlertKind::PromotionApproved),
-            Notice::PromotionApproved { accept_loss: true, candidate, .. } if candidate == DR1
+            Notice::Promotion(PromotionNotice::Approved { accept_loss: true, candidate, .. }) if candidate == DR1
         ),
         "{effects:?}"
     );
@@ -2379,7 +2381,7 @@ fn a_failed_promote_command_is_alerted_at_once_with_its_status_and_first_lines()
         assert!(
             matches!(
                 notice_of(&failed.effects, AlertKind::PromotionFailed),
-                Notice::PromoteScriptFailed { request, candidate, report }
+                Notice::Promotion(PromotionNotice::ScriptFailed { request, candidate, report })
                     if request == R1 && candidate == DR1 && report.status == status
                         && report.output.as_deref() == Some(FAILED_OUTPUT)
             ),
@@ -2415,7 +2417,7 @@ fn a_failed_promote_command_whose_output_cannot_be_read_is_alerted_all_the_same(
     assert!(
         matches!(
             notice_of(&failed.effects, AlertKind::PromotionFailed),
-            Notice::PromoteScriptFailed { report, .. }
+            Notice::Promotion(PromotionNotice::ScriptFailed { report, .. })
                 if report.output.is_none()
                     && report.unread.as_deref() == Some("SSM GetCommandInvocation: InvocationDoesNotExist")
         ),
@@ -2622,7 +2624,7 @@ fn an_offline_agent_on_the_best_candidate_is_warned_once_per_cool_down() {
     assert!(
         matches!(
             notice_of(&effects, AlertKind::SsmAgentOffline),
-            Notice::SsmAgentOffline { member, since, .. } if member == DR1 && *since == t(60)
+            Notice::Promotion(PromotionNotice::SsmAgentOffline { member, since, .. }) if member == DR1 && *since == t(60)
         ),
         "{alert:?}"
     );

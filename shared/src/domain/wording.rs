@@ -10,7 +10,10 @@ use super::decide::DRILL;
 use super::loss::LossEstimate;
 use super::maintenance::MaintenanceWindow;
 use super::mirror::{FenceMethod, Mirror, Observer};
-use super::notice::{DownEvidence, DrillEnd, FencingAsk, Notice, PlannedEnd, PrimaryClaim, PromotionAsk};
+use super::notice::{
+    DownEvidence, DrillEnd, DrillNotice, FailbackNotice, FencingAsk, FencingNotice, MaintenanceNotice, MirrorNotice,
+    Notice, PlannedEnd, PrimaryClaim, PromotionAsk, PromotionNotice, SwitchoverNotice,
+};
 use super::signal::CommandReport;
 use super::state::Phase;
 
@@ -189,48 +192,17 @@ fn or_none(members: &[String]) -> String {
     }
 }
 
-/// The words of a notice about mirror `m`.
+/// The words of a notice about mirror `m`: said by its area, or a request's
+/// notice said again.
 pub fn words(notice: &Notice, m: &Mirror) -> Words {
     match notice {
-        Notice::FailedOver { old, new, since, epoch } => failed_over(m, old, new, *since, *epoch),
-        Notice::FailedBack { old, new, epoch } => failed_back(m, old, new, *epoch),
-        Notice::DrPrimary {
-            member,
-            previous,
-            epoch,
-        } => dr_primary(m, member, previous, *epoch),
-        Notice::DrPrimaryWithdrawing {
-            member,
-            previous,
-            request,
-        } => dr_primary_withdrawing(m, member, previous, request),
-        Notice::PrimaryBack { primary } => primary_back(m, primary),
-        Notice::Degraded { primary, down } => degraded(m, primary, down),
-        Notice::HaRestored { primary } => ha_restored(m, primary),
-        Notice::PrimaryLost {
-            lost,
-            at,
-            observers,
-            dr_side_only,
-            dr_primary,
-            confirm_at,
-        } => primary_lost(
-            m,
-            lost.as_deref(),
-            *at,
-            observers,
-            *dr_side_only,
-            *dr_primary,
-            *confirm_at,
-        ),
-        Notice::NoCandidate { lost_since } => no_candidate(m, *lost_since),
-        Notice::SplitBrain {
-            epoch,
-            primary,
-            claims,
-            stale,
-        } => split_brain(m, *epoch, primary.as_deref(), claims, stale),
-        Notice::PromotionRequested(ask) => promotion_requested(m, ask),
+        Notice::Mirror(notice) => notice.words(m),
+        Notice::Promotion(notice) => notice.words(m),
+        Notice::Fencing(notice) => notice.words(m),
+        Notice::Maintenance(notice) => notice.words(m),
+        Notice::Drill(notice) => notice.words(m),
+        Notice::Switchover(notice) => notice.words(m),
+        Notice::Failback(notice) => notice.words(m),
         Notice::Reminder(of) => {
             let words = words(of, m);
             Words {
@@ -244,185 +216,282 @@ pub fn words(notice: &Notice, m: &Mirror) -> Words {
             approved_by,
             of,
         } => more_approvals(m, *approvals, *required, approved_by, of),
-        Notice::RequestWithdrawnPrimaryBack { request, primary } => request_withdrawn_primary_back(m, request, primary),
-        Notice::RequestWithdrawnWitness { request, who, evidence } => {
-            request_withdrawn_witness(m, request, who, evidence)
-        }
-        Notice::RequestExpired {
-            request,
-            candidate,
-            again,
-        } => request_expired(m, request, candidate, *again),
-        Notice::PromotionRejected {
-            request,
-            candidate,
-            by,
-            again,
-        } => promotion_rejected(m, request, candidate, by, *again),
-        Notice::PromotionRefused { request, candidate, by } => promotion_refused(m, request, candidate, by),
-        Notice::PromotionApproved {
-            request,
-            candidate,
-            approvers,
-            loss,
-            accept_loss,
-        } => promotion_approved(m, request, candidate, approvers, loss, *accept_loss),
-        Notice::SplitBrainDuringPromotion {
-            request,
-            member,
-            candidate,
-        } => split_brain_during_promotion(m, request, member, candidate),
-        Notice::PromotionSucceeded {
-            request,
-            candidate,
-            approvers,
-            epoch,
-        } => promotion_succeeded(m, request, candidate, approvers, *epoch),
-        Notice::PromotionTimedOut {
-            request,
-            candidate,
-            approved_at,
-        } => promotion_timed_out(m, request, candidate, *approved_at),
-        Notice::PromotionFailed {
-            request,
-            candidate,
-            detail,
-        } => promotion_failed(m, request, candidate, detail),
-        Notice::PromoteScriptFailed {
-            request,
-            candidate,
-            report,
-        } => promote_script_failed(m, request, candidate, report),
-        Notice::SsmAgentOffline { member, detail, since } => ssm_agent_offline(m, member, detail, *since),
-        Notice::MaintenanceStarted {
-            window,
-            duration_secs,
-            phase,
-            waiting,
-        } => maintenance_started(m, window, *duration_secs, *phase, waiting.as_deref()),
-        Notice::MaintenanceEnded {
-            window,
-            phase,
-            at,
-            lost_since,
-        } => maintenance_ended(m, window, *phase, *at, *lost_since),
-        Notice::DrMemberLost { member, down } => dr_member_lost(m, member, down),
-        Notice::FormerRegionBack {
-            primary,
-            epoch,
-            evidence,
-            unfenced,
-            claiming,
-        } => former_region_back(m, primary, *epoch, evidence, unfenced, claiming),
-        Notice::FencingRequested(ask) => fencing_requested(m, ask),
-        Notice::FencingWithdrawn { request, primary } => fencing_withdrawn(m, request, primary),
-        Notice::FencingExpired {
-            request,
-            members,
-            primary,
-            again,
-        } => fencing_expired(m, request, members, primary, *again),
-        Notice::FencingRejected {
-            request,
-            members,
-            by,
-            again,
-        } => fencing_rejected(m, request, members, by, *again),
-        Notice::FencingApproved {
-            request,
-            members,
-            approvers,
-            primary,
-        } => fencing_approved(m, request, members, approvers, primary),
-        Notice::FencingSent {
-            request,
-            members,
-            detail,
-            primary,
-        } => fencing_sent(m, request, members, detail, primary),
-        Notice::FencingFailed {
-            request,
-            missing,
-            done,
-            detail,
-        } => fencing_failed(m, request, missing, done, detail),
-        Notice::DrillRequested {
-            candidate,
-            primary,
-            started_by,
-            loss,
-            expires_at,
-            ..
-        } => drill_requested(
-            m,
-            candidate,
-            primary.as_deref(),
-            started_by.as_deref(),
-            loss,
-            *expires_at,
-        ),
-        Notice::DrillClosed { request, end } => drill_closed(m, request, end),
-        Notice::SwitchoverRequested {
-            primary,
-            candidate,
-            started_by,
-            partners_alive,
-            loss,
-            expires_at,
-            ..
-        } => switchover_requested(
-            m,
-            primary.as_deref(),
-            candidate,
-            started_by.as_deref(),
-            partners_alive,
-            loss,
-            *expires_at,
-        ),
-        Notice::SwitchoverApproved {
-            request,
-            candidate,
-            approvers,
-            accept_loss,
-        } => switchover_approved(m, request, candidate, approvers, *accept_loss),
-        Notice::SwitchoverClosed {
-            request,
-            candidate,
-            primary,
-            end,
-        } => switchover_closed(m, request, candidate, primary.as_deref(), end),
-        Notice::SwitchoverDone {
-            request,
-            member,
-            old,
-            epoch,
-            fencing,
-        } => switchover_done(m, request, member, old, *epoch, fencing.as_ref()),
-        Notice::FailbackRequested {
-            primary,
-            to,
-            by,
-            fenced,
-            expires_at,
-            ..
-        } => failback_requested(m, primary, to, by, fenced, *expires_at),
-        Notice::FailbackMoreApprovals {
-            candidate,
-            approvals,
-            required,
-            approvers,
-            ..
-        } => failback_more_approvals(m, candidate, *approvals, *required, approvers),
-        Notice::FailbackClosed {
-            request,
-            candidate,
-            primary,
-            end,
-        } => failback_closed(m, request, candidate, primary.as_deref(), end),
     }
 }
 
-/// The words of [`Notice::FailedOver`].
+impl MirrorNotice {
+    /// The words of a notice about the primary and high availability, about mirror `m`.
+    pub fn words(&self, m: &Mirror) -> Words {
+        match self {
+            MirrorNotice::FailedOver { old, new, since, epoch } => failed_over(m, old, new, *since, *epoch),
+            MirrorNotice::FailedBack { old, new, epoch } => failed_back(m, old, new, *epoch),
+            MirrorNotice::DrPrimary {
+                member,
+                previous,
+                epoch,
+            } => dr_primary(m, member, previous, *epoch),
+            MirrorNotice::DrPrimaryWithdrawing {
+                member,
+                previous,
+                request,
+            } => dr_primary_withdrawing(m, member, previous, request),
+            MirrorNotice::PrimaryBack { primary } => primary_back(m, primary),
+            MirrorNotice::Degraded { primary, down } => degraded(m, primary, down),
+            MirrorNotice::HaRestored { primary } => ha_restored(m, primary),
+            MirrorNotice::PrimaryLost {
+                lost,
+                at,
+                observers,
+                dr_side_only,
+                dr_primary,
+                confirm_at,
+            } => primary_lost(
+                m,
+                lost.as_deref(),
+                *at,
+                observers,
+                *dr_side_only,
+                *dr_primary,
+                *confirm_at,
+            ),
+            MirrorNotice::NoCandidate { lost_since } => no_candidate(m, *lost_since),
+            MirrorNotice::SplitBrain {
+                epoch,
+                primary,
+                claims,
+                stale,
+            } => split_brain(m, *epoch, primary.as_deref(), claims, stale),
+        }
+    }
+}
+
+impl PromotionNotice {
+    /// The words of a notice about a DR promotion, about mirror `m`.
+    pub fn words(&self, m: &Mirror) -> Words {
+        match self {
+            PromotionNotice::Requested(ask) => promotion_requested(m, ask),
+            PromotionNotice::WithdrawnPrimaryBack { request, primary } => {
+                request_withdrawn_primary_back(m, request, primary)
+            }
+            PromotionNotice::WithdrawnWitness { request, who, evidence } => {
+                request_withdrawn_witness(m, request, who, evidence)
+            }
+            PromotionNotice::Expired {
+                request,
+                candidate,
+                again,
+            } => request_expired(m, request, candidate, *again),
+            PromotionNotice::Rejected {
+                request,
+                candidate,
+                by,
+                again,
+            } => promotion_rejected(m, request, candidate, by, *again),
+            PromotionNotice::Refused { request, candidate, by } => promotion_refused(m, request, candidate, by),
+            PromotionNotice::Approved {
+                request,
+                candidate,
+                approvers,
+                loss,
+                accept_loss,
+            } => promotion_approved(m, request, candidate, approvers, loss, *accept_loss),
+            PromotionNotice::SplitBrain {
+                request,
+                member,
+                candidate,
+            } => split_brain_during_promotion(m, request, member, candidate),
+            PromotionNotice::Succeeded {
+                request,
+                candidate,
+                approvers,
+                epoch,
+            } => promotion_succeeded(m, request, candidate, approvers, *epoch),
+            PromotionNotice::TimedOut {
+                request,
+                candidate,
+                approved_at,
+            } => promotion_timed_out(m, request, candidate, *approved_at),
+            PromotionNotice::Failed {
+                request,
+                candidate,
+                detail,
+            } => promotion_failed(m, request, candidate, detail),
+            PromotionNotice::ScriptFailed {
+                request,
+                candidate,
+                report,
+            } => promote_script_failed(m, request, candidate, report),
+            PromotionNotice::SsmAgentOffline { member, detail, since } => ssm_agent_offline(m, member, detail, *since),
+        }
+    }
+}
+
+impl FencingNotice {
+    /// The words of a notice about fencing the former primary region, about mirror `m`.
+    pub fn words(&self, m: &Mirror) -> Words {
+        match self {
+            FencingNotice::FormerRegionBack {
+                primary,
+                epoch,
+                evidence,
+                unfenced,
+                claiming,
+            } => former_region_back(m, primary, *epoch, evidence, unfenced, claiming),
+            FencingNotice::Requested(ask) => fencing_requested(m, ask),
+            FencingNotice::Withdrawn { request, primary } => fencing_withdrawn(m, request, primary),
+            FencingNotice::Expired {
+                request,
+                members,
+                primary,
+                again,
+            } => fencing_expired(m, request, members, primary, *again),
+            FencingNotice::Rejected {
+                request,
+                members,
+                by,
+                again,
+            } => fencing_rejected(m, request, members, by, *again),
+            FencingNotice::Approved {
+                request,
+                members,
+                approvers,
+                primary,
+            } => fencing_approved(m, request, members, approvers, primary),
+            FencingNotice::Sent {
+                request,
+                members,
+                detail,
+                primary,
+            } => fencing_sent(m, request, members, detail, primary),
+            FencingNotice::Failed {
+                request,
+                missing,
+                done,
+                detail,
+            } => fencing_failed(m, request, missing, done, detail),
+        }
+    }
+}
+
+impl MaintenanceNotice {
+    /// The words of a notice about a maintenance window, about mirror `m`.
+    pub fn words(&self, m: &Mirror) -> Words {
+        match self {
+            MaintenanceNotice::Started {
+                window,
+                duration_secs,
+                phase,
+                waiting,
+            } => maintenance_started(m, window, *duration_secs, *phase, waiting.as_deref()),
+            MaintenanceNotice::Ended {
+                window,
+                phase,
+                at,
+                lost_since,
+            } => maintenance_ended(m, window, *phase, *at, *lost_since),
+            MaintenanceNotice::DrMemberLost { member, down } => dr_member_lost(m, member, down),
+        }
+    }
+}
+
+impl DrillNotice {
+    /// The words of a notice about a DR drill, about mirror `m`.
+    pub fn words(&self, m: &Mirror) -> Words {
+        match self {
+            DrillNotice::Requested {
+                candidate,
+                primary,
+                started_by,
+                loss,
+                expires_at,
+                ..
+            } => drill_requested(
+                m,
+                candidate,
+                primary.as_deref(),
+                started_by.as_deref(),
+                loss,
+                *expires_at,
+            ),
+            DrillNotice::Closed { request, end } => drill_closed(m, request, end),
+        }
+    }
+}
+
+impl SwitchoverNotice {
+    /// The words of a notice about a switchover, about mirror `m`.
+    pub fn words(&self, m: &Mirror) -> Words {
+        match self {
+            SwitchoverNotice::Requested {
+                primary,
+                candidate,
+                started_by,
+                partners_alive,
+                loss,
+                expires_at,
+                ..
+            } => switchover_requested(
+                m,
+                primary.as_deref(),
+                candidate,
+                started_by.as_deref(),
+                partners_alive,
+                loss,
+                *expires_at,
+            ),
+            SwitchoverNotice::Approved {
+                request,
+                candidate,
+                approvers,
+                accept_loss,
+            } => switchover_approved(m, request, candidate, approvers, *accept_loss),
+            SwitchoverNotice::Closed {
+                request,
+                candidate,
+                primary,
+                end,
+            } => switchover_closed(m, request, candidate, primary.as_deref(), end),
+            SwitchoverNotice::Done {
+                request,
+                member,
+                old,
+                epoch,
+                fencing,
+            } => switchover_done(m, request, member, old, *epoch, fencing.as_ref()),
+        }
+    }
+}
+
+impl FailbackNotice {
+    /// The words of a notice about a failback, about mirror `m`.
+    pub fn words(&self, m: &Mirror) -> Words {
+        match self {
+            FailbackNotice::Requested {
+                primary,
+                to,
+                by,
+                fenced,
+                expires_at,
+                ..
+            } => failback_requested(m, primary, to, by, fenced, *expires_at),
+            FailbackNotice::MoreApprovals {
+                candidate,
+                approvals,
+                required,
+                approvers,
+                ..
+            } => failback_more_approvals(m, candidate, *approvals, *required, approvers),
+            FailbackNotice::Closed {
+                request,
+                candidate,
+                primary,
+                end,
+            } => failback_closed(m, request, candidate, primary.as_deref(), end),
+        }
+    }
+}
+
+/// The words of [`MirrorNotice::FailedOver`].
 fn failed_over(m: &Mirror, old: &str, new: &str, since: DateTime<Utc>, epoch: u64) -> Words {
     let name = &m.name;
     said(
@@ -438,7 +507,7 @@ fn failed_over(m: &Mirror, old: &str, new: &str, since: DateTime<Utc>, epoch: u6
     )
 }
 
-/// The words of [`Notice::FailedBack`].
+/// The words of [`MirrorNotice::FailedBack`].
 fn failed_back(m: &Mirror, old: &str, new: &str, epoch: u64) -> Words {
     let name = &m.name;
     said(
@@ -448,7 +517,7 @@ fn failed_back(m: &Mirror, old: &str, new: &str, epoch: u64) -> Words {
     )
 }
 
-/// The words of [`Notice::DrPrimary`].
+/// The words of [`MirrorNotice::DrPrimary`].
 fn dr_primary(m: &Mirror, member: &str, previous: &str, epoch: u64) -> Words {
     let name = &m.name;
     said(
@@ -458,7 +527,7 @@ fn dr_primary(m: &Mirror, member: &str, previous: &str, epoch: u64) -> Words {
     )
 }
 
-/// The words of [`Notice::DrPrimaryWithdrawing`].
+/// The words of [`MirrorNotice::DrPrimaryWithdrawing`].
 fn dr_primary_withdrawing(m: &Mirror, member: &str, previous: &str, request: &str) -> Words {
     let name = &m.name;
     said(
@@ -471,7 +540,7 @@ fn dr_primary_withdrawing(m: &Mirror, member: &str, previous: &str, request: &st
     )
 }
 
-/// The words of [`Notice::PrimaryBack`].
+/// The words of [`MirrorNotice::PrimaryBack`].
 fn primary_back(m: &Mirror, primary: &str) -> Words {
     let name = &m.name;
     said(
@@ -481,7 +550,7 @@ fn primary_back(m: &Mirror, primary: &str) -> Words {
     )
 }
 
-/// The words of [`Notice::Degraded`].
+/// The words of [`MirrorNotice::Degraded`].
 fn degraded(m: &Mirror, primary: &str, down: &str) -> Words {
     let name = &m.name;
     said(
@@ -491,7 +560,7 @@ fn degraded(m: &Mirror, primary: &str, down: &str) -> Words {
     )
 }
 
-/// The words of [`Notice::HaRestored`].
+/// The words of [`MirrorNotice::HaRestored`].
 fn ha_restored(m: &Mirror, primary: &str) -> Words {
     let name = &m.name;
     said(
@@ -501,7 +570,7 @@ fn ha_restored(m: &Mirror, primary: &str) -> Words {
     )
 }
 
-/// The words of [`Notice::NoCandidate`].
+/// The words of [`MirrorNotice::NoCandidate`].
 fn no_candidate(m: &Mirror, lost_since: DateTime<Utc>) -> Words {
     let name = &m.name;
     said(
@@ -527,7 +596,7 @@ fn more_approvals(m: &Mirror, approvals: usize, required: usize, approved_by: &[
     )
 }
 
-/// The words of [`Notice::RequestWithdrawnPrimaryBack`].
+/// The words of [`PromotionNotice::WithdrawnPrimaryBack`].
 fn request_withdrawn_primary_back(m: &Mirror, request: &str, primary: &str) -> Words {
     let name = &m.name;
     said(
@@ -537,7 +606,7 @@ fn request_withdrawn_primary_back(m: &Mirror, request: &str, primary: &str) -> W
     )
 }
 
-/// The words of [`Notice::RequestWithdrawnWitness`].
+/// The words of [`PromotionNotice::WithdrawnWitness`].
 fn request_withdrawn_witness(m: &Mirror, request: &str, who: &str, evidence: &str) -> Words {
     let name = &m.name;
     said(
@@ -550,7 +619,7 @@ fn request_withdrawn_witness(m: &Mirror, request: &str, who: &str, evidence: &st
 )
 }
 
-/// The words of [`Notice::RequestExpired`].
+/// The words of [`PromotionNotice::Expired`].
 fn request_expired(m: &Mirror, request: &str, candidate: &str, again: DateTime<Utc>) -> Words {
     let name = &m.name;
     said(
@@ -563,7 +632,7 @@ fn request_expired(m: &Mirror, request: &str, candidate: &str, again: DateTime<U
     )
 }
 
-/// The words of [`Notice::PromotionRejected`].
+/// The words of [`PromotionNotice::Rejected`].
 fn promotion_rejected(m: &Mirror, request: &str, candidate: &str, by: &str, again: DateTime<Utc>) -> Words {
     let name = &m.name;
     said(
@@ -576,7 +645,7 @@ fn promotion_rejected(m: &Mirror, request: &str, candidate: &str, by: &str, agai
     )
 }
 
-/// The words of [`Notice::PromotionRefused`].
+/// The words of [`PromotionNotice::Refused`].
 fn promotion_refused(m: &Mirror, request: &str, candidate: &str, by: &str) -> Words {
     let name = &m.name;
     said(
@@ -586,7 +655,7 @@ fn promotion_refused(m: &Mirror, request: &str, candidate: &str, by: &str) -> Wo
     )
 }
 
-/// The words of [`Notice::SplitBrainDuringPromotion`].
+/// The words of [`PromotionNotice::SplitBrain`].
 fn split_brain_during_promotion(m: &Mirror, request: &str, member: &str, candidate: &str) -> Words {
     let name = &m.name;
     said(
@@ -596,7 +665,7 @@ fn split_brain_during_promotion(m: &Mirror, request: &str, member: &str, candida
 )
 }
 
-/// The words of [`Notice::PromotionSucceeded`].
+/// The words of [`PromotionNotice::Succeeded`].
 fn promotion_succeeded(m: &Mirror, request: &str, candidate: &str, approvers: &[String], epoch: u64) -> Words {
     let name = &m.name;
     said(
@@ -610,7 +679,7 @@ fn promotion_succeeded(m: &Mirror, request: &str, candidate: &str, approvers: &[
     )
 }
 
-/// The words of [`Notice::PromotionTimedOut`].
+/// The words of [`PromotionNotice::TimedOut`].
 fn promotion_timed_out(m: &Mirror, request: &str, candidate: &str, approved_at: DateTime<Utc>) -> Words {
     let name = &m.name;
     said(
@@ -623,7 +692,7 @@ fn promotion_timed_out(m: &Mirror, request: &str, candidate: &str, approved_at: 
     )
 }
 
-/// The words of [`Notice::PromotionFailed`].
+/// The words of [`PromotionNotice::Failed`].
 fn promotion_failed(m: &Mirror, request: &str, candidate: &str, detail: &str) -> Words {
     let name = &m.name;
     said(
@@ -633,7 +702,7 @@ fn promotion_failed(m: &Mirror, request: &str, candidate: &str, detail: &str) ->
 )
 }
 
-/// The words of [`Notice::SsmAgentOffline`].
+/// The words of [`PromotionNotice::SsmAgentOffline`].
 fn ssm_agent_offline(m: &Mirror, member: &str, detail: &str, since: DateTime<Utc>) -> Words {
     let name = &m.name;
     said(
@@ -648,7 +717,7 @@ fn ssm_agent_offline(m: &Mirror, member: &str, detail: &str, since: DateTime<Utc
 )
 }
 
-/// The words of [`Notice::DrMemberLost`].
+/// The words of [`MaintenanceNotice::DrMemberLost`].
 fn dr_member_lost(m: &Mirror, member: &str, down: &DownEvidence) -> Words {
     let name = &m.name;
     said(
@@ -658,7 +727,7 @@ fn dr_member_lost(m: &Mirror, member: &str, down: &DownEvidence) -> Words {
 )
 }
 
-/// The words of [`Notice::FencingWithdrawn`].
+/// The words of [`FencingNotice::Withdrawn`].
 fn fencing_withdrawn(m: &Mirror, request: &str, primary: &str) -> Words {
     let name = &m.name;
     said(
@@ -668,7 +737,7 @@ fn fencing_withdrawn(m: &Mirror, request: &str, primary: &str) -> Words {
     )
 }
 
-/// The words of [`Notice::FencingExpired`].
+/// The words of [`FencingNotice::Expired`].
 fn fencing_expired(m: &Mirror, request: &str, members: &[String], primary: &str, again: DateTime<Utc>) -> Words {
     let name = &m.name;
     said(
@@ -685,7 +754,7 @@ fn fencing_expired(m: &Mirror, request: &str, members: &[String], primary: &str,
     )
 }
 
-/// The words of [`Notice::FencingRejected`].
+/// The words of [`FencingNotice::Rejected`].
 fn fencing_rejected(m: &Mirror, request: &str, members: &[String], by: &str, again: DateTime<Utc>) -> Words {
     let name = &m.name;
     said(
@@ -699,7 +768,7 @@ fn fencing_rejected(m: &Mirror, request: &str, members: &[String], by: &str, aga
 )
 }
 
-/// The words of [`Notice::FencingApproved`].
+/// The words of [`FencingNotice::Approved`].
 fn fencing_approved(m: &Mirror, request: &str, members: &[String], approvers: &[String], primary: &str) -> Words {
     let name = &m.name;
     said(
@@ -713,7 +782,7 @@ fn fencing_approved(m: &Mirror, request: &str, members: &[String], approvers: &[
     )
 }
 
-/// The words of [`Notice::FencingSent`].
+/// The words of [`FencingNotice::Sent`].
 fn fencing_sent(m: &Mirror, request: &str, members: &[String], detail: &str, primary: &str) -> Words {
     let name = &m.name;
     said(
@@ -729,7 +798,7 @@ fn fencing_sent(m: &Mirror, request: &str, members: &[String], detail: &str, pri
 )
 }
 
-/// The words of [`Notice::FencingFailed`].
+/// The words of [`FencingNotice::Failed`].
 fn fencing_failed(m: &Mirror, request: &str, missing: &[String], done: &[String], detail: &str) -> Words {
     let name = &m.name;
     said(
@@ -743,7 +812,7 @@ fn fencing_failed(m: &Mirror, request: &str, missing: &[String], done: &[String]
     )
 }
 
-/// The words of [`Notice::FailbackMoreApprovals`].
+/// The words of [`FailbackNotice::MoreApprovals`].
 fn failback_more_approvals(
     m: &Mirror,
     candidate: &str,
@@ -762,7 +831,7 @@ fn failback_more_approvals(
     )
 }
 
-/// The words of [`Notice::PrimaryLost`].
+/// The words of [`MirrorNotice::PrimaryLost`].
 fn primary_lost(
     m: &Mirror,
     lost: Option<&str>,
@@ -800,7 +869,7 @@ fn primary_lost(
     said(headline, facts, next)
 }
 
-/// The words of [`Notice::SplitBrain`].
+/// The words of [`MirrorNotice::SplitBrain`].
 fn split_brain(m: &Mirror, epoch: u64, primary: Option<&str>, claims: &[PrimaryClaim], stale: &[String]) -> Words {
     let name = &m.name;
     let mut facts = vec![format!(
@@ -829,7 +898,7 @@ fn split_brain(m: &Mirror, epoch: u64, primary: Option<&str>, claims: &[PrimaryC
     )
 }
 
-/// The words of [`Notice::PromotionRequested`].
+/// The words of [`PromotionNotice::Requested`].
 fn promotion_requested(m: &Mirror, ask: &PromotionAsk) -> Words {
     let name = &m.name;
     let PromotionAsk {
@@ -886,7 +955,7 @@ fn promotion_requested(m: &Mirror, ask: &PromotionAsk) -> Words {
     )
 }
 
-/// The words of [`Notice::PromotionApproved`].
+/// The words of [`PromotionNotice::Approved`].
 fn promotion_approved(
     m: &Mirror,
     request: &str,
@@ -916,7 +985,7 @@ fn promotion_approved(
     )
 }
 
-/// The words of [`Notice::FormerRegionBack`].
+/// The words of [`FencingNotice::FormerRegionBack`].
 fn former_region_back(
     m: &Mirror,
     primary: &str,
@@ -956,7 +1025,7 @@ fn former_region_back(
     )
 }
 
-/// The words of [`Notice::FencingRequested`].
+/// The words of [`FencingNotice::Requested`].
 fn fencing_requested(m: &Mirror, ask: &FencingAsk) -> Words {
     let name = &m.name;
     let FencingAsk {
@@ -1027,7 +1096,7 @@ fn fencing_requested(m: &Mirror, ask: &FencingAsk) -> Words {
     )
 }
 
-/// The words of [`Notice::DrillRequested`].
+/// The words of [`DrillNotice::Requested`].
 fn drill_requested(
     m: &Mirror,
     candidate: &str,
@@ -1063,7 +1132,7 @@ fn drill_requested(
     )
 }
 
-/// The words of [`Notice::DrillClosed`].
+/// The words of [`DrillNotice::Closed`].
 fn drill_closed(m: &Mirror, request: &str, end: &DrillEnd) -> Words {
     let name = &m.name;
     let report = format!("Drill over. See the report: mirrorgate drill-report {request}");
@@ -1112,7 +1181,7 @@ fn drill_closed(m: &Mirror, request: &str, end: &DrillEnd) -> Words {
     )
 }
 
-/// The words of [`Notice::SwitchoverRequested`].
+/// The words of [`SwitchoverNotice::Requested`].
 fn switchover_requested(
     m: &Mirror,
     primary: Option<&str>,
@@ -1156,7 +1225,7 @@ fn switchover_requested(
     )
 }
 
-/// The words of [`Notice::SwitchoverApproved`].
+/// The words of [`SwitchoverNotice::Approved`].
 fn switchover_approved(m: &Mirror, request: &str, candidate: &str, approvers: &[String], accept_loss: bool) -> Words {
     let name = &m.name;
     let way = if accept_loss {
@@ -1174,7 +1243,7 @@ fn switchover_approved(m: &Mirror, request: &str, candidate: &str, approvers: &[
     )
 }
 
-/// The words of [`Notice::SwitchoverClosed`].
+/// The words of [`SwitchoverNotice::Closed`].
 fn switchover_closed(m: &Mirror, request: &str, candidate: &str, primary: Option<&str>, end: &PlannedEnd) -> Words {
     let name = &m.name;
     let (headline, next) = match end {
@@ -1215,7 +1284,7 @@ fn switchover_closed(m: &Mirror, request: &str, candidate: &str, primary: Option
     )
 }
 
-/// The words of [`Notice::SwitchoverDone`].
+/// The words of [`SwitchoverNotice::Done`].
 fn switchover_done(
     m: &Mirror,
     request: &str,
@@ -1247,7 +1316,7 @@ fn switchover_done(
     said(format!("{name}: switchover done, {member} is primary"), facts, next)
 }
 
-/// The words of [`Notice::FailbackRequested`].
+/// The words of [`FailbackNotice::Requested`].
 fn failback_requested(
     m: &Mirror,
     primary: &str,
@@ -1277,7 +1346,7 @@ fn failback_requested(
     )
 }
 
-/// The words of [`Notice::FailbackClosed`].
+/// The words of [`FailbackNotice::Closed`].
 fn failback_closed(m: &Mirror, request: &str, candidate: &str, primary: Option<&str>, end: &PlannedEnd) -> Words {
     let name = &m.name;
     let (headline, next) = match end {
@@ -1316,7 +1385,7 @@ fn failback_closed(m: &Mirror, request: &str, candidate: &str, primary: Option<&
     )
 }
 
-/// The words of [`Notice::PromoteScriptFailed`].
+/// The words of [`PromotionNotice::ScriptFailed`].
 fn promote_script_failed(m: &Mirror, request: &str, candidate: &str, report: &CommandReport) -> Words {
     let name = &m.name;
     let status = report.status.as_str();
@@ -1336,7 +1405,7 @@ fn promote_script_failed(m: &Mirror, request: &str, candidate: &str, report: &Co
     )
 }
 
-/// The words of [`Notice::MaintenanceStarted`].
+/// The words of [`MaintenanceNotice::Started`].
 fn maintenance_started(
     m: &Mirror,
     window: &MaintenanceWindow,
@@ -1374,7 +1443,7 @@ fn maintenance_started(
     )
 }
 
-/// The words of [`Notice::MaintenanceEnded`].
+/// The words of [`MaintenanceNotice::Ended`].
 fn maintenance_ended(
     m: &Mirror,
     window: &MaintenanceWindow,

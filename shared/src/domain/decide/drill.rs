@@ -6,7 +6,7 @@
 //! withdrawn and the real request proceeds as if there had been no drill.
 
 use super::{approved_by, Decider, DecisionVerdict, Effect, Verdict};
-use crate::domain::notice::{DrillEnd, Notice};
+use crate::domain::notice::{DrillEnd, DrillNotice, Notice};
 use crate::domain::signal::{Authority, DecisionAction};
 use crate::domain::state::{DecisionRecord, Phase, PromotionRequest, RequestKind, RequestStatus};
 use crate::domain::view::View;
@@ -100,7 +100,7 @@ impl Decider<'_, '_> {
     }
 
     fn close_drill_alert(&mut self, drill: &PromotionRequest, end: DrillEnd) {
-        self.tell(Notice::DrillClosed {
+        self.tell(DrillNotice::Closed {
             request: drill.id.clone(),
             end,
         });
@@ -234,12 +234,12 @@ impl Decider<'_, '_> {
 
 /// What a drill request tells: the request as a real one would say it, marked DRILL.
 fn drill_requested(r: &PromotionRequest) -> Notice {
-    Notice::DrillRequested {
+    Notice::Drill(DrillNotice::Requested {
         request: r.id.clone(),
         candidate: r.candidate.clone(),
         primary: r.lost_primary.clone(),
         started_by: r.started_by.clone(),
         loss: r.loss_estimate(),
         expires_at: r.expires_at,
-    }
+    })
 }

@@ -9,7 +9,7 @@ use chrono::Duration;
 
 use super::{approved_by, secs, Decider, DecisionVerdict, Effect, Refusal, Verdict};
 use crate::domain::mirror::MemberKind;
-use crate::domain::notice::{Notice, PlannedEnd};
+use crate::domain::notice::{FailbackNotice, PlannedEnd};
 use crate::domain::signal::{Authority, DecisionAction};
 use crate::domain::state::{DecisionRecord, Phase, PromotionRequest, RequestKind, RequestStatus};
 use crate::domain::view::View;
@@ -61,7 +61,7 @@ impl Decider<'_, '_> {
         self.s
             .record(now, format!("failback {id} asked by {by}: {primary} to {to}"));
         let expires_at = self.s.request(&id).map_or(now, |r| r.expires_at);
-        self.tell(Notice::FailbackRequested {
+        self.tell(FailbackNotice::Requested {
             request: id,
             primary,
             to: to.to_string(),
@@ -73,7 +73,7 @@ impl Decider<'_, '_> {
     }
 
     fn failback_closed(&mut self, r: &PromotionRequest, end: PlannedEnd) {
-        self.tell(Notice::FailbackClosed {
+        self.tell(FailbackNotice::Closed {
             request: r.id.clone(),
             candidate: r.candidate.clone(),
             primary: self.s.primary.clone(),
@@ -121,7 +121,7 @@ impl Decider<'_, '_> {
         let required = self.m.policy.approvers_required;
         let approvers = approved_by(request, &by);
         if approvals < required {
-            self.tell(Notice::FailbackMoreApprovals {
+            self.tell(FailbackNotice::MoreApprovals {
                 request: request.id.clone(),
                 candidate: request.candidate.clone(),
                 approvals,

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 
 use super::{approved_by, secs, Decider, DecisionVerdict, Effect, Refusal, Verdict};
 use crate::domain::mirror::MemberKind;
-use crate::domain::notice::{FencingAsk, Notice};
+use crate::domain::notice::{FencingAsk, FencingNotice, Notice};
 use crate::domain::signal::{Authority, DecisionAction};
 use crate::domain::state::{DecisionRecord, Fenced, Phase, PromotionRequest, RequestKind, RequestStatus};
 use crate::domain::view::View;
@@ -114,7 +114,7 @@ impl Decider<'_, '_> {
             return;
         }
         self.s.return_alerted_epoch = Some(self.s.epoch);
-        self.tell(Notice::FormerRegionBack {
+        self.tell(FencingNotice::FormerRegionBack {
             primary: primary.to_string(),
             epoch: self.s.epoch,
             evidence: evidence.to_string(),
@@ -147,7 +147,7 @@ impl Decider<'_, '_> {
     /// What a fencing request tells: who answers again, what would be fenced, and
     /// what mirrorgate cannot fence.
     pub(super) fn fencing_requested(&self, r: &PromotionRequest) -> Notice {
-        Notice::FencingRequested(FencingAsk {
+        Notice::Fencing(FencingNotice::Requested(FencingAsk {
             request: r.id.clone(),
             primary: r.candidate.clone(),
             epoch: r.epoch,
@@ -160,7 +160,7 @@ impl Decider<'_, '_> {
                 .filter(|name| !r.fence_members.contains(name))
                 .collect(),
             expires_at: r.expires_at,
-        })
+        }))
     }
 
     fn fencing_pending(&mut self, open: &PromotionRequest) {
@@ -172,7 +172,7 @@ impl Decider<'_, '_> {
                 RequestStatus::Superseded,
                 &format!("{primary} is primary now (epoch {})", self.s.epoch),
             );
-            self.tell(Notice::FencingWithdrawn {
+            self.tell(FencingNotice::Withdrawn {
                 request: open.id.clone(),
                 primary,
             });
@@ -186,7 +186,7 @@ impl Decider<'_, '_> {
             );
             let again = now + secs(self.m.policy.cool_down_secs);
             self.s.next_fencing_after = Some(again);
-            self.tell(Notice::FencingExpired {
+            self.tell(FencingNotice::Expired {
                 request: open.id.clone(),
                 members: open.fence_members.clone(),
                 primary: open.candidate.clone(),
@@ -214,7 +214,7 @@ impl Decider<'_, '_> {
             self.record_rejection(&request.id, record, authority);
             let again = now + secs(self.m.policy.cool_down_secs);
             self.s.next_fencing_after = Some(again);
-            self.tell(Notice::FencingRejected {
+            self.tell(FencingNotice::Rejected {
                 request: request.id.clone(),
                 members: request.fence_members.clone(),
                 by,
@@ -258,7 +258,7 @@ impl Decider<'_, '_> {
             primary: request.candidate.clone(),
             epoch: request.epoch,
         });
-        self.tell(Notice::FencingApproved {
+        self.tell(FencingNotice::Approved {
             request: request.id.clone(),
             members,
             approvers: approved_by(request, &by),
@@ -316,7 +316,7 @@ impl Decider<'_, '_> {
                 RequestStatus::Succeeded,
                 &format!("fencing sent to {}", done.join(", ")),
             );
-            self.tell(Notice::FencingSent {
+            self.tell(FencingNotice::Sent {
                 request: req.id.clone(),
                 members: done,
                 detail: detail.to_string(),
@@ -331,7 +331,7 @@ impl Decider<'_, '_> {
                 .filter(|name| !done.contains(name))
                 .cloned()
                 .collect();
-            self.tell(Notice::FencingFailed {
+            self.tell(FencingNotice::Failed {
                 request: req.id.clone(),
                 missing,
                 done,

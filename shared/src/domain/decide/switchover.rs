@@ -10,7 +10,7 @@ use chrono::Duration;
 
 use super::{approved_by, secs, Decider, DecisionVerdict, Effect, Refusal, Verdict};
 use crate::domain::mirror::MemberKind;
-use crate::domain::notice::{Notice, PlannedEnd};
+use crate::domain::notice::{Notice, PlannedEnd, SwitchoverNotice};
 use crate::domain::signal::{Authority, DecisionAction};
 use crate::domain::state::{DecisionRecord, Phase, PromotionRequest, RequestKind, RequestStatus};
 use crate::domain::view::View;
@@ -88,7 +88,7 @@ impl Decider<'_, '_> {
     /// What a switchover request tells: from which primary to which DR member, and
     /// which failover members are heard (a promotion with partner needs one).
     fn switchover_requested(&self, r: &PromotionRequest) -> Notice {
-        Notice::SwitchoverRequested {
+        Notice::Switchover(SwitchoverNotice::Requested {
             request: r.id.clone(),
             primary: r.lost_primary.clone(),
             candidate: r.candidate.clone(),
@@ -96,11 +96,11 @@ impl Decider<'_, '_> {
             partners_alive: self.partners_alive(),
             loss: r.loss_estimate(),
             expires_at: r.expires_at,
-        }
+        })
     }
 
     fn switchover_closed(&mut self, r: &PromotionRequest, end: PlannedEnd) {
-        self.tell(Notice::SwitchoverClosed {
+        self.tell(SwitchoverNotice::Closed {
             request: r.id.clone(),
             candidate: r.candidate.clone(),
             primary: self.s.primary.clone(),
@@ -180,7 +180,7 @@ impl Decider<'_, '_> {
             candidate: request.candidate.clone(),
             epoch: request.epoch,
         });
-        self.tell(Notice::SwitchoverApproved {
+        self.tell(SwitchoverNotice::Approved {
             request: request.id.clone(),
             candidate: request.candidate.clone(),
             approvers,
@@ -282,7 +282,7 @@ impl Decider<'_, '_> {
         let fencing = fencing.then(|| (self.raise_approved_fencing(&r, member, targets.clone()), targets));
         self.s
             .record(now, format!("switchover {} done: {member} is primary", r.id));
-        self.tell(Notice::SwitchoverDone {
+        self.tell(SwitchoverNotice::Done {
             request: r.id.clone(),
             member: member.to_string(),
             old: old.to_string(),

@@ -102,7 +102,7 @@ fn approving_a_drill_runs_the_drill_document_never_the_promotion() {
     assert!(
         matches!(
             notice_of(&effects, AlertKind::DrillClosed),
-            Notice::DrillClosed { request, end: DrillEnd::Approved { candidate, executing: true, .. } }
+            Notice::Drill(DrillNotice::Closed { request, end: DrillEnd::Approved { candidate, executing: true, .. } })
                 if request == R1 && candidate == DR1
         ),
         "{told:?}"
@@ -152,7 +152,7 @@ fn a_real_loss_withdraws_the_drill_and_the_real_request_proceeds() {
     assert!(
         matches!(
             notice_of(&effects, AlertKind::DrillClosed),
-            Notice::DrillClosed { request, end: DrillEnd::Withdrawn } if request == R1
+            Notice::Drill(DrillNotice::Closed { request, end: DrillEnd::Withdrawn }) if request == R1
         ),
         "{withdrawn:?}"
     );

@@ -212,7 +212,7 @@ fn a_dr_member_lost_during_a_window_is_a_warning_once() {
     assert!(
         matches!(
             notice_of(&effects, AlertKind::DrMemberLost),
-            Notice::DrMemberLost { member, down } if member == DR1 && down.reports == Some(MemberStatus::Down)
+            Notice::Maintenance(MaintenanceNotice::DrMemberLost { member, down }) if member == DR1 && down.reports == Some(MemberStatus::Down)
         ),
         "{alert:?}"
     );
@@ -238,7 +238,7 @@ fn a_request_waiting_when_a_window_starts_stays_and_is_still_critical() {
     assert!(
         matches!(
             notice_of(&effects, AlertKind::MaintenanceStarted),
-            Notice::MaintenanceStarted { waiting: Some(open), .. } if open == R1
+            Notice::Maintenance(MaintenanceNotice::Started { waiting: Some(open), .. }) if open == R1
         ),
         "{effects:?}"
     );

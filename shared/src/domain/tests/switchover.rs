@@ -57,7 +57,7 @@ fn a_switchover_asks_through_the_same_gate_and_changes_nothing_until_approved() 
     assert!(
         matches!(
             notice_of(&effects, AlertKind::SwitchoverRequested),
-            Notice::SwitchoverRequested { primary: Some(from), candidate, started_by: Some(by), .. }
+            Notice::Switchover(SwitchoverNotice::Requested { primary: Some(from), candidate, started_by: Some(by), .. })
                 if from == A && candidate == DR1 && by == "Ravi Patel"
         ),
         "{alert:?}"

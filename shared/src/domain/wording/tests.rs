@@ -101,56 +101,56 @@ fn primary_notices(a: &str, b: &str, dr: &str) -> Vec<Notice> {
     let (a_, b_, dr_) = (a.to_string(), b.to_string(), dr.to_string());
     let request = "HSPROD-R1".to_string();
     vec![
-        Notice::FailedOver {
+        Notice::Mirror(MirrorNotice::FailedOver {
             old: a_.clone(),
             new: b_.clone(),
             since: t(60),
             epoch: 2,
-        },
-        Notice::FailedBack {
+        }),
+        Notice::Mirror(MirrorNotice::FailedBack {
             old: dr_.clone(),
             new: a_.clone(),
             epoch: 3,
-        },
-        Notice::DrPrimary {
+        }),
+        Notice::Mirror(MirrorNotice::DrPrimary {
             member: dr_.clone(),
             previous: a_.clone(),
             epoch: 2,
-        },
-        Notice::DrPrimaryWithdrawing {
+        }),
+        Notice::Mirror(MirrorNotice::DrPrimaryWithdrawing {
             member: dr_.clone(),
             previous: a_.clone(),
             request: request.clone(),
-        },
-        Notice::PrimaryBack { primary: a_.clone() },
-        Notice::Degraded {
+        }),
+        Notice::Mirror(MirrorNotice::PrimaryBack { primary: a_.clone() }),
+        Notice::Mirror(MirrorNotice::Degraded {
             primary: a_.clone(),
             down: b_.clone(),
-        },
-        Notice::HaRestored { primary: a_.clone() },
-        Notice::PrimaryLost {
+        }),
+        Notice::Mirror(MirrorNotice::HaRestored { primary: a_.clone() }),
+        Notice::Mirror(MirrorNotice::PrimaryLost {
             lost: Some(a_.clone()),
             at: t(10),
             observers: vec![Observer::Probe, Observer::Asyncs],
             dr_side_only: true,
             dr_primary: false,
             confirm_at: t(190),
-        },
-        Notice::PrimaryLost {
+        }),
+        Notice::Mirror(MirrorNotice::PrimaryLost {
             lost: Some(dr_.clone()),
             at: t(10),
             observers: vec![Observer::Route53, Observer::Instance],
             dr_side_only: false,
             dr_primary: true,
             confirm_at: t(190),
-        },
-        Notice::NoCandidate { lost_since: t(10) },
-        Notice::SplitBrain {
+        }),
+        Notice::Mirror(MirrorNotice::NoCandidate { lost_since: t(10) }),
+        Notice::Mirror(MirrorNotice::SplitBrain {
             epoch: 2,
             primary: Some(b_.clone()),
             claims: vec![claim(a), claim(b)],
             stale: vec![a_.clone()],
-        },
+        }),
     ]
 }
 
@@ -161,68 +161,68 @@ fn request_notices(a: &str, dr: &str) -> Vec<Notice> {
     let mut ask = promotion_ask(dr);
     ask.lost = Some(a_.clone());
     vec![
-        Notice::PromotionRequested(ask.clone()),
-        Notice::Reminder(Box::new(Notice::PromotionRequested(ask.clone()))),
+        Notice::Promotion(PromotionNotice::Requested(ask.clone())),
+        Notice::Reminder(Box::new(Notice::Promotion(PromotionNotice::Requested(ask.clone())))),
         Notice::MoreApprovals {
             approvals: 1,
             required: 2,
             approved_by: strings(&["Dana Whitfield"]),
-            of: Box::new(Notice::PromotionRequested(ask)),
+            of: Box::new(Notice::Promotion(PromotionNotice::Requested(ask))),
         },
-        Notice::RequestWithdrawnPrimaryBack {
+        Notice::Promotion(PromotionNotice::WithdrawnPrimaryBack {
             request: request.clone(),
             primary: a_.clone(),
-        },
-        Notice::RequestWithdrawnWitness {
+        }),
+        Notice::Promotion(PromotionNotice::WithdrawnWitness {
             request: request.clone(),
             who: dr_.clone(),
             evidence: format!("{dr} reports Connected"),
-        },
-        Notice::RequestExpired {
+        }),
+        Notice::Promotion(PromotionNotice::Expired {
             request: request.clone(),
             candidate: dr_.clone(),
             again: t(2800),
-        },
-        Notice::PromotionRejected {
+        }),
+        Notice::Promotion(PromotionNotice::Rejected {
             request: request.clone(),
             candidate: dr_.clone(),
             by: "Dana Whitfield".into(),
             again: t(1200),
-        },
-        Notice::PromotionRefused {
+        }),
+        Notice::Promotion(PromotionNotice::Refused {
             request: request.clone(),
             candidate: dr_.clone(),
             by: "Dana Whitfield".into(),
-        },
-        Notice::PromotionApproved {
+        }),
+        Notice::Promotion(PromotionNotice::Approved {
             request: request.clone(),
             candidate: dr_.clone(),
             approvers: strings(&["Dana Whitfield"]),
             loss: latency(12.0),
             accept_loss: true,
-        },
-        Notice::SplitBrainDuringPromotion {
+        }),
+        Notice::Promotion(PromotionNotice::SplitBrain {
             request: request.clone(),
             member: a_.clone(),
             candidate: dr_.clone(),
-        },
-        Notice::PromotionSucceeded {
+        }),
+        Notice::Promotion(PromotionNotice::Succeeded {
             request: request.clone(),
             candidate: dr_.clone(),
             approvers: strings(&["Dana Whitfield"]),
             epoch: 2,
-        },
-        Notice::PromotionTimedOut {
+        }),
+        Notice::Promotion(PromotionNotice::TimedOut {
             request: request.clone(),
             candidate: dr_.clone(),
             approved_at: t(300),
-        },
-        Notice::PromotionFailed {
+        }),
+        Notice::Promotion(PromotionNotice::Failed {
             request: request.clone(),
             candidate: dr_.clone(),
             detail: "SSM command 5a2c: Failed (exit 1)".into(),
-        },
-        Notice::PromoteScriptFailed {
+        }),
+        Notice::Promotion(PromotionNotice::ScriptFailed {
             request: request.clone(),
             candidate: dr_.clone(),
             report: CommandReport {
@@ -235,12 +235,12 @@ fn request_notices(a: &str, dr: &str) -> Vec<Notice> {
                 output: Some("ERROR #2138: cannot become primary\n".into()),
                 unread: None,
             },
-        },
-        Notice::SsmAgentOffline {
+        }),
+        Notice::Promotion(PromotionNotice::SsmAgentOffline {
             member: dr_.clone(),
             detail: "ConnectionLost".into(),
             since: t(60),
-        },
+        }),
     ]
 }
 
@@ -253,13 +253,13 @@ fn maintenance_and_fencing_notices(a: &str, b: &str, dr: &str) -> Vec<Notice> {
         ..fencing_ask(&[a], &[a, b], &[])
     };
     vec![
-        Notice::MaintenanceStarted {
+        Notice::Maintenance(MaintenanceNotice::Started {
             window: window(),
             duration_secs: 7200,
             phase: Phase::Normal,
             waiting: None,
-        },
-        Notice::MaintenanceEnded {
+        }),
+        Notice::Maintenance(MaintenanceNotice::Ended {
             window: MaintenanceWindow {
                 ended_at: Some(t(3600)),
                 ended_by: Some("Ravi Patel".into()),
@@ -268,69 +268,69 @@ fn maintenance_and_fencing_notices(a: &str, b: &str, dr: &str) -> Vec<Notice> {
             phase: Phase::Normal,
             at: t(3600),
             lost_since: None,
-        },
-        Notice::MaintenanceEnded {
+        }),
+        Notice::Maintenance(MaintenanceNotice::Ended {
             window: window(),
             phase: Phase::PrimaryLost,
             at: t(7200),
             lost_since: Some(t(6000)),
-        },
-        Notice::DrMemberLost {
+        }),
+        Notice::Maintenance(MaintenanceNotice::DrMemberLost {
             member: dr_.clone(),
             down: DownEvidence {
                 reports: Some(MemberStatus::Down),
                 ..DownEvidence::default()
             },
-        },
-        Notice::FormerRegionBack {
+        }),
+        Notice::Fencing(FencingNotice::FormerRegionBack {
             primary: dr_.clone(),
             epoch: 2,
             evidence: format!("{a}'s agent heartbeat"),
             unfenced: vec![a_.clone(), b_.clone()],
             claiming: vec![a_.clone()],
-        },
-        Notice::FencingRequested(fencing.clone()),
-        Notice::Reminder(Box::new(Notice::FencingRequested(fencing.clone()))),
+        }),
+        Notice::Fencing(FencingNotice::Requested(fencing.clone())),
+        Notice::Reminder(Box::new(Notice::Fencing(FencingNotice::Requested(fencing.clone())))),
         Notice::MoreApprovals {
             approvals: 1,
             required: 2,
             approved_by: strings(&["Dana Whitfield"]),
-            of: Box::new(Notice::FencingRequested(fencing)),
+            of: Box::new(Notice::Fencing(FencingNotice::Requested(fencing))),
         },
-        Notice::FencingWithdrawn {
+        Notice::Fencing(FencingNotice::Withdrawn {
             request: request.clone(),
             primary: a_.clone(),
-        },
-        Notice::FencingExpired {
+        }),
+        Notice::Fencing(FencingNotice::Expired {
             request: request.clone(),
             members: vec![a_.clone(), b_.clone()],
             primary: dr_.clone(),
             again: t(3000),
-        },
-        Notice::FencingRejected {
+        }),
+        Notice::Fencing(FencingNotice::Rejected {
             request: request.clone(),
             members: vec![a_.clone(), b_.clone()],
             by: "Dana Whitfield".into(),
             again: t(3000),
-        },
-        Notice::FencingApproved {
+        }),
+        Notice::Fencing(FencingNotice::Approved {
             request: request.clone(),
             members: vec![a_.clone(), b_.clone()],
             approvers: strings(&["Dana Whitfield"]),
             primary: dr_.clone(),
-        },
-        Notice::FencingSent {
+        }),
+        Notice::Fencing(FencingNotice::Sent {
             request: request.clone(),
             members: vec![a_.clone(), b_.clone()],
             detail: "sent".into(),
             primary: dr_.clone(),
-        },
-        Notice::FencingFailed {
+        }),
+        Notice::Fencing(FencingNotice::Failed {
             request: request.clone(),
             missing: vec![b_.clone()],
             done: vec![a_.clone()],
             detail: "SendCommand failed".into(),
-        },
+        }),
     ]
 }
 
@@ -340,30 +340,30 @@ fn planned_notices(a: &str, b: &str, dr: &str) -> Vec<Notice> {
     let request = "HSPROD-R1".to_string();
     let closed = |end: PlannedEnd| {
         [
-            Notice::SwitchoverClosed {
+            Notice::Switchover(SwitchoverNotice::Closed {
                 request: request.clone(),
                 candidate: dr_.clone(),
                 primary: Some(a_.clone()),
                 end: end.clone(),
-            },
-            Notice::FailbackClosed {
+            }),
+            Notice::Failback(FailbackNotice::Closed {
                 request: request.clone(),
                 candidate: a_.clone(),
                 primary: Some(dr_.clone()),
                 end,
-            },
+            }),
         ]
     };
     let mut notices = Vec::new();
-    let drill = Notice::DrillRequested {
+    let drill = Notice::Drill(DrillNotice::Requested {
         request: request.clone(),
         candidate: dr_.clone(),
         primary: Some(a_.clone()),
         started_by: Some("Ravi Patel".into()),
         loss: latency(1.8),
         expires_at: t(1800),
-    };
-    let switchover = Notice::SwitchoverRequested {
+    });
+    let switchover = Notice::Switchover(SwitchoverNotice::Requested {
         request: request.clone(),
         primary: Some(a_.clone()),
         candidate: dr_.clone(),
@@ -371,7 +371,7 @@ fn planned_notices(a: &str, b: &str, dr: &str) -> Vec<Notice> {
         partners_alive: vec![format!("{b}'s agent heartbeat")],
         loss: latency(1.8),
         expires_at: t(1800),
-    };
+    });
     notices.extend([
         drill.clone(),
         Notice::MoreApprovals {
@@ -387,34 +387,34 @@ fn planned_notices(a: &str, b: &str, dr: &str) -> Vec<Notice> {
             approved_by: strings(&["Ravi Patel"]),
             of: Box::new(switchover),
         },
-        Notice::SwitchoverApproved {
+        Notice::Switchover(SwitchoverNotice::Approved {
             request: request.clone(),
             candidate: dr_.clone(),
             approvers: strings(&["Dana Whitfield"]),
             accept_loss: false,
-        },
-        Notice::SwitchoverDone {
+        }),
+        Notice::Switchover(SwitchoverNotice::Done {
             request: request.clone(),
             member: dr_.clone(),
             old: a_.clone(),
             epoch: 2,
             fencing: Some(("HSPROD-R2".into(), vec![a_.clone(), b_.clone()])),
-        },
-        Notice::FailbackRequested {
+        }),
+        Notice::Failback(FailbackNotice::Requested {
             request: request.clone(),
             primary: dr_.clone(),
             to: a_.clone(),
             by: "Ravi Patel".into(),
             fenced: vec![a_.clone(), b_.clone()],
             expires_at: t(1800),
-        },
-        Notice::FailbackMoreApprovals {
+        }),
+        Notice::Failback(FailbackNotice::MoreApprovals {
             request: request.clone(),
             candidate: a_.clone(),
             approvals: 1,
             required: 2,
             approvers: strings(&["Ravi Patel"]),
-        },
+        }),
     ]);
     for end in [
         DrillEnd::Withdrawn,
@@ -432,10 +432,10 @@ fn planned_notices(a: &str, b: &str, dr: &str) -> Vec<Notice> {
             detail: "exit 1".into(),
         },
     ] {
-        notices.push(Notice::DrillClosed {
+        notices.push(Notice::Drill(DrillNotice::Closed {
             request: request.clone(),
             end,
-        });
+        }));
     }
     for end in [
         PlannedEnd::Rejected {
@@ -534,13 +534,16 @@ const EVERY_KIND: [AlertKind; 40] = [
 fn readme_severity(notice: &Notice) -> Severity {
     use Severity::{Critical, Info, Warning};
     match notice {
-        Notice::PrimaryLost { dr_primary, .. } => [Warning, Critical][usize::from(*dr_primary)],
-        Notice::MaintenanceEnded { phase, .. } => [Warning, Info][usize::from(*phase == Phase::Normal)],
-        Notice::DrillClosed { end, .. } => match end {
+        Notice::Mirror(MirrorNotice::PrimaryLost { dr_primary, .. }) => [Warning, Critical][usize::from(*dr_primary)],
+        Notice::Maintenance(MaintenanceNotice::Ended { phase, .. }) => {
+            [Warning, Info][usize::from(*phase == Phase::Normal)]
+        }
+        Notice::Drill(DrillNotice::Closed { end, .. }) => match end {
             DrillEnd::Withdrawn | DrillEnd::Failed { .. } => Warning,
             _ => Info,
         },
-        Notice::SwitchoverClosed { end, .. } | Notice::FailbackClosed { end, .. } => match end {
+        Notice::Switchover(SwitchoverNotice::Closed { end, .. })
+        | Notice::Failback(FailbackNotice::Closed { end, .. }) => match end {
             PlannedEnd::Rejected { .. } | PlannedEnd::Expired => Info,
             PlannedEnd::Withdrawn | PlannedEnd::Approved { .. } => Warning,
             PlannedEnd::TimedOut | PlannedEnd::Failed { .. } => Critical,
@@ -582,27 +585,33 @@ fn every_kind_is_told_by_some_notice_with_the_severity_of_the_readme() {
 
 #[test]
 fn kinds_that_carry_several_severities_take_them_from_the_notice() {
-    let lost = |dr_primary| Notice::PrimaryLost {
-        lost: Some(A.into()),
-        at: t(10),
-        observers: vec![Observer::Route53, Observer::Instance],
-        dr_side_only: false,
-        dr_primary,
-        confirm_at: t(190),
+    let lost = |dr_primary| {
+        Notice::Mirror(MirrorNotice::PrimaryLost {
+            lost: Some(A.into()),
+            at: t(10),
+            observers: vec![Observer::Route53, Observer::Instance],
+            dr_side_only: false,
+            dr_primary,
+            confirm_at: t(190),
+        })
     };
     assert_eq!(lost(false).severity(), Severity::Warning);
     assert_eq!(lost(true).severity(), Severity::Critical);
-    let drill = |end| Notice::DrillClosed {
-        request: "HSPROD-R1".into(),
-        end,
+    let drill = |end| {
+        Notice::Drill(DrillNotice::Closed {
+            request: "HSPROD-R1".into(),
+            end,
+        })
     };
     assert_eq!(drill(DrillEnd::Withdrawn).severity(), Severity::Warning);
     assert_eq!(drill(DrillEnd::Ran).severity(), Severity::Info);
-    let failback = |end| Notice::FailbackClosed {
-        request: "HSPROD-R1".into(),
-        candidate: A.into(),
-        primary: Some(DR1.into()),
-        end,
+    let failback = |end| {
+        Notice::Failback(FailbackNotice::Closed {
+            request: "HSPROD-R1".into(),
+            candidate: A.into(),
+            primary: Some(DR1.into()),
+            end,
+        })
     };
     assert_eq!(
         failback(PlannedEnd::Approved {
@@ -617,8 +626,8 @@ fn kinds_that_carry_several_severities_take_them_from_the_notice() {
 
 #[test]
 fn reminders_and_further_approvals_keep_the_kind_of_their_request() {
-    let promotion = Notice::PromotionRequested(promotion_ask(DR2));
-    let fencing = Notice::FencingRequested(fencing_ask(&[], &[A, B], &[]));
+    let promotion = Notice::Promotion(PromotionNotice::Requested(promotion_ask(DR2)));
+    let fencing = Notice::Fencing(FencingNotice::Requested(fencing_ask(&[], &[A, B], &[])));
     assert_eq!(
         Notice::Reminder(Box::new(promotion.clone())).kind(),
         AlertKind::PromotionReminder
@@ -669,13 +678,15 @@ fn sms_and_subject_stay_within_their_limits_for_long_member_names() {
 #[test]
 fn a_lost_primary_names_the_observers_that_agree() {
     let m = hsprod();
-    let lost = |observers| Notice::PrimaryLost {
-        lost: Some(A.into()),
-        at: t(10),
-        observers,
-        dr_side_only: false,
-        dr_primary: false,
-        confirm_at: t(190),
+    let lost = |observers| {
+        Notice::Mirror(MirrorNotice::PrimaryLost {
+            lost: Some(A.into()),
+            at: t(10),
+            observers,
+            dr_side_only: false,
+            dr_primary: false,
+            confirm_at: t(190),
+        })
     };
     let said = words(&lost(vec![Observer::Route53, Observer::Instance]), &m);
     assert!(
@@ -694,14 +705,14 @@ fn a_lost_primary_names_the_observers_that_agree() {
 
 #[test]
 fn a_loss_seen_from_the_dr_side_alone_says_a_partition_looks_the_same() {
-    let notice = Notice::PrimaryLost {
+    let notice = Notice::Mirror(MirrorNotice::PrimaryLost {
         lost: Some(A.into()),
         at: t(165),
         observers: vec![Observer::Probe, Observer::Asyncs],
         dr_side_only: true,
         dr_primary: false,
         confirm_at: t(345),
-    };
+    });
     let said = words(&notice, &hsprod());
     assert!(
         said.facts.contains(&"Observers agreeing: probe, asyncs".to_string()),
@@ -717,14 +728,14 @@ fn a_loss_seen_from_the_dr_side_alone_says_a_partition_looks_the_same() {
 
 #[test]
 fn a_promoted_dr_member_lost_says_no_failover_partner_can_take_over() {
-    let notice = Notice::PrimaryLost {
+    let notice = Notice::Mirror(MirrorNotice::PrimaryLost {
         lost: Some(DR1.into()),
         at: t(700),
         observers: vec![Observer::Heartbeat, Observer::Probe],
         dr_side_only: false,
         dr_primary: true,
         confirm_at: t(880),
-    };
+    });
     let said = words(&notice, &hsprod());
     assert!(
         said.next_step.contains("no failover partner can take over"),
@@ -735,11 +746,11 @@ fn a_promoted_dr_member_lost_says_no_failover_partner_can_take_over() {
 
 #[test]
 fn a_request_withdrawn_for_a_witness_quotes_the_evidence() {
-    let notice = Notice::RequestWithdrawnWitness {
+    let notice = Notice::Promotion(PromotionNotice::WithdrawnWitness {
         request: "HSPROD-R1".into(),
         who: DR2.into(),
         evidence: "HSPROD-DR2 reports Connected".into(),
-    };
+    });
     let said = words(&notice, &hsprod());
     assert!(
         said.facts
@@ -762,10 +773,12 @@ fn a_failed_promote_script_is_quoted_with_its_status_and_first_lines() {
         output: output.map(str::to_string),
         unread: unread.map(str::to_string),
     };
-    let failed = |report| Notice::PromoteScriptFailed {
-        request: "HSPROD-R1".into(),
-        candidate: DR1.into(),
-        report,
+    let failed = |report| {
+        Notice::Promotion(PromotionNotice::ScriptFailed {
+            request: "HSPROD-R1".into(),
+            candidate: DR1.into(),
+            report,
+        })
     };
     let output = "PROMOTE FAILED (HSPROD-R1): no failover member's ISCAgent answers\n";
     let said = words(&failed(report(Some(output), None)), &m);
@@ -824,11 +837,11 @@ fn a_failed_promote_script_is_one_line_quoting_its_first_line_for_a_planned_move
 
 #[test]
 fn an_offline_ssm_agent_says_a_promotion_would_not_run_and_how_to_start_it() {
-    let notice = Notice::SsmAgentOffline {
+    let notice = Notice::Promotion(PromotionNotice::SsmAgentOffline {
         member: DR1.into(),
         detail: "ConnectionLost".into(),
         since: t(60),
-    };
+    });
     let said = words(&notice, &hsprod());
     assert!(
         said.headline.contains(DR1) && said.headline.contains("a promotion would not run"),
@@ -851,7 +864,7 @@ fn a_promotion_request_says_what_the_other_candidates_may_lose() {
             },
         },
     )];
-    let said = words(&Notice::PromotionRequested(ask), &hsprod());
+    let said = words(&Notice::Promotion(PromotionNotice::Requested(ask)), &hsprod());
     assert!(
         said.facts
             .contains(&"Other DR members that could be promoted: HSPROD-DR1 (>=15 min)".to_string()),
@@ -864,10 +877,10 @@ fn a_drill_says_it_is_one_and_what_it_did_not_do() {
     let m = hsprod();
     let closed = |end| {
         words(
-            &Notice::DrillClosed {
+            &Notice::Drill(DrillNotice::Closed {
                 request: "HSPROD-R1".into(),
                 end,
-            },
+            }),
             &m,
         )
     };
@@ -889,10 +902,10 @@ fn a_dr_member_lost_during_maintenance_says_why_it_counts_as_down() {
         ..DownEvidence::default()
     };
     let said = words(
-        &Notice::DrMemberLost {
+        &Notice::Maintenance(MaintenanceNotice::DrMemberLost {
             member: DR1.into(),
             down,
-        },
+        }),
         &hsprod(),
     );
     assert!(said.facts.iter().any(|f| f.contains("reports Down")), "{said:?}");
@@ -900,12 +913,12 @@ fn a_dr_member_lost_during_maintenance_says_why_it_counts_as_down() {
 
 #[test]
 fn a_window_started_over_a_waiting_request_says_it_does_not_withdraw_it() {
-    let notice = Notice::MaintenanceStarted {
+    let notice = Notice::Maintenance(MaintenanceNotice::Started {
         window: window(),
         duration_secs: 7200,
         phase: Phase::PromotionPending,
         waiting: Some("HSPROD-R1".into()),
-    };
+    });
     let said = words(&notice, &hsprod());
     assert!(said.headline.contains("until 05:00 UTC"), "{}", said.headline);
     assert!(
@@ -916,7 +929,7 @@ fn a_window_started_over_a_waiting_request_says_it_does_not_withdraw_it() {
 
 #[test]
 fn a_switchover_request_says_it_is_planned_from_where_to_where() {
-    let notice = Notice::SwitchoverRequested {
+    let notice = Notice::Switchover(SwitchoverNotice::Requested {
         request: "HSPROD-R1".into(),
         primary: Some(A.into()),
         candidate: DR1.into(),
@@ -924,7 +937,7 @@ fn a_switchover_request_says_it_is_planned_from_where_to_where() {
         partners_alive: Vec::new(),
         loss: latency(1.8),
         expires_at: t(1820),
-    };
+    });
     let said = words(&notice, &hsprod());
     assert!(
         said.headline.contains("PLANNED switchover from HSPROD-A to HSPROD-DR1"),
@@ -935,7 +948,10 @@ fn a_switchover_request_says_it_is_planned_from_where_to_where() {
 
 #[test]
 fn a_promotion_request_names_its_candidate_and_the_loss_in_the_headline() {
-    let said = words(&Notice::PromotionRequested(promotion_ask(DR2)), &hsprod());
+    let said = words(
+        &Notice::Promotion(PromotionNotice::Requested(promotion_ask(DR2))),
+        &hsprod(),
+    );
     assert_eq!(
         said.headline,
         "HSPROD primary lost 03:00 UTC. Promote HSPROD-DR2? Loss ~12 s"
@@ -950,11 +966,11 @@ fn a_promotion_request_names_its_candidate_and_the_loss_in_the_headline() {
 #[test]
 fn a_failed_promotion_says_what_failed() {
     let failed = "SSM command 5a2c on i-0ddddddddddddddd4: Failed (exit 1)";
-    let notice = Notice::PromotionFailed {
+    let notice = Notice::Promotion(PromotionNotice::Failed {
         request: "HSPROD-R1".into(),
         candidate: DR1.into(),
         detail: failed.into(),
-    };
+    });
     let said = words(&notice, &hsprod());
     assert!(said.facts.contains(&format!("What failed: {failed}")), "{said:?}");
 }
@@ -962,7 +978,7 @@ fn a_failed_promotion_says_what_failed() {
 #[test]
 fn a_split_brain_says_what_sends_traffic_to_each_and_whom_to_stop() {
     let m = hsprod();
-    let notice = Notice::SplitBrain {
+    let notice = Notice::Mirror(MirrorNotice::SplitBrain {
         epoch: 2,
         primary: Some(B.into()),
         claims: vec![
@@ -976,7 +992,7 @@ fn a_split_brain_says_what_sends_traffic_to_each_and_whom_to_stop() {
             claim(B),
         ],
         stale: vec![A.into()],
-    };
+    });
     let said = words(&notice, &m);
     assert!(
         said.headline.contains(A) && said.headline.contains(B),
@@ -998,10 +1014,16 @@ fn a_split_brain_says_what_sends_traffic_to_each_and_whom_to_stop() {
 #[test]
 fn a_fencing_request_is_urgent_only_when_the_former_region_answers_as_primary() {
     let m = hsprod();
-    let calm = words(&Notice::FencingRequested(fencing_ask(&[], &[A, B], &[])), &m);
+    let calm = words(
+        &Notice::Fencing(FencingNotice::Requested(fencing_ask(&[], &[A, B], &[]))),
+        &m,
+    );
     assert!(calm.headline.contains("us-east-1 is back"), "{}", calm.headline);
     assert!(!calm.headline.contains("URGENT"), "{}", calm.headline);
-    let urgent = words(&Notice::FencingRequested(fencing_ask(&[A], &[A, B], &[])), &m);
+    let urgent = words(
+        &Notice::Fencing(FencingNotice::Requested(fencing_ask(&[A], &[A, B], &[]))),
+        &m,
+    );
     assert!(
         urgent.headline.contains("URGENT, HSPROD-A answers as primary"),
         "{}",
@@ -1016,7 +1038,10 @@ fn a_fencing_request_is_urgent_only_when_the_former_region_answers_as_primary() 
 
 #[test]
 fn a_fencing_request_names_the_members_left_to_fence_by_hand() {
-    let said = words(&Notice::FencingRequested(fencing_ask(&[], &[A], &[B])), &hsprod());
+    let said = words(
+        &Notice::Fencing(FencingNotice::Requested(fencing_ask(&[], &[A], &[B]))),
+        &hsprod(),
+    );
     assert!(
         said.facts.iter().any(|f| f.contains("no instance_id): HSPROD-B")),
         "{:?}",
@@ -1027,21 +1052,21 @@ fn a_fencing_request_names_the_members_left_to_fence_by_hand() {
 #[test]
 fn fencing_by_hand_names_join_mirror_and_the_runbook() {
     let m = hsprod();
-    let rejected = Notice::FencingRejected {
+    let rejected = Notice::Fencing(FencingNotice::Rejected {
         request: "HSPROD-R2".into(),
         members: strings(&[A, B]),
         by: "Dana Whitfield".into(),
         again: t(2000),
-    };
+    });
     let said = words(&rejected, &m);
     assert!(said.next_step.contains("JoinMirror=0"), "{}", said.next_step);
-    let back = Notice::FormerRegionBack {
+    let back = Notice::Fencing(FencingNotice::FormerRegionBack {
         primary: DR1.into(),
         epoch: 2,
         evidence: "HSPROD-A's agent heartbeat".into(),
         unfenced: strings(&[A, B]),
         claiming: Vec::new(),
-    };
+    });
     let said = words(&back, &m);
     assert!(said.next_step.contains("JoinMirror=0"), "{}", said.next_step);
     assert!(said.next_step.contains("docs/DEPLOY.md"), "{}", said.next_step);
@@ -1049,12 +1074,14 @@ fn fencing_by_hand_names_join_mirror_and_the_runbook() {
 
 #[test]
 fn an_approval_that_accepts_the_loss_says_the_promotion_may_go_without_partner() {
-    let approved = |accept_loss| Notice::PromotionApproved {
-        request: "HSPROD-R1".into(),
-        candidate: DR1.into(),
-        approvers: strings(&["Dana Whitfield"]),
-        loss: latency(12.0),
-        accept_loss,
+    let approved = |accept_loss| {
+        Notice::Promotion(PromotionNotice::Approved {
+            request: "HSPROD-R1".into(),
+            candidate: DR1.into(),
+            approvers: strings(&["Dana Whitfield"]),
+            loss: latency(12.0),
+            accept_loss,
+        })
     };
     let m = hsprod();
     let said = words(&approved(true), &m);
@@ -1073,7 +1100,13 @@ fn an_approval_that_accepts_the_loss_says_the_promotion_may_go_without_partner()
 
 #[test]
 fn during_maintenance_the_window_ends_the_headline_and_opens_the_facts() {
-    let said = during_maintenance(&window(), words(&Notice::HaRestored { primary: A.into() }, &hsprod()));
+    let said = during_maintenance(
+        &window(),
+        words(
+            &Notice::Mirror(MirrorNotice::HaRestored { primary: A.into() }),
+            &hsprod(),
+        ),
+    );
     assert_eq!(
         said.headline,
         "HSPROD: high availability restored (maintenance: OS patching, until 05:00 UTC)"
