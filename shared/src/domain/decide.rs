@@ -224,69 +224,7 @@ pub fn decide(state: &MirrorState, mirror: &Mirror, signal: &Signal, ctx: &mut C
     if let (Some(id), false) = (&signal.id, periodic) {
         d.s.remember(id);
     }
-    let verdict = match &signal.kind {
-        SignalKind::Observation {
-            member,
-            observer,
-            healthy,
-            source,
-            since,
-            alarm_arn,
-            unreachable,
-        } => d.observe(
-            member,
-            ObservedWord {
-                observer: *observer,
-                healthy: *healthy,
-                source,
-                since: *since,
-                alarm_arn: alarm_arn.as_deref(),
-                unreachable: *unreachable,
-            },
-            signal.at,
-        ),
-        SignalKind::Status {
-            member,
-            status,
-            journal_latency,
-            reason,
-            ..
-        } => d.status(
-            member,
-            StatusReport {
-                status: *status,
-                latency: *journal_latency,
-                reason: reason.as_deref(),
-            },
-            signal.at,
-        ),
-        SignalKind::JournalLatency { member, latency } => d.latency(member, *latency),
-        SignalKind::Tick => {
-            d.retry_outbox();
-            d.retry_unstarted_promotion();
-            Verdict::Applied
-        }
-        SignalKind::Decision(decision) => Verdict::Decision(d.decision(decision)),
-        SignalKind::PromotionStarted { request } => d.promotion_started(request),
-        SignalKind::PromotionOutcome {
-            request,
-            ok,
-            detail,
-            fenced,
-        } => d.promotion_outcome(request, *ok, detail, fenced),
-        SignalKind::MaintenanceStart {
-            duration_secs,
-            reason,
-            by,
-        } => d.start_maintenance(*duration_secs, reason, by),
-        SignalKind::MaintenanceEnd { by } => d.end_maintenance(by),
-        SignalKind::CommandStatus(report) => d.command_status(report, signal.at),
-        SignalKind::SsmAgents { agents } => d.ssm_agents(agents, signal.at),
-        SignalKind::Drill { by } => d.start_drill(by),
-        SignalKind::Switchover { to, by } => d.start_switchover(to, by),
-        SignalKind::Failback { to, by } => d.start_failback(to, by),
-        SignalKind::LinkOpened { request } => d.link_opened(request),
-    };
+    let verdict = d.apply(signal);
     if let Verdict::Ignored { .. } = verdict {
         // A signal about nothing this mirror has changes no state, not even the duplicate window.
         return Decided {
@@ -315,6 +253,76 @@ pub fn decide(state: &MirrorState, mirror: &Mirror, signal: &Signal, ctx: &mut C
         state: d.s,
         effects: d.effects,
         verdict,
+    }
+}
+
+impl Decider<'_, '_> {
+    /// Applies the signal to the state by its kind: what it says of a member, a
+    /// decision, an outcome, a window, a planned move. The rules run after.
+    fn apply(&mut self, signal: &Signal) -> Verdict {
+        match &signal.kind {
+            SignalKind::Observation {
+                member,
+                observer,
+                healthy,
+                source,
+                since,
+                alarm_arn,
+                unreachable,
+            } => self.observe(
+                member,
+                ObservedWord {
+                    observer: *observer,
+                    healthy: *healthy,
+                    source,
+                    since: *since,
+                    alarm_arn: alarm_arn.as_deref(),
+                    unreachable: *unreachable,
+                },
+                signal.at,
+            ),
+            SignalKind::Status {
+                member,
+                status,
+                journal_latency,
+                reason,
+                ..
+            } => self.status(
+                member,
+                StatusReport {
+                    status: *status,
+                    latency: *journal_latency,
+                    reason: reason.as_deref(),
+                },
+                signal.at,
+            ),
+            SignalKind::JournalLatency { member, latency } => self.latency(member, *latency),
+            SignalKind::Tick => {
+                self.retry_outbox();
+                self.retry_unstarted_promotion();
+                Verdict::Applied
+            }
+            SignalKind::Decision(decision) => Verdict::Decision(self.decision(decision)),
+            SignalKind::PromotionStarted { request } => self.promotion_started(request),
+            SignalKind::PromotionOutcome {
+                request,
+                ok,
+                detail,
+                fenced,
+            } => self.promotion_outcome(request, *ok, detail, fenced),
+            SignalKind::MaintenanceStart {
+                duration_secs,
+                reason,
+                by,
+            } => self.start_maintenance(*duration_secs, reason, by),
+            SignalKind::MaintenanceEnd { by } => self.end_maintenance(by),
+            SignalKind::CommandStatus(report) => self.command_status(report, signal.at),
+            SignalKind::SsmAgents { agents } => self.ssm_agents(agents, signal.at),
+            SignalKind::Drill { by } => self.start_drill(by),
+            SignalKind::Switchover { to, by } => self.start_switchover(to, by),
+            SignalKind::Failback { to, by } => self.start_failback(to, by),
+            SignalKind::LinkOpened { request } => self.link_opened(request),
+        }
     }
 }
 
