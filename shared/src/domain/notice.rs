@@ -3,6 +3,12 @@
 //! kind and severity follow from it here, and its words (headline, facts, next step)
 //! are written in one place, [`super::wording`]. Tests of a rule assert on a notice's
 //! fields; tests of the words are unit tests of the wording.
+//!
+//! Notices are grouped by area (the mirror, a promotion, fencing, maintenance, a
+//! drill, a switchover, a failback): each area is an enum with its own kind and
+//! request here and its own words in the wording, and a rule tells an area's notice
+//! as is (`self.tell(FencingNotice::Sent { … })`). The severity stays one table,
+//! [`Notice::severity`], by the alert kind.
 
 use chrono::{DateTime, Utc};
 
