@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
 use super::alert::{Alert, Severity};
-use super::mirror::{MemberKind, Mirror, Observer};
+use super::mirror::{secs, MemberKind, Mirror, Observer};
 use super::notice::{MirrorNotice, Notice, PrimaryClaim, PromotionAsk, PromotionNotice};
 use super::signal::{
     AgentReport, Authority, CommandReport, Decision, DecisionAction, JournalLatency, MemberStatus, RunStatus, Signal,
@@ -365,10 +365,6 @@ pub(super) struct Decider<'a, 'c> {
     pub(super) m: &'a Mirror,
     ctx: &'a mut Context<'c>,
     effects: Vec<Effect>,
-}
-
-fn secs(n: u64) -> Duration {
-    Duration::seconds(i64::try_from(n).unwrap_or(i64::MAX / 2_000_000))
 }
 
 impl Decider<'_, '_> {

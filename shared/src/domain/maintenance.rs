@@ -21,12 +21,12 @@
 //!   confirmation window (counted from the evidence, so partly during the window)
 //!   raises its request at the window's end.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::alert::{duration_words, AlertKind, Severity};
 use super::decide::{Decider, Verdict};
-use super::mirror::{MemberKind, Observer};
+use super::mirror::{secs, MemberKind, Observer};
 use super::notice::{DownEvidence, MaintenanceNotice};
 use super::state::MirrorState;
 use super::view::View;
@@ -84,7 +84,7 @@ pub fn invalid_start(duration_secs: u64, reason: &str, by: &str) -> Option<Strin
     if duration_secs > MAX_MAINTENANCE_SECS {
         return Some(format!(
             "a window lasts at most 7 days ({}); plan longer work as several windows",
-            duration_words(i64::try_from(MAX_MAINTENANCE_SECS).unwrap_or(i64::MAX))
+            duration_words(secs(MAX_MAINTENANCE_SECS).num_seconds())
         ));
     }
     if reason.trim().is_empty() {
@@ -156,10 +156,6 @@ pub fn expected_during_maintenance(kind: AlertKind) -> bool {
     )
 }
 
-fn secs(n: u64) -> Duration {
-    Duration::seconds(i64::try_from(n).unwrap_or(i64::MAX / 2_000_000))
-}
-
 impl Decider<'_, '_> {
     /// Whether a maintenance window is on now.
     pub(super) fn in_maintenance(&self) -> bool {
@@ -217,7 +213,7 @@ impl Decider<'_, '_> {
         while self.s.maintenance.len() > MAX_WINDOWS {
             self.s.maintenance.remove(0);
         }
-        let length = duration_words(i64::try_from(duration_secs).unwrap_or(i64::MAX));
+        let length = duration_words(secs(duration_secs).num_seconds());
         self.s.record(
             now,
             format!(

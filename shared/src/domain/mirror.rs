@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use chrono::Duration;
 use serde::{Deserialize, Serialize};
 
 /// What a member is in the IRIS mirror.
@@ -157,6 +158,15 @@ impl Default for Policy {
     }
 }
 
+/// A number of seconds of the policy (or any bound of the rules) as a duration. The
+/// topology accepts at most a year for a policy value; a larger number, which only a
+/// mirror built without the topology's checks can hold, is cut to about 146,000 years
+/// rather than overflowing the clock arithmetic it is used in.
+pub fn secs(n: u64) -> Duration {
+    const MAX: i64 = i64::MAX / 2_000_000;
+    Duration::seconds(i64::try_from(n).unwrap_or(MAX).min(MAX))
+}
+
 /// What is done once a promotion is approved (carried out by the promotion adapter).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -233,5 +243,24 @@ impl Mirror {
     /// Whether `name` is one of this mirror's failover members.
     pub fn is_failover(&self, name: &str) -> bool {
         self.member(name).is_some_and(|m| m.kind == MemberKind::Failover)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+
+    #[test]
+    fn a_policy_value_is_its_seconds_and_one_past_any_bound_stays_within_the_clock() {
+        assert_eq!(secs(180), Duration::seconds(180));
+        assert_eq!(secs(0), Duration::zero());
+        let now = Utc.with_ymd_and_hms(2026, 12, 2, 3, 0, 0).single().expect("a time");
+        for huge in [u64::MAX, i64::MAX as u64, 1 << 62] {
+            assert!(secs(huge) > Duration::days(366 * 100_000), "{huge}");
+            assert!(now.checked_sub_signed(secs(huge)).is_some(), "{huge}");
+            assert!(now.checked_add_signed(secs(huge)).is_some(), "{huge}");
+        }
     }
 }

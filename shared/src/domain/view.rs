@@ -8,10 +8,10 @@
 //! say otherwise may be gone. Periodic observers (heartbeats, probes, the asyncs'
 //! reports) count only while fresh, whatever they say.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 
 use super::loss::LossEstimate;
-use super::mirror::{MemberKind, Mirror, Observer};
+use super::mirror::{secs, MemberKind, Mirror, Observer};
 use super::signal::MemberStatus;
 use super::state::{MemberState, MirrorState, Observation};
 
@@ -49,10 +49,6 @@ pub struct View<'a> {
     pub state: &'a MirrorState,
     pub mirror: &'a Mirror,
     pub now: DateTime<Utc>,
-}
-
-fn secs(n: u64) -> Duration {
-    Duration::seconds(i64::try_from(n).unwrap_or(i64::MAX / 2_000_000))
 }
 
 impl<'a> View<'a> {

@@ -9,7 +9,7 @@ use super::alert::{clock, duration_words};
 use super::decide::DRILL;
 use super::loss::LossEstimate;
 use super::maintenance::MaintenanceWindow;
-use super::mirror::{FenceMethod, Mirror, Observer};
+use super::mirror::{secs, FenceMethod, Mirror, Observer};
 use super::notice::{
     DownEvidence, DrillEnd, DrillNotice, FailbackNotice, FencingAsk, FencingNotice, MaintenanceNotice, MirrorNotice,
     Notice, PlannedEnd, PrimaryClaim, PromotionAsk, PromotionNotice, SwitchoverNotice,
@@ -1421,7 +1421,7 @@ fn maintenance_started(
         until,
         ..
     } = window;
-    let length = duration_words(i64::try_from(duration_secs).unwrap_or(i64::MAX));
+    let length = duration_words(secs(duration_secs).num_seconds());
     let mut facts = vec![
         format!("Reason: {reason}"),
         format!("Started by: {by} at {}", clock(*started_at)),

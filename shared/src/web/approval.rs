@@ -11,8 +11,8 @@ use super::{drill, fencing, switchover};
 use super::{HttpRequest, HttpResponse, MAX_FORM_BYTES};
 use crate::domain::alert::{clock, duration_words};
 use crate::domain::loss::{amount, LossBasis};
+use crate::domain::mirror::{secs, Mirror};
 use crate::domain::view::View;
-use crate::domain::Mirror;
 use crate::domain::{
     Authority, Decision, DecisionAction, DecisionVerdict, MirrorState, PromotionRequest, Refusal, RequestKind,
     RequestStatus, Signal, SignalKind, Verdict,
@@ -507,7 +507,7 @@ fn facts(mirror: &Mirror, state: &MirrorState, request: &PromotionRequest, now: 
     }
     actions.push(format!(
         "Wait up to {} for {} to report primary, and alert you on success or failure",
-        duration_words(i64::try_from(mirror.policy.promotion_timeout_secs).unwrap_or(i64::MAX)),
+        duration_words(secs(mirror.policy.promotion_timeout_secs).num_seconds()),
         request.candidate
     ));
     actions
@@ -647,7 +647,7 @@ fn decision_page(
 fn partner_box(mirror: &Mirror, state: &MirrorState, request: &PromotionRequest, now: DateTime<Utc>) -> Markup {
     let view = View::new(state, mirror, now);
     let partners: Vec<&str> = mirror.failover_members().map(|m| m.name.as_str()).collect();
-    let fresh_since = now - chrono::Duration::seconds(i64::try_from(mirror.policy.evidence_fresh_secs).unwrap_or(180));
+    let fresh_since = now - secs(mirror.policy.evidence_fresh_secs);
     let alive: Vec<String> = partners
         .iter()
         .filter_map(|p| view.heard_alive(p, fresh_since).map(|(_, words)| words))
@@ -981,7 +981,7 @@ async fn planned_verdict_page<S: Store, N: Notifier, A: PromotionActions>(
             lines.push(format!("Now, by hand: {}.", switchover::by_hand(mirror, request)));
             lines.push(format!(
                 "mirrorgate waits up to {} for {candidate} to report primary and alerts everyone on success or failure.",
-                duration_words(i64::try_from(mirror.policy.promotion_timeout_secs).unwrap_or(i64::MAX))
+                duration_words(secs(mirror.policy.promotion_timeout_secs).num_seconds())
             ));
             if let Some(failed) = reports.iter().find_map(|r| match r {
                 Report::Alert {

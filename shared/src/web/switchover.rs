@@ -10,6 +10,7 @@ use maud::html;
 
 use super::html::{decision_buttons, error_line, facts_list, name_and_confirm, page};
 use crate::domain::alert::{clock, duration_words};
+use crate::domain::mirror::secs;
 use crate::domain::view::View;
 use crate::domain::{FenceMethod, Mirror};
 use crate::domain::{MirrorState, PromotionRequest, RequestKind};
@@ -53,7 +54,7 @@ fn partners(mirror: &Mirror, request: &PromotionRequest) -> Vec<String> {
 /// ticking the loss is refused because none is.
 fn partner_now(mirror: &Mirror, state: &MirrorState, request: &PromotionRequest, now: DateTime<Utc>) -> (String, bool) {
     let partners = partners(mirror, request);
-    let fresh_secs = i64::try_from(mirror.policy.evidence_fresh_secs).unwrap_or(180);
+    let fresh_secs = secs(mirror.policy.evidence_fresh_secs).num_seconds();
     let view = View::new(state, mirror, now);
     let alive: Vec<String> = partners
         .iter()
@@ -152,7 +153,7 @@ pub fn switchover_page(
     let failback = request.kind == RequestKind::Failback;
     let primary = request.lost_primary.clone().unwrap_or_else(|| "unknown".into());
     let partner_names = partners(mirror, request).join(" or ");
-    let fresh = duration_words(i64::try_from(mirror.policy.evidence_fresh_secs).unwrap_or(180));
+    let fresh = duration_words(secs(mirror.policy.evidence_fresh_secs).num_seconds());
     let way = if failback {
         format!(
             "With partner (no data loss): {candidate}, un-fenced, rejoins as a DR async of {partner_names} and catches up; once connected it becomes the failover partner (backup) of {partner_names}, and takes over with all its data when IRIS on {partner_names} stops. Approving is refused when {partner_names} has not been heard from in the last {fresh}, unless you accept the loss",

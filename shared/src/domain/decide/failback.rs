@@ -5,8 +5,6 @@
 //! approver accepts the loss). When it reports primary the mirror is `normal` again,
 //! alerted as `failed_back`, never as a promotion outside mirrorgate.
 
-use chrono::Duration;
-
 use super::{approved_by, secs, Decider, DecisionVerdict, Effect, Refusal, Verdict};
 use crate::domain::mirror::MemberKind;
 use crate::domain::notice::{FailbackNotice, PlannedEnd};
@@ -106,7 +104,7 @@ impl Decider<'_, '_> {
             return refused(Refusal::SameApprover { by });
         }
         // With partner: the DR primary's host must have been heard from recently.
-        let fresh_since = now - Duration::seconds(i64::try_from(self.m.policy.evidence_fresh_secs).unwrap_or(180));
+        let fresh_since = now - secs(self.m.policy.evidence_fresh_secs);
         let primary = request.lost_primary.clone().unwrap_or_default();
         let partner_alive = View::new(&self.s, self.m, now)
             .heard_alive(&primary, fresh_since)

@@ -6,8 +6,6 @@
 //! outside mirrorgate") and the former failover members are fenced with the fencing
 //! document, as an approved part of it (no second request).
 
-use chrono::Duration;
-
 use super::{approved_by, secs, Decider, DecisionVerdict, Effect, Refusal, Verdict};
 use crate::domain::mirror::MemberKind;
 use crate::domain::notice::{Notice, PlannedEnd, SwitchoverNotice};
@@ -20,7 +18,7 @@ impl Decider<'_, '_> {
     /// hosts answer, so their ISCAgent may serve a promotion with partner.
     fn partners_alive(&self) -> Vec<String> {
         let now = self.now();
-        let fresh_since = now - Duration::seconds(i64::try_from(self.m.policy.evidence_fresh_secs).unwrap_or(180));
+        let fresh_since = now - secs(self.m.policy.evidence_fresh_secs);
         let view = View::new(&self.s, self.m, now);
         self.m
             .failover_members()
