@@ -793,21 +793,9 @@ async fn the_health_poll_ticks_on_when_route53_fails() {
         for d in scenario("region-outage-pending.jsonl")
             .iter()
             .filter(|d| d.at <= t(310))
+            .map(|d| d.shifted(shift))
         {
-            let what = match &d.what {
-                What::Event(signals) => What::Event(
-                    signals
-                        .iter()
-                        .cloned()
-                        .map(|mut s| {
-                            s.at += shift;
-                            s
-                        })
-                        .collect(),
-                ),
-                other => other.clone(),
-            };
-            deliver_once(&function.engine, &mirror, &what, d.at + shift)
+            deliver_once(&function.engine, &mirror, &d.what, d.at)
                 .await
                 .expect("set up");
         }

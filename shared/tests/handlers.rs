@@ -28,7 +28,7 @@ use shared::handlers::{alarm_ingest, approval_api, mirror_events, promotion_exec
 use shared::ports::{Invocation, Store};
 use shared::token::CountingTokens;
 
-use crate::reliability::{deliver_once, root, scenario, t, topology, topology_edited, What};
+use crate::reliability::{deliver_once, root, scenario, t, topology, topology_edited};
 use shared::domain::Observer;
 use shared::topology::Topology;
 
@@ -256,21 +256,8 @@ async fn pending(function: &Function<Embedded>) -> String {
     let deliveries = scenario("region-outage-pending.jsonl");
     let last = deliveries.last().expect("deliveries").at;
     let shift = Utc::now() - Duration::seconds(5) - last;
-    for d in &deliveries {
-        let what = match &d.what {
-            What::Event(signals) => What::Event(
-                signals
-                    .iter()
-                    .cloned()
-                    .map(|mut s| {
-                        s.at += shift;
-                        s
-                    })
-                    .collect(),
-            ),
-            other => other.clone(),
-        };
-        deliver_once(&function.engine, "HSPROD", &what, d.at + shift)
+    for d in deliveries.iter().map(|d| d.shifted(shift)) {
+        deliver_once(&function.engine, "HSPROD", &d.what, d.at)
             .await
             .expect("delivered");
     }
@@ -287,6 +274,14 @@ async fn pending(function: &Function<Embedded>) -> String {
     let link = requested.link.expect("the request's alert carries the approval link");
     link.strip_prefix(PUBLIC_URL).expect("a link to the pages").to_string()
 }
+
+/// The approval form as Dana Whitfield sends it: approve HSPROD, the data loss accepted.
+const APPROVE: [(&str, &str); 4] = [
+    ("approver", "Dana Whitfield"),
+    ("confirm", "HSPROD"),
+    ("decision", "approve"),
+    ("accept_loss", "yes"),
+];
 
 /// A function URL request as AWS sends it (the Lambda function URL event, version 2.0).
 fn url_request(method: &str, path: &str, form: Option<&[(&str, &str)]>) -> Value {
@@ -365,13 +360,7 @@ async fn a_promotion_is_approved_handed_off_executed_and_its_failure_alerted_thr
     assert!(approval.handoff.handed().is_empty());
 
     // POST approves, and hands the order off.
-    let form = [
-        ("approver", "Dana Whitfield"),
-        ("confirm", "HSPROD"),
-        ("decision", "approve"),
-        ("accept_loss", "yes"),
-    ];
-    let decided = approval_api::handle(&approval, invoked(url_request("POST", &path, Some(&form))))
+    let decided = approval_api::handle(&approval, invoked(url_request("POST", &path, Some(&APPROVE))))
         .await
         .expect("the decision");
     assert_eq!(decided.status_code, 200);
@@ -482,13 +471,7 @@ async fn a_refused_hand_off_still_records_the_approval() {
         Observed::default(),
     );
     let path = pending(&refusing).await;
-    let form = [
-        ("approver", "Dana Whitfield"),
-        ("confirm", "HSPROD"),
-        ("decision", "approve"),
-        ("accept_loss", "yes"),
-    ];
-    let decided = approval_api::handle(&refusing, invoked(url_request("POST", &path, Some(&form))))
+    let decided = approval_api::handle(&refusing, invoked(url_request("POST", &path, Some(&APPROVE))))
         .await
         .expect("the decision");
     assert_eq!(decided.status_code, 200);
@@ -507,13 +490,7 @@ async fn mirror_events_alerts_a_failed_promote_command_even_when_its_output_cann
     let dir = tempfile::tempdir().expect("a temporary directory");
     let approval = function(&dir, Approved::HandOff, MemoryCommandOutput::default());
     let path = pending(&approval).await;
-    let form = [
-        ("approver", "Dana Whitfield"),
-        ("confirm", "HSPROD"),
-        ("decision", "approve"),
-        ("accept_loss", "yes"),
-    ];
-    approval_api::handle(&approval, invoked(url_request("POST", &path, Some(&form))))
+    approval_api::handle(&approval, invoked(url_request("POST", &path, Some(&APPROVE))))
         .await
         .expect("the decision");
     let handed = approval.handoff.handed();

@@ -81,6 +81,28 @@ impl Delivery {
     pub fn is_event(&self) -> bool {
         matches!(self.what, What::Event(_))
     }
+
+    /// The same line moved in time by `by`: when it is delivered, and when its signals happened.
+    pub fn shifted(&self, by: Duration) -> Delivery {
+        let what = match &self.what {
+            What::Event(signals) => What::Event(
+                signals
+                    .iter()
+                    .cloned()
+                    .map(|mut s| {
+                        s.at += by;
+                        s
+                    })
+                    .collect(),
+            ),
+            other => other.clone(),
+        };
+        Delivery {
+            line: self.line,
+            at: self.at + by,
+            what,
+        }
+    }
 }
 
 /// An example scenario as deliveries.
