@@ -104,6 +104,7 @@ impl HealthReads for Deps {
 /// `deadline`, in the topology's order (a member whose probe did not finish in time
 /// has none). [`Prober`] on AWS, an HTTP client within each probe's own timeout.
 pub trait StatusProbe {
+    /// Probes every member of `topology` with a `status_url`; the results by `deadline`.
     fn probe_all(&self, topology: &Topology, deadline: Instant) -> impl std::future::Future<Output = Vec<Probe>>;
 }
 

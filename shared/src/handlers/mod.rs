@@ -262,6 +262,7 @@ impl Function<Aws> {
         let engine = Engine::new(topology, deps.store(), deps.notifier(), actions, public_url).on_approval(approved);
         let region = deps.config.region().map(|r| r.as_ref().to_string());
         let (handoff, command_output) = (deps.hand_off(event_bus), deps.command_output());
+        // The probe's default timeout; `from_env` sets the environment's.
         let prober = Prober::new(crate::adapters::probe::DEFAULT_TIMEOUT);
         let mut function = Function::with_ports(engine, handoff, command_output, deps, prober);
         function.allowed = Allowed {
