@@ -2,8 +2,8 @@
 //! is called as Lambda calls it, `LambdaEvent::new(payload, Context::default())`, with
 //! the real AWS sample payloads of tests/fixtures/events/ and the reference topology
 //! (examples/topology.toml), on a file store in a temporary directory, alerts and
-//! promotion actions kept in memory, Run Command output held in memory and the
-//! recording hand-off. What each handler answered, stored, published and handed off
+//! promotion actions kept in memory, Run Command output held in memory, the members'
+//! `mirror_status.cxw` answered from memory and the recording hand-off. What each handler answered, stored, published and handed off
 //! is read back. (The same handlers as built functions on the AWS adapters:
 //! tests/lambda.)
 
@@ -20,7 +20,8 @@ use shared::adapters::aws::eventbridge::RecordingHandOff;
 use shared::adapters::aws::promotion::{AgentState, EVENT_SOURCE, PROMOTION_APPROVED};
 use shared::adapters::aws::route53::{PollLimits, PollRound};
 use shared::adapters::aws::AwsError;
-use shared::adapters::embedded::{FileStore, MemoryCommandOutput, MemoryNotifier, RecordingActions};
+use shared::adapters::embedded::{FileStore, MemoryCommandOutput, MemoryNotifier, MemoryProbes, RecordingActions};
+use shared::adapters::probe::Answer;
 use shared::domain::{AlertKind, Phase, RequestStatus, Severity, Signal, SignalKind};
 use shared::engine::Engine;
 use shared::handlers::health_poll::{self, HealthReads};
@@ -28,7 +29,7 @@ use shared::handlers::{alarm_ingest, approval_api, mirror_events, promotion_exec
 use shared::ports::{Invocation, Store};
 use shared::token::CountingTokens;
 
-use crate::reliability::{deliver_once, root, scenario, t, topology, topology_edited};
+use crate::reliability::{deliver_once, root, scenario, t, topology};
 use shared::domain::Observer;
 use shared::topology::Topology;
 
@@ -42,6 +43,7 @@ impl Ports for Embedded {
     type HandOff = RecordingHandOff;
     type CommandOutput = MemoryCommandOutput;
     type Deps = Observed;
+    type Prober = MemoryProbes;
 }
 
 /// What health-poll asks, answered from memory: the Route 53 round gives `route53`,
@@ -101,7 +103,13 @@ fn function(dir: &tempfile::TempDir, approved: Approved, output: MemoryCommandOu
     )
     .with_tokens(Box::new(CountingTokens::default()))
     .on_approval(approved);
-    Function::with_ports(engine, RecordingHandOff::default(), output, Observed::default())
+    Function::with_ports(
+        engine,
+        RecordingHandOff::default(),
+        output,
+        Observed::default(),
+        MemoryProbes::default(),
+    )
 }
 
 fn fixture(name: &str) -> Value {
@@ -469,6 +477,7 @@ async fn a_refused_hand_off_still_records_the_approval() {
         RecordingHandOff::refusing("the bus is full"),
         MemoryCommandOutput::default(),
         Observed::default(),
+        MemoryProbes::default(),
     );
     let path = pending(&refusing).await;
     let decided = approval_api::handle(&refusing, invoked(url_request("POST", &path, Some(&APPROVE))))
@@ -530,32 +539,26 @@ async fn mirror_events_alerts_a_failed_promote_command_even_when_its_output_cann
 
 // ------------------------------------------------------------------ health-poll
 
-/// GIVEN the reference mirror (its members' status URLs left out: nothing to probe)
-/// and Route 53 saying HSPROD-A is unhealthy WHEN health-poll runs on the schedule
-/// event THEN the mirror is ticked, Route 53's observation and the DR members' SSM
-/// agents are stored, the heartbeat metric is put once, and nothing is handed off.
-#[tokio::test]
-async fn health_poll_ticks_reads_route53_and_the_agents_and_beats_the_heartbeat() {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let topology = topology_edited("HSPROD", |text| {
-        text.lines()
-            .filter(|l| !l.starts_with("status_url"))
-            .collect::<Vec<_>>()
-            .join("\n")
-    });
+/// A health-poll function on the reference mirror as examples/topology.toml has it,
+/// its members' status URLs included (the shared `topology()` leaves them out),
+/// Route 53 saying HSPROD-A is unhealthy, the members' `mirror_status.cxw`
+/// answering as `probes` says.
+fn polling(dir: &tempfile::TempDir, probes: MemoryProbes) -> Function<Embedded> {
+    let path = root().join("examples/topology.toml");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let topology = Topology::parse("examples/topology.toml", &text).expect("valid topology");
     let engine = Engine::new(
-        topology,
+        std::sync::Arc::new(topology),
         FileStore::open(dir.path()).expect("a file store"),
         MemoryNotifier::default(),
         RecordingActions::new(None),
         PUBLIC_URL,
     )
     .on_approval(Approved::HandOff);
-    let now = Utc::now();
     let said = Signal {
         mirror: "HSPROD".into(),
         id: None,
-        at: now,
+        at: Utc::now(),
         kind: SignalKind::Observation {
             unreachable: false,
             alarm_arn: None,
@@ -570,23 +573,50 @@ async fn health_poll_ticks_reads_route53_and_the_agents_and_beats_the_heartbeat(
         route53: vec![said],
         ..Observed::default()
     };
-    let function = Function::<Embedded>::with_ports(
+    Function::<Embedded>::with_ports(
         engine,
         RecordingHandOff::default(),
         MemoryCommandOutput::default(),
         observed,
-    );
-    let answer = health_poll::handle(&function, invoked(fixture("schedule.json")))
-        .await
-        .expect("the poll");
-    let handled = answer["handled"].as_array().expect("handled");
-    assert_eq!(handled.len(), 3, "the tick, Route 53, the agents: {answer}");
-    assert!(handled.iter().all(|h| h["mirror"] == "HSPROD"), "{answer}");
+        probes,
+    )
+}
 
-    let state = function.engine.state("HSPROD", Utc::now()).await.expect("state");
-    let stored = serde_json::to_value(&state).expect("JSON");
-    let a = &stored["members"]["HSPROD-A"]["observations"]["route53"];
-    assert_eq!(a["healthy"], false, "what Route 53 said is stored: {a}");
+/// The reference mirror's members with a `status_url`, and those URLs, in the
+/// topology's order.
+fn status_urls() -> Vec<(String, String)> {
+    ["a", "b", "dr1", "dr2"]
+        .iter()
+        .map(|m| {
+            (
+                format!("HSPROD-{}", m.to_uppercase()),
+                format!("https://hsprod-{m}.hsprod.internal/csp/user/mirror_status.cxw"),
+            )
+        })
+        .collect()
+}
+
+/// What `observer` last said of `member`, as stored: healthy, unreachable, in words.
+fn observation(state: &shared::domain::MirrorState, member: &str, observer: Observer) -> Option<(bool, bool, String)> {
+    state
+        .members
+        .get(member)
+        .and_then(|m| m.observations.get(&observer))
+        .map(|o| (o.healthy, o.unreachable, o.source.clone()))
+}
+
+/// Route 53's observation, the DR members' SSM agents (both Online), one question
+/// to SSM, one Route 53 round and one heartbeat: what every poll stores and does.
+fn assert_polled(function: &Function<Embedded>, state: &shared::domain::MirrorState) {
+    assert_eq!(
+        observation(state, "HSPROD-A", Observer::Route53),
+        Some((
+            false,
+            false,
+            "Route 53 health check 11111111-1111-4111-8111-111111111111".to_string()
+        )),
+        "what Route 53 said is stored"
+    );
     for dr in ["HSPROD-DR1", "HSPROD-DR2"] {
         let agent = state.members[dr]
             .ssm_agent
@@ -611,4 +641,129 @@ async fn health_poll_ticks_reads_route53_and_the_agents_and_beats_the_heartbeat(
     );
     assert_eq!(function.deps.beats.lock().expect("beats").len(), 1, "one heartbeat");
     assert!(function.handoff.handed().is_empty(), "nothing handed off");
+}
+
+/// GIVEN the reference mirror, Route 53 saying HSPROD-A is unhealthy, and the
+/// members' `mirror_status.cxw` answering: HSPROD-A 200 SUCCESS (the primary),
+/// HSPROD-B and HSPROD-DR2 503 FAILED, HSPROD-DR1 nothing within the probe's timeout
+/// WHEN health-poll runs on the schedule event THEN every member with a status URL
+/// is probed once within the probe budget, each probe's result is stored as the
+/// probe observer's word on its member, and the mirror is ticked, Route 53's
+/// observation and the DR members' SSM agents are stored, the heartbeat metric is
+/// put once, and nothing is handed off.
+#[tokio::test]
+async fn health_poll_ticks_reads_route53_probes_the_members_reads_the_agents_and_beats_the_heartbeat() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let probes = MemoryProbes::default()
+        .answering(
+            "HSPROD",
+            "HSPROD-A",
+            Answer::Http {
+                status: 200,
+                body: b"SUCCESS".to_vec(),
+            },
+        )
+        .answering(
+            "HSPROD",
+            "HSPROD-B",
+            Answer::Http {
+                status: 503,
+                body: b"FAILED".to_vec(),
+            },
+        )
+        .answering(
+            "HSPROD",
+            "HSPROD-DR1",
+            Answer::TimedOut(std::time::Duration::from_secs(3)),
+        )
+        .answering(
+            "HSPROD",
+            "HSPROD-DR2",
+            Answer::Http {
+                status: 503,
+                body: b"FAILED\r\n".to_vec(),
+            },
+        );
+    let function = polling(&dir, probes);
+    let started = tokio::time::Instant::now();
+    let answer = health_poll::handle(&function, invoked(fixture("schedule.json")))
+        .await
+        .expect("the poll");
+    let handled = answer["handled"].as_array().expect("handled");
+    assert_eq!(
+        handled.len(),
+        7,
+        "the tick, Route 53, the four probes, the agents: {answer}"
+    );
+    assert!(handled.iter().all(|h| h["mirror"] == "HSPROD"), "{answer}");
+
+    assert_eq!(
+        *function.prober.asked.lock().expect("asked"),
+        status_urls(),
+        "every member with a status URL is probed once, the arbiter (none) is not"
+    );
+    let deadlines = function.prober.deadlines.lock().expect("deadlines").clone();
+    assert_eq!(deadlines.len(), 1, "one round of probes");
+    assert!(
+        deadlines[0] >= started + health_poll::PROBE_BUDGET
+            && deadlines[0] <= tokio::time::Instant::now() + health_poll::PROBE_BUDGET,
+        "the probes are given the probe budget"
+    );
+
+    let state = function.engine.state("HSPROD", Utc::now()).await.expect("state");
+    let probed: Vec<Option<(bool, bool, String)>> = ["HSPROD-A", "HSPROD-B", "HSPROD-DR1", "HSPROD-DR2", "HSPROD-ARB"]
+        .iter()
+        .map(|member| observation(&state, member, Observer::Probe))
+        .collect();
+    assert_eq!(
+        probed,
+        [
+            Some((true, false, "probe primary: 200 SUCCESS".to_string())),
+            Some((false, false, "probe not_primary: 503 FAILED".to_string())),
+            Some((false, true, "probe unreachable: timed out after 3 s".to_string())),
+            Some((false, false, "probe not_primary: 503 FAILED".to_string())),
+            None,
+        ],
+        "what each probe answered is stored"
+    );
+    assert_polled(&function, &state);
+}
+
+/// GIVEN the reference mirror, Route 53 saying HSPROD-A is unhealthy, HSPROD-A's
+/// `mirror_status.cxw` failing its TLS handshake and the other members' probes not
+/// finished within the probe budget WHEN health-poll runs THEN HSPROD-A's failed
+/// probe is stored as unreachable in words, the members without a result have no
+/// probe observation, and the rest of the poll happens as ever: the tick, Route 53,
+/// the agents, the heartbeat.
+#[tokio::test]
+async fn health_poll_stores_a_failed_probe_and_still_does_the_rest_of_the_poll() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let tls = "TLS: invalid peer certificate: UnknownIssuer";
+    let probes = MemoryProbes::default().answering("HSPROD", "HSPROD-A", Answer::Failed(tls.into()));
+    let function = polling(&dir, probes);
+    let answer = health_poll::handle(&function, invoked(fixture("schedule.json")))
+        .await
+        .expect("the poll");
+    let handled = answer["handled"].as_array().expect("handled");
+    assert_eq!(
+        handled.len(),
+        4,
+        "the tick, Route 53, the one probe that finished, the agents: {answer}"
+    );
+    assert_eq!(*function.prober.asked.lock().expect("asked"), status_urls());
+
+    let state = function.engine.state("HSPROD", Utc::now()).await.expect("state");
+    assert_eq!(
+        observation(&state, "HSPROD-A", Observer::Probe),
+        Some((false, true, format!("probe unreachable: {tls}"))),
+        "the failed probe is stored, in words"
+    );
+    for member in ["HSPROD-B", "HSPROD-DR1", "HSPROD-DR2"] {
+        assert_eq!(
+            observation(&state, member, Observer::Probe),
+            None,
+            "{member}: no result, no probe observation"
+        );
+    }
+    assert_polled(&function, &state);
 }

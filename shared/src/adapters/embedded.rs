@@ -13,6 +13,8 @@ use chrono::{DateTime, Utc};
 use fs4::fs_std::FileExt;
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "lambda")]
+use crate::adapters::probe::{Answer, Probe};
 use crate::domain::{Alert, MirrorState};
 use crate::domain::{Member, Mirror};
 use crate::ports::{
@@ -518,6 +520,56 @@ impl RunCommandOutput for MemoryCommandOutput {
             .get(&(command_id.to_string(), instance_id.to_string()))
             .cloned()
             .ok_or_else(|| format!("no output of command {command_id} on {instance_id}"))
+    }
+}
+
+/// The members' `mirror_status.cxw` answered from memory (the handlers' tests:
+/// nothing is asked over the network). Each member is given what its page answers,
+/// an [`Answer`]: `200 SUCCESS` on the primary, `503 FAILED`, a timeout, a refused
+/// connection, a TLS failure in words... A member with a `status_url` given no
+/// answer is one whose probe did not finish within the budget: it has no result, as
+/// when the budget cuts [`Prober`](crate::adapters::probe::Prober)'s probes. What was
+/// asked is kept.
+#[cfg(feature = "lambda")]
+#[derive(Debug, Default)]
+pub struct MemoryProbes {
+    answers: HashMap<(String, String), Answer>,
+    /// Each member asked, `(member, status_url)`, in the order asked.
+    pub asked: Mutex<Vec<(String, String)>>,
+    /// The deadline of each round of probes.
+    pub deadlines: Mutex<Vec<tokio::time::Instant>>,
+}
+
+#[cfg(feature = "lambda")]
+impl MemoryProbes {
+    /// `member` of `mirror` answers `answer` whenever it is probed.
+    pub fn answering(mut self, mirror: &str, member: &str, answer: Answer) -> MemoryProbes {
+        self.answers.insert((mirror.to_string(), member.to_string()), answer);
+        self
+    }
+}
+
+#[cfg(feature = "lambda")]
+impl crate::handlers::health_poll::StatusProbe for MemoryProbes {
+    async fn probe_all(&self, topology: &crate::topology::Topology, deadline: tokio::time::Instant) -> Vec<Probe> {
+        self.deadlines
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(deadline);
+        let mut probes = Vec::new();
+        for mirror in &topology.mirrors {
+            for member in &mirror.members {
+                let Some(url) = &member.status_url else { continue };
+                self.asked
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .push((member.name.clone(), url.clone()));
+                if let Some(answer) = self.answers.get(&(mirror.name.clone(), member.name.clone())) {
+                    probes.push(Probe::new(&mirror.name, &member.name, url, Utc::now(), answer));
+                }
+            }
+        }
+        probes
     }
 }
 

@@ -14,6 +14,7 @@ use tokio::time::Instant;
 use super::{finish, summary, Function, HandlerError, Ports};
 use crate::adapters::aws::promotion::AgentState;
 use crate::adapters::aws::{alarms, route53, AwsError, Deps};
+use crate::adapters::probe::{Probe, Prober};
 use crate::domain::MemberKind;
 use crate::domain::{AgentReport, MirrorState, Signal, SignalKind};
 use crate::events;
@@ -36,9 +37,10 @@ pub const ALARMS_BUDGET: Duration = Duration::from_secs(10);
 /// The most asking SSM about the DR members' agents may take.
 pub const AGENTS_BUDGET: Duration = Duration::from_secs(5);
 
-/// What health-poll asks of the world besides the engine's ports: Route 53's health
-/// checks, the alarms again in their own regions, the DR members' SSM agents, and the
-/// control plane's heartbeat metric. [`Deps`] on AWS.
+/// What health-poll asks of the world besides the engine's ports and the probes
+/// ([`StatusProbe`]): Route 53's health checks, the alarms again in their own
+/// regions, the DR members' SSM agents, and the control plane's heartbeat metric.
+/// [`Deps`] on AWS.
 pub trait HealthReads {
     /// The region the function runs in (named in the probe events it logs).
     fn region(&self) -> Option<String>;
@@ -94,6 +96,21 @@ impl HealthReads for Deps {
 
     async fn beat(&self, at: chrono::DateTime<Utc>) -> Result<(), AwsError> {
         self.heartbeat().beat(at).await
+    }
+}
+
+/// What health-poll asks of the members' `mirror_status.cxw`: every member with a
+/// `status_url`, of every mirror, probed at once, and the results that came by
+/// `deadline`, in the topology's order (a member whose probe did not finish in time
+/// has none). [`Prober`] on AWS, an HTTP client within each probe's own timeout.
+pub trait StatusProbe {
+    /// Probes every member of `topology` with a `status_url`; the results by `deadline`.
+    fn probe_all(&self, topology: &Topology, deadline: Instant) -> impl std::future::Future<Output = Vec<Probe>>;
+}
+
+impl StatusProbe for Prober {
+    async fn probe_all(&self, topology: &Topology, deadline: Instant) -> Vec<Probe> {
+        Prober::probe_all(self, topology, deadline).await
     }
 }
 

@@ -57,8 +57,8 @@ pub type AwsEngine = Engine<DynamoStore, SnsNotifier, AwsPromotionActions>;
 
 /// The ports a function runs on, one adapter each: [`Aws`] in the Lambda functions;
 /// the handlers' tests give embedded ones (a file store, alerts and actions kept in
-/// memory, a recording hand-off, health-poll's reads answered from memory), so that a
-/// handler runs without AWS.
+/// memory, a recording hand-off, health-poll's reads and probes answered from
+/// memory), so that a handler runs without AWS.
 pub trait Ports {
     /// The mirror state store.
     type Store: Store;
@@ -73,6 +73,9 @@ pub trait Ports {
     /// What health-poll asks besides (Route 53, CloudWatch, SSM): the AWS clients,
     /// [`Deps`], in the Lambda functions.
     type Deps: health_poll::HealthReads;
+    /// What asks the members' `mirror_status.cxw` (health-poll): the HTTP client,
+    /// [`Prober`], in the Lambda functions.
+    type Prober: health_poll::StatusProbe;
 }
 
 /// The AWS adapters: DynamoDB, SNS, SSM and EventBridge, from one [`Deps`].
@@ -85,6 +88,7 @@ impl Ports for Aws {
     type HandOff = EventBridgeHandOff;
     type CommandOutput = SsmCommandOutput;
     type Deps = Deps;
+    type Prober = Prober;
 }
 
 /// What a function needs, built once per cold start: the engine on the ports' store,
@@ -97,9 +101,9 @@ pub struct Function<P: Ports = Aws> {
     pub handoff: P::HandOff,
     /// Reads what a Run Command printed, for its alert.
     pub command_output: P::CommandOutput,
-    /// Asks the members' `mirror_status.cxw` (`health-poll`); its HTTP client is
-    /// built by the first probe.
-    pub prober: Prober,
+    /// Asks the members' `mirror_status.cxw` (`health-poll`); on AWS, a [`Prober`]
+    /// whose HTTP client is built by the first probe.
+    pub prober: P::Prober,
     /// Where the topology is read again from, when it came from Parameter Store.
     pub parameters: Option<TopologyParameters>,
     refresh: Mutex<Refresh>,
@@ -258,7 +262,9 @@ impl Function<Aws> {
         let engine = Engine::new(topology, deps.store(), deps.notifier(), actions, public_url).on_approval(approved);
         let region = deps.config.region().map(|r| r.as_ref().to_string());
         let (handoff, command_output) = (deps.hand_off(event_bus), deps.command_output());
-        let mut function = Function::with_ports(engine, handoff, command_output, deps);
+        // The probe's default timeout; `from_env` sets the environment's.
+        let prober = Prober::new(crate::adapters::probe::DEFAULT_TIMEOUT);
+        let mut function = Function::with_ports(engine, handoff, command_output, deps, prober);
         function.allowed = Allowed {
             region: region.unwrap_or_default(),
             ..Allowed::default()
@@ -269,20 +275,20 @@ impl Function<Aws> {
 
 impl<P: Ports> Function<P> {
     /// A function on `engine` (its mode of [`Approved`] already set) and the other
-    /// ports: no topology read again, no probes configured, nothing more allowed
-    /// than the default.
+    /// ports: no topology read again, nothing more allowed than the default.
     pub fn with_ports(
         engine: Engine<P::Store, P::Notifier, P::Actions>,
         handoff: P::HandOff,
         command_output: P::CommandOutput,
         deps: P::Deps,
+        prober: P::Prober,
     ) -> Function<P> {
         Function {
             engine,
             deps,
             handoff,
             command_output,
-            prober: Prober::new(crate::adapters::probe::DEFAULT_TIMEOUT),
+            prober,
             parameters: None,
             refresh: Mutex::new(Refresh::new(REFRESH_EVERY, REFRESH_RETRY, std::time::Instant::now())),
             allowed: Allowed::default(),
