@@ -324,13 +324,12 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     // on (each step moves the clock to its line's time), not on the wall clock:
     // otherwise a delivery repeated three simulated days later would still be a
     // duplicate, and one repeated at once in last year's scenario judged against
-    // today. (DynamoDB, `--backend aws`, keeps AWS's wall clock.) The dates the
-    // store keeps are absolute times, so in a `--data DIR` that `serve` (wall clock)
-    // also uses, each delivery expires by its own date: those of a past scenario are
-    // already out of their window for `serve` (which forgets them when it compacts
-    // the log), those of a future one stay duplicates for it until 48 h after their
-    // simulated time; and the deliveries `serve` applied are judged by this replay
-    // against the scenario's time.
+    // today. (DynamoDB, `--backend aws`, keeps AWS's wall clock.) The expiries the
+    // store keeps are absolute times, so in a `--data DIR` that `serve` (on the wall
+    // clock) also uses, each delivery expires by its own date whoever reads it: a past
+    // scenario's deliveries are already past their window for `serve` (and forgotten
+    // when a wall-clock command compacts the log), while those `serve` applied are
+    // still within theirs for a replay of a past scenario.
     let clock = Arc::new(SimulatedClock::new(steps.first().map_or_else(Utc::now, |(at, _)| *at)));
     let engine = local::engine_on(&args.local, topology, &args.public_url, clock.clone())?;
     let runtime = local::runtime()?;

@@ -52,7 +52,7 @@ impl SimulatedClock {
         SimulatedClock(Mutex::new(at))
     }
 
-    /// Moves the clock to `at` (a scenario's lines come in time order).
+    /// Moves the clock to `at`.
     pub fn set(&self, at: DateTime<Utc>) {
         *self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = at;
     }
