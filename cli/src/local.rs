@@ -13,7 +13,8 @@ use shared::domain::{Alert, MirrorState};
 use shared::domain::{Member, Mirror};
 use shared::engine::Engine;
 use shared::ports::{
-    ActionError, FenceOrder, NotifyError, PromotionActions, PromotionOrder, SaveError, Store, StoreError,
+    ActionError, Clock, FenceOrder, NotifyError, PromotionActions, PromotionOrder, SaveError, Store, StoreError,
+    WallClock,
 };
 use shared::topology::Topology;
 
@@ -179,15 +180,27 @@ impl PromotionActions for LocalActions {
 pub type LocalEngine = Engine<LocalStore, LocalNotifier, LocalActions>;
 
 /// Builds the engine on the chosen backend: for the embedded one, on `--data DIR`
-/// (or in memory when there is none).
+/// (or in memory when there is none). Every command but `replay` runs in real time,
+/// and so does its store: the wall clock.
 pub fn engine(args: &LocalArgs, public_url: &str) -> anyhow::Result<LocalEngine> {
-    let topology = load_topology(&args.topology)?;
+    engine_on(args, load_topology(&args.topology)?, public_url, Arc::new(WallClock))
+}
+
+/// Builds the engine on the chosen backend and `topology`; the embedded store dates
+/// the deliveries it remembers by `clock` (DynamoDB keeps the wall clock).
+pub fn engine_on(
+    args: &LocalArgs,
+    topology: Arc<Topology>,
+    public_url: &str,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<LocalEngine> {
     if args.backend == Backend::Aws {
         return aws_engine(topology, public_url);
     }
     let (store, notifier, actions) = match &args.data {
         Some(dir) => {
-            let store = FileStore::open(dir).with_context(|| format!("opening the store in {}", dir.display()))?;
+            let store = FileStore::open_with_clock(dir, clock)
+                .with_context(|| format!("opening the store in {}", dir.display()))?;
             (
                 LocalStore::File(store),
                 LocalNotifier::Outbox(OutboxNotifier::new(dir.join("outbox.jsonl"), false)),
@@ -199,7 +212,7 @@ pub fn engine(args: &LocalArgs, public_url: &str) -> anyhow::Result<LocalEngine>
             )
         }
         None => (
-            LocalStore::Memory(MemoryStore::default()),
+            LocalStore::Memory(MemoryStore::with_clock(clock)),
             LocalNotifier::Memory(MemoryNotifier::default()),
             LocalActions::Recording(RecordingActions::new(None)),
         ),

@@ -3,12 +3,14 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{bail, Context as _};
 use chrono::{DateTime, Utc};
 use clap::Args;
 use serde::Deserialize;
 use serde_json::Value;
+use shared::adapters::embedded::SimulatedClock;
 use shared::domain::maintenance::{invalid_by, invalid_start, parse_duration};
 use shared::domain::{Authority, Decision, DecisionAction, Signal, SignalKind};
 use shared::engine::Report;
@@ -253,8 +255,16 @@ pub fn parse_scenario(path: &Path, text: &str, topology: &Topology) -> anyhow::R
     Ok(steps)
 }
 
-/// Runs one step and returns what it carried out.
-pub async fn run_step(engine: &LocalEngine, at: DateTime<Utc>, step: Step) -> anyhow::Result<Vec<Report>> {
+/// Runs one step at its line's time `at` and returns what it carried out. The
+/// store's `clock` is moved to `at` first: the deliveries the step applies are
+/// remembered, and judged duplicates, in the scenario's time like everything else.
+pub async fn run_step(
+    engine: &LocalEngine,
+    clock: &SimulatedClock,
+    at: DateTime<Utc>,
+    step: Step,
+) -> anyhow::Result<Vec<Report>> {
+    clock.set(at);
     let mut reports = Vec::new();
     match step {
         Step::Signals(signals) => {
@@ -306,10 +316,22 @@ pub async fn run_step(engine: &LocalEngine, at: DateTime<Utc>, step: Step) -> an
 }
 
 pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
-    let engine = local::engine(&args.local, &args.public_url)?;
+    let topology = local::load_topology(&args.local.topology)?;
     let text = std::fs::read_to_string(&args.scenario)
         .with_context(|| format!("cannot read the scenario {}", args.scenario.display()))?;
-    let steps = parse_scenario(&args.scenario, &text, &engine.topology())?;
+    let steps = parse_scenario(&args.scenario, &text, &topology)?;
+    // The embedded store runs on the scenario's simulated time, from its first line
+    // on (each step moves the clock to its line's time), not on the wall clock:
+    // otherwise a delivery repeated three simulated days later would still be a
+    // duplicate, and one repeated at once in last year's scenario judged against
+    // today. (DynamoDB, `--backend aws`, keeps AWS's wall clock.) The expiries the
+    // store keeps are absolute times, so in a `--data DIR` that `serve` (on the wall
+    // clock) also uses, each delivery expires by its own date whoever reads it: a past
+    // scenario's deliveries are already past their window for `serve` (and forgotten
+    // when a wall-clock command compacts the log), while those `serve` applied are
+    // still within theirs for a replay of a past scenario.
+    let clock = Arc::new(SimulatedClock::new(steps.first().map_or_else(Utc::now, |(at, _)| *at)));
+    let engine = local::engine_on(&args.local, topology, &args.public_url, clock.clone())?;
     let runtime = local::runtime()?;
     let count = steps.len();
     if !args.json {
@@ -325,7 +347,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let mut fencings = 0usize;
     runtime.block_on(async {
         for (at, step) in steps {
-            for report in run_step(&engine, at, step).await? {
+            for report in run_step(&engine, &clock, at, step).await? {
                 match &report {
                     Report::Alert { .. } => alerts += 1,
                     Report::PromotionExecuted { .. } => promotions += 1,

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use mirrorgate::local::{LocalActions, LocalEngine, LocalNotifier, LocalStore};
 use mirrorgate::replay::{parse_scenario, run_step, Step};
 use proptest::prelude::*;
-use shared::adapters::embedded::{MemoryNotifier, MemoryStore, RecordingActions};
+use shared::adapters::embedded::{MemoryNotifier, MemoryStore, RecordingActions, SimulatedClock};
 use shared::engine::{Engine, Report};
 use shared::token::CountingTokens;
 use shared::topology::Topology;
@@ -21,15 +21,19 @@ fn topology() -> Arc<Topology> {
     Arc::new(Topology::load(&root().join("examples/topology.toml")).expect("example topology"))
 }
 
-fn engine() -> LocalEngine {
-    Engine::new(
+/// An engine as `replay` builds it without `--data`, with the simulated clock its
+/// store follows (each step moves it to the step's time).
+fn engine() -> (LocalEngine, Arc<SimulatedClock>) {
+    let clock = Arc::new(SimulatedClock::new(DateTime::UNIX_EPOCH));
+    let engine = Engine::new(
         topology(),
-        LocalStore::Memory(MemoryStore::default()),
+        LocalStore::Memory(MemoryStore::with_clock(clock.clone())),
         LocalNotifier::Memory(MemoryNotifier::default()),
         LocalActions::Recording(RecordingActions::new(None)),
         "http://127.0.0.1:8080",
     )
-    .with_tokens(Box::new(CountingTokens::default()))
+    .with_tokens(Box::new(CountingTokens::default()));
+    (engine, clock)
 }
 
 fn scenario_lines(name: &str) -> Vec<String> {
@@ -47,10 +51,11 @@ fn steps(name: &str, lines: &[String]) -> Vec<(DateTime<Utc>, Step)> {
 }
 
 fn replay(name: &str, lines: &[String]) -> Vec<Report> {
-    replay_on(&engine(), name, lines)
+    let (engine, clock) = engine();
+    replay_on(&engine, &clock, name, lines)
 }
 
-fn replay_on(engine: &LocalEngine, name: &str, lines: &[String]) -> Vec<Report> {
+fn replay_on(engine: &LocalEngine, clock: &SimulatedClock, name: &str, lines: &[String]) -> Vec<Report> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -58,7 +63,7 @@ fn replay_on(engine: &LocalEngine, name: &str, lines: &[String]) -> Vec<Report> 
     runtime.block_on(async {
         let mut reports = Vec::new();
         for (at, step) in steps(name, lines) {
-            reports.extend(run_step(engine, at, step).await.expect("step runs"));
+            reports.extend(run_step(engine, clock, at, step).await.expect("step runs"));
         }
         reports
     })
@@ -412,8 +417,8 @@ fn the_old_region_returning_is_fenced_on_approval_and_the_promoted_primary_never
     // (the agents on A and B speak, IRIS there waits; mirror_status.cxw answers 503)
     // and Dana approves the fencing request at 03:43:50
     let name = "old-region-fenced.jsonl";
-    let engine = engine();
-    let reports = replay_on(&engine, name, &scenario_lines(name));
+    let (engine, clock) = engine();
+    let reports = replay_on(&engine, &clock, name, &scenario_lines(name));
 
     // THEN the alerts tell the whole story, the fencing request once
     let kinds = alerts(&reports);
@@ -563,9 +568,10 @@ proptest! {
 fn a_drill_goes_from_request_to_report_and_promotes_nothing() {
     // GIVEN the reference mirror, healthy, WHEN Ravi starts a drill at 03:01:30 and
     // Dana approves it at 03:04:20 while the mirror stays healthy
-    let engine = engine();
+    let (engine, clock) = engine();
     let reports = replay_on(
         &engine,
+        &clock,
         "drill-rehearsal.jsonl",
         &scenario_lines("drill-rehearsal.jsonl"),
     );
@@ -631,8 +637,8 @@ fn a_planned_switchover_promotes_dr1_with_partner_and_fences_a_and_b() {
     // GIVEN the reference mirror, healthy, WHEN Ravi asks to switch over to DR1 at
     // 03:01:30, Dana approves at 03:02:00, IRIS is stopped on B then A (their hosts keep
     // running) and DR1 reports primary at 03:03:40
-    let engine = engine();
-    let reports = replay_on(&engine, "switchover.jsonl", &scenario_lines("switchover.jsonl"));
+    let (engine, clock) = engine();
+    let reports = replay_on(&engine, &clock, "switchover.jsonl", &scenario_lines("switchover.jsonl"));
     // THEN DR1 is promoted once, the switchover is done, never a dr_primary nor a
     // fencing request, and A and B are fenced as part of it
     let e = essence(&reports);
@@ -674,9 +680,9 @@ fn a_planned_switchover_promotes_dr1_with_partner_and_fences_a_and_b() {
 fn a_switchover_then_a_failback_unfences_and_returns_to_a() {
     // GIVEN the switchover to DR1 above, WHEN Ravi asks at 03:10:10 to fail back to A,
     // Dana approves, IRIS on DR1 is stopped, A reports primary, B backup, DR1 connected
-    let engine = engine();
+    let (engine, clock) = engine();
     let name = "switchover-failback.jsonl";
-    let reports = replay_on(&engine, name, &scenario_lines(name));
+    let reports = replay_on(&engine, &clock, name, &scenario_lines(name));
     // THEN A and B were un-fenced and A promoted back: normal on A, nothing fenced,
     // the failback succeeded; never dr_primary, never a fencing request
     let e = essence(&reports);
@@ -723,4 +729,59 @@ fn a_switchover_then_a_failback_unfences_and_returns_to_a() {
     );
     assert_eq!(state.fenced().count(), 0);
     assert_eq!(state.request("HSPROD-R3").map(|r| r.status.as_str()), Some("succeeded"));
+}
+
+/// A scenario line handing over, at `at`, the EventBridge event `id` sent at `sent`:
+/// HSPROD-B reports itself Backup.
+fn member_status_line(at: DateTime<Utc>, sent: DateTime<Utc>, id: &str) -> String {
+    let at = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let sent = sent.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    format!(
+        r#"{{"at":"{at}","event":{{"version":"0","id":"{id}","detail-type":"Mirror Member Status","source":"mirrorgate.iris","account":"123456789012","time":"{sent}","region":"us-east-1","resources":[],"detail":{{"mirror":"HSPROD","member":"HSPROD-B","status":"Backup"}}}}}}"#
+    )
+}
+
+/// Replays a delivery, then more other deliveries than the state's own list of seen
+/// ids keeps, then the same delivery again `later` in the scenario's time; says
+/// whether that copy was applied (it is in the state's list again).
+fn delivered_again_is_applied(later: chrono::Duration) -> bool {
+    let first = DateTime::parse_from_rfc3339("2026-11-25T03:00:00Z")
+        .expect("time")
+        .with_timezone(&Utc);
+    let mut lines = vec![member_status_line(first, first, "evt-repeated")];
+    for i in 1..=(shared::domain::state::MAX_SEEN as i64 + 8) {
+        let at = first + chrono::Duration::minutes(i);
+        lines.push(member_status_line(at, at, &format!("evt-other-{i}")));
+    }
+    let (engine, clock) = engine();
+    replay_on(&engine, &clock, "repeated-delivery", &lines);
+    let seen = |engine: &LocalEngine| {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime")
+            .block_on(engine.state("HSPROD", Utc::now()))
+            .expect("state")
+            .has_seen("eb:evt-repeated")
+    };
+    assert!(
+        !seen(&engine),
+        "the other deliveries pushed it out of the state's own list: only the store remembers it"
+    );
+    let copy = member_status_line(first + later, first, "evt-repeated");
+    replay_on(&engine, &clock, "repeated-delivery", &[copy]);
+    seen(&engine)
+}
+
+#[test]
+fn a_delivery_repeated_after_the_window_in_simulated_time_is_applied_again() {
+    // GIVEN a delivery replayed, and then more others than the state's list keeps,
+    // WHEN the same delivery comes again 49 simulated hours later (past the store's
+    // 48-hour window, although no wall-clock time has passed) THEN it is applied again
+    assert!(delivered_again_is_applied(chrono::Duration::hours(
+        shared::ports::DEDUPE_WINDOW_HOURS + 1
+    )));
+    // and WHEN it comes again 47 simulated hours later THEN it is a duplicate
+    assert!(!delivered_again_is_applied(chrono::Duration::hours(
+        shared::ports::DEDUPE_WINDOW_HOURS - 1
+    )));
 }

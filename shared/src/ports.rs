@@ -33,6 +33,24 @@ pub enum SaveError {
 /// Lambda's asynchronous retries for up to 6).
 pub const DEDUPE_WINDOW_HOURS: i64 = 48;
 
+/// Where a store takes the time that dates the deliveries it remembers (and forgets
+/// them by): the wall clock, except in a replay, whose embedded store follows the
+/// scenario's simulated time so that its [`DEDUPE_WINDOW_HOURS`] pass as the
+/// scenario's hours do.
+pub trait Clock: Send + Sync + std::fmt::Debug {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The real time: every store's clock but a replay's.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WallClock;
+
+impl Clock for WallClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
 /// How long a store that keeps history lines of its own (DynamoDB) keeps them.
 pub const HISTORY_RETENTION_DAYS: i64 = 400;
 
@@ -49,7 +67,10 @@ pub const HISTORY_RETENTION_DAYS: i64 = 400;
 ///   carried the same id within [`DEDUPE_WINDOW_HOURS`], `save` MUST NOT write and
 ///   MUST return `SaveError::Duplicate` (whatever `expected` is): the state's own list
 ///   of seen ids is bounded by count, this is bounded by time. The check and the
-///   write are one atomic step.
+///   write are one atomic step. "Within the window" is measured on the store's
+///   clock: the embedded stores' [`Clock`] (the wall clock, or a replay's simulated
+///   time); DynamoDB's is always the wall clock (its items are dated by it, and its
+///   TTL removes them by AWS's).
 /// - A saved state MUST survive the process (and, for the embedded store, a restart).
 pub trait Store: Send + Sync {
     fn load(&self, mirror: &str) -> impl Future<Output = Result<Option<MirrorState>, StoreError>> + Send;

@@ -4,9 +4,9 @@ use crate::contract;
 
 use std::sync::Arc;
 
-use shared::adapters::embedded::{FileStore, MemoryStore};
+use shared::adapters::embedded::{FileStore, MemoryStore, SimulatedClock};
 use shared::domain::Phase;
-use shared::ports::Store;
+use shared::ports::{Store, DEDUPE_WINDOW_HOURS};
 
 macro_rules! contract_suite {
     ($name:ident, $make:expr) => {
@@ -195,4 +195,90 @@ async fn file_store_forgets_a_delivery_whose_time_is_up() {
         .save(&contract::state("M1", 2, Phase::Degraded), 1, Some("evt-old"))
         .await
         .expect("a delivery past its window is applied again");
+}
+
+/// The embedded stores measure the duplicate window on the clock they are given: a
+/// delivery repeated within [`DEDUPE_WINDOW_HOURS`] of that clock is a duplicate, one
+/// repeated after it is applied again (as a replay's simulated days pass).
+async fn the_duplicate_window_runs_on_the_stores_clock(store: &impl Store, clock: &SimulatedClock) {
+    let applied = contract::at("2025-03-01T10:00:00Z");
+    clock.set(applied);
+    store
+        .save(&contract::state("M1", 1, Phase::Normal), 0, Some("evt-1"))
+        .await
+        .expect("v1 applies evt-1");
+
+    clock.set(applied + chrono::Duration::hours(DEDUPE_WINDOW_HOURS) - chrono::Duration::seconds(1));
+    let within = store
+        .save(&contract::state("M1", 2, Phase::Degraded), 1, Some("evt-1"))
+        .await;
+    assert!(
+        matches!(within, Err(shared::ports::SaveError::Duplicate)),
+        "a second before the window ends on the store's clock: {within:?}"
+    );
+
+    clock.set(applied + chrono::Duration::hours(DEDUPE_WINDOW_HOURS + 1));
+    store
+        .save(&contract::state("M1", 2, Phase::Degraded), 1, Some("evt-1"))
+        .await
+        .expect("an hour after the window on the store's clock, the delivery is applied again");
+    let again = store
+        .save(&contract::state("M1", 3, Phase::Normal), 2, Some("evt-1"))
+        .await;
+    assert!(
+        matches!(again, Err(shared::ports::SaveError::Duplicate)),
+        "applied again, it is remembered again from the store's now: {again:?}"
+    );
+}
+
+#[tokio::test]
+async fn memory_store_measures_the_duplicate_window_on_its_clock() {
+    let clock = Arc::new(SimulatedClock::new(contract::at("2025-03-01T00:00:00Z")));
+    let store = MemoryStore::with_clock(clock.clone());
+    the_duplicate_window_runs_on_the_stores_clock(&store, &clock).await;
+}
+
+#[tokio::test]
+async fn file_store_measures_the_duplicate_window_on_its_clock() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let clock = Arc::new(SimulatedClock::new(contract::at("2025-03-01T00:00:00Z")));
+    let store = FileStore::open_with_clock(dir.path(), clock.clone()).expect("open");
+    the_duplicate_window_runs_on_the_stores_clock(&store, &clock).await;
+}
+
+#[tokio::test]
+async fn deliveries_dated_on_a_simulated_clock_expire_by_their_own_dates() {
+    // As a replay of a past scenario then `serve` in one --data DIR: deliveries applied
+    // a year ago on a simulated clock are still remembered by a store reopened (and
+    // compacted) at that time, and are past their window for one on the wall clock.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let then = contract::at("2025-03-01T10:00:00Z");
+    let clock = Arc::new(SimulatedClock::new(then));
+    {
+        let store = FileStore::open_with_clock(dir.path(), clock.clone()).expect("open");
+        for v in 1..=300 {
+            store
+                .save(
+                    &contract::state("M1", v, Phase::Normal),
+                    v - 1,
+                    Some(&format!("evt-{v}")),
+                )
+                .await
+                .expect("write");
+        }
+    }
+    let at_the_time = FileStore::open_with_clock(dir.path(), clock.clone()).expect("reopen (compacts)");
+    let remembered = at_the_time
+        .save(&contract::state("M1", 301, Phase::Normal), 300, Some("evt-1"))
+        .await;
+    assert!(
+        matches!(remembered, Err(shared::ports::SaveError::Duplicate)),
+        "{remembered:?}"
+    );
+    drop(at_the_time);
+    let today = FileStore::open(dir.path()).expect("reopen on the wall clock");
+    today
+        .save(&contract::state("M1", 301, Phase::Normal), 300, Some("evt-1"))
+        .await
+        .expect("a year later on the wall clock, the delivery is applied again");
 }

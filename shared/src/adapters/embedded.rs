@@ -7,7 +7,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use fs4::fs_std::FileExt;
@@ -18,8 +18,8 @@ use crate::adapters::probe::{Answer, Probe};
 use crate::domain::{Alert, MirrorState};
 use crate::domain::{Member, Mirror};
 use crate::ports::{
-    ActionError, FenceOrder, Invocation, NotifyError, PromotionActions, PromotionOrder, RunCommandOutput, SaveError,
-    Store, StoreError, DEDUPE_WINDOW_HOURS,
+    ActionError, Clock, FenceOrder, Invocation, NotifyError, PromotionActions, PromotionOrder, RunCommandOutput,
+    SaveError, Store, StoreError, WallClock, DEDUPE_WINDOW_HOURS,
 };
 
 fn conflict(current: Option<&MirrorState>) -> SaveError {
@@ -44,8 +44,30 @@ fn check_write(current: Option<&MirrorState>, state: &MirrorState, expected: u64
     Ok(())
 }
 
-/// The deliveries a store has applied, each remembered until its expiry (wall clock,
-/// as DynamoDB's TTL): `save`'s duplicate check.
+/// A clock that stands where it is set: a replay's simulated time, moved to each
+/// scenario line's time before the line is handled (and a test's).
+#[derive(Debug)]
+pub struct SimulatedClock(Mutex<DateTime<Utc>>);
+
+impl SimulatedClock {
+    pub fn new(at: DateTime<Utc>) -> SimulatedClock {
+        SimulatedClock(Mutex::new(at))
+    }
+
+    /// Moves the clock to `at`.
+    pub fn set(&self, at: DateTime<Utc>) {
+        *self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = at;
+    }
+}
+
+impl Clock for SimulatedClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The deliveries a store has applied, each remembered until its expiry (an absolute
+/// time on the store's clock): `save`'s duplicate check.
 #[derive(Debug, Default)]
 struct Deliveries(HashMap<(String, String), DateTime<Utc>>);
 
@@ -87,24 +109,26 @@ struct Delivered {
 }
 
 impl Delivered {
-    fn now(id: &str) -> Delivered {
+    /// A delivery applied at `now`, remembered for [`DEDUPE_WINDOW_HOURS`].
+    fn at(id: &str, now: DateTime<Utc>) -> Delivered {
         Delivered {
             id: id.to_string(),
-            expires_at: Utc::now() + chrono::Duration::hours(DEDUPE_WINDOW_HOURS),
+            expires_at: now + chrono::Duration::hours(DEDUPE_WINDOW_HOURS),
         }
     }
 }
 
-/// Checks a write's delivery, then its version: the rules every store shares.
+/// Checks a write's delivery (at `now`), then its version: the rules every store shares.
 fn check_save(
     current: Option<&MirrorState>,
     deliveries: &Deliveries,
     state: &MirrorState,
     expected: u64,
     delivery: Option<&str>,
+    now: DateTime<Utc>,
 ) -> Result<(), SaveError> {
     if let Some(id) = delivery {
-        if deliveries.applied(&state.mirror, id, Utc::now()) {
+        if deliveries.applied(&state.mirror, id, now) {
             return Err(SaveError::Duplicate);
         }
     }
@@ -112,9 +136,17 @@ fn check_save(
 }
 
 /// Mirror states in memory: for tests and for `replay` without `--data`.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct MemoryStore {
     inner: Mutex<MemoryInner>,
+    clock: Arc<dyn Clock>,
+}
+
+/// A store on the wall clock.
+impl Default for MemoryStore {
+    fn default() -> MemoryStore {
+        MemoryStore::with_clock(Arc::new(WallClock))
+    }
 }
 
 #[derive(Debug, Default)]
@@ -124,6 +156,14 @@ struct MemoryInner {
 }
 
 impl MemoryStore {
+    /// An empty store whose deliveries are dated by `clock`.
+    pub fn with_clock(clock: Arc<dyn Clock>) -> MemoryStore {
+        MemoryStore {
+            inner: Mutex::default(),
+            clock,
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, MemoryInner> {
         self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -136,16 +176,18 @@ impl Store for MemoryStore {
 
     async fn save(&self, state: &MirrorState, expected: u64, delivery: Option<&str>) -> Result<(), SaveError> {
         let mut inner = self.lock();
+        let now = self.clock.now();
         check_save(
             inner.states.get(&state.mirror),
             &inner.deliveries,
             state,
             expected,
             delivery,
+            now,
         )?;
         inner.states.insert(state.mirror.clone(), state.clone());
         if let Some(id) = delivery {
-            inner.deliveries.insert(&state.mirror, Delivered::now(id));
+            inner.deliveries.insert(&state.mirror, Delivered::at(id, now));
         }
         Ok(())
     }
@@ -170,10 +212,13 @@ struct LogLine {
 /// A file-backed store in a directory: an append-only log of whole states
 /// (`state.jsonl`), guarded by an advisory lock (`state.lock`) so that several
 /// processes (`serve` and `replay` on one `--data`) share it safely. Each write is
-/// one appended line; the log is compacted when it is opened.
+/// one appended line; the log is compacted when it is opened. The deliveries it
+/// remembers are dated by its clock, in absolute times that every process sharing
+/// the directory reads as they are.
 pub struct FileStore {
     dir: PathBuf,
     inner: Mutex<FileInner>,
+    clock: Arc<dyn Clock>,
 }
 
 struct FileInner {
@@ -186,8 +231,14 @@ struct FileInner {
 }
 
 impl FileStore {
-    /// Opens (or creates) the store in `dir`.
+    /// Opens (or creates) the store in `dir`, on the wall clock.
     pub fn open(dir: &Path) -> Result<FileStore, StoreError> {
+        FileStore::open_with_clock(dir, Arc::new(WallClock))
+    }
+
+    /// Opens (or creates) the store in `dir`, dating deliveries by `clock` (and
+    /// forgetting, when it compacts the log on opening, those expired by it).
+    pub fn open_with_clock(dir: &Path, clock: Arc<dyn Clock>) -> Result<FileStore, StoreError> {
         std::fs::create_dir_all(dir)
             .map_err(|e| StoreError(format!("cannot create the data directory {}: {e}", dir.display())))?;
         let lock = OpenOptions::new()
@@ -206,10 +257,11 @@ impl FileStore {
                 states: HashMap::new(),
                 deliveries: Deliveries::default(),
             }),
+            clock,
         };
         store.with_lock(|inner, log| {
             inner.refresh(log)?;
-            inner.compact(log)
+            inner.compact(log, store.clock.now())
         })?;
         Ok(store)
     }
@@ -288,8 +340,14 @@ impl FileInner {
         Ok(())
     }
 
-    fn append(&mut self, log: &Path, state: &MirrorState, delivery: Option<&str>) -> Result<(), StoreError> {
-        let delivered: Vec<Delivered> = delivery.map(Delivered::now).into_iter().collect();
+    fn append(
+        &mut self,
+        log: &Path,
+        state: &MirrorState,
+        delivery: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let delivered: Vec<Delivered> = delivery.map(|id| Delivered::at(id, now)).into_iter().collect();
         let mut line = serde_json::to_string(&LogLine {
             mirror: state.mirror.clone(),
             state: state.clone(),
@@ -316,13 +374,13 @@ impl FileInner {
     }
 
     /// Rewrites the log with one line per mirror when it has grown, leaving out
-    /// the deliveries whose time is up.
-    fn compact(&mut self, log: &Path) -> Result<(), StoreError> {
+    /// the deliveries whose time is up at `now`.
+    fn compact(&mut self, log: &Path, now: DateTime<Utc>) -> Result<(), StoreError> {
         let lines_estimate = self.offset / 512;
         if lines_estimate < (self.states.len() as u64) * 4 + 64 {
             return Ok(());
         }
-        self.deliveries.forget_expired(Utc::now());
+        self.deliveries.forget_expired(now);
         let tmp = log.with_extension("jsonl.tmp");
         let mut out = String::new();
         let mut names: Vec<&String> = self.states.keys().collect();
@@ -360,15 +418,17 @@ impl Store for FileStore {
         let mut outcome = Ok(());
         self.with_lock(|inner, log| {
             inner.refresh(log)?;
+            let now = self.clock.now();
             outcome = check_save(
                 inner.states.get(&state.mirror),
                 &inner.deliveries,
                 state,
                 expected,
                 delivery,
+                now,
             );
             if outcome.is_ok() {
-                inner.append(log, state, delivery)?;
+                inner.append(log, state, delivery, now)?;
             }
             Ok(())
         })?;
