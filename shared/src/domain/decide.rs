@@ -1122,11 +1122,7 @@ impl Decider<'_, '_> {
 
     fn expire_request(&mut self, open: &PromotionRequest) {
         let now = self.now();
-        self.close_request(
-            &open.id,
-            RequestStatus::Expired,
-            "nobody decided before the link expired",
-        );
+        self.close_expired(&open.id);
         let again = now + secs(self.m.policy.cool_down_secs);
         self.s.next_request_after = Some(again);
         self.go(Phase::PrimaryLost, &format!("{} expired without a decision", open.id));
@@ -1150,6 +1146,18 @@ impl Decider<'_, '_> {
         }
         let told = notice(self, self.s.request(&open.id).unwrap_or(open));
         self.tell(Notice::Reminder(Box::new(told)));
+    }
+
+    /// An open request whose link expired closes as expired: nobody decided in time.
+    pub(super) fn close_expired(&mut self, id: &str) {
+        self.close_request(id, RequestStatus::Expired, "nobody decided before the link expired");
+    }
+
+    /// An approved request whose member has not reported primary within
+    /// `promotion_timeout_secs` of the last decision on it (of its filing, when none).
+    pub(super) fn promotion_overdue(&self, request: &PromotionRequest) -> bool {
+        let approved_at = request.decisions.last().map_or(request.created_at, |d| d.at);
+        self.now() - approved_at >= secs(self.m.policy.promotion_timeout_secs)
     }
 
     fn close_request(&mut self, id: &str, status: RequestStatus, outcome: &str) {
@@ -1211,7 +1219,7 @@ impl Decider<'_, '_> {
             });
             return;
         }
-        if now - approved_at >= secs(self.m.policy.promotion_timeout_secs) {
+        if self.promotion_overdue(&req) {
             self.close_request(
                 &req.id,
                 RequestStatus::TimedOut,
@@ -1314,7 +1322,7 @@ impl Decider<'_, '_> {
             return refused(Some(&request.id), refusal);
         }
         self.record_decision(&request.id, record, &d.authority);
-        if request.approvers().len() + 1 < self.m.policy.approvers_required {
+        if self.awaits_more_approvals(&request) {
             return self.record_first_approvals(&request, d.by.trim(), Self::promotion_requested);
         }
         self.approve_promotion(&request, d)
@@ -1459,12 +1467,7 @@ impl Decider<'_, '_> {
                 max_seconds: max,
             });
         }
-        let by = d.by.trim();
-        request
-            .approvers()
-            .iter()
-            .any(|a| a.eq_ignore_ascii_case(by))
-            .then(|| Refusal::SameApprover { by: by.to_string() })
+        same_approver(request, d.by.trim())
     }
 
     /// An approval recorded while more are required: the others get a new link, with
@@ -1475,49 +1478,70 @@ impl Decider<'_, '_> {
         by: &str,
         notice: impl Fn(&Self, &PromotionRequest) -> Notice,
     ) -> DecisionVerdict {
-        let approvals = request.approvers().len() + 1;
-        let required = self.m.policy.approvers_required;
         let of = notice(self, self.s.request(&request.id).unwrap_or(request));
         self.tell(Notice::MoreApprovals {
-            approvals,
-            required,
+            approvals: request.approvers().len() + 1,
+            required: self.m.policy.approvers_required,
             approved_by: approved_by(request, by),
             of: Box::new(of),
         });
+        self.approved(request, false)
+    }
+
+    /// Whether the approval being decided (already recorded or not, `request` is the
+    /// request as it was before it) leaves the request short of the approvals the
+    /// policy requires.
+    pub(super) fn awaits_more_approvals(&self, request: &PromotionRequest) -> bool {
+        request.approvers().len() + 1 < self.m.policy.approvers_required
+    }
+
+    /// What an approval of `request` (as it was before this approval) answers: its
+    /// approvals with this one, of how many required, and whether its actions run now.
+    pub(super) fn approved(&self, request: &PromotionRequest, executing: bool) -> DecisionVerdict {
         DecisionVerdict::Approved {
             request: request.id.clone(),
             candidate: request.candidate.clone(),
-            executing: false,
-            approvals,
-            required,
+            executing,
+            approvals: request.approvers().len() + 1,
+            required: self.m.policy.approvers_required,
         }
     }
 
-    /// The last approval required: the request is approved and the promotion handed to
-    /// the actions.
-    fn approve_promotion(&mut self, request: &PromotionRequest, d: &Decision) -> DecisionVerdict {
+    /// The last approval required of a request that promotes a member (a promotion,
+    /// a switchover, a failback): the request is approved by `by`, to be run without
+    /// partner only if every approver accepted the loss, and the history says
+    /// "`what` ID approved by BY".
+    pub(super) fn mark_promotion_approved(&mut self, request: &PromotionRequest, by: &str, what: &str) {
         let now = self.now();
-        let by = d.by.trim();
-        let approvals = request.approvers().len() + 1;
-        let required = self.m.policy.approvers_required;
-        let loss = View::new(&self.s, self.m, now).loss_estimate(&request.candidate);
         if let Some(r) = self.s.request_mut(&request.id) {
             r.status = RequestStatus::Approved;
             r.outcome = Some(format!("approved by {by}"));
-            // Without partner only if every approver accepted the loss.
             r.accepted_without_partner = r
                 .decisions
                 .iter()
                 .filter(|d| d.action == DecisionAction::Approve)
                 .all(|d| d.accept_loss);
         }
-        self.s.record(now, format!("request {} approved by {by}", request.id));
-        self.go(Phase::Promoting, &format!("{} approved by {by}", request.id));
+        self.s.record(now, format!("{what} {} approved by {by}", request.id));
+    }
+
+    /// The promotion of an approved request's candidate, handed to the actions.
+    pub(super) fn execute_promotion(&mut self, request: &PromotionRequest) {
         self.effects.push(Effect::ExecutePromotion {
             request: request.id.clone(),
             candidate: request.candidate.clone(),
             epoch: request.epoch,
         });
+    }
+
+    /// The last approval required: the request is approved and the promotion handed to
+    /// the actions.
+    fn approve_promotion(&mut self, request: &PromotionRequest, d: &Decision) -> DecisionVerdict {
+        let by = d.by.trim();
+        let loss = View::new(&self.s, self.m, self.now()).loss_estimate(&request.candidate);
+        self.mark_promotion_approved(request, by, "request");
+        self.go(Phase::Promoting, &format!("{} approved by {by}", request.id));
+        self.execute_promotion(request);
         self.tell(PromotionNotice::Approved {
             request: request.id.clone(),
             candidate: request.candidate.clone(),
@@ -1525,13 +1549,31 @@ impl Decider<'_, '_> {
             loss,
             accept_loss: d.accept_loss,
         });
-        DecisionVerdict::Approved {
-            request: request.id.clone(),
-            candidate: request.candidate.clone(),
-            executing: true,
-            approvals,
-            required,
+        self.approved(request, true)
+    }
+
+    /// How running an approved switchover's or failback's documents went, where the two
+    /// agree: done, the time is kept and the history says so; failed after the request
+    /// closed, only the history says so; failed while approved, the request closes as
+    /// failed. Returns whether it closed so (the kind then tells how it ended); `what`
+    /// names the kind in the history.
+    pub(super) fn planned_outcome(&mut self, req: &PromotionRequest, ok: bool, detail: &str, what: &str) -> bool {
+        let now = self.now();
+        if ok {
+            if let Some(r) = self.s.request_mut(&req.id) {
+                r.actions_done_at.get_or_insert(now);
+            }
+            self.s
+                .record(now, format!("{what} actions for {} done: {detail}", req.id));
+            return false;
         }
+        if req.status != RequestStatus::Approved {
+            self.s
+                .record(now, format!("{what} {} failed after it closed: {detail}", req.id));
+            return false;
+        }
+        self.close_request(&req.id, RequestStatus::Failed, detail);
+        true
     }
 
     /// A decision taken: its link (if it came by one) is used up, and the request and
@@ -1928,7 +1970,18 @@ pub(super) fn approved_by(request: &PromotionRequest, by: &str) -> Vec<String> {
         .collect()
 }
 
-fn refused(request: Option<&str>, refusal: Refusal) -> DecisionVerdict {
+/// An approval is refused, changing nothing, when `by` approved the request before
+/// (names compared without regard to case): each approval is a different person's.
+pub(super) fn same_approver(request: &PromotionRequest, by: &str) -> Option<Refusal> {
+    request
+        .approvers()
+        .iter()
+        .any(|a| a.eq_ignore_ascii_case(by))
+        .then(|| Refusal::SameApprover { by: by.to_string() })
+}
+
+/// A decision refused, changing nothing: the refusal, and the request it names.
+pub(super) fn refused(request: Option<&str>, refusal: Refusal) -> DecisionVerdict {
     DecisionVerdict::Refused {
         request: request.map(str::to_string),
         refusal,

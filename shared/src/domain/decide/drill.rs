@@ -5,7 +5,7 @@
 //! the mirror's phase or epoch, and gives way at once to a real loss: the drill is
 //! withdrawn and the real request proceeds as if there had been no drill.
 
-use super::{approved_by, Decider, DecisionVerdict, Effect, Verdict};
+use super::{approved_by, refused, same_approver, Decider, DecisionVerdict, Effect, Verdict};
 use crate::domain::notice::{DrillEnd, DrillNotice, Notice};
 use crate::domain::signal::{Authority, DecisionAction};
 use crate::domain::state::{DecisionRecord, Phase, PromotionRequest, RequestKind, RequestStatus};
@@ -90,11 +90,7 @@ impl Decider<'_, '_> {
             return;
         }
         if drill.status == RequestStatus::Open && now >= drill.expires_at {
-            self.close_request(
-                &drill.id,
-                RequestStatus::Expired,
-                "nobody decided before the link expired",
-            );
+            self.close_expired(&drill.id);
             self.close_drill_alert(&drill, DrillEnd::Expired);
         }
     }
@@ -123,32 +119,14 @@ impl Decider<'_, '_> {
                 request: request.id.clone(),
             };
         }
-        if request.approvers().iter().any(|a| a.eq_ignore_ascii_case(&by)) {
-            return DecisionVerdict::Refused {
-                request: Some(request.id.clone()),
-                refusal: super::Refusal::SameApprover { by },
-            };
+        if let Some(refusal) = same_approver(request, &by) {
+            return refused(Some(&request.id), refusal);
         }
         self.record_decision(&request.id, record, authority);
-        let approvals = request.approvers().len() + 1;
-        let required = self.m.policy.approvers_required;
-        let approvers = approved_by(request, &by);
-        if approvals < required {
-            let of = drill_requested(self.s.request(&request.id).unwrap_or(request));
-            self.tell(Notice::MoreApprovals {
-                approvals,
-                required,
-                approved_by: approvers,
-                of: Box::new(of),
-            });
-            return DecisionVerdict::Approved {
-                request: request.id.clone(),
-                candidate: request.candidate.clone(),
-                executing: false,
-                approvals,
-                required,
-            };
+        if self.awaits_more_approvals(request) {
+            return self.record_first_approvals(request, &by, |_, r| drill_requested(r));
         }
+        let approvers = approved_by(request, &by);
         let executing = self.m.promotion.drill_document.is_some();
         if executing {
             if let Some(r) = self.s.request_mut(&request.id) {
@@ -176,13 +154,7 @@ impl Decider<'_, '_> {
                 executing,
             },
         );
-        DecisionVerdict::Approved {
-            request: request.id.clone(),
-            candidate: request.candidate.clone(),
-            executing,
-            approvals,
-            required,
-        }
+        self.approved(request, executing)
     }
 
     /// How running the drill document went.

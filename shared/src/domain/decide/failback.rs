@@ -5,7 +5,7 @@
 //! approver accepts the loss). When it reports primary the mirror is `normal` again,
 //! alerted as `failed_back`, never as a promotion outside mirrorgate.
 
-use super::{approved_by, secs, Decider, DecisionVerdict, Effect, Refusal, Verdict};
+use super::{approved_by, refused, same_approver, secs, Decider, DecisionVerdict, Refusal, Verdict};
 use crate::domain::mirror::MemberKind;
 use crate::domain::notice::{FailbackNotice, PlannedEnd};
 use crate::domain::signal::{Authority, DecisionAction};
@@ -79,20 +79,31 @@ impl Decider<'_, '_> {
         });
     }
 
-    /// A decision on a failback, whose link, status and name were checked.
+    /// A failback is approved with partner only: the DR primary's host must have been
+    /// heard from within the freshness window, unless this approver accepts the loss.
+    fn failback_refusal(&self, request: &PromotionRequest, accept_loss: bool) -> Option<Refusal> {
+        let now = self.now();
+        let fresh_since = now - secs(self.m.policy.evidence_fresh_secs);
+        let primary = request.lost_primary.clone().unwrap_or_default();
+        let partner_alive = View::new(&self.s, self.m, now)
+            .heard_alive(&primary, fresh_since)
+            .is_some();
+        (!partner_alive && !accept_loss).then(|| Refusal::PartnerSilent {
+            partners: vec![primary],
+        })
+    }
+
+    /// A decision on a failback, whose link, status and name were checked. The last
+    /// approval required hands the un-fencing and the promotion back to the actions
+    /// (the executor un-fences before it promotes).
     pub(super) fn failback_decision(
         &mut self,
         request: &PromotionRequest,
         record: DecisionRecord,
         authority: &Authority,
     ) -> DecisionVerdict {
-        let now = self.now();
         let by = record.by.clone();
         let accept_loss = record.accept_loss;
-        let refused = |refusal: Refusal| DecisionVerdict::Refused {
-            request: Some(request.id.clone()),
-            refusal,
-        };
         if record.action == DecisionAction::Reject {
             self.record_rejection(&request.id, record, authority);
             self.failback_closed(request, PlannedEnd::Rejected { by });
@@ -100,63 +111,25 @@ impl Decider<'_, '_> {
                 request: request.id.clone(),
             };
         }
-        if request.approvers().iter().any(|a| a.eq_ignore_ascii_case(&by)) {
-            return refused(Refusal::SameApprover { by });
-        }
-        // With partner: the DR primary's host must have been heard from recently.
-        let fresh_since = now - secs(self.m.policy.evidence_fresh_secs);
-        let primary = request.lost_primary.clone().unwrap_or_default();
-        let partner_alive = View::new(&self.s, self.m, now)
-            .heard_alive(&primary, fresh_since)
-            .is_some();
-        if !partner_alive && !accept_loss {
-            return refused(Refusal::PartnerSilent {
-                partners: vec![primary],
-            });
+        if let Some(refusal) = same_approver(request, &by).or_else(|| self.failback_refusal(request, accept_loss)) {
+            return refused(Some(&request.id), refusal);
         }
         self.record_decision(&request.id, record, authority);
-        let approvals = request.approvers().len() + 1;
-        let required = self.m.policy.approvers_required;
         let approvers = approved_by(request, &by);
-        if approvals < required {
+        if self.awaits_more_approvals(request) {
             self.tell(FailbackNotice::MoreApprovals {
                 request: request.id.clone(),
                 candidate: request.candidate.clone(),
-                approvals,
-                required,
+                approvals: approvers.len(),
+                required: self.m.policy.approvers_required,
                 approvers,
             });
-            return DecisionVerdict::Approved {
-                request: request.id.clone(),
-                candidate: request.candidate.clone(),
-                executing: false,
-                approvals,
-                required,
-            };
+            return self.approved(request, false);
         }
-        if let Some(r) = self.s.request_mut(&request.id) {
-            r.status = RequestStatus::Approved;
-            r.outcome = Some(format!("approved by {by}"));
-            r.accepted_without_partner = r
-                .decisions
-                .iter()
-                .filter(|d| d.action == DecisionAction::Approve)
-                .all(|d| d.accept_loss);
-        }
-        self.s.record(now, format!("failback {} approved by {by}", request.id));
-        self.effects.push(Effect::ExecutePromotion {
-            request: request.id.clone(),
-            candidate: request.candidate.clone(),
-            epoch: request.epoch,
-        });
+        self.mark_promotion_approved(request, &by, "failback");
+        self.execute_promotion(request);
         self.failback_closed(request, PlannedEnd::Approved { approvers });
-        DecisionVerdict::Approved {
-            request: request.id.clone(),
-            candidate: request.candidate.clone(),
-            executing: true,
-            approvals,
-            required,
-        }
+        self.approved(request, true)
     }
 
     /// An open failback is withdrawn when the primary changes and expires; an approved
@@ -175,13 +148,12 @@ impl Decider<'_, '_> {
                 );
                 self.failback_closed(&r, PlannedEnd::Withdrawn);
             } else if now >= r.expires_at {
-                self.close_request(&r.id, RequestStatus::Expired, "nobody decided before the link expired");
+                self.close_expired(&r.id);
                 self.failback_closed(&r, PlannedEnd::Expired);
             }
             return;
         }
-        let approved_at = r.decisions.last().map_or(r.created_at, |d| d.at);
-        if now - approved_at >= secs(self.m.policy.promotion_timeout_secs) {
+        if self.promotion_overdue(&r) {
             self.close_request(
                 &r.id,
                 RequestStatus::TimedOut,
@@ -208,26 +180,14 @@ impl Decider<'_, '_> {
                 }
             }
         }
-        if ok {
-            if let Some(r) = self.s.request_mut(&req.id) {
-                r.actions_done_at.get_or_insert(now);
-            }
-            self.s
-                .record(now, format!("failback actions for {} done: {detail}", req.id));
-            return Verdict::Applied;
+        if self.planned_outcome(req, ok, detail, "failback") {
+            self.failback_closed(
+                req,
+                PlannedEnd::Failed {
+                    detail: detail.to_string(),
+                },
+            );
         }
-        if req.status != RequestStatus::Approved {
-            self.s
-                .record(now, format!("failback {} failed after it closed: {detail}", req.id));
-            return Verdict::Applied;
-        }
-        self.close_request(&req.id, RequestStatus::Failed, detail);
-        self.failback_closed(
-            req,
-            PlannedEnd::Failed {
-                detail: detail.to_string(),
-            },
-        );
         Verdict::Applied
     }
 

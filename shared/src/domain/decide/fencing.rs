@@ -8,7 +8,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{approved_by, secs, Decider, DecisionVerdict, Effect, Refusal, Verdict};
+use super::{approved_by, refused, same_approver, secs, Decider, DecisionVerdict, Effect, Refusal, Verdict};
 use crate::domain::mirror::MemberKind;
 use crate::domain::notice::{FencingAsk, FencingNotice, Notice};
 use crate::domain::signal::{Authority, DecisionAction};
@@ -179,11 +179,7 @@ impl Decider<'_, '_> {
             return;
         }
         if now >= open.expires_at {
-            self.close_request(
-                &open.id,
-                RequestStatus::Expired,
-                "nobody decided before the link expired",
-            );
+            self.close_expired(&open.id);
             let again = now + secs(self.m.policy.cool_down_secs);
             self.s.next_fencing_after = Some(again);
             self.tell(FencingNotice::Expired {
@@ -197,6 +193,15 @@ impl Decider<'_, '_> {
         self.remind(open, Self::fencing_requested);
     }
 
+    /// A fencing request is moot, and approving it refused, once the mirror has another
+    /// epoch or its DR primary is no longer the one that asked.
+    fn fencing_moot(&self, request: &PromotionRequest) -> Option<Refusal> {
+        let moot = request.epoch != self.s.epoch || self.dr_primary().as_deref() != Some(request.candidate.as_str());
+        moot.then(|| Refusal::FencingMoot {
+            primary: self.s.primary.clone().unwrap_or_else(|| "unknown".into()),
+        })
+    }
+
     /// A decision on a fencing request, whose link, status and name were checked.
     pub(super) fn fencing_decision(
         &mut self,
@@ -206,10 +211,6 @@ impl Decider<'_, '_> {
     ) -> DecisionVerdict {
         let now = self.now();
         let by = record.by.clone();
-        let refused = |refusal: Refusal| DecisionVerdict::Refused {
-            request: Some(request.id.clone()),
-            refusal,
-        };
         if record.action == DecisionAction::Reject {
             self.record_rejection(&request.id, record, authority);
             let again = now + secs(self.m.policy.cool_down_secs);
@@ -224,18 +225,11 @@ impl Decider<'_, '_> {
                 request: request.id.clone(),
             };
         }
-        if request.epoch != self.s.epoch || self.dr_primary().as_deref() != Some(request.candidate.as_str()) {
-            return refused(Refusal::FencingMoot {
-                primary: self.s.primary.clone().unwrap_or_else(|| "unknown".into()),
-            });
-        }
-        if request.approvers().iter().any(|a| a.eq_ignore_ascii_case(&by)) {
-            return refused(Refusal::SameApprover { by });
+        if let Some(refusal) = self.fencing_moot(request).or_else(|| same_approver(request, &by)) {
+            return refused(Some(&request.id), refusal);
         }
         self.record_decision(&request.id, record, authority);
-        let approvals = request.approvers().len() + 1;
-        let required = self.m.policy.approvers_required;
-        if approvals < required {
+        if self.awaits_more_approvals(request) {
             return self.record_first_approvals(request, &by, Self::fencing_requested);
         }
         // Never the primary of now, never a member fenced already.
@@ -264,13 +258,7 @@ impl Decider<'_, '_> {
             approvers: approved_by(request, &by),
             primary: request.candidate.clone(),
         });
-        DecisionVerdict::Approved {
-            request: request.id.clone(),
-            candidate: request.candidate.clone(),
-            executing: true,
-            approvals,
-            required,
-        }
+        self.approved(request, true)
     }
 
     /// How running the fencing document went: the members it was sent to are fenced.

@@ -6,7 +6,7 @@
 //! outside mirrorgate") and the former failover members are fenced with the fencing
 //! document, as an approved part of it (no second request).
 
-use super::{approved_by, secs, Decider, DecisionVerdict, Effect, Refusal, Verdict};
+use super::{approved_by, refused, same_approver, secs, Decider, DecisionVerdict, Effect, Refusal, Verdict};
 use crate::domain::mirror::MemberKind;
 use crate::domain::notice::{Notice, PlannedEnd, SwitchoverNotice};
 use crate::domain::signal::{Authority, DecisionAction};
@@ -106,20 +106,30 @@ impl Decider<'_, '_> {
         });
     }
 
-    /// A decision on a switchover, whose link, status and name were checked.
+    /// A switchover is approved only while its DR member could be promoted now, and
+    /// while a failover member heard within the freshness window could be its partner
+    /// (unless this approver accepts the loss).
+    fn switchover_refusal(&self, request: &PromotionRequest, accept_loss: bool) -> Option<Refusal> {
+        if !View::new(&self.s, self.m, self.now()).is_promotable(&request.candidate) {
+            return Some(Refusal::CandidateUnhealthy {
+                candidate: request.candidate.clone(),
+            });
+        }
+        (self.partners_alive().is_empty() && !accept_loss).then(|| Refusal::PartnerSilent {
+            partners: self.m.failover_members().map(|m| m.name.clone()).collect(),
+        })
+    }
+
+    /// A decision on a switchover, whose link, status and name were checked. The last
+    /// approval required hands the promotion of the DR member to the actions.
     pub(super) fn switchover_decision(
         &mut self,
         request: &PromotionRequest,
         record: DecisionRecord,
         authority: &Authority,
     ) -> DecisionVerdict {
-        let now = self.now();
         let by = record.by.clone();
         let accept_loss = record.accept_loss;
-        let refused = |refusal: Refusal| DecisionVerdict::Refused {
-            request: Some(request.id.clone()),
-            refusal,
-        };
         if record.action == DecisionAction::Reject {
             self.record_rejection(&request.id, record, authority);
             self.switchover_closed(request, PlannedEnd::Rejected { by });
@@ -127,70 +137,22 @@ impl Decider<'_, '_> {
                 request: request.id.clone(),
             };
         }
-        if request.approvers().iter().any(|a| a.eq_ignore_ascii_case(&by)) {
-            return refused(Refusal::SameApprover { by });
-        }
-        if !View::new(&self.s, self.m, now).is_promotable(&request.candidate) {
-            return refused(Refusal::CandidateUnhealthy {
-                candidate: request.candidate.clone(),
-            });
-        }
-        let alive = self.partners_alive();
-        if alive.is_empty() && !accept_loss {
-            return refused(Refusal::PartnerSilent {
-                partners: self.m.failover_members().map(|m| m.name.clone()).collect(),
-            });
+        if let Some(refusal) = same_approver(request, &by).or_else(|| self.switchover_refusal(request, accept_loss)) {
+            return refused(Some(&request.id), refusal);
         }
         self.record_decision(&request.id, record, authority);
-        let approvals = request.approvers().len() + 1;
-        let required = self.m.policy.approvers_required;
-        let approvers = approved_by(request, &by);
-        if approvals < required {
-            let of = self.switchover_requested(self.s.request(&request.id).unwrap_or(request));
-            self.tell(Notice::MoreApprovals {
-                approvals,
-                required,
-                approved_by: approvers,
-                of: Box::new(of),
-            });
-            return DecisionVerdict::Approved {
-                request: request.id.clone(),
-                candidate: request.candidate.clone(),
-                executing: false,
-                approvals,
-                required,
-            };
+        if self.awaits_more_approvals(request) {
+            return self.record_first_approvals(request, &by, Self::switchover_requested);
         }
-        if let Some(r) = self.s.request_mut(&request.id) {
-            r.status = RequestStatus::Approved;
-            r.outcome = Some(format!("approved by {by}"));
-            // Without partner only if every approver accepted the loss.
-            r.accepted_without_partner = r
-                .decisions
-                .iter()
-                .filter(|d| d.action == DecisionAction::Approve)
-                .all(|d| d.accept_loss);
-        }
-        self.s
-            .record(now, format!("switchover {} approved by {by}", request.id));
-        self.effects.push(Effect::ExecutePromotion {
-            request: request.id.clone(),
-            candidate: request.candidate.clone(),
-            epoch: request.epoch,
-        });
+        self.mark_promotion_approved(request, &by, "switchover");
+        self.execute_promotion(request);
         self.tell(SwitchoverNotice::Approved {
             request: request.id.clone(),
             candidate: request.candidate.clone(),
-            approvers,
+            approvers: approved_by(request, &by),
             accept_loss,
         });
-        DecisionVerdict::Approved {
-            request: request.id.clone(),
-            candidate: request.candidate.clone(),
-            executing: true,
-            approvals,
-            required,
-        }
+        self.approved(request, true)
     }
 
     /// Each time the rules run: an open switchover is withdrawn by a real loss and
@@ -213,13 +175,12 @@ impl Decider<'_, '_> {
                 );
                 self.switchover_closed(&r, PlannedEnd::Withdrawn);
             } else if now >= r.expires_at {
-                self.close_request(&r.id, RequestStatus::Expired, "nobody decided before the link expired");
+                self.close_expired(&r.id);
                 self.switchover_closed(&r, PlannedEnd::Expired);
             }
             return;
         }
-        let approved_at = r.decisions.last().map_or(r.created_at, |d| d.at);
-        if now - approved_at >= secs(self.m.policy.promotion_timeout_secs) {
+        if self.promotion_overdue(&r) {
             self.close_request(
                 &r.id,
                 RequestStatus::TimedOut,
@@ -231,27 +192,14 @@ impl Decider<'_, '_> {
 
     /// How running the promote document for a switchover went.
     pub(super) fn switchover_outcome(&mut self, req: &PromotionRequest, ok: bool, detail: &str) -> Verdict {
-        let now = self.now();
-        if ok {
-            if let Some(r) = self.s.request_mut(&req.id) {
-                r.actions_done_at.get_or_insert(now);
-            }
-            self.s
-                .record(now, format!("switchover actions for {} done: {detail}", req.id));
-            return Verdict::Applied;
+        if self.planned_outcome(req, ok, detail, "switchover") {
+            self.switchover_closed(
+                req,
+                PlannedEnd::Failed {
+                    detail: detail.to_string(),
+                },
+            );
         }
-        if req.status != RequestStatus::Approved {
-            self.s
-                .record(now, format!("switchover {} failed after it closed: {detail}", req.id));
-            return Verdict::Applied;
-        }
-        self.close_request(&req.id, RequestStatus::Failed, detail);
-        self.switchover_closed(
-            req,
-            PlannedEnd::Failed {
-                detail: detail.to_string(),
-            },
-        );
         Verdict::Applied
     }
 
