@@ -23,6 +23,7 @@ use crate::token::TokenSource;
 mod drill;
 mod failback;
 mod fencing;
+mod planned;
 mod switchover;
 
 pub use drill::DRILL;
@@ -1550,30 +1551,6 @@ impl Decider<'_, '_> {
             accept_loss: d.accept_loss,
         });
         self.approved(request, true)
-    }
-
-    /// How running an approved switchover's or failback's documents went, where the two
-    /// agree: done, the time is kept and the history says so; failed after the request
-    /// closed, only the history says so; failed while approved, the request closes as
-    /// failed. Returns whether it closed so (the kind then tells how it ended); `what`
-    /// names the kind in the history.
-    pub(super) fn planned_outcome(&mut self, req: &PromotionRequest, ok: bool, detail: &str, what: &str) -> bool {
-        let now = self.now();
-        if ok {
-            if let Some(r) = self.s.request_mut(&req.id) {
-                r.actions_done_at.get_or_insert(now);
-            }
-            self.s
-                .record(now, format!("{what} actions for {} done: {detail}", req.id));
-            return false;
-        }
-        if req.status != RequestStatus::Approved {
-            self.s
-                .record(now, format!("{what} {} failed after it closed: {detail}", req.id));
-            return false;
-        }
-        self.close_request(&req.id, RequestStatus::Failed, detail);
-        true
     }
 
     /// A decision taken: its link (if it came by one) is used up, and the request and

@@ -138,28 +138,9 @@ impl Decider<'_, '_> {
         let Some(r) = self.s.active_failback().cloned() else {
             return;
         };
-        let now = self.now();
-        if r.status == RequestStatus::Open {
-            if r.epoch != self.s.epoch || self.s.phase != Phase::DrActive {
-                self.close_request(
-                    &r.id,
-                    RequestStatus::Superseded,
-                    &format!("the mirror is {} now", self.s.phase),
-                );
-                self.failback_closed(&r, PlannedEnd::Withdrawn);
-            } else if now >= r.expires_at {
-                self.close_expired(&r.id);
-                self.failback_closed(&r, PlannedEnd::Expired);
-            }
-            return;
-        }
-        if self.promotion_overdue(&r) {
-            self.close_request(
-                &r.id,
-                RequestStatus::TimedOut,
-                "the member did not report primary in time",
-            );
-            self.failback_closed(&r, PlannedEnd::TimedOut);
+        let moved_on = r.epoch != self.s.epoch || self.s.phase != Phase::DrActive;
+        if let Some(end) = self.settle_planned(&r, moved_on, "the member did not report primary in time") {
+            self.failback_closed(&r, end);
         }
     }
 

@@ -161,32 +161,14 @@ impl Decider<'_, '_> {
         let Some(r) = self.s.active_switchover().cloned() else {
             return;
         };
-        let now = self.now();
-        if r.status == RequestStatus::Open {
-            let lost = matches!(
-                self.s.phase,
-                Phase::PrimaryLost | Phase::PromotionPending | Phase::Promoting
-            );
-            if lost || r.epoch != self.s.epoch {
-                self.close_request(
-                    &r.id,
-                    RequestStatus::Superseded,
-                    &format!("the mirror is {} now", self.s.phase),
-                );
-                self.switchover_closed(&r, PlannedEnd::Withdrawn);
-            } else if now >= r.expires_at {
-                self.close_expired(&r.id);
-                self.switchover_closed(&r, PlannedEnd::Expired);
-            }
-            return;
-        }
-        if self.promotion_overdue(&r) {
-            self.close_request(
-                &r.id,
-                RequestStatus::TimedOut,
-                "the DR member did not report primary in time",
-            );
-            self.switchover_closed(&r, PlannedEnd::TimedOut);
+        // A real loss, or a new epoch, withdraws an open switchover.
+        let lost = matches!(
+            self.s.phase,
+            Phase::PrimaryLost | Phase::PromotionPending | Phase::Promoting
+        );
+        let moved_on = lost || r.epoch != self.s.epoch;
+        if let Some(end) = self.settle_planned(&r, moved_on, "the DR member did not report primary in time") {
+            self.switchover_closed(&r, end);
         }
     }
 
