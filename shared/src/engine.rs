@@ -387,18 +387,10 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
             let (names, failures) = self.unfence(mirror, request).await;
             unfenced = names;
             if !failures.is_empty() {
-                let outcome = Signal {
-                    mirror: order.mirror.clone(),
-                    id: None,
-                    at: now,
-                    kind: SignalKind::PromotionOutcome {
-                        request: order.request.clone(),
-                        ok: false,
-                        detail: format!("un-fencing failed: {}; nothing was promoted", failures.join("; ")),
-                        fenced: unfenced,
-                    },
-                };
-                let reported = self.apply(&outcome, now).await?;
+                let detail = format!("un-fencing failed: {}; nothing was promoted", failures.join("; "));
+                let reported = self
+                    .record_outcome(&order.mirror, &order.request, false, detail, unfenced, now)
+                    .await?;
                 reports.extend(reported.reports);
                 orders.extend(reported.orders);
                 return Ok((reports, orders));
@@ -433,21 +425,37 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
                 (false, detail)
             }
         };
-        let outcome = Signal {
-            mirror: order.mirror.clone(),
-            id: None,
-            at: now,
-            kind: SignalKind::PromotionOutcome {
-                request: order.request.clone(),
-                ok,
-                detail,
-                fenced: unfenced,
-            },
-        };
-        let reported = self.apply(&outcome, now).await?;
+        let reported = self
+            .record_outcome(&order.mirror, &order.request, ok, detail, unfenced, now)
+            .await?;
         reports.extend(reported.reports);
         orders.extend(reported.orders);
         Ok((reports, orders))
+    }
+
+    /// Records how an approved request's actions went (`ok`, `detail`, the members
+    /// fenced or un-fenced) as its `PromotionOutcome`, applied like any signal.
+    async fn record_outcome(
+        &self,
+        mirror: &str,
+        request: &str,
+        ok: bool,
+        detail: String,
+        fenced: Vec<String>,
+        now: DateTime<Utc>,
+    ) -> Result<Applied, EngineError> {
+        let outcome = Signal {
+            mirror: mirror.to_string(),
+            id: None,
+            at: now,
+            kind: SignalKind::PromotionOutcome {
+                request: request.to_string(),
+                ok,
+                detail,
+                fenced,
+            },
+        };
+        self.apply(&outcome, now).await
     }
 
     /// Un-fences each member of an approved failback (the fencing document with
@@ -461,13 +469,8 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
                 continue;
             };
             let order = FenceOrder {
-                mirror: mirror.name.clone(),
-                request: request.id.clone(),
-                epoch: request.epoch,
-                member: name.clone(),
-                method: mirror.promotion.fence_method,
-                resume: request.claims > 1,
                 unfence: true,
+                ..fence_order(mirror, request, name)
             };
             match self.actions.fence(mirror, member, &order).await {
                 Ok(_) => unfenced.push(name.clone()),
@@ -498,15 +501,7 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
                 failures.push(format!("{name} is no longer in the topology"));
                 continue;
             };
-            let order = FenceOrder {
-                mirror: mirror.name.clone(),
-                request: request.id.clone(),
-                epoch: request.epoch,
-                member: name.clone(),
-                method: mirror.promotion.fence_method,
-                resume: request.claims > 1,
-                unfence: false,
-            };
+            let order = fence_order(mirror, &request, name);
             match self.actions.fence(mirror, member, &order).await {
                 Ok(detail) => {
                     reports.push(Report::FencingExecuted {
@@ -526,18 +521,9 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
         }
         let ok = failures.is_empty();
         let detail = [done, failures].concat().join("; ");
-        let outcome = Signal {
-            mirror: mirror.name.clone(),
-            id: None,
-            at: now,
-            kind: SignalKind::PromotionOutcome {
-                request: request.id.clone(),
-                ok,
-                detail,
-                fenced,
-            },
-        };
-        let reported = self.apply(&outcome, now).await?;
+        let reported = self
+            .record_outcome(&mirror.name, &request.id, ok, detail, fenced, now)
+            .await?;
         reports.extend(reported.reports);
         Ok((reports, reported.orders))
     }
@@ -845,6 +831,20 @@ struct Applied {
     orders: Vec<PromotionOrder>,
     /// The state as written (or found unchanged).
     state: Option<MirrorState>,
+}
+
+/// The order to fence `member` for an approved request, with the mirror's method, in
+/// the request's epoch; resumed when an executor claimed the request before.
+fn fence_order(mirror: &crate::domain::Mirror, request: &PromotionRequest, member: &str) -> FenceOrder {
+    FenceOrder {
+        mirror: mirror.name.clone(),
+        request: request.id.clone(),
+        epoch: request.epoch,
+        member: member.to_string(),
+        method: mirror.promotion.fence_method,
+        resume: request.claims > 1,
+        unfence: false,
+    }
 }
 
 fn decision_report(mirror: &str, verdict: &Verdict) -> Option<Report> {
