@@ -7,7 +7,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
 use fs4::fs_std::FileExt;
@@ -21,6 +21,12 @@ use crate::ports::{
     ActionError, Clock, FenceOrder, Invocation, NotifyError, PromotionActions, PromotionOrder, RunCommandOutput,
     SaveError, Store, StoreError, WallClock, DEDUPE_WINDOW_HOURS,
 };
+
+/// What a lock guards, even after a panic in another thread poisoned it: the stores,
+/// the outbox and the records here stay usable by the threads that remain.
+fn held<T>(lock: &Mutex<T>) -> MutexGuard<'_, T> {
+    lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 fn conflict(current: Option<&MirrorState>) -> SaveError {
     SaveError::Conflict {
@@ -56,13 +62,13 @@ impl SimulatedClock {
 
     /// Moves the clock to `at`.
     pub fn set(&self, at: DateTime<Utc>) {
-        *self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = at;
+        *held(&self.0) = at;
     }
 }
 
 impl Clock for SimulatedClock {
     fn now(&self) -> DateTime<Utc> {
-        *self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        *held(&self.0)
     }
 }
 
@@ -164,8 +170,8 @@ impl MemoryStore {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, MemoryInner> {
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    fn lock(&self) -> MutexGuard<'_, MemoryInner> {
+        held(&self.inner)
     }
 }
 
@@ -276,7 +282,7 @@ impl FileStore {
 
     /// Runs `f` holding the cross-process lock, with the log's path.
     fn with_lock<T>(&self, f: impl FnOnce(&mut FileInner, &Path) -> Result<T, StoreError>) -> Result<T, StoreError> {
-        let mut inner = self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut inner = held(&self.inner);
         inner
             .lock
             .lock_exclusive()
@@ -504,7 +510,7 @@ impl crate::ports::Notifier for OutboxNotifier {
         let mut line = serde_json::to_string(&OutboxLine::of(alert)).map_err(|e| NotifyError(e.to_string()))?;
         line.push('\n');
         {
-            let _guard = self.file.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let _guard = held(&self.file);
             if let Some(parent) = self.path.parent() {
                 std::fs::create_dir_all(parent)
                     .map_err(|e| NotifyError(format!("cannot create {}: {e}", parent.display())))?;
@@ -541,19 +547,13 @@ pub struct MemoryNotifier {
 
 impl MemoryNotifier {
     pub fn sent(&self) -> Vec<Alert> {
-        self.alerts
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
+        held(&self.alerts).clone()
     }
 }
 
 impl crate::ports::Notifier for MemoryNotifier {
     async fn publish(&self, alert: &Alert) -> Result<(), NotifyError> {
-        self.alerts
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .push(alert.clone());
+        held(&self.alerts).push(alert.clone());
         Ok(())
     }
 }
@@ -612,18 +612,12 @@ impl MemoryProbes {
 #[cfg(feature = "lambda")]
 impl crate::handlers::health_poll::StatusProbe for MemoryProbes {
     async fn probe_all(&self, topology: &crate::topology::Topology, deadline: tokio::time::Instant) -> Vec<Probe> {
-        self.deadlines
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .push(deadline);
+        held(&self.deadlines).push(deadline);
         let mut probes = Vec::new();
         for mirror in &topology.mirrors {
             for member in &mirror.members {
                 let Some(url) = &member.status_url else { continue };
-                self.asked
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner())
-                    .push((member.name.clone(), url.clone()));
+                held(&self.asked).push((member.name.clone(), url.clone()));
                 if let Some(answer) = self.answers.get(&(mirror.name.clone(), member.name.clone())) {
                     probes.push(Probe::new(&mirror.name, &member.name, url, Utc::now(), answer));
                 }
@@ -715,10 +709,7 @@ impl RecordingActions {
     }
 
     pub fn drilled(&self) -> Vec<RecordedDrill> {
-        self.drills
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
+        held(&self.drills).clone()
     }
 
     /// Also appends each fencing to this JSON-lines file.
@@ -728,17 +719,11 @@ impl RecordingActions {
     }
 
     pub fn fenced(&self) -> Vec<RecordedFence> {
-        self.fences
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
+        held(&self.fences).clone()
     }
 
     pub fn recorded(&self) -> Vec<RecordedPromotion> {
-        self.recorded
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
+        held(&self.recorded).clone()
     }
 }
 
@@ -752,7 +737,7 @@ impl PromotionActions for RecordingActions {
         // A resumed promotion (its executor stopped before recording the outcome)
         // first looks for what the stopped run did: never twice.
         if order.resume {
-            let recorded = self.recorded.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let recorded = held(&self.recorded);
             if recorded
                 .iter()
                 .any(|r| r.mirror == order.mirror && r.request == order.request && r.epoch == order.epoch)
@@ -783,20 +768,9 @@ impl PromotionActions for RecordingActions {
             event_bus: mirror.promotion.event_bus.clone(),
         };
         if let Some(path) = &self.path {
-            let mut line = serde_json::to_string(&record).map_err(|e| ActionError(e.to_string()))?;
-            line.push('\n');
-            let mut file = OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .map_err(|e| ActionError(format!("cannot open {}: {e}", path.display())))?;
-            file.write_all(line.as_bytes())
-                .map_err(|e| ActionError(format!("cannot write {}: {e}", path.display())))?;
+            append_line(path, &record)?;
         }
-        self.recorded
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .push(record.clone());
+        held(&self.recorded).push(record.clone());
         Ok(match (&record.ssm_document, &record.instance_id) {
             (Some(doc), Some(id)) => format!("recorded locally: SSM document {doc} on {id} ({})", record.candidate),
             _ => format!("recorded locally: promote {}", record.candidate),
@@ -804,7 +778,7 @@ impl PromotionActions for RecordingActions {
     }
 
     async fn fence(&self, mirror: &Mirror, member: &Member, order: &FenceOrder) -> Result<String, ActionError> {
-        let mut fences = self.fences.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut fences = held(&self.fences);
         // Never twice for the same request and member, resumed or not.
         if fences
             .iter()
@@ -825,15 +799,7 @@ impl PromotionActions for RecordingActions {
             parameters: fence_parameters(mirror, member, order)?,
         };
         if let Some(path) = &self.fence_path {
-            let mut line = serde_json::to_string(&record).map_err(|e| ActionError(e.to_string()))?;
-            line.push('\n');
-            let mut file = OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .map_err(|e| ActionError(format!("cannot open {}: {e}", path.display())))?;
-            file.write_all(line.as_bytes())
-                .map_err(|e| ActionError(format!("cannot write {}: {e}", path.display())))?;
+            append_line(path, &record)?;
         }
         fences.push(record.clone());
         Ok(match (&record.fence_document, &record.instance_id) {
@@ -847,7 +813,7 @@ impl PromotionActions for RecordingActions {
     }
 
     async fn drill(&self, mirror: &Mirror, candidate: &Member, order: &PromotionOrder) -> Result<String, ActionError> {
-        let mut drills = self.drills.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut drills = held(&self.drills);
         // Never twice for the same request, resumed or not.
         if drills
             .iter()
