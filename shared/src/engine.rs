@@ -558,50 +558,8 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
                 // over again (a tick's retry changes no state): its claim makes it run once.
                 let orders = decided
                     .effects
-                    .into_iter()
-                    .filter_map(|effect| match effect {
-                        Effect::ExecutePromotion {
-                            request,
-                            candidate,
-                            epoch,
-                        } => Some(PromotionOrder {
-                            mirror: mirror.name.clone(),
-                            request,
-                            candidate,
-                            epoch,
-                            resume: false,
-                            allow_no_partner: false,
-                            failback: false,
-                        }),
-                        Effect::ExecuteDrill {
-                            request,
-                            candidate,
-                            epoch,
-                        } => Some(PromotionOrder {
-                            mirror: mirror.name.clone(),
-                            request,
-                            candidate,
-                            epoch,
-                            resume: false,
-                            allow_no_partner: false,
-                            failback: false,
-                        }),
-                        Effect::ExecuteFencing {
-                            request,
-                            primary,
-                            epoch,
-                            ..
-                        } => Some(PromotionOrder {
-                            mirror: mirror.name.clone(),
-                            request,
-                            candidate: primary,
-                            epoch,
-                            resume: false,
-                            allow_no_partner: false,
-                            failback: false,
-                        }),
-                        _ => None,
-                    })
+                    .iter()
+                    .filter_map(|effect| handed_over(&mirror.name, effect))
                     .collect();
                 return Ok(Applied {
                     verdict: decided.verdict,
@@ -667,55 +625,12 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
                         candidate,
                     });
                 }
-                Effect::ExecutePromotion {
-                    request,
-                    candidate,
-                    epoch,
-                } => {
-                    orders.push(PromotionOrder {
-                        resume: false,
-                        allow_no_partner: false,
-                        failback: false,
-                        mirror: mirror.clone(),
-                        request,
-                        candidate,
-                        epoch,
-                    });
-                }
-                // A drill is handed over like a promotion: the executor finds its kind in
-                // the stored request and runs the drill document, never the promotion.
-                Effect::ExecuteDrill {
-                    request,
-                    candidate,
-                    epoch,
-                } => {
-                    orders.push(PromotionOrder {
-                        resume: false,
-                        mirror: mirror.clone(),
-                        request,
-                        candidate,
-                        epoch,
-                        allow_no_partner: false,
-                        failback: false,
-                    });
-                }
-                // A fencing request is handed over like a promotion: the executor finds
-                // its kind and members in the stored request.
-                Effect::ExecuteFencing {
-                    request,
-                    primary,
-                    epoch,
-                    ..
-                } => {
-                    orders.push(PromotionOrder {
-                        resume: false,
-                        mirror: mirror.clone(),
-                        request,
-                        candidate: primary,
-                        epoch,
-                        allow_no_partner: false,
-                        failback: false,
-                    });
+                // A drill and a fencing request are handed over like a promotion: the
+                // executor finds the kind (and a fencing's members) in the stored request.
+                effect @ (Effect::ExecutePromotion { .. }
+                | Effect::ExecuteDrill { .. }
+                | Effect::ExecuteFencing { .. }) => {
+                    orders.extend(handed_over(&mirror, &effect));
                 }
                 Effect::Alert(alert) => {
                     let ok = match self.notifier.publish(&alert).await {
@@ -831,6 +746,41 @@ struct Applied {
     orders: Vec<PromotionOrder>,
     /// The state as written (or found unchanged).
     state: Option<MirrorState>,
+}
+
+/// The order an effect hands to the executor: a promotion, a drill or a fencing, each
+/// as a promotion order for its request, candidate (a fencing's DR primary) and epoch,
+/// neither resumed nor without partner (the executor takes those from the stored
+/// request when it claims it). Any other effect hands nothing over.
+fn handed_over(mirror: &str, effect: &Effect) -> Option<PromotionOrder> {
+    let (request, candidate, epoch) = match effect {
+        Effect::ExecutePromotion {
+            request,
+            candidate,
+            epoch,
+        }
+        | Effect::ExecuteDrill {
+            request,
+            candidate,
+            epoch,
+        } => (request, candidate, *epoch),
+        Effect::ExecuteFencing {
+            request,
+            primary,
+            epoch,
+            ..
+        } => (request, primary, *epoch),
+        _ => return None,
+    };
+    Some(PromotionOrder {
+        mirror: mirror.to_string(),
+        request: request.clone(),
+        candidate: candidate.clone(),
+        epoch,
+        resume: false,
+        allow_no_partner: false,
+        failback: false,
+    })
 }
 
 /// The order to fence `member` for an approved request, with the mirror's method, in
