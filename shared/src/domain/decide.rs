@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::alert::{Alert, Severity};
 use super::mirror::{secs, MemberKind, Mirror, Observer};
-use super::notice::{MirrorNotice, Notice, PrimaryClaim, PromotionAsk, PromotionNotice};
+use super::notice::{DrillEnd, MirrorNotice, Notice, PlannedEnd, PrimaryClaim, PromotionAsk, PromotionNotice};
 use super::signal::{
     AgentReport, Authority, CommandReport, Decision, DecisionAction, JournalLatency, MemberStatus, RunStatus, Signal,
     SignalKind,
@@ -1295,23 +1295,33 @@ impl Decider<'_, '_> {
     // ---- decisions ------------------------------------------------------------
 
     /// A person's decision on a request: which request and whether the link is good
-    /// for it, then the kind's own rules; for a promotion, a rejection, or an approval
-    /// whose rules are checked again now, in this order.
+    /// for it; then a rejection, recorded and told as the kind tells it, or an
+    /// approval under the kind's own rules; for a promotion, rules checked again now,
+    /// in this order.
     fn decision(&mut self, d: &Decision) -> DecisionVerdict {
         let request = match self.decided_request(d) {
             Ok(request) => request,
             Err((request, refusal)) => return refused(request.as_deref(), refusal),
         };
         let record = decision_record(d, self.now());
-        match request.kind {
-            RequestKind::Fencing => return self.fencing_decision(&request, record, &d.authority),
-            RequestKind::Drill => return self.drill_decision(&request, record, &d.authority),
-            RequestKind::Switchover => return self.switchover_decision(&request, record, &d.authority),
-            RequestKind::Failback => return self.failback_decision(&request, record, &d.authority),
-            RequestKind::Promotion => {}
-        }
         if d.action == DecisionAction::Reject {
-            return self.reject_promotion(&request, record, &d.authority);
+            let by = record.by.clone();
+            self.record_rejection(&request.id, record, &d.authority);
+            match request.kind {
+                RequestKind::Promotion => self.promotion_rejected(&request, by),
+                RequestKind::Fencing => self.fencing_rejected(&request, by),
+                RequestKind::Drill => self.close_drill_alert(&request, DrillEnd::Rejected { by }),
+                RequestKind::Switchover => self.switchover_closed(&request, PlannedEnd::Rejected { by }),
+                RequestKind::Failback => self.failback_closed(&request, PlannedEnd::Rejected { by }),
+            }
+            return DecisionVerdict::Rejected { request: request.id };
+        }
+        match request.kind {
+            RequestKind::Fencing => return self.fencing_approval(&request, record, &d.authority),
+            RequestKind::Drill => return self.drill_approval(&request, record, &d.authority),
+            RequestKind::Switchover => return self.switchover_approval(&request, record, &d.authority),
+            RequestKind::Failback => return self.failback_approval(&request, record, &d.authority),
+            RequestKind::Promotion => {}
         }
         if let Some(refusal) = self.primary_refusal(&request) {
             return refused(Some(&request.id), refusal);
@@ -1376,15 +1386,10 @@ impl Decider<'_, '_> {
         Ok(request)
     }
 
-    fn reject_promotion(
-        &mut self,
-        request: &PromotionRequest,
-        record: DecisionRecord,
-        authority: &Authority,
-    ) -> DecisionVerdict {
+    /// A promotion request rejected by `by`: no new request before the cool-down, the
+    /// primary is lost again.
+    fn promotion_rejected(&mut self, request: &PromotionRequest, by: String) {
         let now = self.now();
-        let by = record.by.clone();
-        self.record_rejection(&request.id, record, authority);
         self.s.next_request_after = Some(now + secs(self.m.policy.cool_down_secs));
         self.go(Phase::PrimaryLost, &format!("{by} rejected {}", request.id));
         self.tell(PromotionNotice::Rejected {
@@ -1393,9 +1398,6 @@ impl Decider<'_, '_> {
             by,
             again: now + secs(self.m.policy.cool_down_secs),
         });
-        DecisionVerdict::Rejected {
-            request: request.id.clone(),
-        }
     }
 
     /// An approval is refused, changing nothing, while a primary exists or another

@@ -7,7 +7,7 @@
 
 use super::{approved_by, refused, same_approver, Decider, DecisionVerdict, Effect, Verdict};
 use crate::domain::notice::{DrillEnd, DrillNotice, Notice};
-use crate::domain::signal::{Authority, DecisionAction};
+use crate::domain::signal::Authority;
 use crate::domain::state::{DecisionRecord, Phase, PromotionRequest, RequestKind, RequestStatus};
 use crate::domain::view::View;
 
@@ -95,16 +95,17 @@ impl Decider<'_, '_> {
         }
     }
 
-    fn close_drill_alert(&mut self, drill: &PromotionRequest, end: DrillEnd) {
+    /// Tells how a drill ended.
+    pub(super) fn close_drill_alert(&mut self, drill: &PromotionRequest, end: DrillEnd) {
         self.tell(DrillNotice::Closed {
             request: drill.id.clone(),
             end,
         });
     }
 
-    /// A decision on a drill, whose link, status and name were checked: the same rules
+    /// An approval of a drill, whose link, status and name were checked: the same rules
     /// as a real request (a different person for each approval), nothing promoted.
-    pub(super) fn drill_decision(
+    pub(super) fn drill_approval(
         &mut self,
         request: &PromotionRequest,
         record: DecisionRecord,
@@ -112,13 +113,6 @@ impl Decider<'_, '_> {
     ) -> DecisionVerdict {
         let now = self.now();
         let by = record.by.clone();
-        if record.action == DecisionAction::Reject {
-            self.record_rejection(&request.id, record, authority);
-            self.close_drill_alert(request, DrillEnd::Rejected { by });
-            return DecisionVerdict::Rejected {
-                request: request.id.clone(),
-            };
-        }
         if let Some(refusal) = same_approver(request, &by) {
             return refused(Some(&request.id), refusal);
         }

@@ -8,7 +8,7 @@
 use super::{approved_by, refused, same_approver, secs, Decider, DecisionVerdict, Refusal, Verdict};
 use crate::domain::mirror::MemberKind;
 use crate::domain::notice::{FailbackNotice, PlannedEnd};
-use crate::domain::signal::{Authority, DecisionAction};
+use crate::domain::signal::Authority;
 use crate::domain::state::{DecisionRecord, Phase, PromotionRequest, RequestKind, RequestStatus};
 use crate::domain::view::View;
 
@@ -70,7 +70,8 @@ impl Decider<'_, '_> {
         Verdict::Applied
     }
 
-    fn failback_closed(&mut self, r: &PromotionRequest, end: PlannedEnd) {
+    /// Tells how a failback ended.
+    pub(super) fn failback_closed(&mut self, r: &PromotionRequest, end: PlannedEnd) {
         self.tell(FailbackNotice::Closed {
             request: r.id.clone(),
             candidate: r.candidate.clone(),
@@ -93,10 +94,10 @@ impl Decider<'_, '_> {
         })
     }
 
-    /// A decision on a failback, whose link, status and name were checked. The last
+    /// An approval of a failback, whose link, status and name were checked. The last
     /// approval required hands the un-fencing and the promotion back to the actions
     /// (the executor un-fences before it promotes).
-    pub(super) fn failback_decision(
+    pub(super) fn failback_approval(
         &mut self,
         request: &PromotionRequest,
         record: DecisionRecord,
@@ -104,13 +105,6 @@ impl Decider<'_, '_> {
     ) -> DecisionVerdict {
         let by = record.by.clone();
         let accept_loss = record.accept_loss;
-        if record.action == DecisionAction::Reject {
-            self.record_rejection(&request.id, record, authority);
-            self.failback_closed(request, PlannedEnd::Rejected { by });
-            return DecisionVerdict::Rejected {
-                request: request.id.clone(),
-            };
-        }
         if let Some(refusal) = same_approver(request, &by).or_else(|| self.failback_refusal(request, accept_loss)) {
             return refused(Some(&request.id), refusal);
         }

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use super::{approved_by, refused, same_approver, secs, Decider, DecisionVerdict, Effect, Refusal, Verdict};
 use crate::domain::mirror::MemberKind;
 use crate::domain::notice::{FencingAsk, FencingNotice, Notice};
-use crate::domain::signal::{Authority, DecisionAction};
+use crate::domain::signal::Authority;
 use crate::domain::state::{DecisionRecord, Fenced, Phase, PromotionRequest, RequestKind, RequestStatus};
 use crate::domain::view::View;
 
@@ -202,8 +202,20 @@ impl Decider<'_, '_> {
         })
     }
 
-    /// A decision on a fencing request, whose link, status and name were checked.
-    pub(super) fn fencing_decision(
+    /// A fencing request rejected by `by`: no new one before the cool-down.
+    pub(super) fn fencing_rejected(&mut self, request: &PromotionRequest, by: String) {
+        let again = self.now() + secs(self.m.policy.cool_down_secs);
+        self.s.next_fencing_after = Some(again);
+        self.tell(FencingNotice::Rejected {
+            request: request.id.clone(),
+            members: request.fence_members.clone(),
+            by,
+            again,
+        });
+    }
+
+    /// An approval of a fencing request, whose link, status and name were checked.
+    pub(super) fn fencing_approval(
         &mut self,
         request: &PromotionRequest,
         record: DecisionRecord,
@@ -211,20 +223,6 @@ impl Decider<'_, '_> {
     ) -> DecisionVerdict {
         let now = self.now();
         let by = record.by.clone();
-        if record.action == DecisionAction::Reject {
-            self.record_rejection(&request.id, record, authority);
-            let again = now + secs(self.m.policy.cool_down_secs);
-            self.s.next_fencing_after = Some(again);
-            self.tell(FencingNotice::Rejected {
-                request: request.id.clone(),
-                members: request.fence_members.clone(),
-                by,
-                again,
-            });
-            return DecisionVerdict::Rejected {
-                request: request.id.clone(),
-            };
-        }
         if let Some(refusal) = self.fencing_moot(request).or_else(|| same_approver(request, &by)) {
             return refused(Some(&request.id), refusal);
         }

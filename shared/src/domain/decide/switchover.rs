@@ -9,7 +9,7 @@
 use super::{approved_by, refused, same_approver, secs, Decider, DecisionVerdict, Effect, Refusal, Verdict};
 use crate::domain::mirror::MemberKind;
 use crate::domain::notice::{Notice, PlannedEnd, SwitchoverNotice};
-use crate::domain::signal::{Authority, DecisionAction};
+use crate::domain::signal::Authority;
 use crate::domain::state::{DecisionRecord, Phase, PromotionRequest, RequestKind, RequestStatus};
 use crate::domain::view::View;
 
@@ -97,7 +97,8 @@ impl Decider<'_, '_> {
         })
     }
 
-    fn switchover_closed(&mut self, r: &PromotionRequest, end: PlannedEnd) {
+    /// Tells how a switchover ended.
+    pub(super) fn switchover_closed(&mut self, r: &PromotionRequest, end: PlannedEnd) {
         self.tell(SwitchoverNotice::Closed {
             request: r.id.clone(),
             candidate: r.candidate.clone(),
@@ -120,9 +121,9 @@ impl Decider<'_, '_> {
         })
     }
 
-    /// A decision on a switchover, whose link, status and name were checked. The last
+    /// An approval of a switchover, whose link, status and name were checked. The last
     /// approval required hands the promotion of the DR member to the actions.
-    pub(super) fn switchover_decision(
+    pub(super) fn switchover_approval(
         &mut self,
         request: &PromotionRequest,
         record: DecisionRecord,
@@ -130,13 +131,6 @@ impl Decider<'_, '_> {
     ) -> DecisionVerdict {
         let by = record.by.clone();
         let accept_loss = record.accept_loss;
-        if record.action == DecisionAction::Reject {
-            self.record_rejection(&request.id, record, authority);
-            self.switchover_closed(request, PlannedEnd::Rejected { by });
-            return DecisionVerdict::Rejected {
-                request: request.id.clone(),
-            };
-        }
         if let Some(refusal) = same_approver(request, &by).or_else(|| self.switchover_refusal(request, accept_loss)) {
             return refused(Some(&request.id), refusal);
         }
