@@ -21,17 +21,11 @@ impl Decider<'_, '_> {
         let refuse = |why: String| Verdict::Ignored {
             why: format!("failback of {name} not started: {why}"),
         };
-        if by.is_empty() {
-            return refuse("say who asks (--by NAME)".into());
-        }
-        match self.m.member(to).map(|m| m.kind) {
-            Some(MemberKind::Failover) => {}
-            Some(_) => {
-                return refuse(format!(
-                    "{to} is not a failover member; --to names the failover member to make primary again"
-                ))
-            }
-            None => return refuse(format!("{to} is not a member of {name}")),
+        let asked = self.planned_ask(by, to, MemberKind::Failover, || {
+            format!("{to} is not a failover member; --to names the failover member to make primary again")
+        });
+        if let Err(why) = asked {
+            return refuse(why);
         }
         let dr_primary = self
             .s

@@ -1,13 +1,35 @@
-//! What the planned requests, a switchover and a failback, share once approved or
-//! left open: both promote a member while the mirror still serves, so both settle and
-//! report their actions the same way. Each kind keeps what is its own (when it is
-//! withdrawn, what it tells, a failback's un-fencing, a switchover's fencing).
+//! What the planned requests, a switchover and a failback, share: both promote a
+//! member while the mirror still serves, so both are asked for, settle and report
+//! their actions the same way. Each kind keeps what is its own (which member it makes
+//! primary, when it may start and when it is withdrawn, what it tells, a failback's
+//! un-fencing, a switchover's fencing of the former region).
 
 use super::Decider;
+use crate::domain::mirror::MemberKind;
 use crate::domain::notice::PlannedEnd;
 use crate::domain::state::{PromotionRequest, RequestStatus};
 
 impl Decider<'_, '_> {
+    /// Who asks for a switchover or a failback, and for which member: refused (why, in
+    /// words) when nobody is named (`by`, trimmed), or when `to` is not a member of the
+    /// mirror or not of the `kind` the request makes primary (`wrong_kind` says so).
+    pub(super) fn planned_ask(
+        &self,
+        by: &str,
+        to: &str,
+        kind: MemberKind,
+        wrong_kind: impl FnOnce() -> String,
+    ) -> Result<(), String> {
+        if by.is_empty() {
+            return Err("say who asks (--by NAME)".into());
+        }
+        match self.m.member(to).map(|m| m.kind) {
+            Some(k) if k == kind => Ok(()),
+            Some(_) => Err(wrong_kind()),
+            None => Err(format!("{to} is not a member of {}", self.m.name)),
+        }
+    }
+
     /// Where an active switchover or failback stands each time the rules run: an open
     /// one is withdrawn when `moved_on` (the mirror is no longer where it was asked
     /// from; each kind says when) and expires with its link; an approved one times out

@@ -35,17 +35,11 @@ impl Decider<'_, '_> {
         let refuse = |why: String| Verdict::Ignored {
             why: format!("switchover of {name} not started: {why}"),
         };
-        if by.is_empty() {
-            return refuse("say who asks (--by NAME)".into());
-        }
-        match self.m.member(to).map(|m| m.kind) {
-            Some(MemberKind::DrAsync) => {}
-            Some(_) => {
-                return refuse(format!(
-                    "{to} is not a DR async member; --to names the DR member to make primary"
-                ))
-            }
-            None => return refuse(format!("{to} is not a member of {name}")),
+        let asked = self.planned_ask(by, to, MemberKind::DrAsync, || {
+            format!("{to} is not a DR async member; --to names the DR member to make primary")
+        });
+        if let Err(why) = asked {
+            return refuse(why);
         }
         let primary = self.s.primary.clone().filter(|p| self.m.is_failover(p));
         let serving = matches!(self.s.phase, Phase::Normal | Phase::Degraded | Phase::FailedOver);
