@@ -90,21 +90,29 @@ impl HealthReads for Observed {
 
 const PUBLIC_URL: &str = "https://approve.example";
 
-/// A function on a file store in `dir`, handing approved orders off or carrying
-/// them out, reading Run Command output from `output`.
-fn function(dir: &tempfile::TempDir, approved: Approved, output: MemoryCommandOutput) -> Function<Embedded> {
-    let store = FileStore::open(dir.path()).expect("a file store");
-    let engine = Engine::new(
-        topology(),
-        store,
+/// An engine on `topology` with a file store in `dir`, alerts and actions recorded in
+/// memory and predictable link tokens, handing approved orders off or carrying them out.
+fn engine(
+    dir: &tempfile::TempDir,
+    topology: std::sync::Arc<Topology>,
+    approved: Approved,
+) -> Engine<FileStore, MemoryNotifier, RecordingActions> {
+    Engine::new(
+        topology,
+        FileStore::open(dir.path()).expect("a file store"),
         MemoryNotifier::default(),
         RecordingActions::new(None),
         PUBLIC_URL,
     )
     .with_tokens(Box::new(CountingTokens::default()))
-    .on_approval(approved);
+    .on_approval(approved)
+}
+
+/// A function on a file store in `dir`, handing approved orders off or carrying
+/// them out, reading Run Command output from `output`.
+fn function(dir: &tempfile::TempDir, approved: Approved, output: MemoryCommandOutput) -> Function<Embedded> {
     Function::with_ports(
-        engine,
+        engine(dir, topology(), approved),
         RecordingHandOff::default(),
         output,
         Observed::default(),
@@ -462,18 +470,8 @@ async fn a_promotion_is_approved_handed_off_executed_and_its_failure_alerted_thr
 #[tokio::test]
 async fn a_refused_hand_off_still_records_the_approval() {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let store = FileStore::open(dir.path()).expect("a file store");
-    let engine = Engine::new(
-        topology(),
-        store,
-        MemoryNotifier::default(),
-        RecordingActions::new(None),
-        PUBLIC_URL,
-    )
-    .with_tokens(Box::new(CountingTokens::default()))
-    .on_approval(Approved::HandOff);
     let refusing = Function::<Embedded>::with_ports(
-        engine,
+        engine(&dir, topology(), Approved::HandOff),
         RecordingHandOff::refusing("the bus is full"),
         MemoryCommandOutput::default(),
         Observed::default(),
@@ -547,14 +545,7 @@ fn polling(dir: &tempfile::TempDir, probes: MemoryProbes) -> Function<Embedded> 
     let path = root().join("examples/topology.toml");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let topology = Topology::parse("examples/topology.toml", &text).expect("valid topology");
-    let engine = Engine::new(
-        std::sync::Arc::new(topology),
-        FileStore::open(dir.path()).expect("a file store"),
-        MemoryNotifier::default(),
-        RecordingActions::new(None),
-        PUBLIC_URL,
-    )
-    .on_approval(Approved::HandOff);
+    let engine = engine(dir, std::sync::Arc::new(topology), Approved::HandOff);
     let said = Signal {
         mirror: "HSPROD".into(),
         id: None,
