@@ -187,11 +187,7 @@ impl Refresh {
 mod tests {
     use super::*;
 
-    const EXAMPLE: &str = include_str!("../../examples/topology.toml");
-
-    fn example() -> Topology {
-        Topology::parse("examples/topology.toml", EXAMPLE).expect("valid")
-    }
+    use crate::topology::example;
 
     fn allowed() -> Allowed {
         Allowed {

@@ -853,15 +853,17 @@ fn is_uuid(s: &str) -> bool {
             .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
+/// The reference topology, `examples/topology.toml` (mirror HSPROD: failover members A
+/// and B, DR asyncs DR1 and DR2, an arbiter), for this crate's unit tests.
+#[cfg(test)]
+pub(crate) fn example() -> Topology {
+    Topology::parse("examples/topology.toml", include_str!("../../examples/topology.toml"))
+        .expect("the example topology is valid")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const EXAMPLE: &str = include_str!("../../examples/topology.toml");
-
-    fn example() -> Topology {
-        Topology::parse("examples/topology.toml", EXAMPLE).expect("the example topology is valid")
-    }
 
     #[test]
     fn example_topology_describes_the_reference_architecture() {

@@ -667,8 +667,7 @@ mod http_tests {
     async fn every_member_with_a_status_url_is_probed_and_a_slow_one_is_cut_by_the_budget() {
         let (primary, _) = server(Some(SUCCESS));
         let (dead, _) = server(None);
-        let text = include_str!("../../../examples/topology.toml");
-        let mut topology = crate::topology::Topology::parse("examples/topology.toml", text).expect("valid");
+        let mut topology = crate::topology::example();
         for member in &mut topology.mirrors[0].members {
             member.status_url = match member.name.as_str() {
                 "HSPROD-A" => Some(url(primary)),

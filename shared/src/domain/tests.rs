@@ -42,12 +42,10 @@ const R2: &str = "HSPROD-R2";
 const PUBLIC_URL: &str = "https://7ehzyqdqmjwsbdgkbuq7ya3hkm0fblft.lambda-url.us-west-2.on.aws";
 
 fn hsprod() -> Mirror {
-    let topology = Topology::parse(
-        "examples/topology.toml",
-        include_str!("../../../examples/topology.toml"),
-    )
-    .expect("the example topology is valid");
-    topology.mirror("HSPROD").cloned().expect("HSPROD is defined")
+    crate::topology::example()
+        .mirror("HSPROD")
+        .cloned()
+        .expect("HSPROD is defined")
 }
 
 /// HSPROD edited, and validated like a loaded file.

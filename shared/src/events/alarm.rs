@@ -448,11 +448,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    const EXAMPLE: &str = include_str!("../../../examples/topology.toml");
-
-    fn example() -> Topology {
-        Topology::parse("examples/topology.toml", EXAMPLE).expect("the example topology is valid")
-    }
+    use crate::topology::example;
 
     fn dims(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()

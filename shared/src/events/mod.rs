@@ -296,11 +296,7 @@ fn describe_object(object: &Map<String, Value>) -> String {
 mod tests {
     use super::*;
 
-    const EXAMPLE: &str = include_str!("../../../examples/topology.toml");
-
-    fn example() -> Topology {
-        Topology::parse("examples/topology.toml", EXAMPLE).expect("the example topology is valid")
-    }
+    use crate::topology::example;
 
     #[test]
     fn every_error_kind_is_listed_and_distinct() {

@@ -1134,7 +1134,6 @@ async fn fencing_verdict_page<S: Store, N: Notifier, A: PromotionActions>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::topology::Topology;
 
     /// Markup and quotes, as a person could type them into the form or a topology
     /// could carry them.
@@ -1168,11 +1167,7 @@ mod tests {
 
     #[test]
     fn hostile_values_come_out_escaped_on_every_decision_page() {
-        let topology = Topology::parse(
-            "examples/topology.toml",
-            include_str!("../../../examples/topology.toml"),
-        )
-        .unwrap();
+        let topology = crate::topology::example();
         let mut mirror = topology.mirror("HSPROD").unwrap().clone();
         mirror.description = Some(HOSTILE.into());
         let now = at("2026-11-25T03:05:00Z");

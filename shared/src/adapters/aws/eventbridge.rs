@@ -161,13 +161,7 @@ impl HandOff for RecordingHandOff {
 mod tests {
     use super::*;
 
-    fn example() -> Topology {
-        Topology::parse(
-            "examples/topology.toml",
-            include_str!("../../../../examples/topology.toml"),
-        )
-        .expect("valid")
-    }
+    use crate::topology::example;
 
     fn order(candidate: &str) -> PromotionOrder {
         PromotionOrder {

@@ -720,8 +720,7 @@ mod tests {
     }
 
     fn many(n: usize) -> Topology {
-        let example = include_str!("../../../../examples/topology.toml");
-        let base = Topology::parse("t", example).expect("example");
+        let base = crate::topology::example();
         let mut mirrors = Vec::new();
         for k in 0..n {
             let mut m = base.mirrors[0].clone();

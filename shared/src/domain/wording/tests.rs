@@ -7,7 +7,6 @@ use super::*;
 use crate::domain::alert::{Alert, AlertKind, Severity, MAX_SMS, MAX_SUBJECT};
 use crate::domain::loss::LossBasis;
 use crate::domain::signal::{MemberStatus, RunStatus};
-use crate::topology::Topology;
 
 const A: &str = "HSPROD-A";
 const B: &str = "HSPROD-B";
@@ -15,14 +14,10 @@ const DR1: &str = "HSPROD-DR1";
 const DR2: &str = "HSPROD-DR2";
 
 fn hsprod() -> Mirror {
-    Topology::parse(
-        "examples/topology.toml",
-        include_str!("../../../../examples/topology.toml"),
-    )
-    .expect("the example topology is valid")
-    .mirror("HSPROD")
-    .cloned()
-    .expect("HSPROD is defined")
+    crate::topology::example()
+        .mirror("HSPROD")
+        .cloned()
+        .expect("HSPROD is defined")
 }
 
 /// Seconds after 03:00:00 UTC.
