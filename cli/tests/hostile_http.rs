@@ -5,85 +5,7 @@
 //! decided until the real form is posted, once. The link's code shows up in the
 //! alert lines of `--json` and the outbox file (the local alert channel) only.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
-use std::time::{Duration, Instant};
-
-use chrono::{NaiveDateTime, Utc};
-
-const BIN: &str = env!("CARGO_BIN_EXE_mirrorgate");
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-struct Answer {
-    status: u16,
-    head: String,
-    body: String,
-}
-
-fn http(port: u16, method: &str, path: &str, content_type: Option<&str>, body: &[u8]) -> Answer {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    stream.set_read_timeout(Some(Duration::from_secs(20))).expect("timeout");
-    let mut request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    if let Some(ct) = content_type {
-        request.push_str(&format!("Content-Type: {ct}\r\n"));
-    }
-    request.push_str("\r\n");
-    let _ = stream.write_all(request.as_bytes());
-    // A server may answer (413) before reading a large body; ignore a reset while sending.
-    let _ = stream.write_all(body);
-    let mut raw = Vec::new();
-    let _ = stream.read_to_end(&mut raw);
-    let text = String::from_utf8_lossy(&raw).to_string();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    Answer {
-        status,
-        head: head.to_ascii_lowercase(),
-        body: body.to_string(),
-    }
-}
-
-/// The scenario with every time moved so that its last line is `ends_ago` ago.
-fn shifted(name: &str, ends_ago: chrono::Duration) -> String {
-    let text = std::fs::read_to_string(root().join("examples/scenarios").join(name)).expect("scenario");
-    let end = NaiveDateTime::parse_from_str("2026-11-25T03:05:40", "%Y-%m-%dT%H:%M:%S").expect("time");
-    let shift = (Utc::now().naive_utc() - ends_ago) - end;
-    let mut out = String::new();
-    let mut rest = text.as_str();
-    while let Some(i) = rest.find("2026-11-25T") {
-        out.push_str(&rest[..i]);
-        let stamp = &rest[i..i + 19];
-        let time = NaiveDateTime::parse_from_str(stamp, "%Y-%m-%dT%H:%M:%S").expect("a time");
-        out.push_str(&(time + shift).format("%Y-%m-%dT%H:%M:%S").to_string());
-        rest = &rest[i + 19..];
-    }
-    out.push_str(rest);
-    out
-}
+use crate::support::{free_port, http, moved_to_now, replay_link, root, stderr, stdout, Server};
 
 /// splitmix64: the seeded choices of the random requests.
 fn mix(z: &mut u64) -> u64 {
@@ -106,53 +28,22 @@ fn abuse_of_the_http_endpoints_gets_clear_4xx_answers_and_decides_nothing() {
     let data = tempfile::tempdir().expect("temp dir");
     let port = free_port();
     let scenario = data.path().join("outage.jsonl");
-    std::fs::write(
-        &scenario,
-        shifted("region-outage-pending.jsonl", chrono::Duration::seconds(60)),
-    )
-    .expect("write");
-    let out = Command::new(BIN)
-        .current_dir(root())
-        .args([
-            "replay",
-            "--json",
-            "--public-url",
-            &format!("http://127.0.0.1:{port}"),
-            "--data",
-        ])
-        .arg(data.path())
-        .arg(&scenario)
-        .output()
-        .expect("replay runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    let link = stdout
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .find_map(|v| v["link"].as_str().map(str::to_string))
-        .expect("the request's alert has a link");
-    let path = link.trim_start_matches(&format!("http://127.0.0.1:{port}")).to_string();
+    let text =
+        std::fs::read_to_string(root().join("examples/scenarios/region-outage-pending.jsonl")).expect("scenario");
+    std::fs::write(&scenario, moved_to_now(&text, 60)).expect("write");
+    let (path, out) = replay_link(data.path(), &scenario, port);
     let code = path.trim_start_matches("/a/").to_string();
-    assert_eq!(code.len(), 22, "{link}");
+    assert_eq!(code.len(), 22, "{path}");
 
     let stderr_path = data.path().join("serve.stderr");
     let stdout_path = data.path().join("serve.stdout");
-    let server = Server(
-        Command::new(BIN)
-            .current_dir(root())
-            .args(["serve", "--json", "--tick-secs", "3600", "--data"])
-            .arg(data.path())
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .stdout(std::fs::File::create(&stdout_path).expect("stdout file"))
-            .stderr(std::fs::File::create(&stderr_path).expect("stderr file"))
-            .spawn()
-            .expect("serve"),
+    let server = Server::start(
+        port,
+        data.path(),
+        &["--json", "--tick-secs", "3600"],
+        std::fs::File::create(&stdout_path).expect("stdout file"),
+        std::fs::File::create(&stderr_path).expect("stderr file"),
     );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "serve did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
     assert_eq!(phase(port), "promotion_pending");
     let page = http(port, "GET", &path, None, b"");
     assert_eq!(page.status, 200, "{}", page.body);
@@ -286,7 +177,7 @@ fn abuse_of_the_http_endpoints_gets_clear_4xx_answers_and_decides_nothing() {
     assert_eq!(promotions.lines().count(), 1, "one promotion");
 
     // Where the code is: the alert lines of --json and the outbox (the alert channel).
-    for line in stdout.lines().filter(|l| l.contains(&code)) {
+    for line in stdout(&out).lines().filter(|l| l.contains(&code)) {
         assert!(
             line.contains("\"effect\":\"alert\""),
             "the code outside an alert: {line}"
@@ -304,8 +195,5 @@ fn abuse_of_the_http_endpoints_gets_clear_4xx_answers_and_decides_nothing() {
         let text = std::fs::read_to_string(data.path().join(file)).unwrap_or_default();
         assert!(!text.contains(&code), "the code is in {file}");
     }
-    assert!(
-        !String::from_utf8_lossy(&out.stderr).contains(&code),
-        "the code is on replay's stderr"
-    );
+    assert!(!stderr(&out).contains(&code), "the code is on replay's stderr");
 }

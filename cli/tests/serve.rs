@@ -2,95 +2,21 @@
 //! refused with clear 4xx answers, and a request raised by `replay --data` decided
 //! through `serve --data` on the same store.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::io::Read;
+use std::path::Path;
+use std::process::Stdio;
 
-use crate::support;
+use crate::support::{self, free_port, http, moved_to_now, replay_link, root, Server};
 
-use support::{moved_to_now, BIN};
-
-fn root() -> PathBuf {
-    support::root()
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
-struct Server {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
+/// `mirrorgate serve --json` on the store in `data`, on a free port, its output dropped.
 fn serve(data: &Path) -> Server {
-    let port = free_port();
-    let child = Command::new(BIN)
-        .current_dir(root())
-        .args(["serve", "--data"])
-        .arg(data)
-        .args([
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--json",
-            "--tick-secs",
-            "3600",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("mirrorgate serve starts");
-    let server = Server { child, port };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "serve did not start listening");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    server
-}
-
-struct Answer {
-    status: u16,
-    head: String,
-    body: String,
-}
-
-fn http(port: u16, method: &str, path: &str, content_type: Option<&str>, body: &[u8]) -> Answer {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    stream.set_read_timeout(Some(Duration::from_secs(20))).expect("timeout");
-    let mut request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    if let Some(ct) = content_type {
-        request.push_str(&format!("Content-Type: {ct}\r\n"));
-    }
-    request.push_str("\r\n");
-    stream.write_all(request.as_bytes()).expect("send head");
-    // A server may answer (413) before reading a large body; ignore a reset while sending.
-    let _ = stream.write_all(body);
-    let mut raw = Vec::new();
-    let _ = stream.read_to_end(&mut raw);
-    let text = String::from_utf8_lossy(&raw).to_string();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    Answer {
-        status,
-        head: head.to_ascii_lowercase(),
-        body: body.to_string(),
-    }
+    Server::start(
+        free_port(),
+        data,
+        &["--json", "--tick-secs", "3600"],
+        Stdio::null(),
+        Stdio::null(),
+    )
 }
 
 fn fixture(name: &str) -> Vec<u8> {
@@ -220,45 +146,17 @@ fn a_request_raised_by_replay_is_decided_through_serve() {
         .collect();
     let partial = data.path().join("pending.jsonl");
     std::fs::write(&partial, lines.join("\n")).expect("write");
-    let out = Command::new(BIN)
-        .current_dir(root())
-        .args([
-            "replay",
-            "--json",
-            "--public-url",
-            &format!("http://127.0.0.1:{port}"),
-            "--data",
-        ])
-        .arg(data.path())
-        .arg(&partial)
-        .output()
-        .expect("replay runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let link = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .find_map(|v| v["link"].as_str().map(str::to_string))
-        .expect("the request alert has a link");
-    let path = link.trim_start_matches(&format!("http://127.0.0.1:{port}")).to_string();
-    assert!(path.starts_with("/a/"), "{link}");
+    let (path, _) = replay_link(data.path(), &partial, port);
 
     // The replay's simulated 03:05 is long past for serve's wall clock: the link has
     // expired, and the page says so (same store, same request).
-    let child = Command::new(BIN)
-        .current_dir(root())
-        .args(["serve", "--data"])
-        .arg(data.path())
-        .args(["--listen", &format!("127.0.0.1:{port}"), "--tick-secs", "3600"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("serve");
-    let server = Server { child, port };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "serve did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let server = Server::start(
+        port,
+        data.path(),
+        &["--tick-secs", "3600"],
+        Stdio::null(),
+        Stdio::null(),
+    );
     let page = http(server.port, "GET", &path, None, b"");
     assert_eq!(page.status, 410, "{}", page.body);
     assert!(page.body.contains("expired"), "{}", page.body);
@@ -274,41 +172,14 @@ fn serve_json_prints_the_effects_of_a_decision_made_on_the_approval_page() {
         std::fs::read_to_string(root().join("examples/scenarios/region-outage-pending.jsonl")).expect("scenario");
     let scenario = data.path().join("pending-now.jsonl");
     std::fs::write(&scenario, moved_to_now(&text, 30)).expect("write");
-    let out = Command::new(BIN)
-        .current_dir(root())
-        .args([
-            "replay",
-            "--json",
-            "--public-url",
-            &format!("http://127.0.0.1:{port}"),
-            "--data",
-        ])
-        .arg(data.path())
-        .arg(&scenario)
-        .output()
-        .expect("replay runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let link = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .find_map(|v| v["link"].as_str().map(str::to_string))
-        .expect("the request alert has a link");
-    let path = link.trim_start_matches(&format!("http://127.0.0.1:{port}")).to_string();
-    let child = Command::new(BIN)
-        .current_dir(root())
-        .args(["serve", "--json", "--data"])
-        .arg(data.path())
-        .args(["--listen", &format!("127.0.0.1:{port}"), "--tick-secs", "3600"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("serve");
-    let mut server = Server { child, port };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "serve did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let (path, _) = replay_link(data.path(), &scenario, port);
+    let mut server = Server::start(
+        port,
+        data.path(),
+        &["--json", "--tick-secs", "3600"],
+        Stdio::piped(),
+        Stdio::null(),
+    );
     // WHEN Dana approves on the page
     let form = b"approver=Dana+Whitfield&confirm=HSPROD&decision=approve";
     let page = http(port, "POST", &path, Some("application/x-www-form-urlencoded"), form);

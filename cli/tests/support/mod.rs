@@ -1,10 +1,14 @@
-//! What the operator command tests share: running the binary, and a scenario moved
-//! to the wall clock (the commands decide at the time they run).
+//! What the CLI's tests share: running the binary, a scenario moved to the wall clock
+//! (the commands decide at the time they run), and `mirrorgate serve` as a process
+//! with the HTTP requests sent to it.
 
 #![allow(dead_code)]
 
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 
@@ -119,4 +123,108 @@ pub fn parse_time(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text)
         .expect("RFC 3339")
         .with_timezone(&Utc)
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// `mirrorgate serve` as a process listening on 127.0.0.1:`port`; stopped when dropped.
+pub struct Server {
+    pub child: Child,
+    pub port: u16,
+}
+
+impl Server {
+    /// Starts `mirrorgate serve --data DATA ARGS --listen 127.0.0.1:PORT` from the
+    /// project directory, its output going to `stdout` and `stderr`, and returns once
+    /// it listens (it must within 20 s).
+    pub fn start(port: u16, data: &Path, args: &[&str], stdout: impl Into<Stdio>, stderr: impl Into<Stdio>) -> Server {
+        let child = Command::new(BIN)
+            .current_dir(root())
+            .args(["serve", "--data"])
+            .arg(data)
+            .args(args)
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .stdout(stdout)
+            .stderr(stderr)
+            .spawn()
+            .expect("mirrorgate serve starts");
+        let server = Server { child, port };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "serve did not start listening");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An HTTP answer: its status, its head (lower-cased) and its body.
+pub struct Answer {
+    pub status: u16,
+    pub head: String,
+    pub body: String,
+}
+
+/// Sends one HTTP/1.1 request to 127.0.0.1:`port` on a fresh connection and reads the
+/// whole answer (status 0 when there is none).
+pub fn http(port: u16, method: &str, path: &str, content_type: Option<&str>, body: &[u8]) -> Answer {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(20))).expect("timeout");
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    if let Some(ct) = content_type {
+        request.push_str(&format!("Content-Type: {ct}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).expect("send head");
+    // A server may answer (413) before reading a large body; ignore a reset while sending.
+    let _ = stream.write_all(body);
+    let mut raw = Vec::new();
+    let _ = stream.read_to_end(&mut raw);
+    let text = String::from_utf8_lossy(&raw).to_string();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    Answer {
+        status,
+        head: head.to_ascii_lowercase(),
+        body: body.to_string(),
+    }
+}
+
+/// Replays `scenario` into the store in `data`, with approval links on
+/// 127.0.0.1:`port`; returns the path (`/a/CODE`) of the first link its alerts carry,
+/// and what the replay printed.
+pub fn replay_link(data: &Path, scenario: &Path, port: u16) -> (String, Output) {
+    let url = format!("http://127.0.0.1:{port}");
+    let out = Command::new(BIN)
+        .current_dir(root())
+        .args(["replay", "--json", "--public-url", &url, "--data"])
+        .arg(data)
+        .arg(scenario)
+        .output()
+        .expect("replay runs");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let link = stdout(&out)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find_map(|v| v["link"].as_str().map(str::to_string))
+        .expect("the request's alert has a link");
+    let path = link.trim_start_matches(&url).to_string();
+    assert!(path.starts_with("/a/"), "{link}");
+    (path, out)
 }
