@@ -5,10 +5,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use shared::adapters::embedded::{FileStore, MemoryNotifier, MemoryStore, RecordingActions};
+use shared::adapters::embedded::{FileStore, MemoryStore};
 use shared::domain::Observer;
 use shared::domain::{MemberStatus, Phase, RequestStatus, Signal, SignalKind};
-use shared::engine::{Engine, Report};
+use shared::engine::Report;
 use shared::ports::Store;
 use shared::token::OsTokens;
 use shared::topology::Topology;
@@ -17,7 +17,7 @@ use shared::web::{approval, HttpRequest, HttpResponse};
 #[cfg(feature = "emulator")]
 use crate::aws_support;
 
-type TestEngine<S> = Engine<S, MemoryNotifier, RecordingActions>;
+use crate::reliability::{test_engine_on, TestEngine};
 
 fn t0() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-11-25T03:00:00Z")
@@ -39,15 +39,9 @@ fn topology_named(approvers: usize, mirror: &str) -> Arc<Topology> {
     Arc::new(Topology::parse("examples/topology.toml", &text).expect("valid"))
 }
 
+/// Real random link tokens: these tests present links as a browser would.
 fn engine_on<S: Store>(store: S, approvers: usize) -> TestEngine<S> {
-    Engine::new(
-        topology(approvers),
-        store,
-        MemoryNotifier::default(),
-        RecordingActions::new(None),
-        "https://approve.example",
-    )
-    .with_tokens(Box::new(OsTokens))
+    test_engine_on(topology(approvers), store).with_tokens(Box::new(OsTokens))
 }
 
 fn signal(at: DateTime<Utc>, kind: SignalKind) -> Signal {
@@ -471,13 +465,7 @@ async fn a_hundred_racing_approvals_execute_one_promotion() {
 async fn a_hundred_racing_approvals_on_dynamodb_execute_one_promotion() {
     let mirror = aws_support::unique("RACE");
     let store = aws_support::deps().await.store();
-    let engine = Engine::new(
-        topology_named(1, &mirror),
-        store,
-        MemoryNotifier::default(),
-        RecordingActions::new(None),
-        "https://approve.example",
-    );
+    let engine = test_engine_on(topology_named(1, &mirror), store).with_tokens(Box::new(OsTokens));
     hundred_racing_approvals(Arc::new(engine), &mirror).await;
 }
 

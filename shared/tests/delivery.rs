@@ -9,26 +9,11 @@ use chrono::{DateTime, Duration, Utc};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use reliability::*;
-use shared::adapters::embedded::{MemoryNotifier, MemoryStore, RecordingActions};
-use shared::engine::{Engine, Report};
-use shared::token::CountingTokens;
+use shared::engine::Report;
 
 /// How late an event may arrive (strictly less): AWS does not order deliveries, and
 /// events whose times differ by less than this may arrive in any order.
 const JITTER_MS: i64 = 5_000;
-
-type TestEngine = Engine<MemoryStore, MemoryNotifier, RecordingActions>;
-
-fn engine() -> TestEngine {
-    Engine::new(
-        topology(),
-        MemoryStore::default(),
-        MemoryNotifier::default(),
-        RecordingActions::new(None),
-        "https://approve.example",
-    )
-    .with_tokens(Box::new(CountingTokens::default()))
-}
 
 /// One arrival: which line, when it arrives, a key that orders equal arrivals.
 #[derive(Debug, Clone)]
@@ -51,7 +36,7 @@ struct Run {
 fn run(deliveries: &[Delivery], mut arrivals: Vec<Arrival>, jitter_ms: i64) -> Run {
     arrivals.sort_by(|a, b| a.at.cmp(&b.at).then(a.key.cmp(&b.key)));
     let end = deliveries.iter().map(|d| d.at).max().unwrap_or_else(|| t(0));
-    let engine = engine();
+    let engine = test_engine();
     runtime().block_on(async {
         let mut reports = Vec::new();
         for a in &arrivals {

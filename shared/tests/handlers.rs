@@ -23,13 +23,11 @@ use shared::adapters::aws::AwsError;
 use shared::adapters::embedded::{FileStore, MemoryCommandOutput, MemoryNotifier, MemoryProbes, RecordingActions};
 use shared::adapters::probe::Answer;
 use shared::domain::{AlertKind, Phase, RequestStatus, Severity, Signal, SignalKind};
-use shared::engine::Engine;
 use shared::handlers::health_poll::{self, HealthReads};
 use shared::handlers::{alarm_ingest, approval_api, mirror_events, promotion_executor, Approved, Function, Ports};
 use shared::ports::{Invocation, Store};
-use shared::token::CountingTokens;
 
-use crate::reliability::{deliver_once, root, scenario, t, topology};
+use crate::reliability::{deliver_once, root, scenario, t, test_engine_on, topology, TestEngine, PUBLIC_URL};
 use shared::domain::Observer;
 use shared::topology::Topology;
 
@@ -88,24 +86,10 @@ impl HealthReads for Observed {
     }
 }
 
-const PUBLIC_URL: &str = "https://approve.example";
-
 /// An engine on `topology` with a file store in `dir`, alerts and actions recorded in
 /// memory and predictable link tokens, handing approved orders off or carrying them out.
-fn engine(
-    dir: &tempfile::TempDir,
-    topology: std::sync::Arc<Topology>,
-    approved: Approved,
-) -> Engine<FileStore, MemoryNotifier, RecordingActions> {
-    Engine::new(
-        topology,
-        FileStore::open(dir.path()).expect("a file store"),
-        MemoryNotifier::default(),
-        RecordingActions::new(None),
-        PUBLIC_URL,
-    )
-    .with_tokens(Box::new(CountingTokens::default()))
-    .on_approval(approved)
+fn engine(dir: &tempfile::TempDir, topology: std::sync::Arc<Topology>, approved: Approved) -> TestEngine<FileStore> {
+    test_engine_on(topology, FileStore::open(dir.path()).expect("a file store")).on_approval(approved)
 }
 
 /// A function on a file store in `dir`, handing approved orders off or carrying

@@ -12,10 +12,9 @@ use chrono::Duration;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use reliability::*;
-use shared::adapters::embedded::{MemoryNotifier, MemoryStore, RecordingActions};
+use shared::adapters::embedded::MemoryStore;
 use shared::domain::alert::{MAX_SMS, MAX_SUBJECT};
-use shared::engine::{Engine, Report};
-use shared::token::CountingTokens;
+use shared::engine::Report;
 use shared::topology::{Topology, MAX_POLICY_SECS};
 use shared::web::approval::{self, Form};
 use shared::web::{HttpRequest, MAX_FORM_BYTES};
@@ -214,14 +213,7 @@ async fn region_outage_on(topology: Topology) {
     if topology.mirror("HSPROD").is_none() {
         return;
     }
-    let engine = Engine::new(
-        std::sync::Arc::new(topology),
-        MemoryStore::default(),
-        MemoryNotifier::default(),
-        RecordingActions::new(None),
-        "https://approve.example",
-    )
-    .with_tokens(Box::new(CountingTokens::default()));
+    let engine = test_engine_on(std::sync::Arc::new(topology), MemoryStore::default());
     let mut reports = Vec::new();
     let mut now = t(0);
     for d in scenario("region-outage.jsonl") {
@@ -315,14 +307,7 @@ fn bodies() -> impl Strategy<Value = Vec<u8>> {
 #[test]
 fn hostile_requests_to_the_approval_pages_get_clear_answers_and_decide_nothing() {
     let rt = runtime();
-    let engine = Engine::new(
-        topology(),
-        MemoryStore::default(),
-        MemoryNotifier::default(),
-        RecordingActions::new(None),
-        "https://approve.example",
-    )
-    .with_tokens(Box::new(CountingTokens::default()));
+    let engine = test_engine();
     let now = rt.block_on(async {
         for d in scenario("region-outage-pending.jsonl") {
             deliver_once(&engine, "HSPROD", &d.what, d.at).await.expect("set up");

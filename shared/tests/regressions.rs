@@ -4,25 +4,9 @@ use crate::reliability;
 
 use chrono::Duration;
 use reliability::*;
-use shared::adapters::embedded::{MemoryNotifier, MemoryStore, RecordingActions};
 use shared::domain::{
     Authority, Decision, DecisionAction, MemberStatus, Phase, RequestStatus, Signal, SignalKind, Verdict,
 };
-use shared::engine::Engine;
-use shared::token::CountingTokens;
-
-type TestEngine = Engine<MemoryStore, MemoryNotifier, RecordingActions>;
-
-fn engine() -> TestEngine {
-    Engine::new(
-        topology(),
-        MemoryStore::default(),
-        MemoryNotifier::default(),
-        RecordingActions::new(None),
-        "https://approve.example",
-    )
-    .with_tokens(Box::new(CountingTokens::default()))
-}
 
 /// GIVEN the region-outage scenario up to its open request (HSPROD-R1, HSPROD-DR1).
 async fn pending(engine: &TestEngine) -> chrono::DateTime<chrono::Utc> {
@@ -75,7 +59,7 @@ fn status(member: &str, status: MemberStatus, at: chrono::DateTime<chrono::Utc>)
 /// a second DR primary would be a split brain.
 #[tokio::test]
 async fn approval_is_refused_when_another_dr_member_already_serves_as_primary() {
-    let engine = engine();
+    let engine = test_engine();
     let now = pending(&engine).await;
     let later = now + Duration::seconds(30);
     engine
@@ -106,7 +90,7 @@ async fn approval_is_refused_when_another_dr_member_already_serves_as_primary() 
 /// it over again, and it runs once.
 #[tokio::test]
 async fn a_lost_hand_off_is_handed_over_again_by_the_tick() {
-    let engine = engine().handing_off();
+    let engine = test_engine().handing_off();
     let now = pending(&engine).await;
     let approved = engine.handle(approve("HSPROD-R1", now), now).await.expect("approved");
     assert_eq!(approved.orders.len(), 1, "the approval hands one order off");
@@ -167,7 +151,7 @@ fn observed(
 #[tokio::test]
 async fn after_a_refusal_the_next_request_waits_for_a_whole_new_window() {
     use shared::domain::Observer::{Instance, Route53};
-    let engine = engine();
+    let engine = test_engine();
     for (at, member, observer, healthy) in [
         (0, "HSPROD-A", Route53, true),
         (0, "HSPROD-A", Instance, true),
@@ -221,7 +205,7 @@ async fn after_a_refusal_the_next_request_waits_for_a_whole_new_window() {
 /// of that signal finds nothing left to do.
 #[tokio::test]
 async fn a_phase_change_settles_in_the_same_signal() {
-    let engine = engine();
+    let engine = test_engine();
     let now = pending(&engine).await;
     engine.handle(approve("HSPROD-R1", now), now).await.expect("approved");
     let timeout = now + Duration::seconds(600);
@@ -244,7 +228,7 @@ async fn a_phase_change_settles_in_the_same_signal() {
 #[tokio::test]
 async fn a_heartbeat_stamped_in_the_future_does_not_hide_the_loss_of_the_primary() {
     use shared::domain::Observer::{Instance, Route53};
-    let engine = engine();
+    let engine = test_engine();
     let skewed = Signal {
         mirror: "HSPROD".into(),
         id: None,
@@ -352,7 +336,7 @@ async fn a_policy_duration_beyond_a_year_is_refused_by_field() {
 /// the store's dedupe record catches it in the write: a duplicate, nothing written.
 #[tokio::test]
 async fn a_delivery_the_state_has_forgotten_is_still_a_duplicate() {
-    let engine = engine();
+    let engine = test_engine();
     let start = t(0);
     let first = status("HSPROD-DR2", MemberStatus::Connected, start);
     engine.handle(first.clone(), start).await.expect("first delivery");

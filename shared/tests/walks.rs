@@ -20,14 +20,13 @@ use chrono::{DateTime, Duration, Utc};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use reliability::*;
-use shared::adapters::embedded::{MemoryNotifier, MemoryStore, RecordingActions};
+use shared::adapters::embedded::MemoryStore;
 use shared::domain::view::View;
 use shared::domain::{
     Authority, Decision, DecisionAction, JournalLatency, MemberStatus, MirrorState, Signal, SignalKind,
 };
 use shared::domain::{MemberKind, Observer};
-use shared::engine::{Engine, Report};
-use shared::token::CountingTokens;
+use shared::engine::Report;
 use shared::topology::Topology;
 
 const MEMBERS: [&str; 4] = ["HSPROD-A", "HSPROD-B", "HSPROD-DR1", "HSPROD-DR2"];
@@ -112,19 +111,6 @@ fn step() -> impl Strategy<Value = Step> {
         .prop_map(|(advance_secs, action)| Step { advance_secs, action })
 }
 
-type TestEngine = Engine<MemoryStore, MemoryNotifier, RecordingActions>;
-
-fn engine(topology: std::sync::Arc<Topology>) -> TestEngine {
-    Engine::new(
-        topology,
-        MemoryStore::default(),
-        MemoryNotifier::default(),
-        RecordingActions::new(None),
-        "https://approve.example",
-    )
-    .with_tokens(Box::new(CountingTokens::default()))
-}
-
 /// What one walk did, for the figures.
 #[derive(Debug, Default, Clone, Copy)]
 struct Tally {
@@ -161,7 +147,7 @@ fn walk(steps: &[Step]) -> Result<Tally, TestCaseError> {
     let topology = topology();
     let mirror = topology.mirror("HSPROD").cloned().expect("HSPROD");
     let window = Duration::seconds(mirror.policy.confirmation_window_secs as i64);
-    let engine = engine(topology.clone());
+    let engine = test_engine_on(topology.clone(), MemoryStore::default());
     let mut tally = Tally::default();
     runtime().block_on(async {
         let mut now = t(0);

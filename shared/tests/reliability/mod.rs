@@ -11,11 +11,36 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::Value;
+use shared::adapters::embedded::{MemoryNotifier, MemoryStore, RecordingActions};
 use shared::domain::{Authority, Decision, DecisionAction, MirrorState, Signal, SignalKind};
 use shared::engine::{Engine, EngineError, Report};
 use shared::events;
 use shared::ports::{Notifier, PromotionActions, Store};
+use shared::token::CountingTokens;
 use shared::topology::Topology;
+
+/// The engine the tests drive: alerts kept in memory, promotions recorded, on `S`.
+pub type TestEngine<S = MemoryStore> = Engine<S, MemoryNotifier, RecordingActions>;
+
+/// Where the tests' approval links point.
+pub const PUBLIC_URL: &str = "https://approve.example";
+
+/// A test engine on `topology` and `store`, with predictable link tokens.
+pub fn test_engine_on<S: Store>(topology: Arc<Topology>, store: S) -> TestEngine<S> {
+    Engine::new(
+        topology,
+        store,
+        MemoryNotifier::default(),
+        RecordingActions::new(None),
+        PUBLIC_URL,
+    )
+    .with_tokens(Box::new(CountingTokens::default()))
+}
+
+/// A test engine on the reference topology, in memory.
+pub fn test_engine() -> TestEngine {
+    test_engine_on(topology(), MemoryStore::default())
+}
 
 /// The example scenarios, every one of them.
 pub const SCENARIOS: [&str; 5] = [
