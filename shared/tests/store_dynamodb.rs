@@ -5,7 +5,7 @@
 #![cfg(feature = "emulator")]
 
 use crate::aws_support;
-use crate::contract;
+use crate::contract::{self, contract_suite};
 
 use std::sync::Arc;
 
@@ -18,52 +18,7 @@ async fn store() -> Arc<DynamoStore> {
     Arc::new(aws_support::deps().await.store())
 }
 
-#[tokio::test]
-async fn first_write_creates_the_state() {
-    contract::first_write_creates_the_state(&*store().await, &aws_support::unique("M")).await;
-}
-
-#[tokio::test]
-async fn creating_twice_conflicts_with_the_current_state() {
-    contract::creating_twice_conflicts_with_the_current_state(&*store().await, &aws_support::unique("M")).await;
-}
-
-#[tokio::test]
-async fn stale_write_conflicts_and_changes_nothing() {
-    contract::stale_write_conflicts_and_changes_nothing(&*store().await, &aws_support::unique("M")).await;
-}
-
-#[tokio::test]
-async fn write_expecting_a_missing_state_conflicts_with_none() {
-    contract::write_expecting_a_missing_state_conflicts_with_none(&*store().await, &aws_support::unique("M")).await;
-}
-
-#[tokio::test]
-async fn successive_writes_are_read_back() {
-    contract::successive_writes_are_read_back(&*store().await, &aws_support::unique("M")).await;
-}
-
-#[tokio::test]
-async fn mirrors_are_independent_and_listed() {
-    let (a, b) = (aws_support::unique("M"), aws_support::unique("M"));
-    contract::mirrors_are_independent_and_listed(&*store().await, &a, &b).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn racing_writers_have_exactly_one_winner() {
-    contract::racing_writers_have_exactly_one_winner(store().await, &aws_support::unique("M"), 50).await;
-}
-
-#[tokio::test]
-async fn a_delivery_applied_before_is_a_duplicate() {
-    let (a, b) = (aws_support::unique("M"), aws_support::unique("M"));
-    contract::a_delivery_applied_before_is_a_duplicate(&*store().await, &a, &b).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn racing_copies_of_a_delivery_apply_once() {
-    contract::racing_copies_of_a_delivery_apply_once(store().await, &aws_support::unique("M"), 20).await;
-}
+contract_suite!(contract_on_dynamodb, (store().await, ()), aws_support::unique);
 
 /// The items under a mirror's key, by sort key.
 async fn items_of(

@@ -1,6 +1,6 @@
 //! The store contract on the embedded stores: in memory, and file-backed.
 
-use crate::contract;
+use crate::contract::{self, contract_suite};
 
 use std::sync::Arc;
 
@@ -8,73 +8,15 @@ use shared::adapters::embedded::{FileStore, MemoryStore, SimulatedClock};
 use shared::domain::Phase;
 use shared::ports::{Store, DEDUPE_WINDOW_HOURS};
 
-macro_rules! contract_suite {
-    ($name:ident, $make:expr) => {
-        mod $name {
-            use super::*;
-
-            #[tokio::test]
-            async fn first_write_creates_the_state() {
-                let (store, _keep) = $make;
-                contract::first_write_creates_the_state(&*store, "M1").await;
-            }
-
-            #[tokio::test]
-            async fn creating_twice_conflicts_with_the_current_state() {
-                let (store, _keep) = $make;
-                contract::creating_twice_conflicts_with_the_current_state(&*store, "M1").await;
-            }
-
-            #[tokio::test]
-            async fn stale_write_conflicts_and_changes_nothing() {
-                let (store, _keep) = $make;
-                contract::stale_write_conflicts_and_changes_nothing(&*store, "M1").await;
-            }
-
-            #[tokio::test]
-            async fn write_expecting_a_missing_state_conflicts_with_none() {
-                let (store, _keep) = $make;
-                contract::write_expecting_a_missing_state_conflicts_with_none(&*store, "M1").await;
-            }
-
-            #[tokio::test]
-            async fn successive_writes_are_read_back() {
-                let (store, _keep) = $make;
-                contract::successive_writes_are_read_back(&*store, "M1").await;
-            }
-
-            #[tokio::test]
-            async fn mirrors_are_independent_and_listed() {
-                let (store, _keep) = $make;
-                contract::mirrors_are_independent_and_listed(&*store, "M1", "M2").await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn racing_writers_have_exactly_one_winner() {
-                let (store, _keep) = $make;
-                contract::racing_writers_have_exactly_one_winner(store, "M1", 50).await;
-            }
-
-            #[tokio::test]
-            async fn a_delivery_applied_before_is_a_duplicate() {
-                let (store, _keep) = $make;
-                contract::a_delivery_applied_before_is_a_duplicate(&*store, "M1", "M2").await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn racing_copies_of_a_delivery_apply_once() {
-                let (store, _keep) = $make;
-                contract::racing_copies_of_a_delivery_apply_once(store, "M1", 20).await;
-            }
-        }
-    };
-}
-
-contract_suite!(memory, (Arc::new(MemoryStore::default()), ()));
-contract_suite!(file, {
-    let dir = tempfile::tempdir().expect("temp dir");
-    (Arc::new(FileStore::open(dir.path()).expect("open")), dir)
-});
+contract_suite!(memory, (Arc::new(MemoryStore::default()), ()), |m: &str| m.to_string());
+contract_suite!(
+    file,
+    {
+        let dir = tempfile::tempdir().expect("temp dir");
+        (Arc::new(FileStore::open(dir.path()).expect("open")), dir)
+    },
+    |m: &str| m.to_string()
+);
 
 #[tokio::test]
 async fn file_store_survives_a_restart() {

@@ -222,3 +222,76 @@ pub async fn racing_copies_of_a_delivery_apply_once<S: Store + 'static>(
         "a loser deciding again is a duplicate: {retry:?}"
     );
 }
+
+/// The whole contract as one test module `$name` for a store: `$make` gives the store
+/// (an `Arc`) and what must live as long as it (a temporary directory); `$mirror` turns
+/// a mirror name of the suite into the one the store is given (unique names where the
+/// tests share one table).
+macro_rules! contract_suite {
+    ($name:ident, $make:expr, $mirror:expr) => {
+        mod $name {
+            use super::*;
+
+            fn mirror(name: &str) -> String {
+                let of: fn(&str) -> String = $mirror;
+                of(name)
+            }
+
+            #[tokio::test]
+            async fn first_write_creates_the_state() {
+                let (store, _keep) = $make;
+                contract::first_write_creates_the_state(&*store, &mirror("M1")).await;
+            }
+
+            #[tokio::test]
+            async fn creating_twice_conflicts_with_the_current_state() {
+                let (store, _keep) = $make;
+                contract::creating_twice_conflicts_with_the_current_state(&*store, &mirror("M1")).await;
+            }
+
+            #[tokio::test]
+            async fn stale_write_conflicts_and_changes_nothing() {
+                let (store, _keep) = $make;
+                contract::stale_write_conflicts_and_changes_nothing(&*store, &mirror("M1")).await;
+            }
+
+            #[tokio::test]
+            async fn write_expecting_a_missing_state_conflicts_with_none() {
+                let (store, _keep) = $make;
+                contract::write_expecting_a_missing_state_conflicts_with_none(&*store, &mirror("M1")).await;
+            }
+
+            #[tokio::test]
+            async fn successive_writes_are_read_back() {
+                let (store, _keep) = $make;
+                contract::successive_writes_are_read_back(&*store, &mirror("M1")).await;
+            }
+
+            #[tokio::test]
+            async fn mirrors_are_independent_and_listed() {
+                let (store, _keep) = $make;
+                contract::mirrors_are_independent_and_listed(&*store, &mirror("M1"), &mirror("M2")).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn racing_writers_have_exactly_one_winner() {
+                let (store, _keep) = $make;
+                contract::racing_writers_have_exactly_one_winner(store, &mirror("M1"), 50).await;
+            }
+
+            #[tokio::test]
+            async fn a_delivery_applied_before_is_a_duplicate() {
+                let (store, _keep) = $make;
+                contract::a_delivery_applied_before_is_a_duplicate(&*store, &mirror("M1"), &mirror("M2")).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn racing_copies_of_a_delivery_apply_once() {
+                let (store, _keep) = $make;
+                contract::racing_copies_of_a_delivery_apply_once(store, &mirror("M1"), 20).await;
+            }
+        }
+    };
+}
+
+pub(crate) use contract_suite;
