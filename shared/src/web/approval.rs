@@ -10,8 +10,8 @@ use super::html::{decision_buttons, error_line, facts_list, message_page, name_a
 use super::{drill, fencing, switchover};
 use super::{HttpRequest, HttpResponse, MAX_FORM_BYTES};
 use crate::domain::alert::{clock, duration_words};
-use crate::domain::loss::{amount, LossBasis};
-use crate::domain::mirror::{secs, Mirror};
+use crate::domain::loss::{amount, LossBasis, LossEstimate};
+use crate::domain::mirror::{secs, Member, Mirror};
 use crate::domain::view::View;
 use crate::domain::{
     Authority, Decision, DecisionAction, DecisionVerdict, MirrorState, PromotionRequest, Refusal, RequestKind,
@@ -404,12 +404,34 @@ struct Facts {
 fn facts(mirror: &Mirror, state: &MirrorState, request: &PromotionRequest, now: DateTime<Utc>) -> Facts {
     let view = View::new(state, mirror, now);
     let lost_member = request.lost_primary.clone().unwrap_or_else(|| "the primary".into());
-    let lost = format!(
-        "{lost_member}: no member answers as primary since {} ({} ago)",
-        clock(request.lost_since),
-        duration_words((now - request.lost_since).num_seconds())
-    );
-    let observers = request
+    let member = mirror.member(&request.candidate);
+    let loss = view.loss_estimate(&request.candidate);
+    let (loss_headline, loss_detail) = loss_words(&loss, state, request, now);
+    Facts {
+        lost: format!(
+            "{lost_member}: no member answers as primary since {} ({} ago)",
+            clock(request.lost_since),
+            duration_words((now - request.lost_since).num_seconds())
+        ),
+        observers: observers_words(request),
+        now_line: now_line(&view, mirror, request),
+        candidate: candidate_words(member, request),
+        loss_headline,
+        loss_detail,
+        over_policy: loss.over(mirror.policy.max_journal_latency_secs),
+        actions: actions(mirror, member, request),
+        expiry: format!(
+            "This link works once and expires at {} (in {}).",
+            clock(request.expires_at),
+            duration_words((request.expires_at - now).num_seconds())
+        ),
+        approvals: approvals_line(mirror, request),
+    }
+}
+
+/// Which observers agree that the primary is lost, as people call them.
+fn observers_words(request: &PromotionRequest) -> String {
+    request
         .observers
         .iter()
         .map(|o| match o {
@@ -420,8 +442,12 @@ fn facts(mirror: &Mirror, state: &MirrorState, request: &PromotionRequest, now: 
             crate::domain::Observer::Asyncs => "DR asyncs no longer connected to a primary",
         })
         .collect::<Vec<_>>()
-        .join(", ");
-    let now_line = match (view.claims().first(), view.witness()) {
+        .join(", ")
+}
+
+/// What is seen now: a primary again (approving will be refused), or still none.
+fn now_line(view: &View, mirror: &Mirror, request: &PromotionRequest) -> String {
+    match (view.claims().first(), view.witness()) {
         (Some(c), _) => format!("{} answers as primary again: approving will be refused", c.member),
         (None, Some(w)) => format!("{}, so a primary exists: approving will be refused", w.words()),
         (None, None) if request.dr_side_only => format!(
@@ -429,9 +455,12 @@ fn facts(mirror: &Mirror, state: &MirrorState, request: &PromotionRequest, now: 
             mirror.dr_region, mirror.primary_region, mirror.dr_region
         ),
         (None, None) => "still no primary seen".to_string(),
-    };
-    let member = mirror.member(&request.candidate);
-    let candidate = match member {
+    }
+}
+
+/// The candidate with its kind, zone and instance.
+fn candidate_words(member: Option<&Member>, request: &PromotionRequest) -> String {
+    match member {
         Some(m) => format!(
             "{} ({}, {}{})",
             m.name,
@@ -440,9 +469,16 @@ fn facts(mirror: &Mirror, state: &MirrorState, request: &PromotionRequest, now: 
             m.instance_id.as_ref().map(|i| format!(", {i}")).unwrap_or_default()
         ),
         None => request.candidate.clone(),
-    };
-    let loss = view.loss_estimate(&request.candidate);
-    let max = mirror.policy.max_journal_latency_secs;
+    }
+}
+
+/// The data that may be lost: a headline, and what it rests on, measured when.
+fn loss_words(
+    loss: &LossEstimate,
+    state: &MirrorState,
+    request: &PromotionRequest,
+    now: DateTime<Utc>,
+) -> (String, String) {
     let loss_headline = match (loss.seconds, &loss.basis) {
         (Some(s), LossBasis::LinkLost { .. }) => {
             format!("At least {} of the most recent transactions may be lost", amount(s))
@@ -479,7 +515,11 @@ fn facts(mirror: &Mirror, state: &MirrorState, request: &PromotionRequest, now: 
             request.candidate
         ),
     };
-    let over_policy = loss.over(max);
+    (loss_headline, loss_detail)
+}
+
+/// What approving does, step by step.
+fn actions(mirror: &Mirror, member: Option<&Member>, request: &PromotionRequest) -> Vec<String> {
     let mut actions = Vec::new();
     if let (Some(doc), Some(m)) = (&mirror.promotion.ssm_document, member) {
         let params = mirror
@@ -512,13 +552,13 @@ fn facts(mirror: &Mirror, state: &MirrorState, request: &PromotionRequest, now: 
     ));
     actions
         .push("Traffic follows through Route 53 failover once the new primary's mirror_status.cxw answers 200".into());
-    let expiry = format!(
-        "This link works once and expires at {} (in {}).",
-        clock(request.expires_at),
-        duration_words((request.expires_at - now).num_seconds())
-    );
+    actions
+}
+
+/// "1 of 2 approvals so far: Dana Whitfield", when more than one is required.
+fn approvals_line(mirror: &Mirror, request: &PromotionRequest) -> Option<String> {
     let required = mirror.policy.approvers_required;
-    let approvals = (required > 1).then(|| {
+    (required > 1).then(|| {
         let so_far = request.approvers();
         format!(
             "{} of {required} approvals so far{}",
@@ -529,19 +569,7 @@ fn facts(mirror: &Mirror, state: &MirrorState, request: &PromotionRequest, now: 
                 format!(": {}", so_far.join(", "))
             }
         )
-    });
-    Facts {
-        lost,
-        observers,
-        now_line,
-        candidate,
-        loss_headline,
-        loss_detail,
-        over_policy,
-        actions,
-        expiry,
-        approvals,
-    }
+    })
 }
 
 fn decision_page(
