@@ -179,13 +179,6 @@ impl<S: Store, N: Notifier, A: PromotionActions> Engine<S, N, A> {
         self
     }
 
-    /// Approved promotions are returned in `Outcome::orders` for the promotion
-    /// executor instead of being carried out here (the approval and poll functions):
-    /// `on_approval(Approved::HandOff)`.
-    pub fn handing_off(self) -> Self {
-        self.on_approval(Approved::HandOff)
-    }
-
     /// Tells `sink` every report carried out by any caller of this engine: events,
     /// ticks, decisions on the approval page, promotions.
     pub fn with_report_sink(mut self, sink: ReportSink) -> Self {

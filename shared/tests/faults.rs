@@ -17,7 +17,7 @@ use reliability::*;
 use shared::adapters::embedded::{MemoryNotifier, MemoryStore, RecordingActions};
 use shared::adapters::faulty::{Call, Fault, FaultPlan, Faulty};
 use shared::domain::{AlertKind, Phase, RequestStatus, Signal, SignalKind};
-use shared::engine::{Engine, EngineError, Report};
+use shared::engine::{Approved, Engine, EngineError, Report};
 use shared::ports::{Notifier, PromotionActions, Store};
 use shared::token::CountingTokens;
 use shared::web::{approval, HttpRequest};
@@ -335,7 +335,7 @@ async fn the_executor_claim_under_faults_runs_at_most_once_and_is_reported() {
                 .then(|| next.lock().expect("armed").take())
                 .flatten()
         });
-        let engine = engine(&plan).handing_off();
+        let engine = engine(&plan).on_approval(Approved::HandOff);
         let now = requested(&engine).await;
         let at = now + Duration::seconds(30);
         let approved = engine.handle(approve("HSPROD-R1", at), at).await.expect("approved");

@@ -7,6 +7,7 @@ use reliability::*;
 use shared::domain::{
     Authority, Decision, DecisionAction, MemberStatus, Phase, RequestStatus, Signal, SignalKind, Verdict,
 };
+use shared::engine::Approved;
 
 /// GIVEN the region-outage scenario up to its open request (HSPROD-R1, HSPROD-DR1).
 async fn pending(engine: &TestEngine) -> chrono::DateTime<chrono::Utc> {
@@ -90,7 +91,7 @@ async fn approval_is_refused_when_another_dr_member_already_serves_as_primary() 
 /// it over again, and it runs once.
 #[tokio::test]
 async fn a_lost_hand_off_is_handed_over_again_by_the_tick() {
-    let engine = test_engine().handing_off();
+    let engine = test_engine().on_approval(Approved::HandOff);
     let now = pending(&engine).await;
     let approved = engine.handle(approve("HSPROD-R1", now), now).await.expect("approved");
     assert_eq!(approved.orders.len(), 1, "the approval hands one order off");

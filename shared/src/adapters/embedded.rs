@@ -13,14 +13,16 @@ use chrono::{DateTime, Utc};
 use fs4::fs_std::FileExt;
 use serde::{Deserialize, Serialize};
 
-#[cfg(feature = "lambda")]
+#[cfg(all(feature = "lambda", any(test, feature = "test-util")))]
 use crate::adapters::probe::{Answer, Probe};
 use crate::domain::{Alert, MirrorState};
 use crate::domain::{Member, Mirror};
 use crate::ports::{
-    ActionError, Clock, FenceOrder, Invocation, NotifyError, PromotionActions, PromotionOrder, RunCommandOutput,
-    SaveError, Store, StoreError, WallClock, DEDUPE_WINDOW_HOURS,
+    ActionError, Clock, FenceOrder, NotifyError, PromotionActions, PromotionOrder, SaveError, Store, StoreError,
+    WallClock, DEDUPE_WINDOW_HOURS,
 };
+#[cfg(any(test, feature = "test-util"))]
+use crate::ports::{Invocation, RunCommandOutput};
 
 /// What a lock guards, even after a panic in another thread poisoned it: the stores,
 /// the outbox and the records here stay usable by the threads that remain.
@@ -560,11 +562,13 @@ impl crate::ports::Notifier for MemoryNotifier {
 
 /// Run Command output held in memory, by command and instance (tests: nothing runs
 /// Run Command locally). A command it does not hold could not be read.
+#[cfg(any(test, feature = "test-util"))]
 #[derive(Debug, Default)]
 pub struct MemoryCommandOutput {
     outputs: HashMap<(String, String), Invocation>,
 }
 
+#[cfg(any(test, feature = "test-util"))]
 impl MemoryCommandOutput {
     /// Holds what `command_id` printed on `instance_id`.
     pub fn with(mut self, command_id: &str, instance_id: &str, invocation: Invocation) -> MemoryCommandOutput {
@@ -574,6 +578,7 @@ impl MemoryCommandOutput {
     }
 }
 
+#[cfg(any(test, feature = "test-util"))]
 impl RunCommandOutput for MemoryCommandOutput {
     async fn read(&self, command_id: &str, instance_id: &str) -> Result<Invocation, String> {
         self.outputs
@@ -590,7 +595,7 @@ impl RunCommandOutput for MemoryCommandOutput {
 /// answer is one whose probe did not finish within the budget: it has no result, as
 /// when the budget cuts [`Prober`](crate::adapters::probe::Prober)'s probes. What was
 /// asked is kept.
-#[cfg(feature = "lambda")]
+#[cfg(all(feature = "lambda", any(test, feature = "test-util")))]
 #[derive(Debug, Default)]
 pub struct MemoryProbes {
     answers: HashMap<(String, String), Answer>,
@@ -600,7 +605,7 @@ pub struct MemoryProbes {
     pub deadlines: Mutex<Vec<tokio::time::Instant>>,
 }
 
-#[cfg(feature = "lambda")]
+#[cfg(all(feature = "lambda", any(test, feature = "test-util")))]
 impl MemoryProbes {
     /// `member` of `mirror` answers `answer` whenever it is probed.
     pub fn answering(mut self, mirror: &str, member: &str, answer: Answer) -> MemoryProbes {
@@ -609,7 +614,7 @@ impl MemoryProbes {
     }
 }
 
-#[cfg(feature = "lambda")]
+#[cfg(all(feature = "lambda", any(test, feature = "test-util")))]
 impl crate::handlers::health_poll::StatusProbe for MemoryProbes {
     async fn probe_all(&self, topology: &crate::topology::Topology, deadline: tokio::time::Instant) -> Vec<Probe> {
         held(&self.deadlines).push(deadline);

@@ -53,8 +53,6 @@ pub use crate::adapters::aws::eventbridge::hand_off_event;
 /// promotion executor (and tells the site's own automation).
 pub use crate::adapters::aws::promotion::{DRILL_APPROVED, EVENT_SOURCE, FENCING_APPROVED, PROMOTION_APPROVED};
 
-pub type AwsEngine = Engine<DynamoStore, SnsNotifier, AwsPromotionActions>;
-
 /// The ports a function runs on, one adapter each: [`Aws`] in the Lambda functions;
 /// the handlers' tests give embedded ones (a file store, alerts and actions kept in
 /// memory, a recording hand-off, health-poll's reads and probes answered from
