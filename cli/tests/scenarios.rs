@@ -776,7 +776,9 @@ fn delivered_again_is_applied(later: chrono::Duration) -> bool {
 fn a_delivery_repeated_after_the_window_in_simulated_time_is_applied_again() {
     // GIVEN a delivery replayed, and then more others than the state's list keeps,
     // WHEN the same delivery comes again 49 simulated hours later (past the store's
-    // 48-hour window, although no wall-clock time has passed) THEN it is applied again
+    // 48-hour window, although no wall-clock time has passed) THEN it is applied again.
+    // A copy that late is what AWS does deliver when an operator sends the dead-letter
+    // queue's events back (the template keeps them 14 days): the same event, same id.
     assert!(delivered_again_is_applied(chrono::Duration::hours(
         shared::ports::DEDUPE_WINDOW_HOURS + 1
     )));
