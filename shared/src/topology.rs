@@ -115,13 +115,6 @@ impl Topology {
         })
     }
 
-    /// Finds a member by its name across all mirrors.
-    pub fn by_member_name(&self, name: &str) -> Option<(&Mirror, &Member)> {
-        self.mirrors
-            .iter()
-            .find_map(|mirror| mirror.member(name).map(|member| (mirror, member)))
-    }
-
     fn resolve(&self, r: MemberRef) -> (&Mirror, &Member) {
         let mirror = &self.mirrors[r.mirror];
         (mirror, &mirror.members[r.member])
